@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+
+/** Names of what tandem creates for a site; one place, so planner and observer agree. */
+
+export type Track = 'stable' | 'canary';
+export const TRACKS: readonly Track[] = ['stable', 'canary'];
+
+export function serviceName(site: string, track: Track): string {
+  return `${site}-${track}`;
+}
+
+export function targetGroupName(site: string, track: Track): string {
+  return `${site}-${track}`;
+}
+
+const FAMILY_PREFIX = 'tandem-';
+const DIGEST_LENGTH = 12;
+
+/**
+ * Task definitions are content-addressed: the family is named after a digest of
+ * everything in it, so a service can name its family before it is registered and
+ * a changed setting is a new family rather than a mutation.
+ */
+export function taskDefinitionFamily(site: string, content: unknown): string {
+  const digest = createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, DIGEST_LENGTH);
+  return `${FAMILY_PREFIX}${site}-${digest}`;
+}
+
+/** The site a task definition family was named for, if tandem named it. */
+export function siteOfFamily(family: string): string | undefined {
+  const match = new RegExp(`^${FAMILY_PREFIX}(.+)-[0-9a-f]{${DIGEST_LENGTH}}$`).exec(family);
+  return match?.[1];
+}
+
+export const TASK_DEFINITION_FAMILY_PREFIX = FAMILY_PREFIX;
+
+export function distributionComment(site: string): string {
+  return `tandem site ${site}`;
+}
+
+/** The origin header's value for a site; the listener rule matches exactly this. */
+export function originHeaderValue(site: string, secret: string): string {
+  return `${site}.${secret}`;
+}
+
+/** JSON with object keys sorted, so equal content always hashes equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}

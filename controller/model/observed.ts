@@ -1,0 +1,58 @@
+import type { CloudError } from '../errors.ts';
+import type { DistributionSummary } from '../ports/cdn.ts';
+import type { ServiceState, TaskDefinitionRef } from '../ports/ecs.ts';
+import type { RuleState, TargetGroupState } from '../ports/load-balancer.ts';
+import type { Tags } from './tags.ts';
+
+export interface TaggedTargetGroup extends TargetGroupState {
+  tags: Tags;
+}
+
+export interface TaggedRule extends RuleState {
+  tags: Tags;
+}
+
+/** Request metrics of one target group over the last complete period. */
+export interface TrafficSample {
+  requestsPerMinute?: number;
+  errors5xxPerMinute?: number;
+  healthyTargets?: number;
+}
+
+/** What one region holds for one site, as observed at the start of a pass. */
+export interface ObservedRegion {
+  region: string;
+  /** Set when the region could not be observed; nothing is planned for it this pass. */
+  error?: CloudError;
+  /** Services under the site's names, owned or not (a name taken by someone else blocks creation). */
+  services: ServiceState[];
+  /** Target groups under the site's names or carrying its tags. */
+  targetGroups: TaggedTargetGroup[];
+  /** Listener rules carrying the site's tags. */
+  rules: TaggedRule[];
+  /** Task definitions in families named for the site. */
+  taskDefinitions: TaskDefinitionRef[];
+  traffic: { stable: TrafficSample; canary: TrafficSample };
+}
+
+export interface ObservedDistribution extends DistributionSummary {
+  /** Proven by tags, or by the status that recorded its creation. */
+  owned: boolean;
+}
+
+export interface ObservedCdn {
+  error?: CloudError;
+  /** Distributions whose comment names the site. */
+  distributions: ObservedDistribution[];
+}
+
+export interface ObservedSite {
+  name: string;
+  regions: Record<string, ObservedRegion>;
+  cdn: ObservedCdn;
+}
+
+/** What one region's listener looks like across all sites: rule priorities are shared. */
+export interface ObservedListener {
+  takenPriorities: ReadonlySet<number>;
+}

@@ -1,0 +1,73 @@
+/**
+ * Status, Kubernetes style: conditions keyed by type (kstatus vocabulary plus
+ * tandem's own), per-region counts, and what the last pass did.
+ */
+export type ConditionType =
+  | 'Ready'
+  | 'Reconciling'
+  | 'Stalled'
+  | 'Invalid'
+  | 'Degraded'
+  | 'Paused'
+  | 'Deleting';
+
+export interface Condition {
+  status: 'True' | 'False' | 'Unknown';
+  /** CamelCase, for machines. */
+  reason: string;
+  /** A sentence, for people. */
+  message: string;
+  /** ISO time the status last changed; kept when only reason or message change. */
+  lastTransitionTime: string;
+}
+
+export interface TaskCounts {
+  desired: number;
+  running: number;
+  pending: number;
+}
+
+export interface RegionStatus {
+  role: 'primary' | 'failover';
+  stable: TaskCounts;
+  canary: TaskCounts;
+  /** Percent of this region's requests the listener rule sends to the canary. */
+  canaryWeight: number;
+  requestsPerMinute?: number;
+  healthyTargets?: number;
+  /** Set while this region could not be observed or converged. */
+  degraded?: { reason: string; message: string };
+}
+
+export interface ActionRecord {
+  kind: string;
+  target: string;
+  region?: string;
+}
+
+export interface ErrorRecord {
+  kind: string;
+  resource: string;
+  message: string;
+  region?: string;
+}
+
+export interface SiteStatus {
+  site: string;
+  /** Generation of the spec this status describes. */
+  observedGeneration: number;
+  /** Digest of the spec this status describes; catches edits that did not bump the generation. */
+  observedHash: string;
+  conditions: Partial<Record<ConditionType, Condition>>;
+  regions: Record<string, RegionStatus>;
+  cdn: {
+    distributionId?: string;
+    domainName?: string;
+    state?: 'InProgress' | 'Deployed';
+    error?: string;
+  };
+  /** Actions of the most recent pass that acted. */
+  lastActions: ActionRecord[];
+  /** Errors met by the most recent pass; empty once a pass meets none. */
+  errors: ErrorRecord[];
+}

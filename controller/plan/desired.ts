@@ -1,0 +1,153 @@
+import { splitTasks, regionTaskTotal } from '../decide/capacity.ts';
+import {
+  distributionComment,
+  originHeaderValue,
+  serviceName,
+  targetGroupName,
+  taskDefinitionFamily,
+  type Track,
+} from '../model/naming.ts';
+import type { Platform } from '../model/platform.ts';
+import type { DistributionConfig, Origin } from '../ports/cdn.ts';
+import type { TaskDefinitionSpec } from '../ports/ecs.ts';
+import type { Site } from '../spec/schema.ts';
+
+/** One track (stable or canary) of a site in one region, as the spec wants it. */
+export interface DesiredTrack {
+  track: Track;
+  service: string;
+  targetGroup: string;
+  taskDefinition: TaskDefinitionSpec;
+  desiredCount: number;
+  /** Percent of the region's requests for this track. */
+  weight: number;
+}
+
+export interface DesiredRegion {
+  region: string;
+  role: 'primary' | 'failover';
+  tracks: DesiredTrack[];
+  header: { name: string; value: string };
+  healthCheckPath: string;
+  containerPort: number;
+}
+
+export interface DesiredSite {
+  name: string;
+  regions: DesiredRegion[];
+  distribution: DistributionConfig;
+}
+
+/** Regions missing from the platform: the bootstrap has not been deployed there. */
+export function regionsWithoutPlatform(site: Site, platform: Platform): string[] {
+  return site.spec.regions.map((r) => r.name).filter((name) => platform.regions[name] === undefined);
+}
+
+/** What the world should hold for a valid spec. Pure; needs every region in the platform. */
+export function desiredSite(site: Site, platform: Platform): DesiredSite {
+  const { spec } = site;
+  const name = site.metadata.name;
+  const canaryWeight = spec.canary?.weight ?? 0;
+  const header = { name: platform.originHeaderName, value: originHeaderValue(name, platform.originSecret) };
+
+  const regions = spec.regions.map((region): DesiredRegion => {
+    const where = platformRegion(platform, region.name);
+    const split = splitTasks(regionTaskTotal(region), canaryWeight);
+    const taskDefinition = (tag: string): TaskDefinitionSpec => {
+      const content = {
+        image: `${spec.image.repository}:${tag}`,
+        cpu: spec.task.cpu,
+        memory: spec.task.memory,
+        containerPort: spec.task.containerPort,
+        healthCheckPath: spec.task.healthCheckPath,
+        environment: spec.task.environment,
+        executionRoleArn: where.executionRoleArn,
+        taskRoleArn: where.taskRoleArn,
+        logGroup: where.logGroup,
+      };
+      return { family: taskDefinitionFamily(name, content), ...content };
+    };
+    const tracks: DesiredTrack[] = [
+      {
+        track: 'stable',
+        service: serviceName(name, 'stable'),
+        targetGroup: targetGroupName(name, 'stable'),
+        taskDefinition: taskDefinition(spec.image.tag),
+        desiredCount: split.stable,
+        weight: 100 - canaryWeight,
+      },
+    ];
+    if (spec.canary !== undefined) {
+      tracks.push({
+        track: 'canary',
+        service: serviceName(name, 'canary'),
+        targetGroup: targetGroupName(name, 'canary'),
+        taskDefinition: taskDefinition(spec.canary.tag),
+        desiredCount: split.canary,
+        weight: canaryWeight,
+      });
+    }
+    return {
+      region: region.name,
+      role: region.role,
+      tracks,
+      header,
+      healthCheckPath: spec.task.healthCheckPath,
+      containerPort: spec.task.containerPort,
+    };
+  });
+
+  return { name, regions, distribution: desiredDistribution(site, platform, header) };
+}
+
+/**
+ * One distribution per site. Its origin group fails over from the primary
+ * region to the first failover region listed; further regions run as warm
+ * standbys outside the CDN.
+ */
+function desiredDistribution(
+  site: Site,
+  platform: Platform,
+  header: { name: string; value: string },
+): DistributionConfig {
+  const { cdn, regions } = site.spec;
+  const primary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
+  const failover = regions.find((r) => r.role === 'failover');
+  const origin = (region: string): Origin => ({
+    id: region,
+    domainName: platformRegion(platform, region).loadBalancerDnsName,
+    protocol: platform.originProtocol,
+    connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
+    connectionAttempts: cdn.connectionAttempts,
+    customHeaders: { [header.name]: header.value },
+  });
+  const origins = [origin(primary.name)];
+  const config: DistributionConfig = {
+    comment: distributionComment(site.metadata.name),
+    enabled: true,
+    aliases: [...cdn.aliases].sort(),
+    priceClass: cdn.priceClass,
+    origins,
+    targetOriginId: primary.name,
+    viewerProtocolPolicy: 'redirect-to-https',
+    defaultTtlSeconds: cdn.defaultTtlSeconds,
+  };
+  if (cdn.certificateArn !== undefined) config.certificateArn = cdn.certificateArn;
+  if (failover !== undefined) {
+    origins.push(origin(failover.name));
+    config.originGroup = {
+      id: 'failover-group',
+      primaryOriginId: primary.name,
+      failoverOriginId: failover.name,
+      statusCodes: [...cdn.failoverStatusCodes].sort((a, b) => a - b),
+    };
+    config.targetOriginId = 'failover-group';
+  }
+  return config;
+}
+
+function platformRegion(platform: Platform, region: string) {
+  const where = platform.regions[region];
+  if (where === undefined) throw new Error(`no platform in ${region}; check regionsWithoutPlatform first`);
+  return where;
+}

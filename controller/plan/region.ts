@@ -1,0 +1,203 @@
+import type { RegionAction, WeightedTargetGroup } from '../model/actions.ts';
+import { siteOfFamily } from '../model/naming.ts';
+import type { ObservedRegion, TaggedTargetGroup } from '../model/observed.ts';
+import { isOwnedBy } from '../model/tags.ts';
+import type { ServiceState } from '../ports/ecs.ts';
+import type { DesiredRegion, DesiredTrack } from './desired.ts';
+
+/** Something that stops a region from converging until a person acts. */
+export interface Blocker {
+  kind: 'OwnershipConflict';
+  resource: string;
+  message: string;
+}
+
+export interface RegionPlan {
+  actions: RegionAction[];
+  blockers: Blocker[];
+}
+
+/**
+ * Plans one site in one region: from what is observed to what `desired` says
+ * (or to nothing, when `desired` is undefined because the site or region was
+ * removed). Order matters and is safe to stop anywhere: task definitions and
+ * target groups before the services that use them, services before the rule
+ * that sends them traffic, and the rule's traffic moved away before anything
+ * is drained and deleted.
+ */
+export function planRegion(
+  site: string,
+  desired: DesiredRegion | undefined,
+  observed: ObservedRegion,
+  allocatePriority: () => number,
+): RegionPlan {
+  const region = observed.region;
+  const tracks = desired?.tracks ?? [];
+  const services = new Map(observed.services.filter((s) => s.status !== 'INACTIVE').map((s) => [s.name, s]));
+  const targetGroups = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
+
+  const blockers = tracks.flatMap((track) => ownershipBlockers(site, track, services, targetGroups));
+  if (blockers.length > 0) return { actions: [], blockers };
+
+  const actions: RegionAction[] = [];
+  const scope = { site, region };
+
+  // Task definitions the desired services need.
+  const registered = new Set(observed.taskDefinitions.map((td) => td.family));
+  for (const track of tracks) {
+    if (registered.has(track.taskDefinition.family)) continue;
+    registered.add(track.taskDefinition.family);
+    actions.push({ ...scope, kind: 'RegisterTaskDefinition', taskDefinition: track.taskDefinition });
+  }
+
+  // Target groups, then the services registering into them.
+  for (const track of tracks) {
+    const tg = targetGroups.get(track.targetGroup);
+    if (tg === undefined) {
+      actions.push({
+        ...scope,
+        kind: 'CreateTargetGroup',
+        settings: { name: track.targetGroup, port: desired!.containerPort, healthCheckPath: desired!.healthCheckPath },
+      });
+    } else if (tg.healthCheckPath !== desired!.healthCheckPath) {
+      actions.push({
+        ...scope,
+        kind: 'ModifyTargetGroup',
+        name: tg.name,
+        arn: tg.arn,
+        healthCheckPath: desired!.healthCheckPath,
+      });
+    }
+  }
+  for (const track of tracks) {
+    const service = services.get(track.service);
+    if (service === undefined) {
+      actions.push({
+        ...scope,
+        kind: 'CreateService',
+        name: track.service,
+        taskDefinition: track.taskDefinition.family,
+        desiredCount: track.desiredCount,
+        targetGroup: track.targetGroup,
+        containerPort: desired!.containerPort,
+      });
+      continue;
+    }
+    // A service deleted earlier is DRAINING; it can be created again once ECS has finished.
+    if (service.status !== 'ACTIVE') continue;
+    const update: { desiredCount?: number; taskDefinition?: string } = {};
+    if (service.desiredCount !== track.desiredCount) update.desiredCount = track.desiredCount;
+    if (service.taskDefinition !== track.taskDefinition.family) update.taskDefinition = track.taskDefinition.family;
+    if (Object.keys(update).length > 0) actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
+  }
+
+  // The one listener rule: created, corrected, or (with nothing desired) removed.
+  const [rule, ...extraRules] = [...observed.rules].sort((a, b) => a.priority - b.priority);
+  if (desired !== undefined) {
+    const forward = trafficSplit(tracks, services);
+    if (rule === undefined) {
+      actions.push({ ...scope, kind: 'CreateRule', priority: allocatePriority(), header: desired.header, forward });
+    } else {
+      const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
+      const current = rule.forward.map((f) => ({ targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn, weight: f.weight }));
+      const sameHeader = rule.header.name === desired.header.name && rule.header.value === desired.header.value;
+      if (!sameHeader || !sameForward(current, forward)) {
+        actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
+      }
+    }
+  }
+  for (const extra of desired === undefined ? observed.rules : extraRules) {
+    actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
+  }
+
+  // Services no longer wanted drain to zero first, then are deleted.
+  const wanted = new Set(tracks.map((t) => t.service));
+  const deleting = new Set<string>();
+  for (const service of services.values()) {
+    if (wanted.has(service.name) || !isOwnedBy(service.tags, site) || service.status !== 'ACTIVE') continue;
+    if (service.desiredCount > 0) {
+      actions.push({ ...scope, kind: 'UpdateService', name: service.name, desiredCount: 0 });
+    } else if (service.runningCount === 0 && service.pendingCount === 0) {
+      actions.push({ ...scope, kind: 'DeleteService', name: service.name });
+      deleting.add(service.name);
+    }
+  }
+
+  // Target groups no longer wanted go once no rule forwards to them and no live service registers into them.
+  const wantedGroups = new Set(tracks.map((t) => t.targetGroup));
+  const inUse = new Set(
+    [...services.values()]
+      .filter((s) => s.status === 'ACTIVE' && !deleting.has(s.name) && s.targetGroupArn !== undefined)
+      .map((s) => s.targetGroupArn!),
+  );
+  for (const tg of observed.targetGroups) {
+    if (wantedGroups.has(tg.name) || !isOwnedBy(tg.tags, site) || inUse.has(tg.arn)) continue;
+    actions.push({ ...scope, kind: 'DeleteTargetGroup', name: tg.name, arn: tg.arn });
+  }
+
+  // Task definitions: keep the newest revision of each wanted family and of any family a service still runs.
+  const keepFamilies = new Set([
+    ...tracks.map((t) => t.taskDefinition.family),
+    ...[...services.values()].filter((s) => !deleting.has(s.name)).map((s) => s.taskDefinition),
+  ]);
+  const newest = new Map<string, number>();
+  for (const td of observed.taskDefinitions) newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
+  for (const td of observed.taskDefinitions) {
+    if (siteOfFamily(td.family) !== site || !isOwnedBy(td.tags, site)) continue;
+    if (keepFamilies.has(td.family) && td.revision === newest.get(td.family)) continue;
+    actions.push({ ...scope, kind: 'DeregisterTaskDefinition', family: td.family, arn: td.arn });
+  }
+
+  return { actions, blockers };
+}
+
+function ownershipBlockers(
+  site: string,
+  track: DesiredTrack,
+  services: Map<string, ServiceState>,
+  targetGroups: Map<string, TaggedTargetGroup>,
+): Blocker[] {
+  const blockers: Blocker[] = [];
+  const service = services.get(track.service);
+  if (service !== undefined && !isOwnedBy(service.tags, site)) {
+    blockers.push({
+      kind: 'OwnershipConflict',
+      resource: service.arn,
+      message: `ECS service ${track.service} exists without tandem's tags for site ${site}; tandem will not touch it. Rename or delete it.`,
+    });
+  }
+  const tg = targetGroups.get(track.targetGroup);
+  if (tg !== undefined && !isOwnedBy(tg.tags, site)) {
+    blockers.push({
+      kind: 'OwnershipConflict',
+      resource: tg.arn,
+      message: `target group ${track.targetGroup} exists without tandem's tags for site ${site}; tandem will not touch it. Rename or delete it.`,
+    });
+  }
+  return blockers;
+}
+
+/**
+ * The rule's weights. Traffic goes to a track only once it has a running task:
+ * a new canary gets its share on the pass after its first task is up, rather
+ * than sending requests to an empty target group.
+ */
+function trafficSplit(tracks: readonly DesiredTrack[], services: Map<string, ServiceState>): WeightedTargetGroup[] {
+  const serving = (t: DesiredTrack) => (services.get(t.service)?.runningCount ?? 0) > 0;
+  const anyServing = tracks.some((t) => t.weight > 0 && serving(t));
+  const weights = tracks.map((t) => (anyServing && !serving(t) ? 0 : t.weight));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return tracks.map((t, i) => ({
+    targetGroup: t.targetGroup,
+    weight: total === weights[i]! && total > 0 ? 100 : weights[i]!,
+  }));
+}
+
+function sameForward(a: readonly WeightedTargetGroup[], b: readonly WeightedTargetGroup[]): boolean {
+  const key = (f: readonly WeightedTargetGroup[]) =>
+    f
+      .map((x) => `${x.targetGroup}=${x.weight}`)
+      .sort()
+      .join(',');
+  return key(a) === key(b);
+}

@@ -1,0 +1,72 @@
+import type { Tags } from '../model/tags.ts';
+import type { Page } from './page.ts';
+
+/** DescribeServices takes at most 10 services a call. */
+export const DESCRIBE_SERVICES_MAX = 10;
+
+export interface TaskDefinitionRef {
+  family: string;
+  revision: number;
+  arn: string;
+  tags: Tags;
+}
+
+/** What a task definition holds; its family is a digest of the rest (see naming.ts). */
+export interface TaskDefinitionSpec {
+  family: string;
+  image: string;
+  cpu: number;
+  memory: number;
+  containerPort: number;
+  healthCheckPath: string;
+  environment: Readonly<Record<string, string>>;
+  executionRoleArn: string;
+  taskRoleArn: string;
+  logGroup: string;
+}
+
+export interface ServiceState {
+  name: string;
+  arn: string;
+  /** ECS keeps a deleted service as DRAINING, then INACTIVE. */
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  /** Family of the task definition the primary deployment runs. */
+  taskDefinition: string;
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  /** True while more than one deployment exists or the primary one has not completed. */
+  rolloutInProgress: boolean;
+  targetGroupArn?: string;
+  tags: Tags;
+}
+
+export interface ServiceCreate {
+  name: string;
+  taskDefinition: string;
+  desiredCount: number;
+  targetGroupArn: string;
+  containerPort: number;
+  subnets: readonly string[];
+  securityGroups: readonly string[];
+  assignPublicIp: boolean;
+  tags: Tags;
+}
+
+export interface ServiceUpdate {
+  desiredCount?: number;
+  taskDefinition?: string;
+}
+
+/** ECS in one region: task definitions and services of one cluster. */
+export interface EcsPort {
+  /** ACTIVE task definitions whose family starts with `familyPrefix`. */
+  listTaskDefinitions(region: string, familyPrefix: string, next?: string): Promise<Page<TaskDefinitionRef>>;
+  registerTaskDefinition(region: string, spec: TaskDefinitionSpec, tags: Tags): Promise<TaskDefinitionRef>;
+  deregisterTaskDefinition(region: string, arn: string): Promise<void>;
+  /** At most DESCRIBE_SERVICES_MAX names; names that do not exist are left out of the answer. */
+  describeServices(region: string, cluster: string, names: readonly string[]): Promise<ServiceState[]>;
+  createService(region: string, cluster: string, create: ServiceCreate): Promise<ServiceState>;
+  updateService(region: string, cluster: string, name: string, update: ServiceUpdate): Promise<void>;
+  deleteService(region: string, cluster: string, name: string): Promise<void>;
+}
