@@ -31,7 +31,7 @@ const ImageSchema = z
   .strictObject({
     repository: z
       .string()
-      .max(255)
+      .max(255, 'must be at most 255 characters')
       .regex(IMAGE_REPOSITORY, 'must be an image repository such as public.ecr.aws/acme/site'),
     tag: z.string().regex(IMAGE_TAG, 'must be an image tag: letters, digits, _ . -, at most 128 characters'),
   })
@@ -149,7 +149,10 @@ const ScalingSchema = z.strictObject({
 
 const CdnSchema = z
   .strictObject({
-    aliases: z.array(z.string().regex(DNS_NAME, 'must be a DNS name such as www.example.com')).max(10).default([]),
+    aliases: z
+      .array(z.string().regex(DNS_NAME, 'must be a lowercase DNS name such as www.example.com'))
+      .max(10, 'must list at most 10 aliases')
+      .default([]),
     certificateArn: z
       .string()
       .regex(ACM_CERTIFICATE_ARN, 'must be an ACM certificate ARN in us-east-1 (CloudFront only uses those)')
@@ -202,9 +205,9 @@ const SiteSpecBody = z
     image: ImageSchema,
     canary: CanarySchema.optional(),
     regions: z.array(RegionSchema).min(1, 'must list at least one region').max(8, 'must list at most 8 regions'),
-    task: TaskSchema.default(TaskSchema.parse({})),
-    scaling: ScalingSchema.default(ScalingSchema.parse({})),
-    cdn: CdnSchema.default(CdnSchema.parse({})),
+    task: TaskSchema.default(() => TaskSchema.parse({})),
+    scaling: ScalingSchema.default(() => ScalingSchema.parse({})),
+    cdn: CdnSchema.default(() => CdnSchema.parse({})),
     paused: z
       .boolean()
       .default(false)

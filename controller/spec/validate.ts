@@ -26,7 +26,13 @@ export function validateSite(document: unknown): SpecValidation {
   }
   const parsed = SiteSchema.safeParse(document);
   if (parsed.success) return { ok: true, site: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map(toProblem) };
+  // A field of the wrong type gets one problem, not also the checks that assumed its type.
+  const problems = parsed.error.issues.map(toProblem);
+  const mistyped = new Set(parsed.error.issues.filter((i) => i.code === 'invalid_type').map((i) => formatPath(i.path)));
+  return {
+    ok: false,
+    problems: problems.filter((p, i) => parsed.error.issues[i]!.code === 'invalid_type' || !mistyped.has(p.field)),
+  };
 }
 
 /** One line per problem, each naming its field. */
@@ -35,17 +41,20 @@ export function formatProblems(problems: readonly SpecProblem[]): string {
 }
 
 function toProblem(issue: z.core.$ZodIssue): SpecProblem {
-  let path = issue.path;
+  const path = issue.path;
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     message = `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}: remove or rename ${issue.keys.length > 1 ? 'them' : 'it'}`;
+  } else if (issue.code === 'invalid_key') {
+    message = `has a bad key: ${issue.issues[0]?.message ?? 'rename it'}`;
   } else if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) {
-    message = `must be ${article(issue.expected)}`;
+    message = message.endsWith('received undefined') ? 'is required' : `must be ${article(issue.expected)}`;
   }
   return { field: formatPath(path), message };
 }
 
 function article(expected: string): string {
+  if (expected === 'record') return 'an object';
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 

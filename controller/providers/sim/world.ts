@@ -1,0 +1,108 @@
+import type { Platform, RegionPlatform } from '../../model/platform.ts';
+import type { Tags } from '../../model/tags.ts';
+import type { DistributionConfig } from '../../ports/cdn.ts';
+import type { ServiceState, TaskDefinitionSpec } from '../../ports/ecs.ts';
+import type { RuleSettings } from '../../ports/load-balancer.ts';
+import type { StoredSpec, StoredStatus } from '../../ports/store.ts';
+
+/**
+ * Everything the simulated cloud holds, as plain JSON so the CLI can keep it
+ * in a file between commands.
+ */
+export interface SimWorld {
+  /** Source of unique ids and ARNs. */
+  seq: number;
+  regions: Record<string, SimRegion>;
+  distributions: Record<string, SimDistribution>;
+  specs: Record<string, StoredSpec>;
+  statuses: Record<string, StoredStatus>;
+  lease?: { holder: string; expiresAt: number };
+}
+
+export interface SimRegion {
+  taskDefinitions: SimTaskDefinition[];
+  /** Keyed by service name; the cluster is the platform's. */
+  services: Record<string, ServiceState>;
+  targetGroups: Record<string, SimTargetGroup>;
+  rules: Record<string, SimRule>;
+  /** Requests per minute each target group receives, keyed by its name. */
+  load: Record<string, number>;
+}
+
+export interface SimTaskDefinition {
+  family: string;
+  revision: number;
+  arn: string;
+  spec: TaskDefinitionSpec;
+  tags: Tags;
+  active: boolean;
+}
+
+export interface SimTargetGroup {
+  arn: string;
+  name: string;
+  port: number;
+  healthCheckPath: string;
+  vpcId: string;
+  tags: Tags;
+}
+
+export interface SimRule extends RuleSettings {
+  arn: string;
+  listenerArn: string;
+  priority: number;
+  tags: Tags;
+}
+
+export interface SimDistribution {
+  id: string;
+  arn: string;
+  domainName: string;
+  status: 'InProgress' | 'Deployed';
+  etag: string;
+  config: DistributionConfig;
+  tags: Tags;
+}
+
+export const SIM_ACCOUNT = '000000000000';
+export const DEFAULT_SIM_REGIONS = ['us-east-1', 'eu-west-1'];
+
+export function emptyWorld(regions: readonly string[] = DEFAULT_SIM_REGIONS): SimWorld {
+  return {
+    seq: 0,
+    regions: Object.fromEntries(
+      regions.map((r) => [r, { taskDefinitions: [], services: {}, targetGroups: {}, rules: {}, load: {} }]),
+    ),
+    distributions: {},
+    specs: {},
+    statuses: {},
+  };
+}
+
+/** The platform the bootstrap would have deployed, for each simulated region. */
+export function simPlatform(regions: readonly string[]): Platform {
+  return {
+    regions: Object.fromEntries(regions.map((region) => [region, regionPlatform(region)])),
+    originHeaderName: 'X-Tandem-Origin',
+    originSecret: 'sim-secret',
+    originProtocol: 'http-only',
+  };
+}
+
+function regionPlatform(region: string): RegionPlatform {
+  const elb = `arn:aws:elasticloadbalancing:${region}:${SIM_ACCOUNT}`;
+  return {
+    region,
+    cluster: 'tandem',
+    loadBalancerArn: `${elb}:loadbalancer/app/tandem/0123456789abcdef`,
+    loadBalancerDnsName: `tandem-${region}.elb.sim`,
+    listenerArn: `${elb}:listener/app/tandem/0123456789abcdef/fedcba9876543210`,
+    vpcId: `vpc-${region}`,
+    subnets: [`subnet-${region}-a`, `subnet-${region}-b`],
+    securityGroups: [`sg-${region}-tasks`],
+    assignPublicIp: true,
+    executionRoleArn: `arn:aws:iam::${SIM_ACCOUNT}:role/tandem-execution`,
+    taskRoleArn: `arn:aws:iam::${SIM_ACCOUNT}:role/tandem-task`,
+    logGroup: `/tandem/${region}`,
+  };
+}

@@ -1,0 +1,272 @@
+import { asCloudError, type CloudError } from '../errors.ts';
+import { distributionComment, siteOfFamily, TASK_DEFINITION_FAMILY_PREFIX, TRACKS, serviceName, targetGroupName } from '../model/naming.ts';
+import type {
+  ObservedCdn,
+  ObservedDistribution,
+  ObservedRegion,
+  ObservedSite,
+  TaggedRule,
+  TaggedTargetGroup,
+  TrafficSample,
+} from '../model/observed.ts';
+import type { Platform, RegionPlatform } from '../model/platform.ts';
+import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
+import { DESCRIBE_SERVICES_MAX, type ServiceState } from '../ports/ecs.ts';
+import type { Ports } from '../ports/index.ts';
+import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
+import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
+import type { Page } from '../ports/page.ts';
+
+export interface ObserveInput {
+  sites: readonly string[];
+  /** Distribution ids earlier passes created, per site (from status): proven owned without a tag read. */
+  knownDistributions: Readonly<Record<string, string | undefined>>;
+  /** Epoch milliseconds; metrics are read for the last complete minute before it. */
+  now: number;
+}
+
+export interface Observation {
+  sites: Map<string, ObservedSite>;
+  /** Per region, the priorities the listener's rules already use (all sites and anyone else). */
+  takenPriorities: Record<string, ReadonlySet<number>>;
+}
+
+/**
+ * Reads the world for all sites at once, in batches shaped like the AWS limits
+ * (10 services, 20 tag sets, 500 metric queries a call), so the number of
+ * calls grows with sites divided by the batch sizes. Each region is read on
+ * its own: a region that fails is reported on every site and the rest go on.
+ */
+export async function observe(ports: Ports, platform: Platform, input: ObserveInput): Promise<Observation> {
+  const regions = Object.values(platform.regions);
+  const [regionResults, cdn] = await Promise.all([
+    Promise.all(regions.map((where) => observeRegion(ports, platform, where, input))),
+    observeCdn(ports, input),
+  ]);
+
+  const sites = new Map<string, ObservedSite>();
+  for (const name of input.sites) {
+    sites.set(name, { name, regions: {}, cdn: cdn.get(name) ?? { distributions: [] } });
+  }
+  const takenPriorities: Record<string, ReadonlySet<number>> = {};
+  regions.forEach((where, i) => {
+    const result = regionResults[i]!;
+    takenPriorities[where.region] = result.takenPriorities;
+    for (const [name, site] of sites) {
+      site.regions[where.region] =
+        'error' in result.perSite
+          ? emptyRegion(where.region, result.perSite.error)
+          : (result.perSite.get(name) ?? emptyRegion(where.region));
+    }
+  });
+  return { sites, takenPriorities };
+}
+
+interface RegionResult {
+  perSite: Map<string, ObservedRegion> | { error: CloudError };
+  takenPriorities: ReadonlySet<number>;
+}
+
+async function observeRegion(
+  ports: Ports,
+  platform: Platform,
+  where: RegionPlatform,
+  input: ObserveInput,
+): Promise<RegionResult> {
+  const region = where.region;
+  const siteSet = new Set(input.sites);
+  try {
+    const [taskDefinitions, services, targetGroups, rules] = await Promise.all([
+      readAll((next) => ports.ecs.listTaskDefinitions(region, TASK_DEFINITION_FAMILY_PREFIX, next)),
+      describeServices(ports, where, input.sites),
+      readTargetGroups(ports, region, input.sites),
+      readRules(ports, platform, where, input.sites),
+    ]);
+    const traffic = await readTraffic(ports, where, targetGroups.filter((tg) => isOwnedBy(tg.tags, siteOfGroup(tg.name) ?? '')), input.now);
+
+    const perSite = new Map<string, ObservedRegion>();
+    for (const name of input.sites) perSite.set(name, emptyRegion(region));
+    const at = (site: string | undefined) => (site !== undefined && siteSet.has(site) ? perSite.get(site) : undefined);
+    for (const td of taskDefinitions) at(siteOfFamily(td.family))?.taskDefinitions.push(td);
+    for (const service of services) at(siteOfService(service.name))?.services.push(service);
+    for (const tg of targetGroups) {
+      const observed = at(siteOfGroup(tg.name));
+      if (observed === undefined) continue;
+      observed.targetGroups.push(tg);
+      const sample = traffic.get(tg.arn);
+      if (sample !== undefined) observed.traffic[tg.name.endsWith('-canary') ? 'canary' : 'stable'] = sample;
+    }
+    for (const rule of rules.owned) at(ownerOf(rule.tags))?.rules.push(rule);
+    return { perSite, takenPriorities: rules.taken };
+  } catch (error) {
+    return { perSite: { error: asCloudError(error, region) }, takenPriorities: new Set() };
+  }
+}
+
+function emptyRegion(region: string, error?: CloudError): ObservedRegion {
+  return {
+    region,
+    ...(error === undefined ? {} : { error }),
+    services: [],
+    targetGroups: [],
+    rules: [],
+    taskDefinitions: [],
+    traffic: { stable: {}, canary: {} },
+  };
+}
+
+/** The site a service or target group name was made for (`<site>-stable`, `<site>-canary`). */
+function siteOfService(name: string): string | undefined {
+  const match = /^(.+)-(stable|canary)$/.exec(name);
+  return match?.[1];
+}
+const siteOfGroup = siteOfService;
+
+async function describeServices(ports: Ports, where: RegionPlatform, sites: readonly string[]): Promise<ServiceState[]> {
+  const names = sites.flatMap((site) => TRACKS.map((track) => serviceName(site, track)));
+  const batches = chunk(names, DESCRIBE_SERVICES_MAX);
+  const answers = await Promise.all(batches.map((batch) => ports.ecs.describeServices(where.region, where.cluster, batch)));
+  return answers.flat();
+}
+
+/** The target groups named for the sites, with their tags. */
+async function readTargetGroups(ports: Ports, region: string, sites: readonly string[]): Promise<TaggedTargetGroup[]> {
+  const wanted = new Set(sites.flatMap((site) => TRACKS.map((track) => targetGroupName(site, track))));
+  const groups = (await readAll<TargetGroupState>((next) => ports.loadBalancer.describeTargetGroups(region, next))).filter(
+    (tg) => wanted.has(tg.name),
+  );
+  const tags = await readTags(ports, region, groups.map((tg) => tg.arn));
+  return groups.map((tg) => ({ ...tg, tags: tags[tg.arn] ?? {} }));
+}
+
+/**
+ * The listener's rules: every priority (they are shared) and, with their tags,
+ * the rules whose header names one of the sites. Only those need a tag read.
+ */
+async function readRules(
+  ports: Ports,
+  platform: Platform,
+  where: RegionPlatform,
+  sites: readonly string[],
+): Promise<{ owned: TaggedRule[]; taken: ReadonlySet<number> }> {
+  const rules = await readAll<RuleState>((next) => ports.loadBalancer.describeRules(where.region, where.listenerArn, next));
+  const siteSet = new Set(sites);
+  const candidates = rules.filter(
+    (rule) => rule.header.name.toLowerCase() === platform.originHeaderName.toLowerCase() && siteSet.has(rule.header.value.split('.')[0]!),
+  );
+  const tags = await readTags(ports, where.region, candidates.map((rule) => rule.arn));
+  const owned = candidates
+    .map((rule) => ({ ...rule, tags: tags[rule.arn] ?? {} }))
+    .filter((rule) => siteSet.has(ownerOf(rule.tags) ?? ''));
+  return { owned, taken: new Set(rules.map((rule) => rule.priority)) };
+}
+
+async function readTags(ports: Ports, region: string, arns: readonly string[]): Promise<Record<string, Tags>> {
+  const answers = await Promise.all(chunk(arns, DESCRIBE_TAGS_MAX).map((batch) => ports.loadBalancer.describeTags(region, batch)));
+  return Object.assign({}, ...answers) as Record<string, Tags>;
+}
+
+const TRAFFIC_METRICS = [
+  { key: 'requestsPerMinute', metric: 'RequestCount', stat: 'Sum' },
+  { key: 'errors5xxPerMinute', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
+  { key: 'healthyTargets', metric: 'HealthyHostCount', stat: 'Average' },
+] as const;
+
+/**
+ * The last complete minute of each owned target group's requests, 5xx and
+ * healthy targets. Missing metrics leave the sample empty; they never fail the
+ * region, since the world can still be converged without them.
+ */
+async function readTraffic(
+  ports: Ports,
+  where: RegionPlatform,
+  groups: readonly TaggedTargetGroup[],
+  now: number,
+): Promise<Map<string, TrafficSample>> {
+  const queries: MetricQuery[] = [];
+  const owners = new Map<string, { arn: string; key: keyof TrafficSample }>();
+  groups.forEach((tg, i) => {
+    for (const [j, m] of TRAFFIC_METRICS.entries()) {
+      const id = `q${i}_${j}`;
+      owners.set(id, { arn: tg.arn, key: m.key });
+      queries.push({
+        id,
+        namespace: 'AWS/ApplicationELB',
+        metric: m.metric,
+        dimensions: { TargetGroup: arnSuffix(tg.arn), LoadBalancer: arnSuffix(where.loadBalancerArn) },
+        stat: m.stat,
+        periodSeconds: 60,
+      });
+    }
+  });
+  const end = Math.floor(now / 60_000) * 60_000;
+  const samples = new Map<string, TrafficSample>();
+  let series: MetricSeries[];
+  try {
+    const answers = await Promise.all(
+      chunk(queries, GET_METRIC_DATA_MAX).map((batch) => ports.metrics.getMetricData(where.region, batch, end - 60_000, end)),
+    );
+    series = answers.flat();
+  } catch {
+    return samples;
+  }
+  for (const s of series) {
+    const owner = owners.get(s.id);
+    const latest = s.points.at(-1);
+    if (owner === undefined || latest === undefined || !Number.isFinite(latest.value)) continue;
+    const sample = samples.get(owner.arn) ?? {};
+    sample[owner.key] = latest.value;
+    samples.set(owner.arn, sample);
+  }
+  return samples;
+}
+
+/** CloudWatch names load balancers and target groups by the end of their ARN. */
+function arnSuffix(arn: string): string {
+  const resource = arn.split(':').slice(5).join(':');
+  return resource.startsWith('loadbalancer/') ? resource.slice('loadbalancer/'.length) : resource;
+}
+
+/**
+ * Distributions whose comment names a site. Ownership is proven by the status
+ * that recorded creating it, else by reading its tags: one read per unknown
+ * distribution, none in a steady pass.
+ */
+async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string, ObservedCdn>> {
+  const bySite = new Map<string, ObservedCdn>();
+  const commentToSite = new Map(input.sites.map((site) => [distributionComment(site), site]));
+  try {
+    const all = await readAll((next) => ports.cdn.listDistributions(next));
+    const found = all.filter((d) => commentToSite.has(d.config.comment));
+    const observed = await Promise.all(
+      found.map(async (d): Promise<[string, ObservedDistribution]> => {
+        const site = commentToSite.get(d.config.comment)!;
+        const owned = input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
+        return [site, { ...d, owned }];
+      }),
+    );
+    for (const site of input.sites) bySite.set(site, { distributions: [] });
+    for (const [site, d] of observed) bySite.get(site)!.distributions.push(d);
+  } catch (error) {
+    const failed = asCloudError(error, 'cloudfront');
+    for (const site of input.sites) bySite.set(site, { error: failed, distributions: [] });
+  }
+  return bySite;
+}
+
+async function readAll<T>(read: (next?: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | undefined;
+  do {
+    const page = await read(next);
+    items.push(...page.items);
+    next = page.next;
+  } while (next !== undefined);
+  return items;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,234 @@
+import type { CloudError } from '../errors.ts';
+import { isRegionAction, type Action } from '../model/actions.ts';
+import { canonicalJson } from '../model/naming.ts';
+import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
+import type {
+  ActionRecord,
+  Condition,
+  ConditionType,
+  ErrorRecord,
+  RegionStatus,
+  SiteStatus,
+  TaskCounts,
+} from '../model/status.ts';
+import type { DesiredSite } from '../plan/desired.ts';
+import type { SitePlan } from '../plan/site.ts';
+import type { SpecProblem } from '../spec/validate.ts';
+import { describeTarget, type ApplyResult } from './apply.ts';
+
+/** Everything one pass learned about one site. */
+export interface SiteOutcome {
+  name: string;
+  previous?: SiteStatus;
+  /** The stored spec's generation and hash; undefined once the spec is deleted. */
+  spec?: { generation: number; hash: string };
+  /** Set when the spec is invalid: nothing was planned or applied. */
+  problems?: SpecProblem[];
+  /** Set when a person must act before anything can be applied (e.g. no platform in a region). */
+  stalled?: { reason: string; message: string };
+  paused: boolean;
+  desired?: DesiredSite;
+  observed?: ObservedSite;
+  plan?: SitePlan;
+  /** Undefined when nothing was applied (paused, invalid, stalled, or a dry run). */
+  applied?: ApplyResult;
+}
+
+/** The status a pass reports for a site. Pure: equal inputs give equal statuses. */
+export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
+  const previous = outcome.previous;
+  const errors = collectErrors(outcome);
+  const applied = outcome.applied?.results.filter((r) => r.error === undefined).map((r) => r.action) ?? [];
+  const regions = regionStatuses(outcome, errors);
+  const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
+  const cdnError = outcome.observed?.cdn.error?.message ?? errors.find((e) => e.region === undefined)?.message;
+  const distribution = outcome.observed?.cdn.distributions.find((d) => d.owned);
+
+  const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
+    r.services.some((s) => s.status === 'ACTIVE' && (s.rolloutInProgress || s.runningCount !== s.desiredCount)),
+  );
+  const pendingActions = (outcome.plan?.actions.length ?? 0) > 0;
+  const blockers = Object.entries(outcome.plan?.blockers ?? {}).flatMap(([, b]) => b);
+
+  const set: Partial<Record<ConditionType, Omit<Condition, 'lastTransitionTime'>>> = {};
+  if (outcome.problems !== undefined) {
+    set.Invalid = {
+      status: 'True',
+      reason: 'InvalidSpec',
+      message: outcome.problems.map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`)).join('; '),
+    };
+  }
+  if (outcome.paused) set.Paused = { status: 'True', reason: 'Paused', message: 'spec.paused is true: observing only, changing nothing' };
+  if (outcome.spec === undefined) {
+    set.Deleting = { status: 'True', reason: 'SpecDeleted', message: 'the spec was deleted; removing what tandem created for it' };
+  }
+
+  const stalledBy =
+    set.Invalid !== undefined
+      ? { reason: 'InvalidSpec', message: 'the spec is invalid; fix it and apply again (see Invalid)' }
+      : (outcome.stalled ??
+        (blockers.length > 0
+          ? { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') }
+          : terminalError(errors)));
+  set.Stalled = stalledBy === undefined ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' } : { status: 'True', ...stalledBy };
+
+  set.Degraded =
+    degraded.length === 0 && cdnError === undefined
+      ? { status: 'False', reason: 'AllRegionsHealthy', message: 'every region and the CDN converged' }
+      : {
+          status: 'True',
+          reason: degraded.length > 0 ? 'RegionDegraded' : 'CdnDegraded',
+          message: [...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`), ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`])].join('; '),
+        };
+
+  const reconciling =
+    applied.length > 0
+      ? { reason: 'Converging', message: `applied ${applied.length} action(s) this pass` }
+      : pendingActions && !outcome.paused && stalledBy === undefined
+        ? { reason: 'Converging', message: 'actions remain; the next pass retries them' }
+        : rollingOut
+          ? { reason: 'RolloutInProgress', message: 'ECS is starting or stopping tasks' }
+          : distribution?.status === 'InProgress'
+            ? { reason: 'CdnDeploying', message: 'CloudFront is deploying the latest change' }
+            : undefined;
+  set.Reconciling =
+    reconciling === undefined ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' } : { status: 'True', ...reconciling };
+
+  const notReady =
+    set.Invalid !== undefined
+      ? { reason: 'InvalidSpec', message: 'the spec is invalid' }
+      : outcome.paused && pendingActions
+        ? { reason: 'Paused', message: 'paused with changes waiting; unpause to apply them' }
+        : stalledBy !== undefined
+          ? { reason: stalledBy.reason, message: stalledBy.message }
+          : set.Degraded.status === 'True'
+            ? { reason: set.Degraded.reason, message: set.Degraded.message }
+            : reconciling !== undefined
+              ? reconciling
+              : outcome.spec === undefined
+                ? { reason: 'Deleting', message: 'removing the site' }
+                : undefined;
+  set.Ready = notReady === undefined ? { status: 'True', reason: 'Converged', message: 'serving from every region as specified' } : { status: 'False', ...notReady };
+
+  const conditions: SiteStatus['conditions'] = {};
+  for (const [type, condition] of Object.entries(set) as [ConditionType, Omit<Condition, 'lastTransitionTime'>][]) {
+    const before = previous?.conditions[type];
+    conditions[type] = {
+      ...condition,
+      lastTransitionTime: before !== undefined && before.status === condition.status ? before.lastTransitionTime : now.toISOString(),
+    };
+  }
+
+  return {
+    site: outcome.name,
+    observedGeneration: outcome.spec?.generation ?? previous?.observedGeneration ?? 0,
+    observedHash: outcome.spec?.hash ?? previous?.observedHash ?? '',
+    conditions,
+    regions,
+    cdn: {
+      ...(distribution === undefined ? {} : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
+      ...(cdnError === undefined ? {} : { error: cdnError }),
+    },
+    lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
+    errors,
+  };
+}
+
+/** True when writing `next` would change what is stored. */
+export function statusChanged(previous: SiteStatus | undefined, next: SiteStatus): boolean {
+  return previous === undefined || canonicalJson(previous) !== canonicalJson(next);
+}
+
+function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): Record<string, RegionStatus> {
+  const statuses: Record<string, RegionStatus> = {};
+  const names = new Set([
+    ...(outcome.desired?.regions.map((r) => r.region) ?? []),
+    ...Object.values(outcome.observed?.regions ?? {})
+      .filter((r) => r.error === undefined && hasAnything(r))
+      .map((r) => r.region),
+  ]);
+  if (outcome.desired === undefined && outcome.previous !== undefined) {
+    for (const name of Object.keys(outcome.previous.regions)) names.add(name);
+  }
+  for (const name of [...names].sort()) {
+    const desired = outcome.desired?.regions.find((r) => r.region === name);
+    const observed = outcome.observed?.regions[name];
+    const counts = (track: 'stable' | 'canary'): TaskCounts => {
+      const service = observed?.services.find((s) => s.name.endsWith(`-${track}`) && s.status === 'ACTIVE');
+      return {
+        desired: desired?.tracks.find((t) => t.track === track)?.desiredCount ?? 0,
+        running: service?.runningCount ?? 0,
+        pending: service?.pendingCount ?? 0,
+      };
+    };
+    const regionErrors = errors.filter((e) => e.region === name);
+    const blockers = outcome.plan?.blockers[name] ?? [];
+    const status: RegionStatus = {
+      role: desired?.role ?? outcome.previous?.regions[name]?.role ?? 'failover',
+      stable: counts('stable'),
+      canary: counts('canary'),
+      canaryWeight: canaryWeight(outcome, name, observed),
+    };
+    const requests = sum(observed?.traffic.stable.requestsPerMinute, observed?.traffic.canary.requestsPerMinute);
+    if (requests !== undefined) status.requestsPerMinute = requests;
+    const healthy = sum(observed?.traffic.stable.healthyTargets, observed?.traffic.canary.healthyTargets);
+    if (healthy !== undefined) status.healthyTargets = healthy;
+    if (observed?.error !== undefined) {
+      status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
+    } else if (blockers.length > 0) {
+      status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+    } else if (regionErrors.length > 0) {
+      status.degraded = { reason: 'ActionFailed', message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; ') };
+    }
+    statuses[name] = status;
+  }
+  return statuses;
+}
+
+/** The canary's share after this pass: the rule as written this pass, else as observed. */
+function canaryWeight(outcome: SiteOutcome, region: string, observed: ObservedRegion | undefined): number {
+  const written = outcome.applied?.results
+    .filter((r) => r.error === undefined && isRegionAction(r.action) && r.action.region === region)
+    .map((r) => r.action)
+    .find((a) => a.kind === 'CreateRule' || a.kind === 'ModifyRule');
+  if (written !== undefined && (written.kind === 'CreateRule' || written.kind === 'ModifyRule')) {
+    return written.forward.find((f) => f.targetGroup.endsWith('-canary'))?.weight ?? 0;
+  }
+  const rule = observed?.rules[0];
+  const canaryArn = observed?.targetGroups.find((tg) => tg.name.endsWith('-canary'))?.arn;
+  return rule?.forward.find((f) => f.targetGroupArn === canaryArn)?.weight ?? 0;
+}
+
+function collectErrors(outcome: SiteOutcome): ErrorRecord[] {
+  const errors: ErrorRecord[] = [];
+  for (const region of Object.values(outcome.observed?.regions ?? {})) {
+    if (region.error !== undefined) errors.push(errorRecord(region.error, region.region));
+  }
+  if (outcome.observed?.cdn.error !== undefined) errors.push(errorRecord(outcome.observed.cdn.error));
+  for (const result of outcome.applied?.results ?? []) {
+    if (result.error === undefined) continue;
+    errors.push(errorRecord(result.error, isRegionAction(result.action) ? result.action.region : undefined));
+  }
+  return errors;
+}
+
+function errorRecord(error: CloudError, region?: string): ErrorRecord {
+  return { kind: error.kind, resource: error.resource, message: error.message, ...(region === undefined ? {} : { region }) };
+}
+
+function terminalError(errors: readonly ErrorRecord[]): { reason: string; message: string } | undefined {
+  const terminal = errors.find((e) => e.kind === 'Invalid' || e.kind === 'AccessDenied' || e.kind === 'OwnershipConflict');
+  return terminal === undefined ? undefined : { reason: terminal.kind, message: `${terminal.resource}: ${terminal.message}` };
+}
+
+function actionRecord(action: Action): ActionRecord {
+  return { kind: action.kind, target: describeTarget(action), ...(isRegionAction(action) ? { region: action.region } : {}) };
+}
+
+function hasAnything(region: ObservedRegion): boolean {
+  return region.services.length + region.targetGroups.length + region.rules.length + region.taskDefinitions.length > 0;
+}
+
+function sum(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+}
