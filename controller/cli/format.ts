@@ -1,0 +1,118 @@
+import { isRegionAction, type Action } from '../model/actions.ts';
+import type { SiteStatus } from '../model/status.ts';
+import { describeTarget } from '../reconcile/apply.ts';
+
+const REDACTED = '(secret)';
+
+/** An action as a person reads it in a plan: the origin header's secret never shows. */
+export function redact(action: Action): Action {
+  if (action.kind === 'CreateRule' || action.kind === 'ModifyRule') {
+    return { ...action, header: { name: action.header.name, value: REDACTED } };
+  }
+  if (action.kind === 'CreateDistribution' || action.kind === 'UpdateDistribution') {
+    return {
+      ...action,
+      config: {
+        ...action.config,
+        origins: action.config.origins.map((o) => ({
+          ...o,
+          customHeaders: Object.fromEntries(Object.keys(o.customHeaders).map((k) => [k, REDACTED])),
+        })),
+      },
+    };
+  }
+  return action;
+}
+
+export function planTable(actions: readonly Action[]): string {
+  if (actions.length === 0) return 'No changes: the world matches the spec.';
+  const rows = actions.map((action, i) => [
+    String(i + 1),
+    isRegionAction(action) ? action.region : 'global',
+    action.kind,
+    describeTarget(action),
+    detail(action),
+  ]);
+  return `${table(['#', 'REGION', 'ACTION', 'TARGET', 'DETAIL'], rows)}\n${actions.length} action(s).`;
+}
+
+function detail(action: Action): string {
+  switch (action.kind) {
+    case 'RegisterTaskDefinition':
+      return `${action.taskDefinition.image} cpu ${action.taskDefinition.cpu} memory ${action.taskDefinition.memory}`;
+    case 'CreateTargetGroup':
+      return `port ${action.settings.port}, health ${action.settings.healthCheckPath}`;
+    case 'ModifyTargetGroup':
+      return `health ${action.healthCheckPath}`;
+    case 'CreateService':
+      return `${action.desiredCount} task(s) of ${action.taskDefinition}`;
+    case 'UpdateService':
+      return [
+        action.desiredCount === undefined ? '' : `desired ${action.desiredCount}`,
+        action.taskDefinition === undefined ? '' : `task definition ${action.taskDefinition}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
+    case 'CreateRule':
+    case 'ModifyRule':
+      return `${action.header.name} → ${action.forward.map((f) => `${f.targetGroup} ${f.weight}%`).join(', ')}`;
+    case 'CreateDistribution':
+    case 'UpdateDistribution': {
+      const c = action.config;
+      const group = c.originGroup === undefined ? '' : `, fails over ${c.originGroup.primaryOriginId} → ${c.originGroup.failoverOriginId} on ${c.originGroup.statusCodes.join('/')}`;
+      return `${c.enabled ? 'enabled' : 'disabled'}, origins ${c.origins.map((o) => o.id).join(' + ')}${group}`;
+    }
+    default:
+      return '';
+  }
+}
+
+/** Conditions and per-region counts of one site, as `tandem describe` prints them. */
+export function describeStatus(status: SiteStatus, generation?: number): string {
+  const lines = [`Site: ${status.site}`];
+  lines.push(`Generation: ${generation ?? '?'} (observed ${status.observedGeneration})`);
+  if (status.cdn.distributionId !== undefined) {
+    lines.push(`CDN: ${status.cdn.domainName} (${status.cdn.distributionId}, ${status.cdn.state})`);
+  }
+  lines.push('', 'Conditions:');
+  lines.push(
+    table(
+      ['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'],
+      Object.entries(status.conditions).map(([type, c]) => [type, c.status, c.reason, c.lastTransitionTime, c.message]),
+    ),
+  );
+  lines.push('', 'Regions:');
+  lines.push(
+    table(
+      ['REGION', 'ROLE', 'STABLE (desired/running/pending)', 'CANARY (desired/running/pending)', 'CANARY %', 'REQ/MIN', 'STATE'],
+      Object.entries(status.regions).map(([name, r]) => [
+        name,
+        r.role,
+        `${r.stable.desired}/${r.stable.running}/${r.stable.pending}`,
+        `${r.canary.desired}/${r.canary.running}/${r.canary.pending}`,
+        String(r.canaryWeight),
+        r.requestsPerMinute === undefined ? '-' : String(r.requestsPerMinute),
+        r.degraded === undefined ? 'ok' : `${r.degraded.reason}: ${r.degraded.message}`,
+      ]),
+    ),
+  );
+  if (status.lastActions.length > 0) {
+    lines.push('', 'Last actions:');
+    for (const a of status.lastActions) lines.push(`  ${a.region ?? 'global'}  ${a.kind} ${a.target}`);
+  }
+  if (status.errors.length > 0) {
+    lines.push('', 'Errors:');
+    for (const e of status.errors) lines.push(`  ${e.region ?? 'global'}  ${e.kind} ${e.resource}: ${e.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

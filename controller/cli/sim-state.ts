@@ -1,0 +1,28 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SimulatedCloud } from '../providers/sim/cloud.ts';
+import type { SimWorld } from '../providers/sim/world.ts';
+
+/**
+ * The simulated cloud kept in a directory between CLI commands, so `apply`,
+ * `plan` and `reconcile` act on one world until the AWS providers are used.
+ */
+export function openSimState(dir: string): SimulatedCloud {
+  const file = join(dir, 'world.json');
+  let world: SimWorld | undefined;
+  try {
+    world = JSON.parse(readFileSync(file, 'utf8')) as SimWorld;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`cannot read the simulated world in ${file}: ${(error as Error).message}; delete it to start afresh`);
+    }
+  }
+  return new SimulatedCloud(world === undefined ? {} : { world });
+}
+
+export function saveSimState(dir: string, sim: SimulatedCloud): void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'world.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(sim.world, null, 1)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
