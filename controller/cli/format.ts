@@ -50,6 +50,7 @@ function detail(action: Action): string {
       return [
         action.desiredCount === undefined ? '' : `desired ${action.desiredCount}`,
         action.taskDefinition === undefined ? '' : `task definition ${action.taskDefinition}`,
+        action.targetGroup === undefined ? '' : `target group ${action.targetGroup}`,
       ]
         .filter(Boolean)
         .join(', ');

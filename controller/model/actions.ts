@@ -32,7 +32,15 @@ export type RegionAction = RegionScoped &
         targetGroup: string;
         containerPort: number;
       }
-    | { kind: 'UpdateService'; name: string; desiredCount?: number; taskDefinition?: string }
+    | {
+        kind: 'UpdateService';
+        name: string;
+        desiredCount?: number;
+        taskDefinition?: string;
+        /** Set when the service registers into a target group that is no longer the site's. */
+        targetGroup?: string;
+        containerPort?: number;
+      }
     | { kind: 'DeleteService'; name: string }
     | { kind: 'CreateRule'; priority: number; header: { name: string; value: string }; forward: WeightedTargetGroup[] }
     | { kind: 'ModifyRule'; arn: string; header: { name: string; value: string }; forward: WeightedTargetGroup[] }

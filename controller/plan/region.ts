@@ -85,9 +85,14 @@ export function planRegion(
     }
     // A service deleted earlier is DRAINING; it can be created again once ECS has finished.
     if (service.status !== 'ACTIVE') continue;
-    const update: { desiredCount?: number; taskDefinition?: string } = {};
+    const update: { desiredCount?: number; taskDefinition?: string; targetGroup?: string; containerPort?: number } = {};
     if (service.desiredCount !== track.desiredCount) update.desiredCount = track.desiredCount;
     if (service.taskDefinition !== track.taskDefinition.family) update.taskDefinition = track.taskDefinition.family;
+    const group = targetGroups.get(track.targetGroup);
+    if (group === undefined || service.targetGroupArn !== group.arn) {
+      update.targetGroup = track.targetGroup;
+      update.containerPort = desired!.containerPort;
+    }
     if (Object.keys(update).length > 0) actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
   }
 
@@ -135,10 +140,13 @@ export function planRegion(
     actions.push({ ...scope, kind: 'DeleteTargetGroup', name: tg.name, arn: tg.arn });
   }
 
-  // Task definitions: keep the newest revision of each wanted family and of any family a service still runs.
+  // Task definitions: keep the newest revision of each wanted family and of any family a live
+  // service's deployments still run, so a rollout can still start (or roll back to) its tasks.
   const keepFamilies = new Set([
     ...tracks.map((t) => t.taskDefinition.family),
-    ...[...services.values()].filter((s) => !deleting.has(s.name)).map((s) => s.taskDefinition),
+    ...[...services.values()]
+      .filter((s) => s.status === 'ACTIVE' && !deleting.has(s.name))
+      .flatMap((s) => s.deploymentFamilies),
   ]);
   const newest = new Map<string, number>();
   for (const td of observed.taskDefinitions) newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));

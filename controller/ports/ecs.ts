@@ -32,6 +32,8 @@ export interface ServiceState {
   status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
   /** Family of the task definition the primary deployment runs. */
   taskDefinition: string;
+  /** Families every deployment of the service runs, the primary's included; more than one during a rollout. */
+  deploymentFamilies: string[];
   desiredCount: number;
   runningCount: number;
   pendingCount: number;
@@ -56,6 +58,9 @@ export interface ServiceCreate {
 export interface ServiceUpdate {
   desiredCount?: number;
   taskDefinition?: string;
+  /** Moves the service's load balancer registration to this target group. */
+  targetGroupArn?: string;
+  containerPort?: number;
 }
 
 /** ECS in one region: task definitions and services of one cluster. */

@@ -108,6 +108,7 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
         const update = {
           ...(a.desiredCount === undefined ? {} : { desiredCount: a.desiredCount }),
           ...(a.taskDefinition === undefined ? {} : { taskDefinition: a.taskDefinition }),
+          ...(a.targetGroup === undefined ? {} : { targetGroupArn: arnOf(a.targetGroup), containerPort: a.containerPort }),
         };
         await ports.ecs.updateService(region, where.cluster, a.name, update);
         return;

@@ -118,6 +118,7 @@ export class SimulatedCloud {
           service.runningCount = service.desiredCount;
           service.pendingCount = 0;
           service.rolloutInProgress = false;
+          service.deploymentFamilies = [service.taskDefinition];
         } else {
           service.status = 'INACTIVE';
           service.runningCount = 0;
@@ -129,7 +130,7 @@ export class SimulatedCloud {
     for (const d of Object.values(this.world.distributions)) d.status = 'Deployed';
   }
 
-  /** Every call to `region` (or `global`) fails with `kind` until healed. */
+  /** Every call to `region` (or to `cloudfront`, or the `store`) fails with `kind` until healed. */
   failRegion(region: string, kind: CloudErrorKind = 'Unavailable'): void {
     this.outages.set(region, kind);
   }
@@ -244,8 +245,9 @@ export class SimulatedCloud {
       if (this.latencyMs > 0) await sleep(this.latencyMs);
       else await Promise.resolve();
       if (this.crashed) throw new CloudError('Unavailable', operation, 'the reconciler stopped (simulated crash)');
-      const outage = this.outages.get(scope) ?? (service === 'store' ? undefined : this.outages.get(region));
-      if (outage !== undefined) throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
+      const target = service === 'cloudfront' || service === 'store' ? service : region;
+      const outage = this.outages.get(target);
+      if (outage !== undefined) throw new CloudError(outage, operation, `${target} is failing every call (simulated outage)`);
       this.takeToken(scope, operation, write);
       const result = body();
       if (write && service !== 'store' && this.writesLeft !== undefined) {
@@ -322,6 +324,7 @@ export class SimulatedCloud {
           arn: `arn:aws:ecs:${region}:${SIM_ACCOUNT}:service/${cluster}/${create.name}`,
           status: 'ACTIVE',
           taskDefinition: create.taskDefinition,
+          deploymentFamilies: [create.taskDefinition],
           desiredCount: create.desiredCount,
           runningCount: 0,
           pendingCount: create.desiredCount,
@@ -342,6 +345,12 @@ export class SimulatedCloud {
           this.checkFamily(r, update.taskDefinition);
           if (update.taskDefinition !== service.taskDefinition) service.rolloutInProgress = true;
           service.taskDefinition = update.taskDefinition;
+          service.deploymentFamilies = [...new Set([update.taskDefinition, ...service.deploymentFamilies])];
+        }
+        if (update.targetGroupArn !== undefined) {
+          if (r.targetGroups[update.targetGroupArn] === undefined) throw new CloudError('Invalid', update.targetGroupArn, 'target group does not exist');
+          service.targetGroupArn = update.targetGroupArn;
+          service.rolloutInProgress = true;
         }
         if (update.desiredCount !== undefined) {
           service.desiredCount = update.desiredCount;

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { applyDrift, drift, siteSpec } from './support/arbitraries.ts';
+import {
+  assertNothingOwned,
+  assertWorldMatches,
+  cloudWrites,
+  converge,
+  demoDocument,
+  newSim,
+  pass,
+  storeSpec,
+  valid,
+} from './support/world.ts';
+
+test('from any drifted world, at most 3 passes converge to any valid spec and the next pass plans nothing', async () => {
+  await fc.assert(
+    fc.asyncProperty(siteSpec('shop'), siteSpec('shop'), drift, async (before, after, drifts) => {
+      const sim = newSim();
+      await storeSpec(sim, before);
+      await converge(sim);
+      applyDrift(sim, 'shop', drifts);
+      await storeSpec(sim, after);
+
+      for (let i = 0; i < 3; i += 1) {
+        await pass(sim);
+        sim.tick();
+      }
+      assertWorldMatches(sim, valid(after));
+      sim.resetCalls();
+      const report = await pass(sim);
+      assert.deepEqual(report.sites[0]!.plan?.actions, []);
+      assert.equal(cloudWrites(sim), 0);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a pass over a converged world makes zero writes, counted at the ports', async () => {
+  const sim = newSim();
+  await storeSpec(sim, demoDocument());
+  const other = demoDocument();
+  other.metadata.name = 'blog';
+  delete other.spec.canary;
+  await storeSpec(sim, other);
+  await converge(sim);
+  await pass(sim); // the status settles on Ready
+
+  sim.resetCalls();
+  const report = await pass(sim);
+  assert.deepEqual(sim.callCounts((c) => c.write), { reads: 0, writes: 0, throttled: 0 });
+  assert.equal(report.statusWrites, 0);
+  assert.ok(sim.callCounts().reads > 0, 'the pass still read the world');
+});
+
+/** Worlds to interrupt: creation from nothing, repairing drift, and deleting a site. */
+const CRASH_SCENARIOS: Record<string, (sim: SimulatedCloud) => Promise<void>> = {
+  'creating the demo site': async (sim) => {
+    await storeSpec(sim, demoDocument());
+  },
+  'repairing a drifted site and removing its canary': async (sim) => {
+    await storeSpec(sim, demoDocument());
+    await converge(sim);
+    applyDrift(sim, 'demo', [
+      { kind: 'scaleService', pick: 0, count: 7 },
+      { kind: 'changeHealthCheck', pick: 1, count: 0 },
+      { kind: 'changeTimeout', pick: 0, count: 3 },
+      { kind: 'duplicateRule', pick: 1, count: 2 },
+    ]);
+    const next = demoDocument();
+    delete next.spec.canary;
+    next.spec.image.tag = 'v3';
+    await storeSpec(sim, next);
+  },
+  'deleting a site': async (sim) => {
+    await storeSpec(sim, demoDocument());
+    await converge(sim);
+    await sim.store.deleteSpec('demo', sim.world.specs['demo']!.generation);
+    await pass(sim); // drains the services
+    sim.tick();
+  },
+};
+
+for (const [scenario, setUp] of Object.entries(CRASH_SCENARIOS)) {
+  test(`crash consistency while ${scenario}: a pass stopped after any write, then a full pass, ends where one pass ends`, async () => {
+    const start = newSim();
+    await setUp(start);
+    const initial = structuredClone(start.world);
+
+    const reference = new SimulatedCloud({ world: structuredClone(initial) });
+    await pass(reference);
+    const writes = cloudWrites(reference);
+    assert.ok(writes > 0, 'the scenario must write');
+
+    for (let k = 1; k <= writes; k += 1) {
+      const sim = new SimulatedCloud({ world: structuredClone(initial) });
+      sim.crashAfterWrites(k);
+      await pass(sim);
+      assert.equal(cloudWrites(sim), k, `the interrupted pass made exactly ${k} write(s)`);
+      sim.recover();
+      await pass(sim);
+      assert.deepEqual(sim.snapshot(), reference.snapshot(), `stopped after write ${k} of ${writes}`);
+    }
+  });
+}
+
+test('with every call to one region failing, the other region and the CDN converge, and the failed one recovers', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  sim.failRegion('eu-west-1');
+
+  await pass(sim);
+  sim.tick();
+  const report = await pass(sim);
+  const status = report.statuses.get('demo')!;
+  assert.equal(status.regions['eu-west-1']?.degraded?.reason, 'RegionUnreachable');
+  assert.match(status.regions['eu-west-1']!.degraded!.message, /eu-west-1/);
+  assert.equal(status.conditions.Degraded?.status, 'True');
+  assert.equal(status.conditions.Ready?.status, 'False');
+  assert.ok(status.errors.some((e) => e.region === 'eu-west-1' && e.kind === 'Unavailable'));
+  assert.equal(status.regions['us-east-1']?.degraded, undefined);
+  assert.equal(Object.keys(sim.world.regions['eu-west-1']!.services).length, 0);
+  const primary = sim.world.regions['us-east-1']!;
+  assert.equal(Object.values(primary.services).filter((s) => s.status === 'ACTIVE').length, 2, 'us-east-1 converged');
+  assert.equal(Object.values(sim.world.distributions).length, 1, 'the CDN converged');
+  assert.equal(Object.values(sim.world.distributions)[0]!.config.origins.length, 2);
+
+  sim.healRegion('eu-west-1');
+  await converge(sim);
+  assertWorldMatches(sim, valid(demoDocument()));
+  const healed = await pass(sim);
+  assert.equal(healed.statuses.get('demo')!.conditions.Ready?.status, 'True');
+});
+
+test('with CloudFront failing, both regions still converge and the status names the CDN', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  sim.failRegion('cloudfront');
+  await pass(sim);
+  sim.tick();
+  const report = await pass(sim);
+  const status = report.statuses.get('demo')!;
+  assert.equal(status.conditions.Degraded?.reason, 'CdnDegraded');
+  assert.match(status.cdn.error ?? '', /cloudfront is failing/);
+  for (const region of ['us-east-1', 'eu-west-1']) {
+    assert.equal(Object.values(sim.world.regions[region]!.services).filter((s) => s.status === 'ACTIVE').length, 2);
+    assert.equal(status.regions[region]?.degraded, undefined);
+  }
+
+  sim.healRegion('cloudfront');
+  await converge(sim);
+  assertWorldMatches(sim, valid(demoDocument()));
+});
