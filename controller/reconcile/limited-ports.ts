@@ -3,16 +3,16 @@ import type { Limiters } from './limiter.ts';
 
 /**
  * The ports with every call bounded per region: ECS, load balancer and metrics
- * calls by their region (their first argument), CloudFront and the store under
- * `global`.
+ * calls by their region (their first argument), CloudFront and the store each
+ * on its own.
  */
 export function limitedPorts(ports: Ports, limiters: Limiters): Ports {
   return {
     ecs: limitObject(ports.ecs, (args) => String(args[0]), limiters),
     loadBalancer: limitObject(ports.loadBalancer, (args) => String(args[0]), limiters),
     metrics: limitObject(ports.metrics, (args) => String(args[0]), limiters),
-    cdn: limitObject(ports.cdn, () => 'global', limiters),
-    store: ports.store,
+    cdn: limitObject(ports.cdn, () => 'cloudfront', limiters),
+    store: limitObject(ports.store, () => 'store', limiters),
   };
 }
 

@@ -22,7 +22,7 @@ export function newSim(regions: readonly string[] = SIM_REGIONS): SimulatedCloud
 /** Stores `document` as its site's spec, bumping the generation like `tandem apply`. */
 export async function storeSpec(sim: SimulatedCloud, document: unknown, name?: string): Promise<void> {
   const key = name ?? (document as { metadata: { name: string } }).metadata.name;
-  await sim.store.putSpec(key, document, sim.world.specs[key]?.generation ?? 0);
+  await sim.ports().store.putSpec(key, document, sim.world.specs[key]?.generation ?? 0);
 }
 
 export function pass(sim: SimulatedCloud, options: { sites?: string[] } = {}): Promise<PassReport> {

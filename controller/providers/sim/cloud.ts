@@ -60,7 +60,7 @@ export class SimulatedCloud {
   readonly world: SimWorld;
   readonly platform: Platform;
   readonly calls: CallRecord[] = [];
-  /** Most calls seen in flight at once, per region (`global` for CloudFront and the store). */
+  /** Most calls seen in flight at once, per region, `cloudfront` and `store`. */
   readonly maxInFlight = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
   private readonly outages = new Map<string, CloudErrorKind>();
@@ -235,7 +235,7 @@ export class SimulatedCloud {
   }
 
   private async call<T>(service: CallRecord['service'], operation: string, region: string, write: boolean, body: () => T): Promise<T> {
-    const scope = service === 'cloudfront' || service === 'store' ? 'global' : region;
+    const scope = service === 'cloudfront' || service === 'store' ? service : region;
     const inFlight = (this.inFlight.get(scope) ?? 0) + 1;
     this.inFlight.set(scope, inFlight);
     this.maxInFlight.set(scope, Math.max(this.maxInFlight.get(scope) ?? 0, inFlight));
@@ -245,9 +245,8 @@ export class SimulatedCloud {
       if (this.latencyMs > 0) await sleep(this.latencyMs);
       else await Promise.resolve();
       if (this.crashed) throw new CloudError('Unavailable', operation, 'the reconciler stopped (simulated crash)');
-      const target = service === 'cloudfront' || service === 'store' ? service : region;
-      const outage = this.outages.get(target);
-      if (outage !== undefined) throw new CloudError(outage, operation, `${target} is failing every call (simulated outage)`);
+      const outage = this.outages.get(scope);
+      if (outage !== undefined) throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
       this.takeToken(scope, operation, write);
       const result = body();
       if (write && service !== 'store' && this.writesLeft !== undefined) {

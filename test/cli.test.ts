@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { main } from '../controller/cli/main.ts';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Runs the CLI in this process, capturing what it prints. */
+async function tandem(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...parts: unknown[]) => void out.push(parts.join(' '));
+  console.error = (...parts: unknown[]) => void err.push(parts.join(' '));
+  const stderrWrite = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'tandem', ...args]);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = stderrWrite;
+  }
+}
+
+test('tandem validate accepts the example specs and names the field of a bad one', async () => {
+  const ok = await tandem('validate', 'specs/demo.json');
+  assert.equal(ok.code, 0);
+  assert.match(ok.out, /site demo is valid/);
+
+  const file = join(tempDir(), 'bad.json');
+  const bad = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
+  bad.spec.canary.weight = 120;
+  writeFileSync(file, JSON.stringify(bad));
+  const result = await tandem('validate', file);
+  assert.equal(result.code, 1);
+  assert.match(result.err, /spec\.canary\.weight must be between 0 and 100/);
+});
+
+test('tandem validate explains a file that is missing or not JSON', async () => {
+  const missing = await tandem('validate', 'no/such/file.json');
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /cannot read no\/such\/file\.json: ENOENT/);
+  const file = join(tempDir(), 'broken.json');
+  writeFileSync(file, '{ "apiVersion": ');
+  const broken = await tandem('validate', file);
+  assert.match(broken.err, /is not valid JSON/);
+});
+
+test('tandem plan demo against an empty simulated world prints the full creation plan and changes nothing', async () => {
+  const state = tempDir();
+  assert.equal((await tandem('apply', '-f', 'specs/demo.json', '--state', state)).code, 0);
+  const world = readFileSync(join(state, 'world.json'), 'utf8');
+
+  const plan = await tandem('plan', 'demo', '--state', state);
+  assert.equal(plan.code, 0, plan.err);
+  for (const region of ['us-east-1', 'eu-west-1']) {
+    for (const kind of ['RegisterTaskDefinition', 'CreateTargetGroup', 'CreateService', 'CreateRule']) {
+      assert.match(plan.out, new RegExp(`${region}\\s+${kind}`), `${kind} in ${region}`);
+    }
+    assert.match(plan.out, new RegExp(`${region}\\s+CreateService\\s+demo-stable\\s+2 task`));
+    assert.match(plan.out, new RegExp(`${region}\\s+CreateService\\s+demo-canary\\s+1 task`));
+  }
+  assert.match(plan.out, /global\s+CreateDistribution.*fails over us-east-1 → eu-west-1 on 403\/404\/500\/502\/503\/504/);
+  assert.match(plan.out, /demo-stable 85%, demo-canary 15%/);
+  assert.match(plan.out, /^15 action\(s\)\.$/m);
+  assert.equal(readFileSync(join(state, 'world.json'), 'utf8'), world, 'plan wrote nothing');
+
+  const json = await tandem('plan', 'demo', '-o', 'json', '--state', state);
+  const parsed = JSON.parse(json.out) as { actions: { kind: string }[] };
+  assert.equal(parsed.actions.length, 15);
+  assert.ok(!json.out.includes('sim-secret'), 'the origin secret is never printed');
+});
+
+test('tandem reconcile --once converges step by step; get and describe report it; delete removes it', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const first = await tandem('reconcile', '--once', '--state', state);
+  assert.match(first.out, /demo: 15 applied, 0 failed/);
+  await tandem('reconcile', '--once', '--state', state);
+  const third = await tandem('reconcile', '--once', '--state', state);
+  assert.match(third.out, /demo: 0 applied, 0 failed; Ready=True/);
+
+  const get = await tandem('get', '--state', state);
+  assert.match(get.out, /demo\s+1\s+1\s+True\s+Converged/);
+  const describe = await tandem('describe', 'demo', '--state', state);
+  assert.match(describe.out, /us-east-1\s+primary\s+2\/2\/0\s+1\/1\/0\s+15/);
+  assert.match(describe.out, /Ready\s+True\s+Converged/);
+
+  const plan = await tandem('plan', 'demo', '--state', state);
+  assert.match(plan.out, /No changes/);
+
+  assert.equal((await tandem('delete', 'demo', '--state', state)).code, 0);
+  for (let i = 0; i < 5; i += 1) await tandem('reconcile', '--once', '--state', state);
+  assert.match((await tandem('get', '--state', state)).out, /No sites/);
+});
+
+test('tandem apply refuses an invalid spec and stores nothing', async () => {
+  const state = tempDir();
+  const file = join(state, 'bad.json');
+  const bad = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
+  bad.spec.regions[1].role = 'primary';
+  writeFileSync(file, JSON.stringify(bad));
+  const result = await tandem('apply', '-f', file, '--state', state);
+  assert.equal(result.code, 1);
+  assert.match(result.err, /spec\.regions must have exactly one region with role "primary" \(found 2\)/);
+  assert.match((await tandem('get', '--state', state)).out, /No sites/);
+});
+
+test('the installed bin runs the CLI', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/tandem.js', 'validate', 'specs/minimal.json']);
+  assert.match(stdout, /site minimal is valid/);
+});

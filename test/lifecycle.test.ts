@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CloudError } from '../controller/errors.ts';
+import { SimulatedCloud, DEFAULT_THROTTLE } from '../controller/providers/sim/cloud.ts';
+import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { assertNothingOwned, assertWorldMatches, converge, demoDocument, newSim, pass, storeSpec, valid } from './support/world.ts';
+
+const TWO_REGIONS = ['us-east-1', 'eu-west-1'];
+
+test('removing the canary moves its traffic away first, then drains its service, then deletes it and its target group', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const next = demoDocument();
+  delete next.spec.canary;
+  await storeSpec(sim, next);
+
+  const first = await pass(sim);
+  const kinds = (report: typeof first) =>
+    report.sites[0]!.plan!.actions.filter((a) => 'region' in a && a.region === 'us-east-1').map((a) => `${a.kind} ${'name' in a ? a.name : ''}`.trim());
+  assert.deepEqual(kinds(first), ['UpdateService demo-stable', 'ModifyRule', 'UpdateService demo-canary']);
+  const canary = sim.world.regions['us-east-1']!.services['demo-canary']!;
+  assert.equal(canary.desiredCount, 0);
+  assert.equal(canary.runningCount, 1, 'still draining');
+
+  sim.tick();
+  const second = await pass(sim);
+  assert.deepEqual(kinds(second), ['DeleteService demo-canary', 'DeleteTargetGroup demo-canary', 'DeregisterTaskDefinition']);
+  sim.tick();
+  assertWorldMatches(sim, valid(next));
+});
+
+test('deleting a site removes everything it owns in a safe order, then its status', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  await sim.store.deleteSpec('demo', 1);
+
+  const order: string[] = [];
+  for (let i = 0; i < 5 && sim.world.statuses['demo'] !== undefined; i += 1) {
+    const report = await pass(sim);
+    order.push(...report.sites[0]!.plan!.actions.filter((a) => !('region' in a) || a.region === 'us-east-1').map((a) => a.kind));
+    if (i === 0) assert.equal(report.statuses.get('demo')!.conditions.Deleting?.status, 'True');
+    sim.tick();
+  }
+  assert.deepEqual(order, [
+    'DeleteRule',
+    'UpdateService',
+    'UpdateService',
+    'UpdateDistribution', // disabled first
+    'DeleteService',
+    'DeleteService',
+    'DeleteTargetGroup',
+    'DeleteTargetGroup',
+    'DeregisterTaskDefinition',
+    'DeregisterTaskDefinition',
+    'DeleteDistribution', // once the disable has deployed
+  ]);
+  assertNothingOwned(sim, 'demo');
+  assert.equal(sim.world.statuses['demo'], undefined, 'the status goes with the site');
+});
+
+test('a paused site is observed and reported but nothing is changed', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const document = demoDocument();
+  document.spec.paused = true;
+  await storeSpec(sim, document);
+  const report = await pass(sim);
+  assert.ok(report.sites[0]!.plan!.actions.length > 0, 'there is work waiting');
+  assert.equal(sim.cloudWrites().length, 0);
+  const status = sim.world.statuses['demo']!.status;
+  assert.equal(status.conditions.Paused?.status, 'True');
+  assert.equal(status.conditions.Ready?.reason, 'Paused');
+});
+
+test('status is written only when it changed', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const writes: number[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    writes.push((await pass(sim)).statusWrites);
+    sim.tick();
+  }
+  assert.deepEqual(writes, [1, 1, 0, 0]);
+  assert.equal(sim.world.statuses['demo']!.revision, 2);
+});
+
+test('an edit made straight in the store without a generation bump is still reconciled', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const edited = demoDocument();
+  edited.spec.canary!.weight = 40;
+  sim.world.specs['demo'] = { ...sim.world.specs['demo']!, document: edited, hash: 'edited-in-console' };
+  await converge(sim);
+  assertWorldMatches(sim, valid(edited));
+  assert.equal(sim.world.statuses['demo']!.status.observedHash, 'edited-in-console');
+});
+
+test('a CloudFront update quotes the current ETag; a concurrent change makes it fail with Conflict and the next pass repairs it', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const next = demoDocument();
+  next.spec.cdn!.defaultTtlSeconds = 5;
+  await storeSpec(sim, next);
+
+  // Someone changes the distribution between our read of its ETag and our update.
+  const ports = sim.ports();
+  const racing = {
+    ...ports,
+    cdn: {
+      ...ports.cdn,
+      getDistributionConfig: async (id: string) => {
+        const answer = await ports.cdn.getDistributionConfig(id);
+        await ports.cdn.updateDistribution(id, { ...answer.config, comment: answer.config.comment }, answer.etag);
+        return answer;
+      },
+    },
+  };
+  const report = await reconcilePass({ ports: racing, platform: sim.platform });
+  const error = report.sites[0]!.applied!.results.find((r) => r.error !== undefined)?.error;
+  assert.ok(error instanceof CloudError);
+  assert.equal(error.kind, 'Conflict');
+  assert.match(error.message, /PreconditionFailed/);
+
+  await converge(sim);
+  assertWorldMatches(sim, valid(next));
+});
+
+test('reads are batched at the AWS limits: 11 sites make 3 DescribeServices calls per region', async () => {
+  const sim = newSim(TWO_REGIONS);
+  for (let i = 0; i < 11; i += 1) {
+    const document = demoDocument();
+    document.metadata.name = `site-${i}`;
+    await storeSpec(sim, document);
+  }
+  await converge(sim);
+  sim.resetCalls();
+  await pass(sim);
+  const describe = sim.calls.filter((c) => c.operation === 'DescribeServices' && c.region === 'us-east-1');
+  assert.equal(describe.length, 3); // 22 services, 10 a call
+  const tags = sim.calls.filter((c) => c.operation === 'DescribeTags' && c.region === 'us-east-1');
+  assert.equal(tags.length, 3); // 22 target groups in 2 calls and 11 rules in 1, 20 a call
+  assert.equal(sim.calls.filter((c) => c.operation === 'ListTagsForResource').length, 0, 'owned distributions are known from status');
+});
+
+test('at most the configured number of calls are in flight per region, and throttled calls are retried', async () => {
+  const sim = new SimulatedCloud({ regions: TWO_REGIONS, latencyMs: 2, throttle: { ...DEFAULT_THROTTLE, writeRate: 50, writeBurst: 5 } });
+  for (let i = 0; i < 12; i += 1) {
+    const document = demoDocument();
+    document.metadata.name = `site-${i}`;
+    await storeSpec(sim, document);
+  }
+  await reconcilePass({ ports: sim.ports(), platform: sim.platform, maxInFlightPerRegion: 4 });
+  assert.ok(sim.callCounts().throttled > 0, 'the write burst was exceeded');
+  for (const region of [...TWO_REGIONS, 'cloudfront', 'store']) assert.ok((sim.maxInFlight.get(region) ?? 0) <= 4, `${region}: ${sim.maxInFlight.get(region)}`);
+  sim.tick();
+  await converge(sim);
+  for (let i = 0; i < 12; i += 1) {
+    const document = demoDocument();
+    document.metadata.name = `site-${i}`;
+    assertWorldMatches(sim, valid(document));
+  }
+});

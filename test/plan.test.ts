@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { splitTasks } from '../controller/decide/capacity.ts';
+import type { ObservedRegion } from '../controller/model/observed.ts';
+import { ownershipTags } from '../controller/model/tags.ts';
+import { planCdn } from '../controller/plan/cdn.ts';
+import { desiredSite } from '../controller/plan/desired.ts';
+import { planRegion } from '../controller/plan/region.ts';
+import { priorityAllocator } from '../controller/plan/site.ts';
+import { simPlatform } from '../controller/providers/sim/world.ts';
+import { demoDocument, valid } from './support/world.ts';
+
+test('tasks split between stable and canary by weight, the canary keeping at least one task while weighted', () => {
+  const cases: [total: number, weight: number, stable: number, canary: number][] = [
+    [3, 0, 3, 0],
+    [3, 15, 2, 1],
+    [10, 15, 8, 2],
+    [10, 50, 5, 5],
+    [4, 99, 1, 3],
+    [3, 100, 0, 3],
+    [1, 15, 1, 1],
+    [0, 15, 0, 0],
+  ];
+  for (const [total, weight, stable, canary] of cases) {
+    assert.deepEqual(splitTasks(total, weight), { stable, canary }, `${total} tasks at ${weight}%`);
+  }
+});
+
+const platform = simPlatform(['us-east-1', 'eu-west-1']);
+const demo = desiredSite(valid(demoDocument()), platform);
+const east = demo.regions[0]!;
+
+function observed(overrides: Partial<ObservedRegion> = {}): ObservedRegion {
+  return { region: 'us-east-1', services: [], targetGroups: [], rules: [], taskDefinitions: [], traffic: { stable: {}, canary: {} }, ...overrides };
+}
+
+test('an empty region gets task definitions, then target groups, then services, then the rule', () => {
+  const plan = planRegion('demo', east, observed(), () => 7);
+  assert.deepEqual(
+    plan.actions.map((a) => a.kind),
+    ['RegisterTaskDefinition', 'RegisterTaskDefinition', 'CreateTargetGroup', 'CreateTargetGroup', 'CreateService', 'CreateService', 'CreateRule'],
+  );
+  const rule = plan.actions.at(-1)!;
+  assert.ok(rule.kind === 'CreateRule');
+  assert.equal(rule.priority, 7);
+  assert.deepEqual(rule.forward, [
+    { targetGroup: 'demo-stable', weight: 85 },
+    { targetGroup: 'demo-canary', weight: 15 },
+  ]);
+});
+
+test('a canary without a running task gets no traffic until one is up', () => {
+  const tags = ownershipTags('demo');
+  const group = (name: string) => ({ arn: `arn:${name}`, name, port: 8080, healthCheckPath: '/healthz', vpcId: 'vpc', tags });
+  const service = (track: 'stable' | 'canary', running: number) => {
+    const t = east.tracks.find((x) => x.track === track)!;
+    return {
+      name: t.service,
+      arn: `arn:svc:${t.service}`,
+      status: 'ACTIVE' as const,
+      taskDefinition: t.taskDefinition.family,
+      deploymentFamilies: [t.taskDefinition.family],
+      desiredCount: t.desiredCount,
+      runningCount: running,
+      pendingCount: t.desiredCount - running,
+      rolloutInProgress: running < t.desiredCount,
+      targetGroupArn: `arn:${t.targetGroup}`,
+      tags,
+    };
+  };
+  const base = {
+    targetGroups: [group('demo-stable'), group('demo-canary')],
+    taskDefinitions: east.tracks.map((t) => ({ family: t.taskDefinition.family, revision: 1, arn: `arn:td:${t.track}`, tags })),
+  };
+  const weights = (canaryRunning: number) => {
+    const plan = planRegion('demo', east, observed({ ...base, services: [service('stable', 2), service('canary', canaryRunning)] }), () => 1);
+    const rule = plan.actions.find((a) => a.kind === 'CreateRule');
+    return rule?.kind === 'CreateRule' ? rule.forward.map((f) => f.weight) : undefined;
+  };
+  assert.deepEqual(weights(0), [100, 0]);
+  assert.deepEqual(weights(1), [85, 15]);
+});
+
+test('listener rule priorities are allocated lowest-free per region and never reused within a pass', () => {
+  const allocate = priorityAllocator({ 'us-east-1': new Set([1, 2, 4]) });
+  assert.deepEqual([allocate('us-east-1'), allocate('us-east-1'), allocate('eu-west-1'), allocate('us-east-1')], [3, 5, 1, 6]);
+});
+
+test('a distribution to retire is disabled first, deleted once the disable has deployed, and left alone while deploying', () => {
+  const config = { ...demo.distribution };
+  const d = (id: string, enabled: boolean, status: 'InProgress' | 'Deployed') => ({
+    id,
+    arn: `arn:${id}`,
+    domainName: `${id}.example`,
+    status,
+    config: { ...config, enabled },
+    owned: true,
+  });
+  assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', true, 'Deployed')] }).map((a) => a.kind), ['UpdateDistribution']);
+  assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', false, 'InProgress')] }), []);
+  assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', false, 'Deployed')] }).map((a) => a.kind), ['DeleteDistribution']);
+  assert.deepEqual(planCdn('demo', config, { distributions: [d('E1', true, 'Deployed')] }), []);
+  assert.deepEqual(
+    planCdn('demo', config, { distributions: [d('E2', true, 'Deployed'), d('E1', true, 'Deployed')] }).map((a) => `${a.kind} ${'id' in a ? a.id : ''}`),
+    ['UpdateDistribution E2'],
+    'the oldest is kept and the other retired',
+  );
+  assert.deepEqual(planCdn('demo', config, { distributions: [{ ...d('E1', true, 'Deployed'), owned: false }] }).map((a) => a.kind), ['CreateDistribution']);
+});
+
+test('the distribution fails over from the primary to the failover region on the spec’s codes and redirects viewers to HTTPS', () => {
+  const c = demo.distribution;
+  assert.deepEqual(c.origins.map((o) => o.id), ['us-east-1', 'eu-west-1']);
+  assert.deepEqual(c.originGroup, { id: 'failover-group', primaryOriginId: 'us-east-1', failoverOriginId: 'eu-west-1', statusCodes: [403, 404, 500, 502, 503, 504] });
+  assert.equal(c.targetOriginId, 'failover-group');
+  assert.equal(c.viewerProtocolPolicy, 'redirect-to-https');
+  assert.deepEqual(c.origins.map((o) => [o.connectionTimeoutSeconds, o.connectionAttempts]), [[5, 2], [5, 2]]);
+  assert.equal(c.origins[0]!.customHeaders['X-Tandem-Origin'], 'demo.sim-secret');
+});
