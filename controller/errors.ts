@@ -3,13 +3,7 @@
  * succeed (recoverable) or a person must act first (terminal).
  */
 export type CloudErrorKind =
-  | 'NotFound'
-  | 'Conflict'
-  | 'Throttled'
-  | 'Unavailable'
-  | 'Invalid'
-  | 'AccessDenied'
-  | 'OwnershipConflict';
+  'NotFound' | 'Conflict' | 'Throttled' | 'Unavailable' | 'Invalid' | 'AccessDenied' | 'OwnershipConflict';
 
 const TERMINAL: ReadonlySet<CloudErrorKind> = new Set(['Invalid', 'AccessDenied', 'OwnershipConflict']);
 

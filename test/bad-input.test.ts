@@ -2,12 +2,24 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { isOwnedBy } from '../controller/model/tags.ts';
-import { assertWorldMatches, cloudWrites, converge, demoDocument, newSim, pass, storeSpec, valid } from './support/world.ts';
+import {
+  assertWorldMatches,
+  cloudWrites,
+  converge,
+  demoDocument,
+  newSim,
+  pass,
+  storeSpec,
+  valid,
+} from './support/world.ts';
 
 const FIXTURES = new URL('./fixtures/invalid/', import.meta.url);
 const fixtures = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.json'))
-  .map((file) => ({ file, ...(JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as { field: string; document: unknown }) }));
+  .map((file) => ({
+    file,
+    ...(JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as { field: string; document: unknown }),
+  }));
 
 function goodSite() {
   const document = demoDocument();
@@ -42,7 +54,11 @@ for (const fixture of fixtures) {
       ...Object.values(r.rules),
       ...r.taskDefinitions,
     ]);
-    assert.equal(tagged.filter((r) => isOwnedBy(r.tags, 'bad') || isOwnedBy(r.tags, 'demo')).length, 0, 'nothing created for it');
+    assert.equal(
+      tagged.filter((r) => isOwnedBy(r.tags, 'bad') || isOwnedBy(r.tags, 'demo')).length,
+      0,
+      'nothing created for it',
+    );
     assert.equal(Object.values(sim.world.distributions).filter((d) => !isOwnedBy(d.tags, 'good')).length, 0);
     assertWorldMatches(sim, valid(goodSite()));
   });
@@ -68,7 +84,11 @@ test('an invalid edit of a running site changes nothing in the cloud; what ran k
 
   await storeSpec(sim, demoDocument());
   await pass(sim);
-  assert.equal(sim.world.statuses['demo']!.status.conditions.Invalid, undefined, 'fixing the spec clears Invalid');
+  assert.equal(
+    sim.world.statuses['demo']!.status.conditions.Invalid,
+    undefined,
+    'fixing the spec clears Invalid',
+  );
 });
 
 test('a spec stored under another name than its metadata.name is invalid', async () => {

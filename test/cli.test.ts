@@ -73,7 +73,10 @@ test('tandem plan demo against an empty simulated world prints the full creation
     assert.match(plan.out, new RegExp(`${region}\\s+CreateService\\s+demo-stable\\s+2 task`));
     assert.match(plan.out, new RegExp(`${region}\\s+CreateService\\s+demo-canary\\s+1 task`));
   }
-  assert.match(plan.out, /global\s+CreateDistribution.*fails over us-east-1 → eu-west-1 on 403\/404\/500\/502\/503\/504/);
+  assert.match(
+    plan.out,
+    /global\s+CreateDistribution.*fails over us-east-1 → eu-west-1 on 403\/404\/500\/502\/503\/504/,
+  );
   assert.match(plan.out, /demo-stable 85%, demo-canary 15%/);
   assert.match(plan.out, /^15 action\(s\)\.$/m);
   assert.equal(readFileSync(join(state, 'world.json'), 'utf8'), world, 'plan wrote nothing');
@@ -120,6 +123,10 @@ test('tandem apply refuses an invalid spec and stores nothing', async () => {
 });
 
 test('the installed bin runs the CLI', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['bin/tandem.js', 'validate', 'specs/minimal.json']);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    'bin/tandem.js',
+    'validate',
+    'specs/minimal.json',
+  ]);
   assert.match(stdout, /site minimal is valid/);
 });

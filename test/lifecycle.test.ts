@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import { CloudError } from '../controller/errors.ts';
 import { SimulatedCloud, DEFAULT_THROTTLE } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
-import { assertNothingOwned, assertWorldMatches, converge, demoDocument, newSim, pass, storeSpec, valid } from './support/world.ts';
+import {
+  assertNothingOwned,
+  assertWorldMatches,
+  converge,
+  demoDocument,
+  newSim,
+  pass,
+  storeSpec,
+  valid,
+} from './support/world.ts';
 
 const TWO_REGIONS = ['us-east-1', 'eu-west-1'];
 
@@ -17,7 +26,9 @@ test('removing the canary moves its traffic away first, then drains its service,
 
   const first = await pass(sim);
   const kinds = (report: typeof first) =>
-    report.sites[0]!.plan!.actions.filter((a) => 'region' in a && a.region === 'us-east-1').map((a) => `${a.kind} ${'name' in a ? a.name : ''}`.trim());
+    report.sites[0]!.plan!.actions.filter((a) => 'region' in a && a.region === 'us-east-1').map((a) =>
+      `${a.kind} ${'name' in a ? a.name : ''}`.trim(),
+    );
   assert.deepEqual(kinds(first), ['UpdateService demo-stable', 'ModifyRule', 'UpdateService demo-canary']);
   const canary = sim.world.regions['us-east-1']!.services['demo-canary']!;
   assert.equal(canary.desiredCount, 0);
@@ -25,7 +36,11 @@ test('removing the canary moves its traffic away first, then drains its service,
 
   sim.tick();
   const second = await pass(sim);
-  assert.deepEqual(kinds(second), ['DeleteService demo-canary', 'DeleteTargetGroup demo-canary', 'DeregisterTaskDefinition']);
+  assert.deepEqual(kinds(second), [
+    'DeleteService demo-canary',
+    'DeleteTargetGroup demo-canary',
+    'DeregisterTaskDefinition',
+  ]);
   sim.tick();
   assertWorldMatches(sim, valid(next));
 });
@@ -39,7 +54,11 @@ test('deleting a site removes everything it owns in a safe order, then its statu
   const order: string[] = [];
   for (let i = 0; i < 5 && sim.world.statuses['demo'] !== undefined; i += 1) {
     const report = await pass(sim);
-    order.push(...report.sites[0]!.plan!.actions.filter((a) => !('region' in a) || a.region === 'us-east-1').map((a) => a.kind));
+    order.push(
+      ...report.sites[0]!.plan!.actions.filter((a) => !('region' in a) || a.region === 'us-east-1').map(
+        (a) => a.kind,
+      ),
+    );
     if (i === 0) assert.equal(report.statuses.get('demo')!.conditions.Deleting?.status, 'True');
     sim.tick();
   }
@@ -113,7 +132,11 @@ test('a CloudFront update quotes the current ETag; a concurrent change makes it 
       ...ports.cdn,
       getDistributionConfig: async (id: string) => {
         const answer = await ports.cdn.getDistributionConfig(id);
-        await ports.cdn.updateDistribution(id, { ...answer.config, comment: answer.config.comment }, answer.etag);
+        await ports.cdn.updateDistribution(
+          id,
+          { ...answer.config, comment: answer.config.comment },
+          answer.etag,
+        );
         return answer;
       },
     },
@@ -142,11 +165,19 @@ test('reads are batched at the AWS limits: 11 sites make 3 DescribeServices call
   assert.equal(describe.length, 3); // 22 services, 10 a call
   const tags = sim.calls.filter((c) => c.operation === 'DescribeTags' && c.region === 'us-east-1');
   assert.equal(tags.length, 3); // 22 target groups in 2 calls and 11 rules in 1, 20 a call
-  assert.equal(sim.calls.filter((c) => c.operation === 'ListTagsForResource').length, 0, 'owned distributions are known from status');
+  assert.equal(
+    sim.calls.filter((c) => c.operation === 'ListTagsForResource').length,
+    0,
+    'owned distributions are known from status',
+  );
 });
 
 test('at most the configured number of calls are in flight per region, and throttled calls are retried', async () => {
-  const sim = new SimulatedCloud({ regions: TWO_REGIONS, latencyMs: 2, throttle: { ...DEFAULT_THROTTLE, writeRate: 50, writeBurst: 5 } });
+  const sim = new SimulatedCloud({
+    regions: TWO_REGIONS,
+    latencyMs: 2,
+    throttle: { ...DEFAULT_THROTTLE, writeRate: 50, writeBurst: 5 },
+  });
   for (let i = 0; i < 12; i += 1) {
     const document = demoDocument();
     document.metadata.name = `site-${i}`;
@@ -154,7 +185,8 @@ test('at most the configured number of calls are in flight per region, and throt
   }
   await reconcilePass({ ports: sim.ports(), platform: sim.platform, maxInFlightPerRegion: 4 });
   assert.ok(sim.callCounts().throttled > 0, 'the write burst was exceeded');
-  for (const region of [...TWO_REGIONS, 'cloudfront', 'store']) assert.ok((sim.maxInFlight.get(region) ?? 0) <= 4, `${region}: ${sim.maxInFlight.get(region)}`);
+  for (const region of [...TWO_REGIONS, 'cloudfront', 'store'])
+    assert.ok((sim.maxInFlight.get(region) ?? 0) <= 4, `${region}: ${sim.maxInFlight.get(region)}`);
   sim.tick();
   await converge(sim);
   for (let i = 0; i < 12; i += 1) {

@@ -8,7 +8,14 @@ import { converge, demoDocument, newSim, pass, storeSpec } from './support/world
 function addLookalikes(sim: SimulatedCloud): void {
   const east = sim.world.regions['us-east-1']!;
   const tgArn = 'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/demo-canary/human';
-  east.targetGroups[tgArn] = { arn: tgArn, name: 'demo-canary', port: 80, healthCheckPath: '/', vpcId: 'vpc-x', tags: { team: 'web' } };
+  east.targetGroups[tgArn] = {
+    arn: tgArn,
+    name: 'demo-canary',
+    port: 80,
+    healthCheckPath: '/',
+    vpcId: 'vpc-x',
+    tags: { team: 'web' },
+  };
   east.services['demo-stable'] = {
     name: 'demo-stable',
     arn: 'arn:aws:ecs:us-east-1:000000000000:service/tandem/demo-stable',
@@ -28,7 +35,10 @@ function addLookalikes(sim: SimulatedCloud): void {
     arn: ruleArn,
     listenerArn: sim.platform.regions['eu-west-1']!.listenerArn,
     priority: 1,
-    header: { name: sim.platform.originHeaderName, value: originHeaderValue('demo', sim.platform.originSecret) },
+    header: {
+      name: sim.platform.originHeaderName,
+      value: originHeaderValue('demo', sim.platform.originSecret),
+    },
     forward: [],
     tags: {},
   };
@@ -36,7 +46,18 @@ function addLookalikes(sim: SimulatedCloud): void {
     family: 'tandem-demo-0123456789ab',
     revision: 1,
     arn: 'arn:aws:ecs:eu-west-1:000000000000:task-definition/tandem-demo-0123456789ab:1',
-    spec: { family: 'tandem-demo-0123456789ab', image: 'x', cpu: 256, memory: 512, containerPort: 80, healthCheckPath: '/', environment: {}, executionRoleArn: '', taskRoleArn: '', logGroup: '' },
+    spec: {
+      family: 'tandem-demo-0123456789ab',
+      image: 'x',
+      cpu: 256,
+      memory: 512,
+      containerPort: 80,
+      healthCheckPath: '/',
+      environment: {},
+      executionRoleArn: '',
+      taskRoleArn: '',
+      logGroup: '',
+    },
     tags: {},
     active: true,
   });
@@ -46,7 +67,11 @@ function addLookalikes(sim: SimulatedCloud): void {
     domainName: 'dhuman.cloudfront.sim',
     status: 'Deployed',
     etag: 'E1',
-    config: { ...structuredClone(Object.values(sim.world.distributions)[0]?.config ?? emptyConfig()), comment: 'tandem site demo', enabled: true },
+    config: {
+      ...structuredClone(Object.values(sim.world.distributions)[0]?.config ?? emptyConfig()),
+      comment: 'tandem site demo',
+      enabled: true,
+    },
     tags: {},
   };
 }
@@ -88,12 +113,24 @@ test('resources without tandem’s tags for the site are never changed or delete
 
   const status = sim.world.statuses['demo']!.status;
   assert.equal(status.conditions.Stalled?.reason, 'OwnershipConflict');
-  assert.match(status.regions['us-east-1']!.degraded!.message, /ECS service demo-stable exists without tandem's tags/);
+  assert.match(
+    status.regions['us-east-1']!.degraded!.message,
+    /ECS service demo-stable exists without tandem's tags/,
+  );
   assert.match(status.regions['us-east-1']!.degraded!.message, /target group demo-canary/);
   assert.equal(status.regions['eu-west-1']!.degraded, undefined, 'the other region converges');
-  assert.equal(Object.values(sim.world.regions['eu-west-1']!.services).filter((s) => s.status === 'ACTIVE').length, 2);
-  assert.ok(Object.values(sim.world.regions['eu-west-1']!.rules).some((r) => r.tags['tandem:site'] === 'demo'), 'demo gets its own rule');
-  assert.equal(Object.values(sim.world.distributions).filter((d) => d.tags['tandem:site'] === 'demo').length, 1);
+  assert.equal(
+    Object.values(sim.world.regions['eu-west-1']!.services).filter((s) => s.status === 'ACTIVE').length,
+    2,
+  );
+  assert.ok(
+    Object.values(sim.world.regions['eu-west-1']!.rules).some((r) => r.tags['tandem:site'] === 'demo'),
+    'demo gets its own rule',
+  );
+  assert.equal(
+    Object.values(sim.world.distributions).filter((d) => d.tags['tandem:site'] === 'demo').length,
+    1,
+  );
 });
 
 test('deleting a site leaves resources it does not own', async () => {
@@ -110,6 +147,13 @@ test('deleting a site leaves resources it does not own', async () => {
   }
   assert.deepEqual(lookalikes(sim), before);
   assert.ok(before.service && before.tg && before.rule && before.td && before.distribution);
-  const owned = Object.values(sim.world.regions).flatMap((r) => [...Object.values(r.targetGroups), ...Object.values(r.rules)]);
-  assert.equal(owned.filter((r) => r.tags['tandem:site'] === 'demo').length, 0, "demo's own resources are gone");
+  const owned = Object.values(sim.world.regions).flatMap((r) => [
+    ...Object.values(r.targetGroups),
+    ...Object.values(r.rules),
+  ]);
+  assert.equal(
+    owned.filter((r) => r.tags['tandem:site'] === 'demo').length,
+    0,
+    "demo's own resources are gone",
+  );
 });

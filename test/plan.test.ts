@@ -31,14 +31,30 @@ const demo = desiredSite(valid(demoDocument()), platform);
 const east = demo.regions[0]!;
 
 function observed(overrides: Partial<ObservedRegion> = {}): ObservedRegion {
-  return { region: 'us-east-1', services: [], targetGroups: [], rules: [], taskDefinitions: [], traffic: { stable: {}, canary: {} }, ...overrides };
+  return {
+    region: 'us-east-1',
+    services: [],
+    targetGroups: [],
+    rules: [],
+    taskDefinitions: [],
+    traffic: { stable: {}, canary: {} },
+    ...overrides,
+  };
 }
 
 test('an empty region gets task definitions, then target groups, then services, then the rule', () => {
   const plan = planRegion('demo', east, observed(), () => 7);
   assert.deepEqual(
     plan.actions.map((a) => a.kind),
-    ['RegisterTaskDefinition', 'RegisterTaskDefinition', 'CreateTargetGroup', 'CreateTargetGroup', 'CreateService', 'CreateService', 'CreateRule'],
+    [
+      'RegisterTaskDefinition',
+      'RegisterTaskDefinition',
+      'CreateTargetGroup',
+      'CreateTargetGroup',
+      'CreateService',
+      'CreateService',
+      'CreateRule',
+    ],
   );
   const rule = plan.actions.at(-1)!;
   assert.ok(rule.kind === 'CreateRule');
@@ -51,7 +67,14 @@ test('an empty region gets task definitions, then target groups, then services, 
 
 test('a canary without a running task gets no traffic until one is up', () => {
   const tags = ownershipTags('demo');
-  const group = (name: string) => ({ arn: `arn:${name}`, name, port: 8080, healthCheckPath: '/healthz', vpcId: 'vpc', tags });
+  const group = (name: string) => ({
+    arn: `arn:${name}`,
+    name,
+    port: 8080,
+    healthCheckPath: '/healthz',
+    vpcId: 'vpc',
+    tags,
+  });
   const service = (track: 'stable' | 'canary', running: number) => {
     const t = east.tracks.find((x) => x.track === track)!;
     return {
@@ -70,10 +93,20 @@ test('a canary without a running task gets no traffic until one is up', () => {
   };
   const base = {
     targetGroups: [group('demo-stable'), group('demo-canary')],
-    taskDefinitions: east.tracks.map((t) => ({ family: t.taskDefinition.family, revision: 1, arn: `arn:td:${t.track}`, tags })),
+    taskDefinitions: east.tracks.map((t) => ({
+      family: t.taskDefinition.family,
+      revision: 1,
+      arn: `arn:td:${t.track}`,
+      tags,
+    })),
   };
   const weights = (canaryRunning: number) => {
-    const plan = planRegion('demo', east, observed({ ...base, services: [service('stable', 2), service('canary', canaryRunning)] }), () => 1);
+    const plan = planRegion(
+      'demo',
+      east,
+      observed({ ...base, services: [service('stable', 2), service('canary', canaryRunning)] }),
+      () => 1,
+    );
     const rule = plan.actions.find((a) => a.kind === 'CreateRule');
     return rule?.kind === 'CreateRule' ? rule.forward.map((f) => f.weight) : undefined;
   };
@@ -83,7 +116,10 @@ test('a canary without a running task gets no traffic until one is up', () => {
 
 test('listener rule priorities are allocated lowest-free per region and never reused within a pass', () => {
   const allocate = priorityAllocator({ 'us-east-1': new Set([1, 2, 4]) });
-  assert.deepEqual([allocate('us-east-1'), allocate('us-east-1'), allocate('eu-west-1'), allocate('us-east-1')], [3, 5, 1, 6]);
+  assert.deepEqual(
+    [allocate('us-east-1'), allocate('us-east-1'), allocate('eu-west-1'), allocate('us-east-1')],
+    [3, 5, 1, 6],
+  );
 });
 
 test('a distribution to retire is disabled first, deleted once the disable has deployed, and left alone while deploying', () => {
@@ -96,24 +132,51 @@ test('a distribution to retire is disabled first, deleted once the disable has d
     config: { ...config, enabled },
     owned: true,
   });
-  assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', true, 'Deployed')] }).map((a) => a.kind), ['UpdateDistribution']);
+  assert.deepEqual(
+    planCdn('demo', undefined, { distributions: [d('E1', true, 'Deployed')] }).map((a) => a.kind),
+    ['UpdateDistribution'],
+  );
   assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', false, 'InProgress')] }), []);
-  assert.deepEqual(planCdn('demo', undefined, { distributions: [d('E1', false, 'Deployed')] }).map((a) => a.kind), ['DeleteDistribution']);
+  assert.deepEqual(
+    planCdn('demo', undefined, { distributions: [d('E1', false, 'Deployed')] }).map((a) => a.kind),
+    ['DeleteDistribution'],
+  );
   assert.deepEqual(planCdn('demo', config, { distributions: [d('E1', true, 'Deployed')] }), []);
   assert.deepEqual(
-    planCdn('demo', config, { distributions: [d('E2', true, 'Deployed'), d('E1', true, 'Deployed')] }).map((a) => `${a.kind} ${'id' in a ? a.id : ''}`),
+    planCdn('demo', config, { distributions: [d('E2', true, 'Deployed'), d('E1', true, 'Deployed')] }).map(
+      (a) => `${a.kind} ${'id' in a ? a.id : ''}`,
+    ),
     ['UpdateDistribution E2'],
     'the oldest is kept and the other retired',
   );
-  assert.deepEqual(planCdn('demo', config, { distributions: [{ ...d('E1', true, 'Deployed'), owned: false }] }).map((a) => a.kind), ['CreateDistribution']);
+  assert.deepEqual(
+    planCdn('demo', config, { distributions: [{ ...d('E1', true, 'Deployed'), owned: false }] }).map(
+      (a) => a.kind,
+    ),
+    ['CreateDistribution'],
+  );
 });
 
 test('the distribution fails over from the primary to the failover region on the spec’s codes and redirects viewers to HTTPS', () => {
   const c = demo.distribution;
-  assert.deepEqual(c.origins.map((o) => o.id), ['us-east-1', 'eu-west-1']);
-  assert.deepEqual(c.originGroup, { id: 'failover-group', primaryOriginId: 'us-east-1', failoverOriginId: 'eu-west-1', statusCodes: [403, 404, 500, 502, 503, 504] });
+  assert.deepEqual(
+    c.origins.map((o) => o.id),
+    ['us-east-1', 'eu-west-1'],
+  );
+  assert.deepEqual(c.originGroup, {
+    id: 'failover-group',
+    primaryOriginId: 'us-east-1',
+    failoverOriginId: 'eu-west-1',
+    statusCodes: [403, 404, 500, 502, 503, 504],
+  });
   assert.equal(c.targetOriginId, 'failover-group');
   assert.equal(c.viewerProtocolPolicy, 'redirect-to-https');
-  assert.deepEqual(c.origins.map((o) => [o.connectionTimeoutSeconds, o.connectionAttempts]), [[5, 2], [5, 2]]);
+  assert.deepEqual(
+    c.origins.map((o) => [o.connectionTimeoutSeconds, o.connectionAttempts]),
+    [
+      [5, 2],
+      [5, 2],
+    ],
+  );
   assert.equal(c.origins[0]!.customHeaders['X-Tandem-Origin'], 'demo.sim-secret');
 });

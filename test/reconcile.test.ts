@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { applyDrift, drift, siteSpec } from './support/arbitraries.ts';
 import {
-  assertNothingOwned,
   assertWorldMatches,
   cloudWrites,
   converge,
@@ -50,7 +49,10 @@ test('a pass over a converged world makes zero writes, counted at the ports', as
 
   sim.resetCalls();
   const report = await pass(sim);
-  assert.deepEqual(sim.callCounts((c) => c.write), { reads: 0, writes: 0, throttled: 0 });
+  assert.deepEqual(
+    sim.callCounts((c) => c.write),
+    { reads: 0, writes: 0, throttled: 0 },
+  );
   assert.equal(report.statusWrites, 0);
   assert.ok(sim.callCounts().reads > 0, 'the pass still read the world');
 });
@@ -123,7 +125,11 @@ test('with every call to one region failing, the other region and the CDN conver
   assert.equal(status.regions['us-east-1']?.degraded, undefined);
   assert.equal(Object.keys(sim.world.regions['eu-west-1']!.services).length, 0);
   const primary = sim.world.regions['us-east-1']!;
-  assert.equal(Object.values(primary.services).filter((s) => s.status === 'ACTIVE').length, 2, 'us-east-1 converged');
+  assert.equal(
+    Object.values(primary.services).filter((s) => s.status === 'ACTIVE').length,
+    2,
+    'us-east-1 converged',
+  );
   assert.equal(Object.values(sim.world.distributions).length, 1, 'the CDN converged');
   assert.equal(Object.values(sim.world.distributions)[0]!.config.origins.length, 2);
 
@@ -145,7 +151,10 @@ test('with CloudFront failing, both regions still converge and the status names 
   assert.equal(status.conditions.Degraded?.reason, 'CdnDegraded');
   assert.match(status.cdn.error ?? '', /cloudfront is failing/);
   for (const region of ['us-east-1', 'eu-west-1']) {
-    assert.equal(Object.values(sim.world.regions[region]!.services).filter((s) => s.status === 'ACTIVE').length, 2);
+    assert.equal(
+      Object.values(sim.world.regions[region]!.services).filter((s) => s.status === 'ACTIVE').length,
+      2,
+    );
     assert.equal(status.regions[region]?.degraded, undefined);
   }
 

@@ -15,7 +15,9 @@ export async function runDemo(): Promise<void> {
   const ports = sim.ports();
   const document = JSON.parse(readFileSync(DEMO_SPEC, 'utf8')) as unknown;
   await ports.store.putSpec('demo', document, 0);
-  console.log('Stored specs/demo.json as site "demo" in a simulated cloud (us-east-1 primary, eu-west-1 failover).\n');
+  console.log(
+    'Stored specs/demo.json as site "demo" in a simulated cloud (us-east-1 primary, eu-west-1 failover).\n',
+  );
 
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
     sim.resetCalls();
@@ -23,7 +25,9 @@ export async function runDemo(): Promise<void> {
     const outcome = report.sites[0]!;
     const status = report.statuses.get('demo')!;
     const counts = sim.callCounts((c) => c.service !== 'store');
-    console.log(`Pass ${pass}: ${counts.reads} reads, ${counts.writes} writes; Ready=${status.conditions.Ready?.status} (${status.conditions.Ready?.reason})`);
+    console.log(
+      `Pass ${pass}: ${counts.reads} reads, ${counts.writes} writes; Ready=${status.conditions.Ready?.status} (${status.conditions.Ready?.reason})`,
+    );
     const actions = outcome.plan?.actions ?? [];
     if (actions.length > 0) console.log(`${planTable(actions.map(redact))}\n`);
     if (status.conditions.Ready?.status === 'True' && counts.writes === 0) {

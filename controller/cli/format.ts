@@ -60,7 +60,10 @@ function detail(action: Action): string {
     case 'CreateDistribution':
     case 'UpdateDistribution': {
       const c = action.config;
-      const group = c.originGroup === undefined ? '' : `, fails over ${c.originGroup.primaryOriginId} → ${c.originGroup.failoverOriginId} on ${c.originGroup.statusCodes.join('/')}`;
+      const group =
+        c.originGroup === undefined
+          ? ''
+          : `, fails over ${c.originGroup.primaryOriginId} → ${c.originGroup.failoverOriginId} on ${c.originGroup.statusCodes.join('/')}`;
       return `${c.enabled ? 'enabled' : 'disabled'}, origins ${c.origins.map((o) => o.id).join(' + ')}${group}`;
     }
     default:
@@ -79,13 +82,27 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
   lines.push(
     table(
       ['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'],
-      Object.entries(status.conditions).map(([type, c]) => [type, c.status, c.reason, c.lastTransitionTime, c.message]),
+      Object.entries(status.conditions).map(([type, c]) => [
+        type,
+        c.status,
+        c.reason,
+        c.lastTransitionTime,
+        c.message,
+      ]),
     ),
   );
   lines.push('', 'Regions:');
   lines.push(
     table(
-      ['REGION', 'ROLE', 'STABLE (desired/running/pending)', 'CANARY (desired/running/pending)', 'CANARY %', 'REQ/MIN', 'STATE'],
+      [
+        'REGION',
+        'ROLE',
+        'STABLE (desired/running/pending)',
+        'CANARY (desired/running/pending)',
+        'CANARY %',
+        'REQ/MIN',
+        'STATE',
+      ],
       Object.entries(status.regions).map(([name, r]) => [
         name,
         r.role,
@@ -103,7 +120,8 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
   }
   if (status.errors.length > 0) {
     lines.push('', 'Errors:');
-    for (const e of status.errors) lines.push(`  ${e.region ?? 'global'}  ${e.kind} ${e.resource}: ${e.message}`);
+    for (const e of status.errors)
+      lines.push(`  ${e.region ?? 'global'}  ${e.kind} ${e.resource}: ${e.message}`);
   }
   return lines.join('\n');
 }

@@ -16,7 +16,9 @@ function readSpecFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CliError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -34,7 +36,9 @@ function positiveInt(value: string): number {
 }
 
 const stateOption = () =>
-  new Option('--state <dir>', 'directory holding the simulated cloud (until the AWS providers land)').default(DEFAULT_STATE);
+  new Option('--state <dir>', 'directory holding the simulated cloud (until the AWS providers land)').default(
+    DEFAULT_STATE,
+  );
 
 export function program(): Command {
   const cli = new Command('tandem')
@@ -60,14 +64,19 @@ export function program(): Command {
     .action(async (options: { file: string; state: string }) => {
       const document = readSpecFile(options.file);
       const result = validateSite(document);
-      if (!result.ok) throw new CliError(`${options.file} is invalid; nothing was stored:\n${formatProblems(result.problems)}`);
+      if (!result.ok)
+        throw new CliError(
+          `${options.file} is invalid; nothing was stored:\n${formatProblems(result.problems)}`,
+        );
       const sim = openSimState(options.state);
       const ports = sim.ports();
       const name = result.site.metadata.name;
       const current = await ports.store.getSpec(name);
       const stored = await ports.store.putSpec(name, document, current?.generation ?? 0);
       saveSimState(options.state, sim);
-      console.log(`site ${name} ${current === undefined ? 'created' : 'configured'} (generation ${stored.generation})`);
+      console.log(
+        `site ${name} ${current === undefined ? 'created' : 'configured'} (generation ${stored.generation})`,
+      );
     });
 
   cli
@@ -75,38 +84,53 @@ export function program(): Command {
     .description('print the actions the next pass would take for a site; changes nothing')
     .argument('[site]', 'stored site name')
     .option('-f, --file <file>', 'plan this spec file instead of the stored spec (it is not stored)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
     .addOption(stateOption())
-    .action(async (site: string | undefined, options: { file?: string; output: 'table' | 'json'; state: string }) => {
-      const sim = openSimState(options.state);
-      const ports = sim.ports();
-      let name = site;
-      if (options.file !== undefined) {
-        const result = validateSite(readSpecFile(options.file));
-        if (!result.ok) throw new CliError(`${options.file} is invalid:\n${formatProblems(result.problems)}`);
-        name = result.site.metadata.name;
-        // Plan against a copy of the world holding this spec; the state on disk is never written.
-        const current = await ports.store.getSpec(name);
-        await ports.store.putSpec(name, readSpecFile(options.file), current?.generation ?? 0);
-      }
-      if (name === undefined) throw new CliError('name a site, or give a spec file with -f');
-      if ((await ports.store.getSpec(name)) === undefined) {
-        throw new CliError(`no site ${name} is stored; apply it first or plan a file with -f`);
-      }
-      const report = await reconcilePass({ ports, platform: sim.platform, dryRun: true, sites: [name] });
-      const outcome = report.sites[0]!;
-      if (outcome.problems !== undefined) throw new CliError(`site ${name} is invalid:\n${formatProblems(outcome.problems)}`);
-      const actions = (outcome.plan?.actions ?? []).map(redact);
-      if (options.output === 'json') {
-        console.log(JSON.stringify({ site: name, actions, blockers: outcome.plan?.blockers ?? {}, stalled: outcome.stalled }, null, 2));
-        return;
-      }
-      if (outcome.stalled !== undefined) console.log(`Stalled: ${outcome.stalled.message}`);
-      for (const [region, blockers] of Object.entries(outcome.plan?.blockers ?? {})) {
-        for (const b of blockers) console.log(`Blocked in ${region}: ${b.message}`);
-      }
-      console.log(planTable(actions));
-    });
+    .action(
+      async (
+        site: string | undefined,
+        options: { file?: string; output: 'table' | 'json'; state: string },
+      ) => {
+        const sim = openSimState(options.state);
+        const ports = sim.ports();
+        let name = site;
+        if (options.file !== undefined) {
+          const result = validateSite(readSpecFile(options.file));
+          if (!result.ok)
+            throw new CliError(`${options.file} is invalid:\n${formatProblems(result.problems)}`);
+          name = result.site.metadata.name;
+          // Plan against a copy of the world holding this spec; the state on disk is never written.
+          const current = await ports.store.getSpec(name);
+          await ports.store.putSpec(name, readSpecFile(options.file), current?.generation ?? 0);
+        }
+        if (name === undefined) throw new CliError('name a site, or give a spec file with -f');
+        if ((await ports.store.getSpec(name)) === undefined) {
+          throw new CliError(`no site ${name} is stored; apply it first or plan a file with -f`);
+        }
+        const report = await reconcilePass({ ports, platform: sim.platform, dryRun: true, sites: [name] });
+        const outcome = report.sites[0]!;
+        if (outcome.problems !== undefined)
+          throw new CliError(`site ${name} is invalid:\n${formatProblems(outcome.problems)}`);
+        const actions = (outcome.plan?.actions ?? []).map(redact);
+        if (options.output === 'json') {
+          console.log(
+            JSON.stringify(
+              { site: name, actions, blockers: outcome.plan?.blockers ?? {}, stalled: outcome.stalled },
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        if (outcome.stalled !== undefined) console.log(`Stalled: ${outcome.stalled.message}`);
+        for (const [region, blockers] of Object.entries(outcome.plan?.blockers ?? {})) {
+          for (const b of blockers) console.log(`Blocked in ${region}: ${b.message}`);
+        }
+        console.log(planTable(actions));
+      },
+    );
 
   cli
     .command('reconcile')
@@ -156,7 +180,11 @@ export function program(): Command {
           status?.cdn.domainName ?? '-',
         ];
       });
-      console.log(rows.length === 0 ? 'No sites.' : table(['SITE', 'GENERATION', 'OBSERVED', 'READY', 'REASON', 'CDN'], rows));
+      console.log(
+        rows.length === 0
+          ? 'No sites.'
+          : table(['SITE', 'GENERATION', 'OBSERVED', 'READY', 'REASON', 'CDN'], rows),
+      );
     });
 
   cli
@@ -207,7 +235,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CliError) console.error(`error: ${error.message}`);
-    else if (error instanceof CloudError) console.error(`error: ${error.kind} ${error.resource}: ${error.message}`);
+    else if (error instanceof CloudError)
+      console.error(`error: ${error.kind} ${error.resource}: ${error.message}`);
     else console.error(error);
     return 1;
   }

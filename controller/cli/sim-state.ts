@@ -14,7 +14,9 @@ export function openSimState(dir: string): SimulatedCloud {
     world = JSON.parse(readFileSync(file, 'utf8')) as SimWorld;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot read the simulated world in ${file}: ${(error as Error).message}; delete it to start afresh`);
+      throw new Error(
+        `cannot read the simulated world in ${file}: ${(error as Error).message}; delete it to start afresh`,
+      );
     }
   }
   return new SimulatedCloud(world === undefined ? {} : { world });

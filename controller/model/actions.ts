@@ -42,8 +42,18 @@ export type RegionAction = RegionScoped &
         containerPort?: number;
       }
     | { kind: 'DeleteService'; name: string }
-    | { kind: 'CreateRule'; priority: number; header: { name: string; value: string }; forward: WeightedTargetGroup[] }
-    | { kind: 'ModifyRule'; arn: string; header: { name: string; value: string }; forward: WeightedTargetGroup[] }
+    | {
+        kind: 'CreateRule';
+        priority: number;
+        header: { name: string; value: string };
+        forward: WeightedTargetGroup[];
+      }
+    | {
+        kind: 'ModifyRule';
+        arn: string;
+        header: { name: string; value: string };
+        forward: WeightedTargetGroup[];
+      }
     | { kind: 'DeleteRule'; arn: string }
   );
 

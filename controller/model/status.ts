@@ -3,13 +3,7 @@
  * tandem's own), per-region counts, and what the last pass did.
  */
 export type ConditionType =
-  | 'Ready'
-  | 'Reconciling'
-  | 'Stalled'
-  | 'Invalid'
-  | 'Degraded'
-  | 'Paused'
-  | 'Deleting';
+  'Ready' | 'Reconciling' | 'Stalled' | 'Invalid' | 'Degraded' | 'Paused' | 'Deleting';
 
 export interface Condition {
   status: 'True' | 'False' | 'Unknown';

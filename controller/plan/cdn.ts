@@ -8,13 +8,18 @@ import type { DistributionConfig } from '../ports/cdn.ts';
  * other owned one (or all, when the site is gone) is disabled, then deleted
  * once the disable has deployed.
  */
-export function planCdn(site: string, desired: DistributionConfig | undefined, observed: ObservedCdn): CdnAction[] {
+export function planCdn(
+  site: string,
+  desired: DistributionConfig | undefined,
+  observed: ObservedCdn,
+): CdnAction[] {
   const owned = observed.distributions.filter((d) => d.owned).sort((a, b) => (a.id < b.id ? -1 : 1));
   const [keep, ...extras] = desired === undefined ? [undefined, ...owned] : owned;
   const actions: CdnAction[] = [];
   if (desired !== undefined) {
     if (keep === undefined) actions.push({ site, kind: 'CreateDistribution', config: desired });
-    else if (!sameConfig(keep.config, desired)) actions.push({ site, kind: 'UpdateDistribution', id: keep.id, config: desired });
+    else if (!sameConfig(keep.config, desired))
+      actions.push({ site, kind: 'UpdateDistribution', id: keep.id, config: desired });
   }
   for (const extra of extras) {
     if (extra !== undefined) actions.push(...retire(site, extra));
@@ -24,7 +29,14 @@ export function planCdn(site: string, desired: DistributionConfig | undefined, o
 
 function retire(site: string, distribution: ObservedDistribution): CdnAction[] {
   if (distribution.config.enabled) {
-    return [{ site, kind: 'UpdateDistribution', id: distribution.id, config: { ...distribution.config, enabled: false } }];
+    return [
+      {
+        site,
+        kind: 'UpdateDistribution',
+        id: distribution.id,
+        config: { ...distribution.config, enabled: false },
+      },
+    ];
   }
   if (distribution.status === 'Deployed') return [{ site, kind: 'DeleteDistribution', id: distribution.id }];
   return []; // the disable is still deploying

@@ -57,7 +57,11 @@ export function planRegion(
       actions.push({
         ...scope,
         kind: 'CreateTargetGroup',
-        settings: { name: track.targetGroup, port: desired!.containerPort, healthCheckPath: desired!.healthCheckPath },
+        settings: {
+          name: track.targetGroup,
+          port: desired!.containerPort,
+          healthCheckPath: desired!.healthCheckPath,
+        },
       });
     } else if (tg.healthCheckPath !== desired!.healthCheckPath) {
       actions.push({
@@ -85,15 +89,22 @@ export function planRegion(
     }
     // A service deleted earlier is DRAINING; it can be created again once ECS has finished.
     if (service.status !== 'ACTIVE') continue;
-    const update: { desiredCount?: number; taskDefinition?: string; targetGroup?: string; containerPort?: number } = {};
+    const update: {
+      desiredCount?: number;
+      taskDefinition?: string;
+      targetGroup?: string;
+      containerPort?: number;
+    } = {};
     if (service.desiredCount !== track.desiredCount) update.desiredCount = track.desiredCount;
-    if (service.taskDefinition !== track.taskDefinition.family) update.taskDefinition = track.taskDefinition.family;
+    if (service.taskDefinition !== track.taskDefinition.family)
+      update.taskDefinition = track.taskDefinition.family;
     const group = targetGroups.get(track.targetGroup);
     if (group === undefined || service.targetGroupArn !== group.arn) {
       update.targetGroup = track.targetGroup;
       update.containerPort = desired!.containerPort;
     }
-    if (Object.keys(update).length > 0) actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
+    if (Object.keys(update).length > 0)
+      actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
   }
 
   // The one listener rule: created, corrected, or (with nothing desired) removed.
@@ -101,11 +112,21 @@ export function planRegion(
   if (desired !== undefined) {
     const forward = trafficSplit(tracks, services);
     if (rule === undefined) {
-      actions.push({ ...scope, kind: 'CreateRule', priority: allocatePriority(), header: desired.header, forward });
+      actions.push({
+        ...scope,
+        kind: 'CreateRule',
+        priority: allocatePriority(),
+        header: desired.header,
+        forward,
+      });
     } else {
       const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
-      const current = rule.forward.map((f) => ({ targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn, weight: f.weight }));
-      const sameHeader = rule.header.name === desired.header.name && rule.header.value === desired.header.value;
+      const current = rule.forward.map((f) => ({
+        targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
+        weight: f.weight,
+      }));
+      const sameHeader =
+        rule.header.name === desired.header.name && rule.header.value === desired.header.value;
       if (!sameHeader || !sameForward(current, forward)) {
         actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
       }
@@ -149,7 +170,8 @@ export function planRegion(
       .flatMap((s) => s.deploymentFamilies),
   ]);
   const newest = new Map<string, number>();
-  for (const td of observed.taskDefinitions) newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
+  for (const td of observed.taskDefinitions)
+    newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
   for (const td of observed.taskDefinitions) {
     if (siteOfFamily(td.family) !== site || !isOwnedBy(td.tags, site)) continue;
     if (keepFamilies.has(td.family) && td.revision === newest.get(td.family)) continue;
@@ -190,7 +212,10 @@ function ownershipBlockers(
  * a new canary gets its share on the pass after its first task is up, rather
  * than sending requests to an empty target group.
  */
-function trafficSplit(tracks: readonly DesiredTrack[], services: Map<string, ServiceState>): WeightedTargetGroup[] {
+function trafficSplit(
+  tracks: readonly DesiredTrack[],
+  services: Map<string, ServiceState>,
+): WeightedTargetGroup[] {
   const serving = (t: DesiredTrack) => (services.get(t.service)?.runningCount ?? 0) > 0;
   const anyServing = tracks.some((t) => t.weight > 0 && serving(t));
   const weights = tracks.map((t) => (anyServing && !serving(t) ? 0 : t.weight));

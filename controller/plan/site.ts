@@ -32,7 +32,8 @@ export function planSite(
     actions.push(...plan.actions);
     if (plan.blockers.length > 0) blockers[region.region] = plan.blockers;
   }
-  if (observed.cdn.error === undefined) actions.push(...planCdn(observed.name, desired?.distribution, observed.cdn));
+  if (observed.cdn.error === undefined)
+    actions.push(...planCdn(observed.name, desired?.distribution, observed.cdn));
   return { actions, blockers };
 }
 

@@ -38,10 +38,25 @@ export interface LoadBalancerPort {
   describeRules(region: string, listenerArn: string, next?: string): Promise<Page<RuleState>>;
   /** At most DESCRIBE_TAGS_MAX ARNs; answers every ARN asked about. */
   describeTags(region: string, arns: readonly string[]): Promise<Record<string, Tags>>;
-  createTargetGroup(region: string, vpcId: string, settings: TargetGroupSettings, tags: Tags): Promise<TargetGroupState>;
-  modifyTargetGroup(region: string, arn: string, settings: Pick<TargetGroupSettings, 'healthCheckPath'>): Promise<void>;
+  createTargetGroup(
+    region: string,
+    vpcId: string,
+    settings: TargetGroupSettings,
+    tags: Tags,
+  ): Promise<TargetGroupState>;
+  modifyTargetGroup(
+    region: string,
+    arn: string,
+    settings: Pick<TargetGroupSettings, 'healthCheckPath'>,
+  ): Promise<void>;
   deleteTargetGroup(region: string, arn: string): Promise<void>;
-  createRule(region: string, listenerArn: string, priority: number, settings: RuleSettings, tags: Tags): Promise<RuleState>;
+  createRule(
+    region: string,
+    listenerArn: string,
+    priority: number,
+    settings: RuleSettings,
+    tags: Tags,
+  ): Promise<RuleState>;
   modifyRule(region: string, arn: string, settings: RuleSettings): Promise<void>;
   deleteRule(region: string, arn: string): Promise<void>;
 }

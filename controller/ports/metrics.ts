@@ -20,5 +20,10 @@ export interface MetricSeries {
 /** CloudWatch in one region. */
 export interface MetricsPort {
   /** At most GET_METRIC_DATA_MAX queries, over [start, end) in epoch milliseconds. */
-  getMetricData(region: string, queries: readonly MetricQuery[], start: number, end: number): Promise<MetricSeries[]>;
+  getMetricData(
+    region: string,
+    queries: readonly MetricQuery[],
+    start: number,
+    end: number,
+  ): Promise<MetricSeries[]>;
 }

@@ -1,5 +1,11 @@
 import { asCloudError, CloudError } from '../errors.ts';
-import { isRegionAction, type Action, type CdnAction, type RegionAction, type WeightedTargetGroup } from '../model/actions.ts';
+import {
+  isRegionAction,
+  type Action,
+  type CdnAction,
+  type RegionAction,
+  type WeightedTargetGroup,
+} from '../model/actions.ts';
 import type { ObservedSite } from '../model/observed.ts';
 import type { Platform } from '../model/platform.ts';
 import { ownershipTags } from '../model/tags.ts';
@@ -63,7 +69,8 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
   const groupArns = new Map((observed.regions[region]?.targetGroups ?? []).map((tg) => [tg.name, tg.arn]));
   const arnOf = (name: string) => {
     const arn = groupArns.get(name);
-    if (arn === undefined) throw new CloudError('NotFound', name, `target group ${name} does not exist in ${region}`);
+    if (arn === undefined)
+      throw new CloudError('NotFound', name, `target group ${name} does not exist in ${region}`);
     return arn;
   };
   const targets = (forward: readonly WeightedTargetGroup[]): WeightedTarget[] =>
@@ -108,7 +115,9 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
         const update = {
           ...(a.desiredCount === undefined ? {} : { desiredCount: a.desiredCount }),
           ...(a.taskDefinition === undefined ? {} : { taskDefinition: a.taskDefinition }),
-          ...(a.targetGroup === undefined ? {} : { targetGroupArn: arnOf(a.targetGroup), containerPort: a.containerPort }),
+          ...(a.targetGroup === undefined
+            ? {}
+            : { targetGroupArn: arnOf(a.targetGroup), containerPort: a.containerPort }),
         };
         await ports.ecs.updateService(region, where.cluster, a.name, update);
         return;
@@ -117,7 +126,13 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
         await ports.ecs.deleteService(region, where.cluster, a.name);
         return;
       case 'CreateRule':
-        await ports.loadBalancer.createRule(region, where.listenerArn, a.priority, { header: a.header, forward: targets(a.forward) }, tags);
+        await ports.loadBalancer.createRule(
+          region,
+          where.listenerArn,
+          a.priority,
+          { header: a.header, forward: targets(a.forward) },
+          tags,
+        );
         return;
       case 'ModifyRule':
         await ports.loadBalancer.modifyRule(region, a.arn, { header: a.header, forward: targets(a.forward) });

@@ -22,7 +22,9 @@ function limitObject<T extends object>(target: T, keyOf: (args: unknown[]) => st
       const value: unknown = Reflect.get(object, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) =>
-        limiters.for(keyOf(args)).run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args));
+        limiters
+          .for(keyOf(args))
+          .run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args));
     },
   });
 }

@@ -4,7 +4,8 @@ export class Limiter {
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
@@ -32,9 +33,4 @@ export class Limiters {
     }
     return limiter;
   }
-}
-
-/** Runs `work` for every item, all at once; each call's own limiter bounds what is in flight. */
-export function each<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  return Promise.all(items.map(work));
 }

@@ -1,5 +1,12 @@
 import { asCloudError, type CloudError } from '../errors.ts';
-import { distributionComment, siteOfFamily, TASK_DEFINITION_FAMILY_PREFIX, TRACKS, serviceName, targetGroupName } from '../model/naming.ts';
+import {
+  distributionComment,
+  siteOfFamily,
+  TASK_DEFINITION_FAMILY_PREFIX,
+  TRACKS,
+  serviceName,
+  targetGroupName,
+} from '../model/naming.ts';
 import type {
   ObservedCdn,
   ObservedDistribution,
@@ -82,11 +89,17 @@ async function observeRegion(
       readTargetGroups(ports, region, input.sites),
       readRules(ports, platform, where, input.sites),
     ]);
-    const traffic = await readTraffic(ports, where, targetGroups.filter((tg) => isOwnedBy(tg.tags, siteOfGroup(tg.name) ?? '')), input.now);
+    const traffic = await readTraffic(
+      ports,
+      where,
+      targetGroups.filter((tg) => isOwnedBy(tg.tags, siteOfGroup(tg.name) ?? '')),
+      input.now,
+    );
 
     const perSite = new Map<string, ObservedRegion>();
     for (const name of input.sites) perSite.set(name, emptyRegion(region));
-    const at = (site: string | undefined) => (site !== undefined && siteSet.has(site) ? perSite.get(site) : undefined);
+    const at = (site: string | undefined) =>
+      site !== undefined && siteSet.has(site) ? perSite.get(site) : undefined;
     for (const td of taskDefinitions) at(siteOfFamily(td.family))?.taskDefinitions.push(td);
     for (const service of services) at(siteOfService(service.name))?.services.push(service);
     for (const tg of targetGroups) {
@@ -122,20 +135,34 @@ function siteOfService(name: string): string | undefined {
 }
 const siteOfGroup = siteOfService;
 
-async function describeServices(ports: Ports, where: RegionPlatform, sites: readonly string[]): Promise<ServiceState[]> {
+async function describeServices(
+  ports: Ports,
+  where: RegionPlatform,
+  sites: readonly string[],
+): Promise<ServiceState[]> {
   const names = sites.flatMap((site) => TRACKS.map((track) => serviceName(site, track)));
   const batches = chunk(names, DESCRIBE_SERVICES_MAX);
-  const answers = await Promise.all(batches.map((batch) => ports.ecs.describeServices(where.region, where.cluster, batch)));
+  const answers = await Promise.all(
+    batches.map((batch) => ports.ecs.describeServices(where.region, where.cluster, batch)),
+  );
   return answers.flat();
 }
 
 /** The target groups named for the sites, with their tags. */
-async function readTargetGroups(ports: Ports, region: string, sites: readonly string[]): Promise<TaggedTargetGroup[]> {
+async function readTargetGroups(
+  ports: Ports,
+  region: string,
+  sites: readonly string[],
+): Promise<TaggedTargetGroup[]> {
   const wanted = new Set(sites.flatMap((site) => TRACKS.map((track) => targetGroupName(site, track))));
-  const groups = (await readAll<TargetGroupState>((next) => ports.loadBalancer.describeTargetGroups(region, next))).filter(
-    (tg) => wanted.has(tg.name),
+  const groups = (
+    await readAll<TargetGroupState>((next) => ports.loadBalancer.describeTargetGroups(region, next))
+  ).filter((tg) => wanted.has(tg.name));
+  const tags = await readTags(
+    ports,
+    region,
+    groups.map((tg) => tg.arn),
   );
-  const tags = await readTags(ports, region, groups.map((tg) => tg.arn));
   return groups.map((tg) => ({ ...tg, tags: tags[tg.arn] ?? {} }));
 }
 
@@ -149,20 +176,34 @@ async function readRules(
   where: RegionPlatform,
   sites: readonly string[],
 ): Promise<{ owned: TaggedRule[]; taken: ReadonlySet<number> }> {
-  const rules = await readAll<RuleState>((next) => ports.loadBalancer.describeRules(where.region, where.listenerArn, next));
+  const rules = await readAll<RuleState>((next) =>
+    ports.loadBalancer.describeRules(where.region, where.listenerArn, next),
+  );
   const siteSet = new Set(sites);
   const candidates = rules.filter(
-    (rule) => rule.header.name.toLowerCase() === platform.originHeaderName.toLowerCase() && siteSet.has(rule.header.value.split('.')[0]!),
+    (rule) =>
+      rule.header.name.toLowerCase() === platform.originHeaderName.toLowerCase() &&
+      siteSet.has(rule.header.value.split('.')[0]!),
   );
-  const tags = await readTags(ports, where.region, candidates.map((rule) => rule.arn));
+  const tags = await readTags(
+    ports,
+    where.region,
+    candidates.map((rule) => rule.arn),
+  );
   const owned = candidates
     .map((rule) => ({ ...rule, tags: tags[rule.arn] ?? {} }))
     .filter((rule) => siteSet.has(ownerOf(rule.tags) ?? ''));
   return { owned, taken: new Set(rules.map((rule) => rule.priority)) };
 }
 
-async function readTags(ports: Ports, region: string, arns: readonly string[]): Promise<Record<string, Tags>> {
-  const answers = await Promise.all(chunk(arns, DESCRIBE_TAGS_MAX).map((batch) => ports.loadBalancer.describeTags(region, batch)));
+async function readTags(
+  ports: Ports,
+  region: string,
+  arns: readonly string[],
+): Promise<Record<string, Tags>> {
+  const answers = await Promise.all(
+    chunk(arns, DESCRIBE_TAGS_MAX).map((batch) => ports.loadBalancer.describeTags(region, batch)),
+  );
   return Object.assign({}, ...answers) as Record<string, Tags>;
 }
 
@@ -204,7 +245,9 @@ async function readTraffic(
   let series: MetricSeries[];
   try {
     const answers = await Promise.all(
-      chunk(queries, GET_METRIC_DATA_MAX).map((batch) => ports.metrics.getMetricData(where.region, batch, end - 60_000, end)),
+      chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
+        ports.metrics.getMetricData(where.region, batch, end - 60_000, end),
+      ),
     );
     series = answers.flat();
   } catch {
@@ -241,7 +284,8 @@ async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string
     const observed = await Promise.all(
       found.map(async (d): Promise<[string, ObservedDistribution]> => {
         const site = commentToSite.get(d.config.comment)!;
-        const owned = input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
+        const owned =
+          input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
         return [site, { ...d, owned }];
       }),
     );

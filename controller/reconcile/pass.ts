@@ -56,11 +56,15 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
   // A status without a spec is a deleted site whose resources may remain.
   const names = [...new Set([...specByName.keys(), ...statusByName.keys()])].sort();
 
-  const outcomes = names.map((name) => prepare(name, specByName.get(name), statusByName.get(name)?.status, platform));
+  const outcomes = names.map((name) =>
+    prepare(name, specByName.get(name), statusByName.get(name)?.status, platform),
+  );
   const toObserve = outcomes.filter((o) => o.problems === undefined).map((o) => o.name);
   const observation = await observe(ports, platform, {
     sites: toObserve,
-    knownDistributions: Object.fromEntries(names.map((n) => [n, statusByName.get(n)?.status.cdn.distributionId])),
+    knownDistributions: Object.fromEntries(
+      names.map((n) => [n, statusByName.get(n)?.status.cdn.distributionId]),
+    ),
     now: now().getTime(),
   });
 
@@ -92,7 +96,12 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
 }
 
 /** Validates a site's spec and works out what it should look like; no I/O. */
-function prepare(name: string, spec: StoredSpec | undefined, previous: SiteStatus | undefined, platform: Platform): SiteOutcome {
+function prepare(
+  name: string,
+  spec: StoredSpec | undefined,
+  previous: SiteStatus | undefined,
+  platform: Platform,
+): SiteOutcome {
   const base = { name, paused: false, ...(previous === undefined ? {} : { previous }) };
   if (spec === undefined) return base;
   const outcome: SiteOutcome = { ...base, spec: { generation: spec.generation, hash: spec.hash } };
@@ -102,7 +111,12 @@ function prepare(name: string, spec: StoredSpec | undefined, previous: SiteStatu
   if (site.metadata.name !== name) {
     return {
       ...outcome,
-      problems: [{ field: 'metadata.name', message: `is "${site.metadata.name}" but the item is stored as "${name}"; they must match` }],
+      problems: [
+        {
+          field: 'metadata.name',
+          message: `is "${site.metadata.name}" but the item is stored as "${name}"; they must match`,
+        },
+      ],
     };
   }
   outcome.paused = site.spec.paused;
@@ -146,7 +160,10 @@ async function writeStatuses(
         await ports.store.putStatus(status, previous?.revision ?? 0);
         writes += 1;
       } catch (error) {
-        log?.warn({ site: outcome.name, err: asCloudError(error, 'status') }, 'status not written; the next pass writes it');
+        log?.warn(
+          { site: outcome.name, err: asCloudError(error, 'status') },
+          'status not written; the next pass writes it',
+        );
       }
     }),
   );
@@ -156,7 +173,12 @@ async function writeStatuses(
 /** A deleted site is gone once no region and no CDN shows anything it owned, and nothing failed. */
 function isGone(outcome: SiteOutcome): boolean {
   const observed = outcome.observed;
-  if (observed === undefined || observed.cdn.error !== undefined || observed.cdn.distributions.some((d) => d.owned)) return false;
+  if (
+    observed === undefined ||
+    observed.cdn.error !== undefined ||
+    observed.cdn.distributions.some((d) => d.owned)
+  )
+    return false;
   const mine = (tags: Tags) => isOwnedBy(tags, outcome.name);
   return Object.values(observed.regions).every(
     (r) =>
@@ -171,10 +193,15 @@ function isGone(outcome: SiteOutcome): boolean {
 function logOutcome(log: Logger | undefined, outcome: SiteOutcome): void {
   if (log === undefined) return;
   const site = outcome.name;
-  if (outcome.problems !== undefined) log.warn({ site, problems: outcome.problems }, 'spec is invalid; nothing applied');
+  if (outcome.problems !== undefined)
+    log.warn({ site, problems: outcome.problems }, 'spec is invalid; nothing applied');
   for (const result of outcome.applied?.results ?? []) {
     const region = 'region' in result.action ? result.action.region : 'global';
     if (result.error === undefined) log.info({ site, region, action: result.action.kind }, 'applied');
-    else log.error({ site, region, action: result.action.kind, kind: result.error.kind, err: result.error.message }, 'action failed');
+    else
+      log.error(
+        { site, region, action: result.action.kind, kind: result.error.kind, err: result.error.message },
+        'action failed',
+      );
   }
 }

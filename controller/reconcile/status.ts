@@ -41,11 +41,14 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
   const applied = outcome.applied?.results.filter((r) => r.error === undefined).map((r) => r.action) ?? [];
   const regions = regionStatuses(outcome, errors);
   const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
-  const cdnError = outcome.observed?.cdn.error?.message ?? errors.find((e) => e.region === undefined)?.message;
+  const cdnError =
+    outcome.observed?.cdn.error?.message ?? errors.find((e) => e.region === undefined)?.message;
   const distribution = outcome.observed?.cdn.distributions.find((d) => d.owned);
 
   const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
-    r.services.some((s) => s.status === 'ACTIVE' && (s.rolloutInProgress || s.runningCount !== s.desiredCount)),
+    r.services.some(
+      (s) => s.status === 'ACTIVE' && (s.rolloutInProgress || s.runningCount !== s.desiredCount),
+    ),
   );
   const pendingActions = (outcome.plan?.actions.length ?? 0) > 0;
   const blockers = Object.entries(outcome.plan?.blockers ?? {}).flatMap(([, b]) => b);
@@ -55,12 +58,23 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
     set.Invalid = {
       status: 'True',
       reason: 'InvalidSpec',
-      message: outcome.problems.map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`)).join('; '),
+      message: outcome.problems
+        .map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`))
+        .join('; '),
     };
   }
-  if (outcome.paused) set.Paused = { status: 'True', reason: 'Paused', message: 'spec.paused is true: observing only, changing nothing' };
+  if (outcome.paused)
+    set.Paused = {
+      status: 'True',
+      reason: 'Paused',
+      message: 'spec.paused is true: observing only, changing nothing',
+    };
   if (outcome.spec === undefined) {
-    set.Deleting = { status: 'True', reason: 'SpecDeleted', message: 'the spec was deleted; removing what tandem created for it' };
+    set.Deleting = {
+      status: 'True',
+      reason: 'SpecDeleted',
+      message: 'the spec was deleted; removing what tandem created for it',
+    };
   }
 
   const stalledBy =
@@ -70,7 +84,10 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
         (blockers.length > 0
           ? { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') }
           : terminalError(errors)));
-  set.Stalled = stalledBy === undefined ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' } : { status: 'True', ...stalledBy };
+  set.Stalled =
+    stalledBy === undefined
+      ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' }
+      : { status: 'True', ...stalledBy };
 
   set.Degraded =
     degraded.length === 0 && cdnError === undefined
@@ -78,7 +95,10 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       : {
           status: 'True',
           reason: degraded.length > 0 ? 'RegionDegraded' : 'CdnDegraded',
-          message: [...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`), ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`])].join('; '),
+          message: [
+            ...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`),
+            ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`]),
+          ].join('; '),
         };
 
   const reconciling =
@@ -92,7 +112,9 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
             ? { reason: 'CdnDeploying', message: 'CloudFront is deploying the latest change' }
             : undefined;
   set.Reconciling =
-    reconciling === undefined ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' } : { status: 'True', ...reconciling };
+    reconciling === undefined
+      ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' }
+      : { status: 'True', ...reconciling };
 
   const notReady =
     set.Invalid !== undefined
@@ -108,14 +130,23 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
               : outcome.spec === undefined
                 ? { reason: 'Deleting', message: 'removing the site' }
                 : undefined;
-  set.Ready = notReady === undefined ? { status: 'True', reason: 'Converged', message: 'serving from every region as specified' } : { status: 'False', ...notReady };
+  set.Ready =
+    notReady === undefined
+      ? { status: 'True', reason: 'Converged', message: 'serving from every region as specified' }
+      : { status: 'False', ...notReady };
 
   const conditions: SiteStatus['conditions'] = {};
-  for (const [type, condition] of Object.entries(set) as [ConditionType, Omit<Condition, 'lastTransitionTime'>][]) {
+  for (const [type, condition] of Object.entries(set) as [
+    ConditionType,
+    Omit<Condition, 'lastTransitionTime'>,
+  ][]) {
     const before = previous?.conditions[type];
     conditions[type] = {
       ...condition,
-      lastTransitionTime: before !== undefined && before.status === condition.status ? before.lastTransitionTime : now.toISOString(),
+      lastTransitionTime:
+        before !== undefined && before.status === condition.status
+          ? before.lastTransitionTime
+          : now.toISOString(),
     };
   }
 
@@ -126,7 +157,13 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
     conditions,
     regions,
     cdn: {
-      ...(distribution === undefined ? {} : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
+      ...(distribution === undefined
+        ? {}
+        : {
+            distributionId: distribution.id,
+            domainName: distribution.domainName,
+            state: distribution.status,
+          }),
       ...(cdnError === undefined ? {} : { error: cdnError }),
     },
     lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
@@ -169,7 +206,10 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       canary: counts('canary'),
       canaryWeight: canaryWeight(outcome, name, observed),
     };
-    const requests = sum(observed?.traffic.stable.requestsPerMinute, observed?.traffic.canary.requestsPerMinute);
+    const requests = sum(
+      observed?.traffic.stable.requestsPerMinute,
+      observed?.traffic.canary.requestsPerMinute,
+    );
     if (requests !== undefined) status.requestsPerMinute = requests;
     const healthy = sum(observed?.traffic.stable.healthyTargets, observed?.traffic.canary.healthyTargets);
     if (healthy !== undefined) status.healthyTargets = healthy;
@@ -178,7 +218,10 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
     } else if (blockers.length > 0) {
       status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
     } else if (regionErrors.length > 0) {
-      status.degraded = { reason: 'ActionFailed', message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; ') };
+      status.degraded = {
+        reason: 'ActionFailed',
+        message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
+      };
     }
     statuses[name] = status;
   }
@@ -213,20 +256,39 @@ function collectErrors(outcome: SiteOutcome): ErrorRecord[] {
 }
 
 function errorRecord(error: CloudError, region?: string): ErrorRecord {
-  return { kind: error.kind, resource: error.resource, message: error.message, ...(region === undefined ? {} : { region }) };
+  return {
+    kind: error.kind,
+    resource: error.resource,
+    message: error.message,
+    ...(region === undefined ? {} : { region }),
+  };
 }
 
 function terminalError(errors: readonly ErrorRecord[]): { reason: string; message: string } | undefined {
-  const terminal = errors.find((e) => e.kind === 'Invalid' || e.kind === 'AccessDenied' || e.kind === 'OwnershipConflict');
-  return terminal === undefined ? undefined : { reason: terminal.kind, message: `${terminal.resource}: ${terminal.message}` };
+  const terminal = errors.find(
+    (e) => e.kind === 'Invalid' || e.kind === 'AccessDenied' || e.kind === 'OwnershipConflict',
+  );
+  return terminal === undefined
+    ? undefined
+    : { reason: terminal.kind, message: `${terminal.resource}: ${terminal.message}` };
 }
 
 function actionRecord(action: Action): ActionRecord {
-  return { kind: action.kind, target: describeTarget(action), ...(isRegionAction(action) ? { region: action.region } : {}) };
+  return {
+    kind: action.kind,
+    target: describeTarget(action),
+    ...(isRegionAction(action) ? { region: action.region } : {}),
+  };
 }
 
 function hasAnything(region: ObservedRegion): boolean {
-  return region.services.length + region.targetGroups.length + region.rules.length + region.taskDefinitions.length > 0;
+  return (
+    region.services.length +
+      region.targetGroups.length +
+      region.rules.length +
+      region.taskDefinitions.length >
+    0
+  );
 }
 
 function sum(a: number | undefined, b: number | undefined): number | undefined {

@@ -1,7 +1,10 @@
 export const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
 
 /** Memory sizes (MiB) Fargate accepts for each CPU size (CPU units). */
-const FARGATE_MEMORY: Record<(typeof FARGATE_CPU)[number], { min: number; max: number; step: number } | readonly number[]> = {
+const FARGATE_MEMORY: Record<
+  (typeof FARGATE_CPU)[number],
+  { min: number; max: number; step: number } | readonly number[]
+> = {
   256: [512, 1024, 2048],
   512: { min: 1024, max: 4096, step: 1024 },
   1024: { min: 2048, max: 8192, step: 1024 },

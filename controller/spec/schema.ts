@@ -204,7 +204,10 @@ const SiteSpecBody = z
   .strictObject({
     image: ImageSchema,
     canary: CanarySchema.optional(),
-    regions: z.array(RegionSchema).min(1, 'must list at least one region').max(8, 'must list at most 8 regions'),
+    regions: z
+      .array(RegionSchema)
+      .min(1, 'must list at least one region')
+      .max(8, 'must list at most 8 regions'),
     task: TaskSchema.default(() => TaskSchema.parse({})),
     scaling: ScalingSchema.default(() => ScalingSchema.parse({})),
     cdn: CdnSchema.default(() => CdnSchema.parse({})),
@@ -225,7 +228,11 @@ const SiteSpecBody = z
     const seen = new Set<string>();
     spec.regions.forEach((region, i) => {
       if (seen.has(region.name)) {
-        ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `repeats region ${region.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', i, 'name'],
+          message: `repeats region ${region.name}`,
+        });
       }
       seen.add(region.name);
       if (region.minTasks > region.maxTasks) {

@@ -28,16 +28,22 @@ export function validateSite(document: unknown): SpecValidation {
   if (parsed.success) return { ok: true, site: parsed.data };
   // A field of the wrong type gets one problem, not also the checks that assumed its type.
   const problems = parsed.error.issues.map(toProblem);
-  const mistyped = new Set(parsed.error.issues.filter((i) => i.code === 'invalid_type').map((i) => formatPath(i.path)));
+  const mistyped = new Set(
+    parsed.error.issues.filter((i) => i.code === 'invalid_type').map((i) => formatPath(i.path)),
+  );
   return {
     ok: false,
-    problems: problems.filter((p, i) => parsed.error.issues[i]!.code === 'invalid_type' || !mistyped.has(p.field)),
+    problems: problems.filter(
+      (p, i) => parsed.error.issues[i]!.code === 'invalid_type' || !mistyped.has(p.field),
+    ),
   };
 }
 
 /** One line per problem, each naming its field. */
 export function formatProblems(problems: readonly SpecProblem[]): string {
-  return problems.map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`)).join('\n');
+  return problems
+    .map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`))
+    .join('\n');
 }
 
 function toProblem(issue: z.core.$ZodIssue): SpecProblem {

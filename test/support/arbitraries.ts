@@ -17,9 +17,15 @@ export function siteSpec(name: string): fc.Arbitrary<SiteInput> {
   return fc
     .record({
       tag: fc.constantFrom('v1', 'v2', 'v3'),
-      canary: fc.option(fc.record({ tag: fc.constantFrom('v1', 'v2', 'v3', 'v4'), weight: fc.integer({ min: 0, max: 100 }) }), { nil: undefined }),
+      canary: fc.option(
+        fc.record({ tag: fc.constantFrom('v1', 'v2', 'v3', 'v4'), weight: fc.integer({ min: 0, max: 100 }) }),
+        { nil: undefined },
+      ),
       regionNames: fc.shuffledSubarray(SIM_REGIONS, { minLength: 1 }),
-      counts: fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 3 })), { minLength: 3, maxLength: 3 }),
+      counts: fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 3 })), {
+        minLength: 3,
+        maxLength: 3,
+      }),
       size: fc.constantFrom(...FARGATE_PAIRS),
       healthCheckPath: fc.constantFrom('/healthz', '/health', '/'),
       codes: fc.subarray([...CLOUDFRONT_FAILOVER_CODES], { minLength: 1 }),
@@ -40,7 +46,12 @@ export function siteSpec(name: string): fc.Arbitrary<SiteInput> {
           regions: r.regionNames.map((region, i) => {
             const [min, extra] = r.counts[i]!;
             const minTasks = i === 0 ? Math.max(min, 1) : min;
-            return { name: region as AwsRegion, role: i === 0 ? ('primary' as const) : ('failover' as const), minTasks, maxTasks: Math.max(minTasks, 1) + extra };
+            return {
+              name: region as AwsRegion,
+              role: i === 0 ? ('primary' as const) : ('failover' as const),
+              minTasks,
+              maxTasks: Math.max(minTasks, 1) + extra,
+            };
           }),
           task: { cpu: r.size[0], memory: r.size[1], healthCheckPath: r.healthCheckPath },
           cdn: {
@@ -58,8 +69,16 @@ export function siteSpec(name: string): fc.Arbitrary<SiteInput> {
 /** One thing done to a converged world behind the reconciler's back. */
 export type Drift =
   | { kind: 'deleteService' | 'scaleService' | 'retagService'; pick: number; count: number }
-  | { kind: 'deleteTargetGroupAndRule' | 'changeHealthCheck' | 'changeWeights' | 'duplicateRule'; pick: number; count: number }
-  | { kind: 'deleteDistribution' | 'disableDistribution' | 'changeTimeout' | 'duplicateDistribution'; pick: number; count: number }
+  | {
+      kind: 'deleteTargetGroupAndRule' | 'changeHealthCheck' | 'changeWeights' | 'duplicateRule';
+      pick: number;
+      count: number;
+    }
+  | {
+      kind: 'deleteDistribution' | 'disableDistribution' | 'changeTimeout' | 'duplicateDistribution';
+      pick: number;
+      count: number;
+    }
   | { kind: 'deregisterTaskDefinitions' | 'foreignResources'; pick: number; count: number };
 
 export const drift: fc.Arbitrary<Drift[]> = fc.array(
@@ -110,12 +129,14 @@ export function applyDrift(sim: SimulatedCloud, site: string, drifts: readonly D
         break;
       case 'retagService': {
         const other = region.taskDefinitions.find((t) => t.active && t.family !== service?.taskDefinition);
-        if (service && other) Object.assign(service, { taskDefinition: other.family, deploymentFamilies: [other.family] });
+        if (service && other)
+          Object.assign(service, { taskDefinition: other.family, deploymentFamilies: [other.family] });
         break;
       }
       case 'deleteTargetGroupAndRule':
         if (group) {
-          for (const r of rules) if (r.forward.some((f) => f.targetGroupArn === group.arn)) delete region.rules[r.arn];
+          for (const r of rules)
+            if (r.forward.some((f) => f.targetGroupArn === group.arn)) delete region.rules[r.arn];
           delete region.targetGroups[group.arn];
         }
         break;
@@ -123,7 +144,8 @@ export function applyDrift(sim: SimulatedCloud, site: string, drifts: readonly D
         if (group) group.healthCheckPath = '/drifted';
         break;
       case 'changeWeights':
-        if (rule) rule.forward = rule.forward.map((f, i) => ({ ...f, weight: i === 0 ? d.count : 100 - d.count }));
+        if (rule)
+          rule.forward = rule.forward.map((f, i) => ({ ...f, weight: i === 0 ? d.count : 100 - d.count }));
         break;
       case 'duplicateRule':
         if (rule) {
@@ -138,12 +160,23 @@ export function applyDrift(sim: SimulatedCloud, site: string, drifts: readonly D
         if (distribution) distribution.config = { ...distribution.config, enabled: false };
         break;
       case 'changeTimeout':
-        if (distribution) distribution.config = { ...distribution.config, origins: distribution.config.origins.map((o) => ({ ...o, connectionTimeoutSeconds: 10 - (d.count % 10) })) };
+        if (distribution)
+          distribution.config = {
+            ...distribution.config,
+            origins: distribution.config.origins.map((o) => ({
+              ...o,
+              connectionTimeoutSeconds: 10 - (d.count % 10),
+            })),
+          };
         break;
       case 'duplicateDistribution':
         if (distribution) {
           const id = `EDUP${d.pick}${d.count}`;
-          sim.world.distributions[id] = { ...structuredClone(distribution), id, arn: `arn:aws:cloudfront::000000000000:distribution/${id}` };
+          sim.world.distributions[id] = {
+            ...structuredClone(distribution),
+            id,
+            arn: `arn:aws:cloudfront::000000000000:distribution/${id}`,
+          };
         }
         break;
       case 'deregisterTaskDefinitions':
@@ -152,7 +185,14 @@ export function applyDrift(sim: SimulatedCloud, site: string, drifts: readonly D
       case 'foreignResources': {
         // Someone else's resources in the same account: never to be touched.
         const arn = `arn:aws:elasticloadbalancing:${regionName}:000000000000:targetgroup/foreign-${d.count}/f${d.pick}`;
-        region.targetGroups[arn] = { arn, name: `foreign-${d.count}`, port: 80, healthCheckPath: '/', vpcId: 'vpc-x', tags: { team: 'other' } };
+        region.targetGroups[arn] = {
+          arn,
+          name: `foreign-${d.count}`,
+          port: 80,
+          healthCheckPath: '/',
+          vpcId: 'vpc-x',
+          tags: { team: 'other' },
+        };
         region.services[`foreign-${d.count}`] = {
           name: `foreign-${d.count}`,
           arn: `arn:aws:ecs:${regionName}:000000000000:service/tandem/foreign-${d.count}`,

@@ -12,7 +12,8 @@ export const SIM_REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2'];
 export const FIXED_NOW = () => new Date('2026-11-28T00:00:00Z');
 
 export function demoDocument(): SiteInput & Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL('../../specs/demo.json', import.meta.url), 'utf8')) as SiteInput & Record<string, unknown>;
+  return JSON.parse(readFileSync(new URL('../../specs/demo.json', import.meta.url), 'utf8')) as SiteInput &
+    Record<string, unknown>;
 }
 
 export function newSim(regions: readonly string[] = SIM_REGIONS): SimulatedCloud {
@@ -61,36 +62,59 @@ export function assertWorldMatches(sim: SimulatedCloud, site: Site): void {
   for (const [regionName, region] of Object.entries(sim.world.regions)) {
     const where = `${name} in ${regionName}`;
     const wanted = spec.regions.find((r) => r.name === regionName);
-    const owned = <T extends { tags: Record<string, string> }>(items: T[]) => items.filter((i) => isOwnedBy(i.tags, name));
+    const owned = <T extends { tags: Record<string, string> }>(items: T[]) =>
+      items.filter((i) => isOwnedBy(i.tags, name));
     const services = owned(Object.values(region.services)).filter((s) => s.status === 'ACTIVE');
     const groups = owned(Object.values(region.targetGroups));
     const rules = owned(Object.values(region.rules));
     if (wanted === undefined) {
-      assert.deepEqual([services.length, groups.length, rules.length], [0, 0, 0], `${where}: nothing should remain`);
+      assert.deepEqual(
+        [services.length, groups.length, rules.length],
+        [0, 0, 0],
+        `${where}: nothing should remain`,
+      );
       continue;
     }
     const split = splitTasks(wanted.minTasks, weight);
     const tracks = spec.canary === undefined ? (['stable'] as const) : (['stable', 'canary'] as const);
-    assert.deepEqual(services.map((s) => s.name).sort(), tracks.map((t) => `${name}-${t}`).sort(), `${where}: services`);
-    assert.deepEqual(groups.map((g) => g.name).sort(), tracks.map((t) => `${name}-${t}`).sort(), `${where}: target groups`);
+    assert.deepEqual(
+      services.map((s) => s.name).sort(),
+      tracks.map((t) => `${name}-${t}`).sort(),
+      `${where}: services`,
+    );
+    assert.deepEqual(
+      groups.map((g) => g.name).sort(),
+      tracks.map((t) => `${name}-${t}`).sort(),
+      `${where}: target groups`,
+    );
     for (const track of tracks) {
       const service = services.find((s) => s.name === `${name}-${track}`)!;
       assert.equal(service.desiredCount, split[track], `${where}: ${track} desired count`);
       const td = region.taskDefinitions.find((t) => t.family === service.taskDefinition && t.active);
       const tag = track === 'stable' ? spec.image.tag : spec.canary!.tag;
       assert.equal(td?.spec.image, `${spec.image.repository}:${tag}`, `${where}: ${track} image`);
-      assert.deepEqual([td?.spec.cpu, td?.spec.memory], [spec.task.cpu, spec.task.memory], `${where}: ${track} size`);
+      assert.deepEqual(
+        [td?.spec.cpu, td?.spec.memory],
+        [spec.task.cpu, spec.task.memory],
+        `${where}: ${track} size`,
+      );
       const group = groups.find((g) => g.name === `${name}-${track}`)!;
       assert.equal(group.healthCheckPath, spec.task.healthCheckPath, `${where}: ${track} health check`);
       assert.equal(service.targetGroupArn, group.arn, `${where}: ${track} registers into its target group`);
     }
     assert.equal(rules.length, 1, `${where}: one listener rule`);
     const rule = rules[0]!;
-    assert.deepEqual(rule.header, { name: sim.platform.originHeaderName, value: originHeaderValue(name, sim.platform.originSecret) });
+    assert.deepEqual(rule.header, {
+      name: sim.platform.originHeaderName,
+      value: originHeaderValue(name, sim.platform.originSecret),
+    });
     const weights = Object.fromEntries(
       rule.forward.map((f) => [groups.find((g) => g.arn === f.targetGroupArn)?.name, f.weight]),
     );
-    const expected = spec.canary === undefined ? { [`${name}-stable`]: 100 } : { [`${name}-stable`]: 100 - weight, [`${name}-canary`]: weight };
+    const expected =
+      spec.canary === undefined
+        ? { [`${name}-stable`]: 100 }
+        : { [`${name}-stable`]: 100 - weight, [`${name}-canary`]: weight };
     assert.deepEqual(weights, expected, `${where}: rule weights`);
   }
 
@@ -107,7 +131,10 @@ export function assertWorldMatches(sim: SimulatedCloud, site: Site): void {
     `${name}: origins, primary first`,
   );
   for (const origin of config.origins) {
-    assert.equal(origin.customHeaders[sim.platform.originHeaderName], originHeaderValue(name, sim.platform.originSecret));
+    assert.equal(
+      origin.customHeaders[sim.platform.originHeaderName],
+      originHeaderValue(name, sim.platform.originSecret),
+    );
     assert.equal(origin.connectionTimeoutSeconds, spec.cdn.connectionTimeoutSeconds);
     assert.equal(origin.connectionAttempts, spec.cdn.connectionAttempts);
   }

@@ -11,7 +11,14 @@ import { GET_METRIC_DATA_MAX, type MetricsPort } from '../../ports/metrics.ts';
 import type { Page } from '../../ports/page.ts';
 import type { SpecStorePort, StoredSpec } from '../../ports/store.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { DEFAULT_SIM_REGIONS, emptyWorld, simPlatform, SIM_ACCOUNT, type SimRegion, type SimWorld } from './world.ts';
+import {
+  DEFAULT_SIM_REGIONS,
+  emptyWorld,
+  simPlatform,
+  SIM_ACCOUNT,
+  type SimRegion,
+  type SimWorld,
+} from './world.ts';
 
 export interface ThrottleLimits {
   /** Sustained calls per second per operation and region, and the burst above it. */
@@ -43,7 +50,12 @@ export interface CallRecord {
 }
 
 /** Real AWS throttling is per account, region and API; these are the simulated defaults. */
-export const DEFAULT_THROTTLE: ThrottleLimits = { readRate: 100, readBurst: 200, writeRate: 50, writeBurst: 100 };
+export const DEFAULT_THROTTLE: ThrottleLimits = {
+  readRate: 100,
+  readBurst: 200,
+  writeRate: 50,
+  writeBurst: 100,
+};
 
 const TD_PAGE = 100;
 const ELB_PAGE = 400;
@@ -72,7 +84,8 @@ export class SimulatedCloud {
   private readonly clock: () => number;
 
   constructor(options: SimulatedCloudOptions = {}) {
-    const regions = options.regions ?? (options.world ? Object.keys(options.world.regions) : DEFAULT_SIM_REGIONS);
+    const regions =
+      options.regions ?? (options.world ? Object.keys(options.world.regions) : DEFAULT_SIM_REGIONS);
     this.world = options.world ?? emptyWorld(regions);
     this.platform = simPlatform(regions);
     this.latencyMs = options.latencyMs ?? 0;
@@ -92,7 +105,12 @@ export class SimulatedCloud {
               try {
                 return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
               } catch (error) {
-                if (!(error instanceof CloudError) || error.kind !== 'Throttled' || attempt >= CLIENT_MAX_ATTEMPTS) throw error;
+                if (
+                  !(error instanceof CloudError) ||
+                  error.kind !== 'Throttled' ||
+                  attempt >= CLIENT_MAX_ATTEMPTS
+                )
+                  throw error;
                 await sleep(Math.random() * 20 * 2 ** attempt);
               }
             }
@@ -161,7 +179,11 @@ export class SimulatedCloud {
   }
 
   /** Calls that reached the API, split into reads and writes; failed attempts are counted too. */
-  callCounts(filter: (call: CallRecord) => boolean = () => true): { reads: number; writes: number; throttled: number } {
+  callCounts(filter: (call: CallRecord) => boolean = () => true): {
+    reads: number;
+    writes: number;
+    throttled: number;
+  } {
     const calls = this.calls.filter(filter);
     return {
       reads: calls.filter((c) => !c.write).length,
@@ -196,18 +218,30 @@ export class SimulatedCloud {
                 .sort((a, b) => (a.name < b.name ? -1 : 1))
                 .map((s) => [
                   s.name,
-                  { status: s.status, taskDefinition: s.taskDefinition, desiredCount: s.desiredCount, targetGroup: tgName.get(s.targetGroupArn ?? ''), tags: s.tags },
+                  {
+                    status: s.status,
+                    taskDefinition: s.taskDefinition,
+                    desiredCount: s.desiredCount,
+                    targetGroup: tgName.get(s.targetGroupArn ?? ''),
+                    tags: s.tags,
+                  },
                 ]),
             ),
             targetGroups: Object.fromEntries(
               Object.values(r.targetGroups)
                 .sort((a, b) => (a.name < b.name ? -1 : 1))
-                .map((tg) => [tg.name, { healthCheckPath: tg.healthCheckPath, port: tg.port, tags: tg.tags }]),
+                .map((tg) => [
+                  tg.name,
+                  { healthCheckPath: tg.healthCheckPath, port: tg.port, tags: tg.tags },
+                ]),
             ),
             rules: Object.values(r.rules)
               .map((rule) => ({
                 header: rule.header,
-                forward: rule.forward.map((f) => ({ targetGroup: tgName.get(f.targetGroupArn), weight: f.weight })),
+                forward: rule.forward.map((f) => ({
+                  targetGroup: tgName.get(f.targetGroupArn),
+                  weight: f.weight,
+                })),
                 tags: rule.tags,
               }))
               .sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1)),
@@ -234,7 +268,13 @@ export class SimulatedCloud {
     return this.world.seq.toString(16).padStart(8, '0');
   }
 
-  private async call<T>(service: CallRecord['service'], operation: string, region: string, write: boolean, body: () => T): Promise<T> {
+  private async call<T>(
+    service: CallRecord['service'],
+    operation: string,
+    region: string,
+    write: boolean,
+    body: () => T,
+  ): Promise<T> {
     const scope = service === 'cloudfront' || service === 'store' ? service : region;
     const inFlight = (this.inFlight.get(scope) ?? 0) + 1;
     this.inFlight.set(scope, inFlight);
@@ -244,9 +284,11 @@ export class SimulatedCloud {
     try {
       if (this.latencyMs > 0) await sleep(this.latencyMs);
       else await Promise.resolve();
-      if (this.crashed) throw new CloudError('Unavailable', operation, 'the reconciler stopped (simulated crash)');
+      if (this.crashed)
+        throw new CloudError('Unavailable', operation, 'the reconciler stopped (simulated crash)');
       const outage = this.outages.get(scope);
-      if (outage !== undefined) throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
+      if (outage !== undefined)
+        throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
       this.takeToken(scope, operation, write);
       const result = body();
       if (write && service !== 'store' && this.writesLeft !== undefined) {
@@ -271,7 +313,8 @@ export class SimulatedCloud {
       bucket = write ? new TokenBucket(t.writeRate, t.writeBurst) : new TokenBucket(t.readRate, t.readBurst);
       this.buckets.set(key, bucket);
     }
-    if (!bucket.take()) throw new CloudError('Throttled', operation, `Rate exceeded for ${operation} in ${scope}`);
+    if (!bucket.take())
+      throw new CloudError('Throttled', operation, `Rate exceeded for ${operation} in ${scope}`);
   }
 
   readonly ecs: EcsPort = {
@@ -288,7 +331,11 @@ export class SimulatedCloud {
     registerTaskDefinition: (region, spec, tags) =>
       this.call('ecs', 'RegisterTaskDefinition', region, true, () => {
         const r = this.region(region);
-        const revision = Math.max(0, ...r.taskDefinitions.filter((td) => td.family === spec.family).map((td) => td.revision)) + 1;
+        const revision =
+          Math.max(
+            0,
+            ...r.taskDefinitions.filter((td) => td.family === spec.family).map((td) => td.revision),
+          ) + 1;
         const arn = `arn:aws:ecs:${region}:${SIM_ACCOUNT}:task-definition/${spec.family}:${revision}`;
         r.taskDefinitions.push({ family: spec.family, revision, arn, spec, tags, active: true });
         return { family: spec.family, revision, arn, tags };
@@ -296,12 +343,14 @@ export class SimulatedCloud {
     deregisterTaskDefinition: (region, arn) =>
       this.call('ecs', 'DeregisterTaskDefinition', region, true, () => {
         const td = this.region(region).taskDefinitions.find((t) => t.arn === arn && t.active);
-        if (td === undefined) throw new CloudError('NotFound', arn, 'task definition not found or already inactive');
+        if (td === undefined)
+          throw new CloudError('NotFound', arn, 'task definition not found or already inactive');
         td.active = false;
       }),
     describeServices: (region, cluster, names) =>
       this.call('ecs', 'DescribeServices', region, false, () => {
-        if (names.length > DESCRIBE_SERVICES_MAX) throw new CloudError('Invalid', 'DescribeServices', 'at most 10 services per call');
+        if (names.length > DESCRIBE_SERVICES_MAX)
+          throw new CloudError('Invalid', 'DescribeServices', 'at most 10 services per call');
         this.checkCluster(region, cluster);
         const services = this.region(region).services;
         return names.flatMap((name) => (services[name] === undefined ? [] : [services[name]]));
@@ -312,7 +361,11 @@ export class SimulatedCloud {
         const r = this.region(region);
         const existing = r.services[create.name];
         if (existing !== undefined && existing.status !== 'INACTIVE') {
-          throw new CloudError('Conflict', create.name, `Creation of service ${create.name} was not idempotent: it exists`);
+          throw new CloudError(
+            'Conflict',
+            create.name,
+            `Creation of service ${create.name} was not idempotent: it exists`,
+          );
         }
         this.checkFamily(r, create.taskDefinition);
         if (!Object.values(r.targetGroups).some((tg) => tg.arn === create.targetGroupArn)) {
@@ -339,7 +392,8 @@ export class SimulatedCloud {
         this.checkCluster(region, cluster);
         const r = this.region(region);
         const service = r.services[name];
-        if (service === undefined || service.status !== 'ACTIVE') throw new CloudError('NotFound', name, 'ServiceNotActiveException');
+        if (service === undefined || service.status !== 'ACTIVE')
+          throw new CloudError('NotFound', name, 'ServiceNotActiveException');
         if (update.taskDefinition !== undefined) {
           this.checkFamily(r, update.taskDefinition);
           if (update.taskDefinition !== service.taskDefinition) service.rolloutInProgress = true;
@@ -347,7 +401,8 @@ export class SimulatedCloud {
           service.deploymentFamilies = [...new Set([update.taskDefinition, ...service.deploymentFamilies])];
         }
         if (update.targetGroupArn !== undefined) {
-          if (r.targetGroups[update.targetGroupArn] === undefined) throw new CloudError('Invalid', update.targetGroupArn, 'target group does not exist');
+          if (r.targetGroups[update.targetGroupArn] === undefined)
+            throw new CloudError('Invalid', update.targetGroupArn, 'target group does not exist');
           service.targetGroupArn = update.targetGroupArn;
           service.rolloutInProgress = true;
         }
@@ -361,7 +416,8 @@ export class SimulatedCloud {
       this.call('ecs', 'DeleteService', region, true, () => {
         this.checkCluster(region, cluster);
         const service = this.region(region).services[name];
-        if (service === undefined || service.status !== 'ACTIVE') throw new CloudError('NotFound', name, 'ServiceNotFoundException');
+        if (service === undefined || service.status !== 'ACTIVE')
+          throw new CloudError('NotFound', name, 'ServiceNotFoundException');
         if (service.desiredCount > 0) {
           throw new CloudError('Invalid', name, 'The service cannot be stopped while it is scaled above 0');
         }
@@ -393,7 +449,8 @@ export class SimulatedCloud {
       ),
     describeTags: (region, arns) =>
       this.call('elbv2', 'DescribeTags', region, false, () => {
-        if (arns.length > DESCRIBE_TAGS_MAX) throw new CloudError('Invalid', 'DescribeTags', 'at most 20 resources per call');
+        if (arns.length > DESCRIBE_TAGS_MAX)
+          throw new CloudError('Invalid', 'DescribeTags', 'at most 20 resources per call');
         const r = this.region(region);
         return Object.fromEntries(
           arns.map((arn) => {
@@ -406,7 +463,8 @@ export class SimulatedCloud {
     createTargetGroup: (region, vpcId, settings, tags) =>
       this.call('elbv2', 'CreateTargetGroup', region, true, () => {
         const r = this.region(region);
-        if (settings.name.length > 32) throw new CloudError('Invalid', settings.name, 'target group names are at most 32 characters');
+        if (settings.name.length > 32)
+          throw new CloudError('Invalid', settings.name, 'target group names are at most 32 characters');
         if (Object.values(r.targetGroups).some((tg) => tg.name === settings.name)) {
           throw new CloudError('Conflict', settings.name, 'DuplicateTargetGroupName');
         }
@@ -426,14 +484,22 @@ export class SimulatedCloud {
       this.call('elbv2', 'DeleteTargetGroup', region, true, () => {
         const r = this.region(region);
         if (Object.values(r.rules).some((rule) => rule.forward.some((f) => f.targetGroupArn === arn))) {
-          throw new CloudError('Conflict', arn, 'ResourceInUse: a listener rule forwards to this target group');
+          throw new CloudError(
+            'Conflict',
+            arn,
+            'ResourceInUse: a listener rule forwards to this target group',
+          );
         }
         delete r.targetGroups[arn];
       }),
     createRule: (region, listenerArn, priority, settings, tags) =>
       this.call('elbv2', 'CreateRule', region, true, () => {
         const r = this.region(region);
-        if (Object.values(r.rules).some((rule) => rule.listenerArn === listenerArn && rule.priority === priority)) {
+        if (
+          Object.values(r.rules).some(
+            (rule) => rule.listenerArn === listenerArn && rule.priority === priority,
+          )
+        ) {
           throw new CloudError('Conflict', `priority ${priority}`, 'PriorityInUse');
         }
         this.checkForward(r, settings.forward);
@@ -498,7 +564,12 @@ export class SimulatedCloud {
     updateDistribution: (id, config, ifMatch) =>
       this.call('cloudfront', 'UpdateDistribution', 'global', true, () => {
         const d = this.distribution(id);
-        if (ifMatch !== d.etag) throw new CloudError('Conflict', id, 'PreconditionFailed: the ETag does not match; read the distribution again');
+        if (ifMatch !== d.etag)
+          throw new CloudError(
+            'Conflict',
+            id,
+            'PreconditionFailed: the ETag does not match; read the distribution again',
+          );
         d.config = config;
         d.status = 'InProgress';
         d.etag = etagOf(config, ++this.world.seq);
@@ -506,9 +577,18 @@ export class SimulatedCloud {
     deleteDistribution: (id, ifMatch) =>
       this.call('cloudfront', 'DeleteDistribution', 'global', true, () => {
         const d = this.distribution(id);
-        if (ifMatch !== d.etag) throw new CloudError('Conflict', id, 'PreconditionFailed: the ETag does not match; read the distribution again');
+        if (ifMatch !== d.etag)
+          throw new CloudError(
+            'Conflict',
+            id,
+            'PreconditionFailed: the ETag does not match; read the distribution again',
+          );
         if (d.config.enabled || d.status !== 'Deployed') {
-          throw new CloudError('Conflict', id, 'DistributionNotDisabled: disable it and wait until it is Deployed');
+          throw new CloudError(
+            'Conflict',
+            id,
+            'DistributionNotDisabled: disable it and wait until it is Deployed',
+          );
         }
         delete this.world.distributions[id];
       }),
@@ -517,7 +597,8 @@ export class SimulatedCloud {
   readonly metrics: MetricsPort = {
     getMetricData: (region, queries, start) =>
       this.call('cloudwatch', 'GetMetricData', region, false, () => {
-        if (queries.length > GET_METRIC_DATA_MAX) throw new CloudError('Invalid', 'GetMetricData', 'at most 500 queries per call');
+        if (queries.length > GET_METRIC_DATA_MAX)
+          throw new CloudError('Invalid', 'GetMetricData', 'at most 500 queries per call');
         const r = this.region(region);
         return queries.map((q) => {
           const tgName = /^targetgroup\/([^/]+)\//.exec(q.dimensions['TargetGroup'] ?? '')?.[1];
@@ -541,7 +622,11 @@ export class SimulatedCloud {
       this.call('store', 'PutSpec', 'global', true, () => {
         const current = this.world.specs[name]?.generation ?? 0;
         if (current !== expectedGeneration) {
-          throw new CloudError('Conflict', name, `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`);
+          throw new CloudError(
+            'Conflict',
+            name,
+            `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`,
+          );
         }
         const stored: StoredSpec = { name, generation: current + 1, hash: specHash(document), document };
         this.world.specs[name] = stored;
@@ -550,14 +635,17 @@ export class SimulatedCloud {
     deleteSpec: (name, expectedGeneration) =>
       this.call('store', 'DeleteSpec', 'global', true, () => {
         const current = this.world.specs[name]?.generation ?? 0;
-        if (current !== expectedGeneration) throw new CloudError('Conflict', name, `spec ${name} changed since it was read`);
+        if (current !== expectedGeneration)
+          throw new CloudError('Conflict', name, `spec ${name} changed since it was read`);
         delete this.world.specs[name];
       }),
-    listStatuses: () => this.call('store', 'ListStatuses', 'global', false, () => Object.values(this.world.statuses)),
+    listStatuses: () =>
+      this.call('store', 'ListStatuses', 'global', false, () => Object.values(this.world.statuses)),
     putStatus: (status, expectedRevision) =>
       this.call('store', 'PutStatus', 'global', true, () => {
         const current = this.world.statuses[status.site]?.revision ?? 0;
-        if (current !== expectedRevision) throw new CloudError('Conflict', status.site, 'status changed since it was read');
+        if (current !== expectedRevision)
+          throw new CloudError('Conflict', status.site, 'status changed since it was read');
         const stored = { name: status.site, revision: current + 1, status };
         this.world.statuses[status.site] = stored;
         return stored;
@@ -565,7 +653,8 @@ export class SimulatedCloud {
     deleteStatus: (name, expectedRevision) =>
       this.call('store', 'DeleteStatus', 'global', true, () => {
         const current = this.world.statuses[name]?.revision ?? 0;
-        if (current !== expectedRevision) throw new CloudError('Conflict', name, 'status changed since it was read');
+        if (current !== expectedRevision)
+          throw new CloudError('Conflict', name, 'status changed since it was read');
         delete this.world.statuses[name];
       }),
     acquireLease: (holder, ttlSeconds, now) =>
@@ -582,19 +671,29 @@ export class SimulatedCloud {
   };
 
   private checkCluster(region: string, cluster: string): void {
-    if (this.platform.regions[region]?.cluster !== cluster) throw new CloudError('NotFound', cluster, 'ClusterNotFoundException');
+    if (this.platform.regions[region]?.cluster !== cluster)
+      throw new CloudError('NotFound', cluster, 'ClusterNotFoundException');
   }
 
   private checkFamily(region: SimRegion, family: string): void {
     if (!region.taskDefinitions.some((td) => td.family === family && td.active)) {
-      throw new CloudError('Invalid', family, `ClientException: no ACTIVE task definition in family ${family}`);
+      throw new CloudError(
+        'Invalid',
+        family,
+        `ClientException: no ACTIVE task definition in family ${family}`,
+      );
     }
   }
 
-  private checkForward(region: SimRegion, forward: readonly { targetGroupArn: string; weight: number }[]): void {
+  private checkForward(
+    region: SimRegion,
+    forward: readonly { targetGroupArn: string; weight: number }[],
+  ): void {
     for (const f of forward) {
-      if (region.targetGroups[f.targetGroupArn] === undefined) throw new CloudError('NotFound', f.targetGroupArn, 'TargetGroupNotFound');
-      if (!Number.isInteger(f.weight) || f.weight < 0 || f.weight > 999) throw new CloudError('Invalid', f.targetGroupArn, 'weight must be 0–999');
+      if (region.targetGroups[f.targetGroupArn] === undefined)
+        throw new CloudError('NotFound', f.targetGroupArn, 'TargetGroupNotFound');
+      if (!Number.isInteger(f.weight) || f.weight < 0 || f.weight > 999)
+        throw new CloudError('Invalid', f.targetGroupArn, 'weight must be 0–999');
     }
   }
 
@@ -610,22 +709,33 @@ export class SimulatedCloud {
   }
 }
 
-function summary(d: { id: string; arn: string; domainName: string; status: 'InProgress' | 'Deployed'; config: DistributionSummary['config'] }): DistributionSummary {
+function summary(d: {
+  id: string;
+  arn: string;
+  domainName: string;
+  status: 'InProgress' | 'Deployed';
+  config: DistributionSummary['config'];
+}): DistributionSummary {
   return { id: d.id, arn: d.arn, domainName: d.domainName, status: d.status, config: d.config };
 }
 
 function page<T>(items: T[], size: number, next: string | undefined): Page<T> {
   const start = next === undefined ? 0 : Number(next);
   const end = start + size;
-  return end < items.length ? { items: items.slice(start, end), next: String(end) } : { items: items.slice(start) };
+  return end < items.length
+    ? { items: items.slice(start, end), next: String(end) }
+    : { items: items.slice(start) };
 }
 
 function etagOf(config: unknown, seq: number): string {
-  return createHash('sha256').update(`${seq}:${canonicalJson(config)}`).digest('hex').slice(0, 14).toUpperCase();
+  return createHash('sha256')
+    .update(`${seq}:${canonicalJson(config)}`)
+    .digest('hex')
+    .slice(0, 14)
+    .toUpperCase();
 }
 
 /** The spec digest the store keeps beside each spec. */
 export function specHash(document: unknown): string {
   return createHash('sha256').update(canonicalJson(document)).digest('hex');
 }
-
