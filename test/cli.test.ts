@@ -130,3 +130,20 @@ test('the installed bin runs the CLI', async () => {
   ]);
   assert.match(stdout, /site minimal is valid/);
 });
+
+test('tandem reconcile skips the pass while another reconciler holds the lease', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const file = join(state, 'world.json');
+  const world = JSON.parse(readFileSync(file, 'utf8'));
+  world.lease = { holder: 'elsewhere:1', expiresAt: Date.now() + 60_000 };
+  writeFileSync(file, JSON.stringify(world));
+  const skipped = await tandem('reconcile', '--once', '--state', state);
+  assert.match(skipped.out, /another reconciler holds the lease/);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).regions['us-east-1'].services, {});
+
+  world.lease.expiresAt = Date.now() - 1; // expired: taken over
+  writeFileSync(file, JSON.stringify(world));
+  const taken = await tandem('reconcile', '--once', '--state', state);
+  assert.match(taken.out, /demo: 15 applied/);
+});

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CloudError } from '../errors.ts';
-import { reconcilePass } from '../reconcile/pass.ts';
+import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, table } from './format.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
 import { runDemo } from './demo.ts';
 
 const DEFAULT_STATE = '.tandem/sim';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
 
 /** Reads and parses a JSON spec file, with errors that name the file. */
 function readSpecFile(file: string): unknown {
@@ -137,22 +140,29 @@ export function program(): Command {
     .description('run reconcile passes over every stored site')
     .option('--once', 'run one pass and exit')
     .option('--interval <seconds>', 'seconds between passes', positiveInt, 60)
+    .addOption(
+      new Option('--log-level <level>', 'structured logs on stderr').choices(LOG_LEVELS).default('warn'),
+    )
     .addOption(stateOption())
-    .action(async (options: { once?: boolean; interval: number; state: string }) => {
+    .action(async (options: { once?: boolean; interval: number; logLevel: string; state: string }) => {
+      const log = pino({ level: options.logLevel }, pino.destination(2));
+      const holder = `${hostname()}:${process.pid}`;
       for (;;) {
         const sim = openSimState(options.state);
         sim.tick(); // a reconcile interval has passed since the last command: deployments progress
-        const report = await reconcilePass({ ports: sim.ports(), platform: sim.platform });
-        saveSimState(options.state, sim);
-        for (const outcome of report.sites) {
-          const status = report.statuses.get(outcome.name)!;
-          const applied = outcome.applied?.results.filter((r) => r.error === undefined).length ?? 0;
-          const failed = outcome.applied?.results.filter((r) => r.error !== undefined).length ?? 0;
-          console.log(
-            `${outcome.name}: ${applied} applied, ${failed} failed; Ready=${status.conditions.Ready?.status} (${status.conditions.Ready?.reason})`,
-          );
+        const ports = sim.ports();
+        // One reconciler acts at a time; the lease outlives a pass that hangs, never a crashed one for long.
+        if (await ports.store.acquireLease(holder, options.interval * 2, Date.now())) {
+          try {
+            const report = await reconcilePass({ ports, platform: sim.platform, log });
+            printPass(report);
+          } finally {
+            await ports.store.releaseLease(holder);
+          }
+        } else {
+          console.log('another reconciler holds the lease; this pass is skipped');
         }
-        if (report.sites.length === 0) console.log('no sites stored; apply one with tandem apply -f <file>');
+        saveSimState(options.state, sim);
         if (options.once) return;
         await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
       }
@@ -227,6 +237,19 @@ export function program(): Command {
     });
 
   return cli;
+}
+
+function printPass(report: PassReport): void {
+  for (const outcome of report.sites) {
+    const status = report.statuses.get(outcome.name)!;
+    const applied = outcome.applied?.results.filter((r) => r.error === undefined).length ?? 0;
+    const failed = outcome.applied?.results.filter((r) => r.error !== undefined).length ?? 0;
+    const ready = status.conditions.Ready;
+    console.log(
+      `${outcome.name}: ${applied} applied, ${failed} failed; Ready=${ready?.status} (${ready?.reason})`,
+    );
+  }
+  if (report.sites.length === 0) console.log('no sites stored; apply one with tandem apply -f <file>');
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
