@@ -162,3 +162,35 @@ test('with CloudFront failing, both regions still converge and the status names 
   await converge(sim);
   assertWorldMatches(sim, valid(demoDocument()));
 });
+
+test('crash consistency from random drifted worlds: for every k, stopped after write k then a full pass equals one pass', async () => {
+  await fc.assert(
+    fc.asyncProperty(siteSpec('shop'), siteSpec('shop'), drift, async (before, after, drifts) => {
+      const start = newSim();
+      await storeSpec(start, before);
+      await converge(start);
+      applyDrift(start, 'shop', drifts);
+      await storeSpec(start, after);
+      const initial = structuredClone(start.world);
+
+      const reference = new SimulatedCloud({
+        regions: Object.keys(initial.regions),
+        world: structuredClone(initial),
+      });
+      await pass(reference);
+      const writes = cloudWrites(reference);
+      for (let k = 1; k <= writes; k += 1) {
+        const sim = new SimulatedCloud({
+          regions: Object.keys(initial.regions),
+          world: structuredClone(initial),
+        });
+        sim.crashAfterWrites(k);
+        await pass(sim);
+        sim.recover();
+        await pass(sim);
+        assert.deepEqual(sim.snapshot(), reference.snapshot(), `stopped after write ${k} of ${writes}`);
+      }
+    }),
+    { numRuns: 40 },
+  );
+});
