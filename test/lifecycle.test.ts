@@ -195,3 +195,45 @@ test('at most the configured number of calls are in flight per region, and throt
     assertWorldMatches(sim, valid(document));
   }
 });
+
+test('the pass that creates a distribution records it, so later passes need no CloudFront tag reads', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await pass(sim);
+  const created = Object.values(sim.world.distributions)[0]!;
+  assert.equal(sim.world.statuses['demo']!.status.cdn.distributionId, created.id);
+  sim.tick();
+  sim.resetCalls();
+  await pass(sim);
+  assert.equal(sim.calls.filter((c) => c.operation === 'ListTagsForResource').length, 0);
+});
+
+test('a CloudFront tag read that fails leaves only its own site unobserved', async () => {
+  const sim = newSim(TWO_REGIONS);
+  for (const name of ['alpha', 'beta']) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await storeSpec(sim, document);
+  }
+  await converge(sim);
+  for (const name of ['alpha', 'beta']) delete sim.world.statuses[name]; // forget which distributions are ours
+  const ports = sim.ports();
+  const alphaArn = Object.values(sim.world.distributions).find(
+    (d) => d.config.comment === 'tandem site alpha',
+  )!.arn;
+  const flaky = {
+    ...ports,
+    cdn: {
+      ...ports.cdn,
+      listTags: (arn: string) =>
+        arn === alphaArn
+          ? Promise.reject(new CloudError('Throttled', arn, 'Rate exceeded'))
+          : ports.cdn.listTags(arn),
+    },
+  };
+  sim.resetCalls();
+  const report = await reconcilePass({ ports: flaky, platform: sim.platform });
+  assert.equal(report.statuses.get('alpha')!.conditions.Degraded?.reason, 'CdnDegraded');
+  assert.equal(report.statuses.get('beta')!.conditions.Degraded?.status, 'False');
+  assert.equal(sim.cloudWrites().length, 0, 'alpha gets no second distribution');
+});

@@ -11,12 +11,15 @@ import type { Platform } from '../model/platform.ts';
 import { ownershipTags } from '../model/tags.ts';
 import type { Ports } from '../ports/index.ts';
 import type { WeightedTarget } from '../ports/load-balancer.ts';
+import type { DistributionSummary } from '../ports/cdn.ts';
 import { sameConfig } from '../plan/cdn.ts';
 
 export interface ActionResult {
   action: Action;
   /** Absent when the action succeeded. */
   error?: CloudError;
+  /** The distribution a CreateDistribution made, so status records it at once. */
+  created?: DistributionSummary;
 }
 
 /** Actions that never ran because an earlier one in their lane failed. */
@@ -43,15 +46,15 @@ export async function applySitePlan(
   }
   const outcomes = await Promise.all(
     [...lanes.entries()].map(async ([lane, laneActions]) => {
-      const run =
+      const run: (action: Action) => Promise<DistributionSummary | void> =
         lane === 'cdn'
           ? (action: Action) => applyCdnAction(ports, action as CdnAction)
           : regionRunner(ports, platform, observed, lane);
       const results: ActionResult[] = [];
       for (const [i, action] of laneActions.entries()) {
         try {
-          await run(action);
-          results.push({ action });
+          const created = await run(action);
+          results.push(created ? { action, created } : { action });
         } catch (error) {
           results.push({ action, error: asCloudError(error, describeTarget(action)) });
           return { results, skipped: laneActions.slice(i + 1) };
@@ -149,11 +152,10 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
  * distribution in between, the update fails with Conflict and the next pass
  * plans again from what it then sees.
  */
-async function applyCdnAction(ports: Ports, action: CdnAction): Promise<void> {
+async function applyCdnAction(ports: Ports, action: CdnAction): Promise<DistributionSummary | void> {
   switch (action.kind) {
     case 'CreateDistribution':
-      await ports.cdn.createDistribution(action.config, ownershipTags(action.site));
-      return;
+      return ports.cdn.createDistribution(action.config, ownershipTags(action.site));
     case 'UpdateDistribution': {
       const current = await ports.cdn.getDistributionConfig(action.id);
       if (sameConfig(current.config, action.config)) return;

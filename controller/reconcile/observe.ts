@@ -9,7 +9,6 @@ import {
 } from '../model/naming.ts';
 import type {
   ObservedCdn,
-  ObservedDistribution,
   ObservedRegion,
   ObservedSite,
   TaggedRule,
@@ -18,11 +17,13 @@ import type {
 } from '../model/observed.ts';
 import type { Platform, RegionPlatform } from '../model/platform.ts';
 import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
-import { DESCRIBE_SERVICES_MAX, type ServiceState } from '../ports/ecs.ts';
+import type { DistributionSummary } from '../ports/cdn.ts';
+import { DESCRIBE_SERVICES_MAX, type ServiceState, type TaskDefinitionRef } from '../ports/ecs.ts';
 import type { Ports } from '../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
 import type { Page } from '../ports/page.ts';
+import { allSettled } from './settle.ts';
 
 export interface ObserveInput {
   sites: readonly string[];
@@ -83,12 +84,17 @@ async function observeRegion(
   const region = where.region;
   const siteSet = new Set(input.sites);
   try {
-    const [taskDefinitions, services, targetGroups, rules] = await Promise.all([
+    const [taskDefinitions, services, targetGroups, rules] = (await allSettled<unknown>([
       readAll((next) => ports.ecs.listTaskDefinitions(region, TASK_DEFINITION_FAMILY_PREFIX, next)),
       describeServices(ports, where, input.sites),
       readTargetGroups(ports, region, input.sites),
       readRules(ports, platform, where, input.sites),
-    ]);
+    ])) as [
+      TaskDefinitionRef[],
+      ServiceState[],
+      TaggedTargetGroup[],
+      { owned: TaggedRule[]; taken: ReadonlySet<number> },
+    ];
     const traffic = await readTraffic(
       ports,
       where,
@@ -244,7 +250,7 @@ async function readTraffic(
   const samples = new Map<string, TrafficSample>();
   let series: MetricSeries[];
   try {
-    const answers = await Promise.all(
+    const answers = await allSettled(
       chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
         ports.metrics.getMetricData(where.region, batch, end - 60_000, end),
       ),
@@ -276,24 +282,35 @@ function arnSuffix(arn: string): string {
  * distribution, none in a steady pass.
  */
 async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string, ObservedCdn>> {
-  const bySite = new Map<string, ObservedCdn>();
+  const bySite = new Map<string, ObservedCdn>(input.sites.map((site) => [site, { distributions: [] }]));
   const commentToSite = new Map(input.sites.map((site) => [distributionComment(site), site]));
+  let all: DistributionSummary[];
   try {
-    const all = await readAll((next) => ports.cdn.listDistributions(next));
-    const found = all.filter((d) => commentToSite.has(d.config.comment));
-    const observed = await Promise.all(
-      found.map(async (d): Promise<[string, ObservedDistribution]> => {
-        const site = commentToSite.get(d.config.comment)!;
-        const owned =
-          input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
-        return [site, { ...d, owned }];
-      }),
-    );
-    for (const site of input.sites) bySite.set(site, { distributions: [] });
-    for (const [site, d] of observed) bySite.get(site)!.distributions.push(d);
+    all = await readAll((next) => ports.cdn.listDistributions(next));
   } catch (error) {
     const failed = asCloudError(error, 'cloudfront');
     for (const site of input.sites) bySite.set(site, { error: failed, distributions: [] });
+    return bySite;
+  }
+  // A tag read that fails leaves only its own site unobserved this pass.
+  await Promise.all(
+    all
+      .filter((d) => commentToSite.has(d.config.comment))
+      .map(async (d) => {
+        const site = commentToSite.get(d.config.comment)!;
+        const observed = bySite.get(site)!;
+        try {
+          const owned =
+            input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
+          observed.distributions.push({ ...d, owned });
+        } catch (error) {
+          observed.error = asCloudError(error, d.arn);
+        }
+      }),
+  );
+  for (const observed of bySite.values()) {
+    observed.distributions.sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (observed.error !== undefined) observed.distributions = [];
   }
   return bySite;
 }

@@ -43,7 +43,10 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
   const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
   const cdnError =
     outcome.observed?.cdn.error?.message ?? errors.find((e) => e.region === undefined)?.message;
-  const distribution = outcome.observed?.cdn.distributions.find((d) => d.owned);
+  // A distribution created this pass is recorded at once: the next pass then knows it is ours without a tag read.
+  const distribution =
+    outcome.observed?.cdn.distributions.find((d) => d.owned) ??
+    outcome.applied?.results.find((r) => r.created)?.created;
 
   const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
     r.services.some(

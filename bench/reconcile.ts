@@ -1,0 +1,571 @@
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_THROTTLE, SimulatedCloud, type CallRecord } from '../controller/providers/sim/cloud.ts';
+import type { SimWorld } from '../controller/providers/sim/world.ts';
+import type { Ports } from '../controller/ports/index.ts';
+import { DESCRIBE_SERVICES_MAX } from '../controller/ports/ecs.ts';
+import { DESCRIBE_TAGS_MAX } from '../controller/ports/load-balancer.ts';
+import { GET_METRIC_DATA_MAX } from '../controller/ports/metrics.ts';
+import { reconcilePass, type PassReport } from '../controller/reconcile/pass.ts';
+
+/**
+ * The reconcile pass against the simulated cloud with AWS-like latency and
+ * throttling: a cold pass (empty world → everything created) and a steady
+ * pass (converged world → nothing to do), for growing numbers of sites.
+ */
+
+const REGIONS = ['us-east-1', 'eu-west-1'] as const;
+/** Where the simulated cloud counts calls in flight: each region, CloudFront and the spec store. */
+const SCOPES = [...REGIONS, 'cloudfront', 'store'] as const;
+const LATENCY_MS = 20;
+const MAX_IN_FLIGHT = 10;
+const DEFAULT_SIZES = [1, 10, 100, 500];
+/** Passes (a tick between them) allowed after the cold pass to converge, and the time they may take in all. */
+const MAX_CONVERGE_PASSES = 8;
+const CONVERGE_BUDGET_MS = 60_000;
+/**
+ * The reconciler runs once a minute, so every token bucket is full when a pass
+ * starts. Instead of 60 s the benchmark lets the calls a pass left running
+ * finish, then waits as long as the emptiest bucket needs to refill.
+ */
+const REFILL_MS =
+  1000 *
+  Math.max(
+    DEFAULT_THROTTLE.readBurst / DEFAULT_THROTTLE.readRate,
+    DEFAULT_THROTTLE.writeBurst / DEFAULT_THROTTLE.writeRate,
+  );
+
+/** Page sizes of the list APIs (as in AWS): ListTaskDefinitions, DescribeTargetGroups/Rules, ListDistributions. */
+const PAGE = { taskDefinitions: 100, elb: 400, distributions: 100 } as const;
+
+export interface ReconcileBenchOptions {
+  sizes?: readonly number[];
+}
+
+interface PassMeasure {
+  wallMs: number;
+  cloud: { reads: number; writes: number; throttled: number };
+  store: { reads: number; writes: number; throttled: number };
+  statusWrites: number;
+  /** Most calls in flight at the API, per region, `cloudfront` and `store`. */
+  inFlight: Record<string, number>;
+  /** Calls of the pass still running when it returned, or started after (awaited by nothing). */
+  afterReturn: number;
+  failedActions: number;
+  failedKinds: Record<string, number>;
+  readsByOperation: Record<string, number>;
+}
+
+interface SizeResult {
+  sites: number;
+  cold: PassMeasure;
+  steady: PassMeasure;
+  convergePasses: number;
+  converged: boolean;
+  /** One line per converging pass. */
+  trace: string[];
+  /** Why the last converging pass was not converged. */
+  gap?: string;
+  /** Most calls a pass (cold, converging or steady) left running or started after it returned. */
+  afterReturn: number;
+  /** Calls a one-call-per-resource reader would make to observe the same converged world. */
+  naiveReads: number;
+  /** Reads the batched observer should need for this world: each list/batch divided by its size. */
+  batchBound: number;
+  /** Wall time for the whole size, setup to steady pass. */
+  totalMs: number;
+}
+
+export async function runReconcileBenchmark(options: ReconcileBenchOptions = {}): Promise<boolean> {
+  const sizes = options.sizes ?? DEFAULT_SIZES;
+  const started = performance.now();
+  const document = JSON.parse(readFileSync(new URL('../specs/demo.json', import.meta.url), 'utf8')) as {
+    metadata: { name: string };
+  };
+
+  console.log('reconcile: one pass over N sites × 2 regions (us-east-1 primary, eu-west-1 failover)');
+  console.log(
+    `  simulated cloud: ${LATENCY_MS} ms per call, throttling on (reads ${DEFAULT_THROTTLE.readRate}/s burst ${DEFAULT_THROTTLE.readBurst}, ` +
+      `writes ${DEFAULT_THROTTLE.writeRate}/s burst ${DEFAULT_THROTTLE.writeBurst}, per operation and region), maxInFlightPerRegion ${MAX_IN_FLIGHT}`,
+  );
+  console.log(
+    `  steady pass: one more pass once a pass plans nothing and every site is Ready; before each pass after the cold one the`,
+  );
+  console.log(
+    `  benchmark lets the calls a pass left running finish and waits ${REFILL_MS / 1000} s for the token buckets to refill (the schedule is 1/min)`,
+  );
+  console.log('');
+
+  const results: SizeResult[] = [];
+  for (const sites of sizes) {
+    const result = await measureSize(sites, document);
+    results.push(result);
+    console.log(
+      `  ${sites} sites: cold ${fmtMs(result.cold.wallMs)}, converged ${result.converged ? 'yes' : 'NO'} after ${result.convergePasses} more passes, ` +
+        `steady ${fmtMs(result.steady.wallMs)} (size total ${fmtMs(result.totalMs)})`,
+    );
+    if (sites >= 100) for (const line of result.trace) console.log(`    converging pass ${line}`);
+    if (result.gap !== undefined) console.log(`    last converging pass: ${result.gap}`);
+    if (result.afterReturn > 0) {
+      console.log(
+        `    a pass left up to ${result.afterReturn} calls running or starting after reconcilePass returned`,
+      );
+    }
+  }
+  console.log('');
+
+  printPassTable(results);
+  printBaselines(results);
+  const ok = printGoals(results);
+  console.log('');
+  console.log(
+    `reconcile: ${ok ? 'all goals PASS' : 'some goals FAIL'} (${fmtMs(performance.now() - started)} in all)`,
+  );
+  return ok;
+}
+
+async function measureSize(sites: number, document: { metadata: { name: string } }): Promise<SizeResult> {
+  const started = performance.now();
+  const sim = new SimulatedCloud({ regions: REGIONS, latencyMs: LATENCY_MS, throttle: DEFAULT_THROTTLE });
+  const tracker = new CallTracker();
+  const ports = tracker.wrap(sim.ports());
+  const names = Array.from({ length: sites }, (_, i) => `site-${String(i + 1).padStart(3, '0')}`);
+  await seedSpecs(sim.world, names, document);
+
+  const pass = async (): Promise<{ measure: PassMeasure; report: PassReport }> => {
+    sim.resetCalls();
+    const t0 = performance.now();
+    const report = await reconcilePass({
+      ports,
+      platform: sim.platform,
+      maxInFlightPerRegion: MAX_IN_FLIGHT,
+    });
+    const wallMs = performance.now() - t0;
+    const measure = measurePass(sim, report, wallMs);
+    const { running, started } = tracker;
+    await tracker.drained();
+    measure.afterReturn = running + tracker.started - started;
+    return { measure, report };
+  };
+  /** A minute passes: deployments finish and the token buckets refill. */
+  const nextInterval = async () => {
+    sim.tick();
+    await sleep(REFILL_MS);
+  };
+
+  const cold = await pass();
+  let afterReturn = cold.measure.afterReturn;
+  let gap = convergenceGap(cold.report);
+  let convergePasses = 0;
+  const trace: string[] = [];
+  const convergeStart = performance.now();
+  while (
+    gap !== undefined &&
+    convergePasses < MAX_CONVERGE_PASSES &&
+    performance.now() - convergeStart < CONVERGE_BUDGET_MS
+  ) {
+    await nextInterval();
+    const { report, measure } = await pass();
+    afterReturn = Math.max(afterReturn, measure.afterReturn);
+    convergePasses += 1;
+    gap = convergenceGap(report);
+    const ready = [...report.statuses.values()].filter(
+      (status) => status.conditions.Ready?.status === 'True',
+    ).length;
+    trace.push(
+      `#${convergePasses} ${fmtMs(measure.wallMs)}: ${measure.cloud.writes} cloud writes, ${measure.statusWrites} status writes, ` +
+        `${measure.cloud.throttled + measure.store.throttled} throttled, ${measure.afterReturn} calls after return, ${ready}/${sites} Ready`,
+    );
+  }
+  await nextInterval();
+  const steady = await pass();
+
+  return {
+    sites,
+    cold: cold.measure,
+    steady: steady.measure,
+    convergePasses,
+    converged: gap === undefined,
+    trace,
+    ...(gap === undefined ? {} : { gap }),
+    afterReturn: Math.max(afterReturn, steady.measure.afterReturn),
+    naiveReads: naiveReads(sim.world),
+    batchBound: batchBound(sim.world, sites),
+    totalMs: performance.now() - started,
+  };
+}
+
+/**
+ * Stores the specs through the store API of a second, instant and unthrottled
+ * view of the same world, so seeding does not drain the measured buckets.
+ */
+async function seedSpecs(
+  world: SimWorld,
+  names: readonly string[],
+  document: { metadata: { name: string } },
+): Promise<void> {
+  const seeder = new SimulatedCloud({ world });
+  for (const name of names) {
+    await seeder.ports().store.putSpec(name, { ...document, metadata: { ...document.metadata, name } }, 0);
+  }
+}
+
+/**
+ * Undefined once no site planned an action or met an error and every site is
+ * Ready; otherwise what is still missing, counted over the sites.
+ */
+function convergenceGap(report: PassReport): string | undefined {
+  const planned: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const notReady: Record<string, number> = {};
+  for (const outcome of report.sites) {
+    for (const action of outcome.plan?.actions ?? []) planned[action.kind] = (planned[action.kind] ?? 0) + 1;
+    const status = report.statuses.get(outcome.name);
+    for (const e of status?.errors ?? []) {
+      const key = `${e.kind} ${e.region ?? 'cdn'} (${e.message.slice(0, 60)})`;
+      errors[key] = (errors[key] ?? 0) + 1;
+    }
+    const ready = status?.conditions.Ready;
+    if (ready?.status !== 'True')
+      notReady[ready?.reason ?? 'NoStatus'] = (notReady[ready?.reason ?? 'NoStatus'] ?? 0) + 1;
+  }
+  const parts = [
+    Object.keys(notReady).length > 0 ? `not Ready: ${kinds(notReady)}` : '',
+    Object.keys(planned).length > 0 ? `planned: ${kinds(planned)}` : '',
+    Object.keys(errors).length > 0 ? `errors: ${kinds(errors)}` : '',
+  ].filter((p) => p !== '');
+  return parts.length === 0 ? undefined : parts.join('; ');
+}
+
+function measurePass(sim: SimulatedCloud, report: PassReport, wallMs: number): PassMeasure {
+  const isStore = (c: CallRecord) => c.service === 'store';
+  const failedKinds: Record<string, number> = {};
+  let failedActions = 0;
+  for (const outcome of report.sites) {
+    for (const result of outcome.applied?.results ?? []) {
+      if (result.error === undefined) continue;
+      failedActions += 1;
+      failedKinds[result.error.kind] = (failedKinds[result.error.kind] ?? 0) + 1;
+    }
+  }
+  const readsByOperation: Record<string, number> = {};
+  for (const call of sim.calls) {
+    if (call.write) continue;
+    const key = `${call.service}:${call.operation}`;
+    readsByOperation[key] = (readsByOperation[key] ?? 0) + 1;
+  }
+  const inFlight: Record<string, number> = {};
+  for (const scope of SCOPES) inFlight[scope] = sim.maxInFlight.get(scope) ?? 0;
+  return {
+    wallMs,
+    cloud: sim.callCounts((c) => !isStore(c)),
+    store: sim.callCounts(isStore),
+    statusWrites: report.statusWrites,
+    inFlight,
+    afterReturn: 0,
+    failedActions,
+    failedKinds,
+    readsByOperation,
+  };
+}
+
+/**
+ * Counts calls running between the pass and the simulated cloud, so the
+ * benchmark sees calls a pass leaves behind and can wait for them to end.
+ */
+class CallTracker {
+  running = 0;
+  started = 0;
+  private waiters: (() => void)[] = [];
+
+  /** Resolves once no call is running. */
+  drained(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  wrap(ports: Ports): Ports {
+    return {
+      ecs: this.track(ports.ecs),
+      loadBalancer: this.track(ports.loadBalancer),
+      cdn: this.track(ports.cdn),
+      metrics: this.track(ports.metrics),
+      store: this.track(ports.store),
+    };
+  }
+
+  private track<T extends object>(api: T): T {
+    return new Proxy(api, {
+      get: (target, property, receiver) => {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          this.running += 1;
+          this.started += 1;
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            this.running -= 1;
+            if (this.running === 0) for (const resolve of this.waiters.splice(0)) resolve();
+          }
+        };
+      },
+    });
+  }
+}
+
+// ----- baselines -----
+
+interface WorldCounts {
+  services: number;
+  targetGroups: number;
+  rules: number;
+  taskDefinitions: number;
+}
+
+function regionCounts(world: SimWorld, region: string): WorldCounts {
+  const r = world.regions[region]!;
+  return {
+    services: Object.values(r.services).filter((s) => s.status !== 'INACTIVE').length,
+    targetGroups: Object.keys(r.targetGroups).length,
+    rules: Object.keys(r.rules).length,
+    taskDefinitions: r.taskDefinitions.filter((td) => td.active).length,
+  };
+}
+
+/**
+ * A reader that asks about one resource per call, for the same world and the
+ * same facts tandem reads: per region one DescribeServices per service, one
+ * DescribeTargetGroups + one DescribeTags per target group, one DescribeRules,
+ * one DescribeTags per rule, one DescribeTaskDefinition per task definition and
+ * one GetMetricData per target group; one GetDistribution + one ListTags per
+ * distribution. Store reads are left out (they are the same for both).
+ */
+function naiveReads(world: SimWorld): number {
+  let calls = 0;
+  for (const region of REGIONS) {
+    const c = regionCounts(world, region);
+    calls += c.services + 2 * c.targetGroups + 1 + c.rules + c.taskDefinitions + c.targetGroups;
+  }
+  return calls + 2 * Object.keys(world.distributions).length;
+}
+
+/**
+ * The cloud reads a batched observer needs for this world: every list paged,
+ * every batch API filled to its limit. Tandem's steady pass should match it.
+ */
+function batchBound(world: SimWorld, sites: number): number {
+  const pages = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
+  const batches = (n: number, size: number) => Math.ceil(n / size);
+  let calls = 0;
+  for (const region of REGIONS) {
+    const c = regionCounts(world, region);
+    calls +=
+      pages(c.taskDefinitions, PAGE.taskDefinitions) +
+      batches(2 * sites, DESCRIBE_SERVICES_MAX) +
+      pages(c.targetGroups, PAGE.elb) +
+      batches(c.targetGroups, DESCRIBE_TAGS_MAX) +
+      pages(c.rules, PAGE.elb) +
+      batches(c.rules, DESCRIBE_TAGS_MAX) +
+      batches(3 * c.targetGroups, GET_METRIC_DATA_MAX);
+  }
+  return calls + pages(Object.keys(world.distributions).length, PAGE.distributions);
+}
+
+// ----- output -----
+
+function printPassTable(results: readonly SizeResult[]): void {
+  const header = [
+    'sites',
+    'pass',
+    'wall',
+    'cloud reads',
+    'cloud writes',
+    'store r/w',
+    'status writes',
+    'throttled',
+    `max in flight ${SCOPES.join(' / ')}`,
+    'calls after return',
+    'failed actions',
+  ];
+  const rows = results.flatMap((r) =>
+    (['cold', 'steady'] as const).map((kind) => {
+      const m = r[kind];
+      return [
+        String(r.sites),
+        kind,
+        fmtMs(m.wallMs),
+        String(m.cloud.reads),
+        String(m.cloud.writes),
+        `${m.store.reads} / ${m.store.writes}`,
+        String(m.statusWrites),
+        String(m.cloud.throttled + m.store.throttled),
+        SCOPES.map((scope) => m.inFlight[scope]).join(' / '),
+        String(m.afterReturn),
+        m.failedActions === 0 ? '0' : `${m.failedActions} (${kinds(m.failedKinds)})`,
+      ];
+    }),
+  );
+  printTable(header, rows);
+  console.log('  calls count every attempt that reached the API, throttled ones included');
+  console.log(
+    '  throttled: attempts refused with Throttled (cloud + store); the client retries a call up to 6 attempts',
+  );
+  console.log(
+    '  calls after return: calls of the pass still running when reconcilePass returned, or started after it (awaited by nothing)',
+  );
+  console.log('');
+}
+
+function printBaselines(results: readonly SizeResult[]): void {
+  const one = results.find((r) => r.sites === 1);
+  const perSiteAtOne = one === undefined ? undefined : one.steady.cloud.reads;
+  console.log('steady-pass cloud reads against the baselines (measured in this run)');
+  const header = [
+    'sites',
+    'tandem',
+    'batch bound',
+    'naive per-resource',
+    'tandem / naive',
+    'reads per site',
+    'per site / 1-site',
+  ];
+  const rows = results.map((r) => {
+    const reads = r.steady.cloud.reads;
+    const perSite = reads / r.sites;
+    return [
+      String(r.sites),
+      String(reads),
+      String(r.batchBound),
+      String(r.naiveReads),
+      ratio(reads, r.naiveReads),
+      perSite.toFixed(2),
+      perSiteAtOne === undefined ? 'n/a' : ratio(perSite, perSiteAtOne),
+    ];
+  });
+  printTable(header, rows);
+  console.log(
+    '  naive per-resource: per region 1 DescribeServices per service, DescribeTargetGroups + DescribeTags per target group,',
+  );
+  console.log(
+    '  1 DescribeRules, DescribeTags per rule, DescribeTaskDefinition per task definition, GetMetricData per target group;',
+  );
+  console.log(
+    '  GetDistribution + ListTags per distribution; counted on the converged world of the same run.',
+  );
+  console.log('  batch bound: each list paged and each batch API filled to its limit, for the same world.');
+  const largest = results.at(-1);
+  if (largest !== undefined) {
+    const ops = Object.entries(largest.steady.readsByOperation)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ');
+    console.log(`  reads by operation, ${largest.sites}-site steady pass: ${ops}`);
+  }
+  console.log('');
+}
+
+interface Goal {
+  name: string;
+  ok: boolean;
+  measured: string;
+}
+
+function printGoals(results: readonly SizeResult[]): boolean {
+  const goals: Goal[] = [];
+  const notConverged = results.filter((r) => !r.converged);
+  if (notConverged.length > 0) {
+    goals.push({
+      name: 'the world converges after the cold pass',
+      ok: false,
+      measured: notConverged
+        .map((r) => `${r.sites} sites: not converged after ${r.convergePasses} more passes (${r.gap ?? ''})`)
+        .join('; '),
+    });
+  }
+
+  goals.push({
+    name: '(a) a steady pass makes zero cloud writes and zero status writes',
+    ok: results.every((r) => r.steady.cloud.writes === 0 && r.steady.statusWrites === 0),
+    measured: results
+      .map((r) => `${label(r)}: ${r.steady.cloud.writes} cloud / ${r.steady.statusWrites} status`)
+      .join('; '),
+  });
+
+  const at100 = results.find((r) => r.sites === 100);
+  const calls100 = at100 === undefined ? undefined : at100.steady.cloud.reads + at100.steady.store.reads;
+  const overBound = results.filter((r) => r.steady.cloud.reads > r.batchBound);
+  goals.push({
+    name: '(b) steady reads grow with sites / batch size: ≤ 100 calls at 100 sites',
+    ok:
+      calls100 !== undefined &&
+      calls100 <= 100 &&
+      at100!.steady.cloud.writes + at100!.steady.store.writes === 0 &&
+      overBound.length === 0,
+    measured:
+      (calls100 === undefined
+        ? '100 sites not measured'
+        : `${calls100} calls at 100 sites (${at100!.steady.cloud.reads} cloud + ${at100!.steady.store.reads} store)`) +
+      `; cloud reads vs batch bound: ${results.map((r) => `${label(r)}: ${r.steady.cloud.reads}/${r.batchBound}`).join(', ')}`,
+  });
+
+  const at500 = results.find((r) => r.sites === 500);
+  goals.push({
+    name: '(c) a 500-site steady pass takes under 5 s',
+    ok: at500 !== undefined && at500.steady.wallMs < 5000,
+    measured: at500 === undefined ? '500 sites not measured' : fmtMs(at500.steady.wallMs),
+  });
+
+  const worst = (scope: string) =>
+    Math.max(...results.flatMap((r) => [r.cold.inFlight[scope] ?? 0, r.steady.inFlight[scope] ?? 0]));
+  goals.push({
+    name: `(d) at most ${MAX_IN_FLIGHT} calls in flight per region (and for CloudFront and the store)`,
+    ok: SCOPES.every((scope) => worst(scope) <= MAX_IN_FLIGHT),
+    measured:
+      SCOPES.map((scope) => `${scope} ${worst(scope)}`).join(', ') + ' (most over cold and steady passes)',
+  });
+
+  goals.push({
+    name: '(e) no throttled call in the steady pass',
+    ok: results.every((r) => r.steady.cloud.throttled + r.steady.store.throttled === 0),
+    measured: results
+      .map((r) => `${label(r)}: ${r.steady.cloud.throttled + r.steady.store.throttled}`)
+      .join('; '),
+  });
+
+  console.log('goals (sites marked * had not converged, so their "steady" pass ran on an unconverged world)');
+  for (const goal of goals)
+    console.log(`  ${goal.ok ? 'PASS' : 'FAIL'}  ${goal.name}\n        measured: ${goal.measured}`);
+  return goals.every((g) => g.ok);
+}
+
+/** The size, marked when its world never converged. */
+function label(r: SizeResult): string {
+  return r.converged ? String(r.sites) : `${r.sites}*`;
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    '  ' +
+    cells
+      .map((cell, i) => (header[i] === 'pass' ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ');
+  console.log(line(header));
+  console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+function fmtMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function ratio(a: number, b: number): string {
+  return b === 0 ? 'n/a' : `${(a / b).toFixed(3)}`;
+}
+
+function kinds(byKind: Record<string, number>): string {
+  return Object.entries(byKind)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+}

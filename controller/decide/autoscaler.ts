@@ -1,0 +1,160 @@
+/**
+ * The autoscaler's arithmetic, after Kubernetes' horizontal pod autoscaler:
+ * `desired = ceil(current × observed / target)` with a tolerance band,
+ * scale-out at once (bounded per step), scale-in only after a stabilization
+ * window in which the highest recommendation wins. Pure: the caller keeps the
+ * recommendation history (in status, so a stateless Lambda can apply windows).
+ */
+
+export interface Recommendation {
+  /** Epoch milliseconds. */
+  at: number;
+  tasks: number;
+}
+
+export interface ScalingPolicy {
+  /** Requests per task per minute to aim for. */
+  targetRequestsPerTask: number;
+  /** Average CPU percent to aim for. */
+  targetCpuPercent: number;
+  /** Relative deviation from a target within which nothing changes (0.1 = 10 %). */
+  tolerance: number;
+  scaleInStabilizationSeconds: number;
+  /** Most tasks added in one decision. */
+  maxScaleOutStep: number;
+  minTasks: number;
+  maxTasks: number;
+}
+
+export interface ScalingInput {
+  now: number;
+  /** Running tasks (not desired): what actually serves. */
+  running: number;
+  /** What the region is currently asked to run. */
+  desired: number;
+  /** Requests the region's target groups received in the last complete minute; undefined when missing. */
+  requestsPerMinute?: number;
+  /** Average CPU percent across the region's tasks; undefined when missing. */
+  cpuPercent?: number;
+  /** True while ECS is still replacing or starting tasks. */
+  rolloutInProgress: boolean;
+  /** A floor above minTasks, e.g. to carry a failed region's traffic. */
+  floor?: number;
+  /** Earlier recommendations, any order; those outside the window are ignored. */
+  history: readonly Recommendation[];
+}
+
+export interface ScalingDecision {
+  tasks: number;
+  /** What the metrics alone ask for, before the window, step and bounds; kept as history. */
+  recommendation: number;
+  /** CamelCase reason, for status and logs. */
+  reason:
+    | 'WithinTolerance'
+    | 'ScaleOut'
+    | 'ScaleOutLimitedByStep'
+    | 'ScaleIn'
+    | 'ScaleInStabilizing'
+    | 'ScaleInHeldDuringRollout'
+    | 'MetricsMissing'
+    | 'AtMinimum'
+    | 'AtMaximum';
+  message: string;
+}
+
+/** The tasks one metric asks for, or the current count within tolerance. */
+export function metricRecommendation(
+  current: number,
+  observedPerTask: number,
+  targetPerTask: number,
+  tolerance: number,
+): number {
+  if (current === 0) return Math.ceil(observedPerTask / targetPerTask);
+  const ratio = observedPerTask / targetPerTask;
+  if (Math.abs(ratio - 1) <= tolerance) return current;
+  return Math.ceil(current * ratio);
+}
+
+export function decideTasks(policy: ScalingPolicy, input: ScalingInput): ScalingDecision {
+  const floor = Math.max(policy.minTasks, input.floor ?? 0);
+  const ceiling = Math.max(policy.maxTasks, floor);
+  const base = Math.max(input.running, 0);
+  const candidates: number[] = [];
+  if (input.requestsPerMinute !== undefined && Number.isFinite(input.requestsPerMinute)) {
+    // With no task running, demand alone says how many are needed.
+    const perTask = base === 0 ? input.requestsPerMinute : input.requestsPerMinute / base;
+    candidates.push(metricRecommendation(base, perTask, policy.targetRequestsPerTask, policy.tolerance));
+  }
+  if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && base > 0) {
+    candidates.push(metricRecommendation(base, input.cpuPercent, policy.targetCpuPercent, policy.tolerance));
+  }
+
+  if (candidates.length === 0) {
+    // Never scale in on missing data: hold what is asked for, within bounds.
+    const tasks = clamp(input.desired, floor, ceiling);
+    return {
+      tasks,
+      recommendation: tasks,
+      reason: 'MetricsMissing',
+      message: 'no request or CPU metrics; holding the current count',
+    };
+  }
+  const recommendation = Math.max(...candidates);
+  const windowStart = input.now - policy.scaleInStabilizationSeconds * 1000;
+  const stabilized = Math.max(
+    recommendation,
+    ...input.history.filter((h) => h.at > windowStart).map((h) => h.tasks),
+  );
+
+  let tasks: number;
+  let reason: ScalingDecision['reason'];
+  let message: string;
+  if (stabilized > input.desired) {
+    tasks = Math.min(stabilized, input.desired + policy.maxScaleOutStep);
+    reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : 'ScaleOut';
+    message = `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
+  } else if (stabilized < input.desired) {
+    // Tasks still starting count as a deployment in progress: their demand estimate is not settled.
+    if (input.rolloutInProgress || input.running < input.desired) {
+      tasks = input.desired;
+      reason = 'ScaleInHeldDuringRollout';
+      message = `demand needs ${stabilized} task(s), but a deployment is in progress`;
+    } else {
+      tasks = stabilized;
+      reason = 'ScaleIn';
+      message = `demand has needed at most ${stabilized} task(s) for ${policy.scaleInStabilizationSeconds} s`;
+    }
+  } else {
+    tasks = input.desired;
+    reason = recommendation < stabilized ? 'ScaleInStabilizing' : 'WithinTolerance';
+    message =
+      reason === 'ScaleInStabilizing'
+        ? `demand needs ${recommendation} task(s); holding ${stabilized} until the ${policy.scaleInStabilizationSeconds} s window passes`
+        : `demand matches ${tasks} task(s)`;
+  }
+
+  const bounded = clamp(tasks, floor, ceiling);
+  if (bounded !== tasks) {
+    reason = bounded > tasks ? 'AtMinimum' : 'AtMaximum';
+    message =
+      bounded > tasks
+        ? `held at the floor of ${bounded} task(s)`
+        : `capped at maxTasks ${bounded}; demand needs ${tasks}`;
+  }
+  return { tasks: bounded, recommendation, reason, message };
+}
+
+/** History to keep: the recommendations still inside the window, plus this one. */
+export function nextHistory(
+  policy: ScalingPolicy,
+  history: readonly Recommendation[],
+  now: number,
+  recommendation: number,
+): Recommendation[] {
+  const windowStart = now - policy.scaleInStabilizationSeconds * 1000;
+  return [...history.filter((h) => h.at > windowStart && h.at < now), { at: now, tasks: recommendation }];
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(value, min), max);
+}
