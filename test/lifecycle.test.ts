@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CloudError } from '../controller/errors.ts';
-import { SimulatedCloud, DEFAULT_THROTTLE } from '../controller/providers/sim/cloud.ts';
+import { SimulatedCloud, DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import {
   assertNothingOwned,
@@ -29,7 +29,7 @@ test('removing the canary moves its traffic away first, then drains its service,
     report.sites[0]!.plan!.actions.filter((a) => 'region' in a && a.region === 'us-east-1').map((a) =>
       `${a.kind} ${'name' in a ? a.name : ''}`.trim(),
     );
-  assert.deepEqual(kinds(first), ['UpdateService demo-stable', 'ModifyRule', 'UpdateService demo-canary']);
+  assert.deepEqual(kinds(first), ['ModifyRule', 'UpdateService demo-stable', 'UpdateService demo-canary']);
   const canary = sim.world.regions['us-east-1']!.services['demo-canary']!;
   assert.equal(canary.desiredCount, 0);
   assert.equal(canary.runningCount, 1, 'still draining');
@@ -110,10 +110,12 @@ test('an edit made straight in the store without a generation bump is still reco
   await converge(sim);
   const edited = demoDocument();
   edited.spec.canary!.weight = 40;
-  sim.world.specs['demo'] = { ...sim.world.specs['demo']!, document: edited, hash: 'edited-in-console' };
+  // As a console edit would: the document changes, the generation does not.
+  sim.world.specs['demo'] = { ...sim.world.specs['demo']!, document: edited };
   await converge(sim);
   assertWorldMatches(sim, valid(edited));
-  assert.equal(sim.world.statuses['demo']!.status.observedHash, 'edited-in-console');
+  assert.equal(sim.world.statuses['demo']!.status.observedGeneration, 1);
+  assert.equal(sim.world.statuses['demo']!.status.observedHash, specHash(edited));
 });
 
 test('a CloudFront update quotes the current ETag; a concurrent change makes it fail with Conflict and the next pass repairs it', async () => {

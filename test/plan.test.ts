@@ -27,7 +27,21 @@ test('tasks split between stable and canary by weight, the canary keeping at lea
 });
 
 const platform = simPlatform(['us-east-1', 'eu-west-1']);
-const demo = desiredSite(valid(demoDocument()), platform);
+const demoSite = valid(demoDocument());
+const demo = desiredSite(demoSite, platform, {
+  regions: Object.fromEntries(
+    demoSite.spec.regions.map((r) => [
+      r.name,
+      {
+        tasks: r.minTasks,
+        scaling: { history: [], decision: { tasks: r.minTasks, reason: 'AtMinimum', message: '' } },
+      },
+    ]),
+  ),
+  canaryWeight: 15,
+  failing: [],
+  failoverActive: false,
+});
 const east = demo.regions[0]!;
 
 function observed(overrides: Partial<ObservedRegion> = {}): ObservedRegion {
@@ -42,7 +56,7 @@ function observed(overrides: Partial<ObservedRegion> = {}): ObservedRegion {
   };
 }
 
-test('an empty region gets task definitions, then target groups, then services, then the rule', () => {
+test('an empty region gets task definitions, then target groups, then the rule forwarding to them, then services', () => {
   const plan = planRegion('demo', east, observed(), () => 7);
   assert.deepEqual(
     plan.actions.map((a) => a.kind),
@@ -51,12 +65,12 @@ test('an empty region gets task definitions, then target groups, then services, 
       'RegisterTaskDefinition',
       'CreateTargetGroup',
       'CreateTargetGroup',
-      'CreateService',
-      'CreateService',
       'CreateRule',
+      'CreateService',
+      'CreateService',
     ],
   );
-  const rule = plan.actions.at(-1)!;
+  const rule = plan.actions.find((a) => a.kind === 'CreateRule')!;
   assert.ok(rule.kind === 'CreateRule');
   assert.equal(rule.priority, 7);
   assert.deepEqual(rule.forward, [

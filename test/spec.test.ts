@@ -60,6 +60,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
     targetCpuPercent: 70,
     tolerance: 0.1,
     scaleInStabilizationSeconds: 300,
+    failoverErrorPercent: 50,
     maxScaleOutStep: 10,
   });
   assert.deepEqual(site.spec.cdn, {
@@ -84,6 +85,7 @@ test('defaults are filled in inside a partly written section', () => {
     targetCpuPercent: 50,
     tolerance: 0.1,
     scaleInStabilizationSeconds: 300,
+    failoverErrorPercent: 50,
     maxScaleOutStep: 10,
   });
   // demo lists its own failover codes; they replace the default rather than merge with it.

@@ -6,6 +6,11 @@
  * recommendation history (in status, so a stateless Lambda can apply windows).
  */
 
+/**
+ * A recommendation and when it began; it holds until the next one begins (the
+ * newest until now). Runs instead of one entry per pass keep the history, and
+ * so the status, unchanged while demand is.
+ */
 export interface Recommendation {
   /** Epoch milliseconds. */
   at: number;
@@ -40,7 +45,7 @@ export interface ScalingInput {
   rolloutInProgress: boolean;
   /** A floor above minTasks, e.g. to carry a failed region's traffic. */
   floor?: number;
-  /** Earlier recommendations, any order; those outside the window are ignored. */
+  /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
   history: readonly Recommendation[];
 }
 
@@ -134,12 +139,18 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   }
 
   const bounded = clamp(tasks, floor, ceiling);
-  if (bounded !== tasks) {
-    reason = bounded > tasks ? 'AtMinimum' : 'AtMaximum';
-    message =
-      bounded > tasks
-        ? `held at the floor of ${bounded} task(s)`
-        : `capped at maxTasks ${bounded}; demand needs ${tasks}`;
+  // At the floor with demand below it, say so (rather than "stabilizing" or "within tolerance").
+  const restingAtFloor =
+    bounded === floor &&
+    bounded === input.desired &&
+    stabilized <= floor &&
+    reason !== 'ScaleInHeldDuringRollout';
+  if (bounded > tasks || restingAtFloor) {
+    reason = 'AtMinimum';
+    message = `held at the floor of ${bounded} task(s); demand needs ${recommendation}`;
+  } else if (bounded < tasks) {
+    reason = 'AtMaximum';
+    message = `capped at maxTasks ${bounded}; demand needs ${tasks}`;
   }
   return { tasks: bounded, recommendation, reason, message };
 }

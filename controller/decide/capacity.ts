@@ -1,16 +1,6 @@
-import type { RegionSpec } from '../spec/schema.ts';
-
 export interface TaskSplit {
   stable: number;
   canary: number;
-}
-
-/**
- * Tasks a region should run in total. Until the autoscaler feeds it request
- * metrics, a region runs its floor: the spec's minTasks.
- */
-export function regionTaskTotal(region: RegionSpec): number {
-  return region.minTasks;
 }
 
 /**

@@ -12,11 +12,13 @@ export interface TaggedRule extends RuleState {
   tags: Tags;
 }
 
-/** Request metrics of one target group over the last complete period. */
+/** One track's metrics over the latest minute CloudWatch has; a field is absent when it had no data. */
 export interface TrafficSample {
   requestsPerMinute?: number;
   errors5xxPerMinute?: number;
   healthyTargets?: number;
+  p95LatencyMs?: number;
+  cpuPercent?: number;
 }
 
 /** What one region holds for one site, as observed at the start of a pass. */

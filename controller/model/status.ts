@@ -3,7 +3,16 @@
  * tandem's own), per-region counts, and what the last pass did.
  */
 export type ConditionType =
-  'Ready' | 'Reconciling' | 'Stalled' | 'Invalid' | 'Degraded' | 'Paused' | 'Deleting';
+  | 'Ready'
+  | 'Reconciling'
+  | 'Stalled'
+  | 'Invalid'
+  | 'Degraded'
+  | 'Paused'
+  | 'Deleting'
+  | 'FailoverActive'
+  | 'CanaryProgressing'
+  | 'CanaryFailed';
 
 export interface Condition {
   status: 'True' | 'False' | 'Unknown';
@@ -21,6 +30,18 @@ export interface TaskCounts {
   pending: number;
 }
 
+/** The autoscaler's memory for one region, kept in status so a stateless reconciler can apply windows. */
+export interface RegionScaling {
+  /** Recommendations inside the scale-in stabilization window, oldest first. */
+  history: { at: number; tasks: number }[];
+  decision: { tasks: number; reason: string; message: string };
+  /** Requests a minute when the region was last healthy: the demand others carry while it fails. */
+  lastHealthyRequestsPerMinute?: number;
+  failingSince?: number;
+  /** Set while the region has recovered for less than a full window. */
+  healthySince?: number;
+}
+
 export interface RegionStatus {
   role: 'primary' | 'failover';
   stable: TaskCounts;
@@ -31,6 +52,7 @@ export interface RegionStatus {
   healthyTargets?: number;
   /** Set while this region could not be observed or converged. */
   degraded?: { reason: string; message: string };
+  scaling?: RegionScaling;
 }
 
 export interface ActionRecord {
@@ -59,6 +81,15 @@ export interface SiteStatus {
     domainName?: string;
     state?: 'InProgress' | 'Deployed';
     error?: string;
+  };
+  /** Progressive canary analysis, when the spec asks for one. */
+  canary?: {
+    tag: string;
+    phase: 'Progressing' | 'Succeeded' | 'Failed';
+    weight: number;
+    failedChecks: number;
+    lastCheckAt: number;
+    message: string;
   };
   /** Actions of the most recent pass that acted. */
   lastActions: ActionRecord[];

@@ -1,4 +1,5 @@
-import { splitTasks, regionTaskTotal } from '../decide/capacity.ts';
+import { splitTasks } from '../decide/capacity.ts';
+import type { SiteDecisions } from '../decide/site.ts';
 import {
   distributionComment,
   originHeaderValue,
@@ -43,36 +44,58 @@ export function regionsWithoutPlatform(site: Site, platform: Platform): string[]
   return site.spec.regions.map((r) => r.name).filter((name) => platform.regions[name] === undefined);
 }
 
-/** What the world should hold for a valid spec. Pure; needs every region in the platform. */
-export function desiredSite(site: Site, platform: Platform): DesiredSite {
+/** Per region, the task definitions of the stable image and of the canary, if any. */
+export function siteTaskDefinitions(
+  site: Site,
+  platform: Platform,
+): Record<string, { stable: TaskDefinitionSpec; canary?: TaskDefinitionSpec }> {
+  const { spec } = site;
+  return Object.fromEntries(
+    spec.regions.map((region) => {
+      const where = platformRegion(platform, region.name);
+      const taskDefinition = (tag: string): TaskDefinitionSpec => {
+        const content = {
+          image: `${spec.image.repository}:${tag}`,
+          cpu: spec.task.cpu,
+          memory: spec.task.memory,
+          containerPort: spec.task.containerPort,
+          healthCheckPath: spec.task.healthCheckPath,
+          environment: spec.task.environment,
+          executionRoleArn: where.executionRoleArn,
+          taskRoleArn: where.taskRoleArn,
+          logGroup: where.logGroup,
+        };
+        return { family: taskDefinitionFamily(site.metadata.name, content), ...content };
+      };
+      const stable = taskDefinition(spec.image.tag);
+      return [
+        region.name,
+        spec.canary === undefined ? { stable } : { stable, canary: taskDefinition(spec.canary.tag) },
+      ];
+    }),
+  );
+}
+
+/**
+ * What the world should hold for a valid spec, given this pass's decisions
+ * (tasks per region, the canary's weight). Pure; needs every region in the platform.
+ */
+export function desiredSite(site: Site, platform: Platform, decisions: SiteDecisions): DesiredSite {
   const { spec } = site;
   const name = site.metadata.name;
-  const canaryWeight = spec.canary?.weight ?? 0;
+  const canaryWeight = decisions.canaryWeight;
   const header = { name: platform.originHeaderName, value: originHeaderValue(name, platform.originSecret) };
 
+  const taskDefinitions = siteTaskDefinitions(site, platform);
   const regions = spec.regions.map((region): DesiredRegion => {
-    const where = platformRegion(platform, region.name);
-    const split = splitTasks(regionTaskTotal(region), canaryWeight);
-    const taskDefinition = (tag: string): TaskDefinitionSpec => {
-      const content = {
-        image: `${spec.image.repository}:${tag}`,
-        cpu: spec.task.cpu,
-        memory: spec.task.memory,
-        containerPort: spec.task.containerPort,
-        healthCheckPath: spec.task.healthCheckPath,
-        environment: spec.task.environment,
-        executionRoleArn: where.executionRoleArn,
-        taskRoleArn: where.taskRoleArn,
-        logGroup: where.logGroup,
-      };
-      return { family: taskDefinitionFamily(name, content), ...content };
-    };
+    const split = splitTasks(decisions.regions[region.name]?.tasks ?? region.minTasks, canaryWeight);
+    const taskDefinition = (track: 'stable' | 'canary') => taskDefinitions[region.name]![track]!;
     const tracks: DesiredTrack[] = [
       {
         track: 'stable',
         service: serviceName(name, 'stable'),
         targetGroup: targetGroupName(name, 'stable'),
-        taskDefinition: taskDefinition(spec.image.tag),
+        taskDefinition: taskDefinition('stable'),
         desiredCount: split.stable,
         weight: 100 - canaryWeight,
       },
@@ -82,7 +105,7 @@ export function desiredSite(site: Site, platform: Platform): DesiredSite {
         track: 'canary',
         service: serviceName(name, 'canary'),
         targetGroup: targetGroupName(name, 'canary'),
-        taskDefinition: taskDefinition(spec.canary.tag),
+        taskDefinition: taskDefinition('canary'),
         desiredCount: split.canary,
         weight: canaryWeight,
       });

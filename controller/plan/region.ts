@@ -21,9 +21,10 @@ export interface RegionPlan {
  * Plans one site in one region: from what is observed to what `desired` says
  * (or to nothing, when `desired` is undefined because the site or region was
  * removed). Order matters and is safe to stop anywhere: task definitions and
- * target groups before the services that use them, services before the rule
- * that sends them traffic, and the rule's traffic moved away before anything
- * is drained and deleted.
+ * target groups first, then the rule that forwards to the groups (ECS only
+ * registers into a group a listener uses; a track gets traffic only once it
+ * runs a task), then the services; and the rule's traffic moved away before
+ * anything is drained and deleted.
  */
 export function planRegion(
   site: string,
@@ -50,7 +51,7 @@ export function planRegion(
     actions.push({ ...scope, kind: 'RegisterTaskDefinition', taskDefinition: track.taskDefinition });
   }
 
-  // Target groups, then the services registering into them.
+  // Target groups, then the rule forwarding to them, then the services registering into them.
   for (const track of tracks) {
     const tg = targetGroups.get(track.targetGroup);
     if (tg === undefined) {
@@ -73,6 +74,37 @@ export function planRegion(
       });
     }
   }
+  // The one listener rule, before the services: ECS only registers a service into a target
+  // group that a listener forwards to. Created, corrected, or (with nothing desired) removed.
+  const [rule, ...extraRules] = [...observed.rules].sort((a, b) => a.priority - b.priority);
+  if (desired !== undefined) {
+    const forward = trafficSplit(tracks, services);
+    if (rule === undefined) {
+      actions.push({
+        ...scope,
+        kind: 'CreateRule',
+        priority: allocatePriority(),
+        header: desired.header,
+        forward,
+      });
+    } else {
+      const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
+      const current = rule.forward.map((f) => ({
+        targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
+        weight: f.weight,
+      }));
+      const sameHeader =
+        rule.header.name === desired.header.name && rule.header.value === desired.header.value;
+      if (!sameHeader || !sameForward(current, forward)) {
+        actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
+      }
+    }
+  }
+  for (const extra of desired === undefined ? observed.rules : extraRules) {
+    actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
+  }
+
+  // Services, registering into their target groups.
   for (const track of tracks) {
     const service = services.get(track.service);
     if (service === undefined) {
@@ -105,35 +137,6 @@ export function planRegion(
     }
     if (Object.keys(update).length > 0)
       actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
-  }
-
-  // The one listener rule: created, corrected, or (with nothing desired) removed.
-  const [rule, ...extraRules] = [...observed.rules].sort((a, b) => a.priority - b.priority);
-  if (desired !== undefined) {
-    const forward = trafficSplit(tracks, services);
-    if (rule === undefined) {
-      actions.push({
-        ...scope,
-        kind: 'CreateRule',
-        priority: allocatePriority(),
-        header: desired.header,
-        forward,
-      });
-    } else {
-      const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
-      const current = rule.forward.map((f) => ({
-        targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
-        weight: f.weight,
-      }));
-      const sameHeader =
-        rule.header.name === desired.header.name && rule.header.value === desired.header.value;
-      if (!sameHeader || !sameForward(current, forward)) {
-        actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
-      }
-    }
-  }
-  for (const extra of desired === undefined ? observed.rules : extraRules) {
-    actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
   }
 
   // Services no longer wanted drain to zero first, then are deleted.

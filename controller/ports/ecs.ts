@@ -37,7 +37,10 @@ export interface ServiceState {
   desiredCount: number;
   runningCount: number;
   pendingCount: number;
-  /** True while more than one deployment exists or the primary one has not completed. */
+  /**
+   * True while a deployment (a new task definition or load balancer setting) is rolling out: more
+   * than one deployment, or the primary one not yet completed. A desired-count change alone is not one.
+   */
   rolloutInProgress: boolean;
   targetGroupArn?: string;
   tags: Tags;

@@ -112,7 +112,7 @@ async function observeRegion(
       const observed = at(siteOfGroup(tg.name));
       if (observed === undefined) continue;
       observed.targetGroups.push(tg);
-      const sample = traffic.get(tg.arn);
+      const sample = traffic.get(tg.name);
       if (sample !== undefined) observed.traffic[tg.name.endsWith('-canary') ? 'canary' : 'stable'] = sample;
     }
     for (const rule of rules.owned) at(ownerOf(rule.tags))?.rules.push(rule);
@@ -213,16 +213,21 @@ async function readTags(
   return Object.assign({}, ...answers) as Record<string, Tags>;
 }
 
-const TRAFFIC_METRICS = [
-  { key: 'requestsPerMinute', metric: 'RequestCount', stat: 'Sum' },
-  { key: 'errors5xxPerMinute', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
-  { key: 'healthyTargets', metric: 'HealthyHostCount', stat: 'Average' },
+/** ALB metrics per target group, and the key of TrafficSample each fills. */
+const TARGET_GROUP_METRICS = [
+  { key: 'requestsPerMinute', metric: 'RequestCount', stat: 'Sum', scale: 1 },
+  { key: 'errors5xxPerMinute', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum', scale: 1 },
+  { key: 'healthyTargets', metric: 'HealthyHostCount', stat: 'Average', scale: 1 },
+  { key: 'p95LatencyMs', metric: 'TargetResponseTime', stat: 'p95', scale: 1000 },
 ] as const;
 
 /**
- * The last complete minute of each owned target group's requests, 5xx and
- * healthy targets. Missing metrics leave the sample empty; they never fail the
- * region, since the world can still be converged without them.
+ * The latest minute CloudWatch has for each owned target group (requests, 5xx,
+ * healthy targets, p95 latency) and its service (CPU), keyed by their shared
+ * name `<site>-<track>`. ALB metrics arrive about a minute late, so the window
+ * reaches back three minutes and takes the newest point. Missing metrics leave
+ * the sample empty; they never fail the region, since the world can still be
+ * converged without them.
  */
 async function readTraffic(
   ports: Ports,
@@ -231,11 +236,11 @@ async function readTraffic(
   now: number,
 ): Promise<Map<string, TrafficSample>> {
   const queries: MetricQuery[] = [];
-  const owners = new Map<string, { arn: string; key: keyof TrafficSample }>();
+  const owners = new Map<string, { name: string; key: keyof TrafficSample; scale: number }>();
   groups.forEach((tg, i) => {
-    for (const [j, m] of TRAFFIC_METRICS.entries()) {
-      const id = `q${i}_${j}`;
-      owners.set(id, { arn: tg.arn, key: m.key });
+    for (const [j, m] of TARGET_GROUP_METRICS.entries()) {
+      const id = `t${i}_${j}`;
+      owners.set(id, { name: tg.name, key: m.key, scale: m.scale });
       queries.push({
         id,
         namespace: 'AWS/ApplicationELB',
@@ -245,6 +250,16 @@ async function readTraffic(
         periodSeconds: 60,
       });
     }
+    const id = `c${i}`;
+    owners.set(id, { name: tg.name, key: 'cpuPercent', scale: 1 });
+    queries.push({
+      id,
+      namespace: 'AWS/ECS',
+      metric: 'CPUUtilization',
+      dimensions: { ClusterName: where.cluster, ServiceName: tg.name },
+      stat: 'Average',
+      periodSeconds: 60,
+    });
   });
   const end = Math.floor(now / 60_000) * 60_000;
   const samples = new Map<string, TrafficSample>();
@@ -252,7 +267,7 @@ async function readTraffic(
   try {
     const answers = await allSettled(
       chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
-        ports.metrics.getMetricData(where.region, batch, end - 60_000, end),
+        ports.metrics.getMetricData(where.region, batch, end - 180_000, end),
       ),
     );
     series = answers.flat();
@@ -263,9 +278,9 @@ async function readTraffic(
     const owner = owners.get(s.id);
     const latest = s.points.at(-1);
     if (owner === undefined || latest === undefined || !Number.isFinite(latest.value)) continue;
-    const sample = samples.get(owner.arn) ?? {};
-    sample[owner.key] = latest.value;
-    samples.set(owner.arn, sample);
+    const sample = samples.get(owner.name) ?? {};
+    sample[owner.key] = latest.value * owner.scale;
+    samples.set(owner.name, sample);
   }
   return samples;
 }

@@ -6,8 +6,10 @@ import type { SiteStatus } from '../model/status.ts';
 import { isOwnedBy, type Tags } from '../model/tags.ts';
 import type { Ports } from '../ports/index.ts';
 import type { StoredSpec, StoredStatus } from '../ports/store.ts';
-import { desiredSite, regionsWithoutPlatform } from '../plan/desired.ts';
+import { decideSite } from '../decide/site.ts';
+import { desiredSite, regionsWithoutPlatform, siteTaskDefinitions } from '../plan/desired.ts';
 import { planSite, priorityAllocator } from '../plan/site.ts';
+import { promoteCanary } from '../spec/promote.ts';
 import { validateSite } from '../spec/validate.ts';
 import { applySitePlan } from './apply.ts';
 import { Limiters } from './limiter.ts';
@@ -68,12 +70,24 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
     now: now().getTime(),
   });
 
+  const decidedAt = now().getTime();
   const allocate = priorityAllocator(observation.takenPriorities);
   for (const outcome of outcomes) {
     const observed = observation.sites.get(outcome.name);
     if (observed === undefined) continue;
     outcome.observed = observed;
-    if (outcome.stalled === undefined) outcome.plan = planSite(outcome.desired, observed, allocate);
+    if (outcome.stalled !== undefined) continue;
+    if (outcome.site !== undefined) {
+      const families = Object.fromEntries(
+        Object.entries(siteTaskDefinitions(outcome.site, platform)).map(([region, t]) => [
+          region,
+          new Set([t.stable.family, ...(t.canary === undefined ? [] : [t.canary.family])]),
+        ]),
+      );
+      outcome.decisions = decideSite(outcome.site, observed, outcome.previous, decidedAt, families);
+      outcome.desired = desiredSite(outcome.site, platform, outcome.decisions);
+    }
+    outcome.plan = planSite(outcome.desired, observed, allocate);
   }
 
   if (!dryRun) {
@@ -82,6 +96,9 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
         if (outcome.plan === undefined || outcome.paused || outcome.plan.actions.length === 0) return;
         outcome.applied = await applySitePlan(ports, platform, outcome.observed!, outcome.plan.actions);
       }),
+    );
+    await Promise.all(
+      outcomes.map((outcome) => autoPromote(ports, outcome, specByName.get(outcome.name), log)),
     );
   }
 
@@ -95,7 +112,7 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
   return report;
 }
 
-/** Validates a site's spec and works out what it should look like; no I/O. */
+/** Validates a site's spec; no I/O. What it should look like is decided once the world is observed. */
 function prepare(
   name: string,
   spec: StoredSpec | undefined,
@@ -128,8 +145,40 @@ function prepare(
     };
     return outcome;
   }
-  outcome.desired = desiredSite(site, platform);
+  outcome.site = site;
   return outcome;
+}
+
+/**
+ * With `promote: auto`, a canary whose analysis succeeded becomes the stable
+ * image. This is the one spec write the reconciler makes, and only because the
+ * spec asks for it; it is conditional on the generation this pass read, so a
+ * person's edit made meanwhile wins and is never overwritten.
+ */
+async function autoPromote(
+  ports: Ports,
+  outcome: SiteOutcome,
+  stored: StoredSpec | undefined,
+  log: Logger | undefined,
+) {
+  const analysis = outcome.site?.spec.canary?.analysis;
+  if (
+    stored === undefined ||
+    outcome.paused ||
+    analysis?.promote !== 'auto' ||
+    outcome.decisions?.canary?.phase !== 'Succeeded'
+  )
+    return;
+  try {
+    await ports.store.putSpec(outcome.name, promoteCanary(stored.document), stored.generation);
+    outcome.promoted = true;
+    log?.info({ site: outcome.name, tag: outcome.decisions.canary.tag }, 'canary promoted');
+  } catch (error) {
+    log?.warn(
+      { site: outcome.name, err: asCloudError(error, outcome.name).message },
+      'canary not promoted; the next pass retries',
+    );
+  }
 }
 
 /**

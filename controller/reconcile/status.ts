@@ -14,6 +14,8 @@ import type {
 import type { DesiredSite } from '../plan/desired.ts';
 import type { SitePlan } from '../plan/site.ts';
 import type { SpecProblem } from '../spec/validate.ts';
+import type { Site } from '../spec/schema.ts';
+import type { SiteDecisions } from '../decide/site.ts';
 import { describeTarget, type ApplyResult } from './apply.ts';
 
 /** Everything one pass learned about one site. */
@@ -24,6 +26,12 @@ export interface SiteOutcome {
   spec?: { generation: number; hash: string };
   /** Set when the spec is invalid: nothing was planned or applied. */
   problems?: SpecProblem[];
+  /** The validated spec, when it is valid. */
+  site?: Site;
+  /** Scaling, canary and failover decisions of this pass. */
+  decisions?: SiteDecisions;
+  /** True when this pass promoted the canary (promote: auto). */
+  promoted?: boolean;
   /** Set when a person must act before anything can be applied (e.g. no platform in a region). */
   stalled?: { reason: string; message: string };
   paused: boolean;
@@ -80,6 +88,33 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
     };
   }
 
+  if (outcome.decisions?.failoverActive) {
+    set.FailoverActive = {
+      status: 'True',
+      reason: 'PrimaryFailing',
+      message: `the primary region is failing (${outcome.decisions.failing.join(', ')}); the CDN serves from the failover region`,
+    };
+  } else if (previous?.conditions.FailoverActive !== undefined) {
+    set.FailoverActive = { status: 'False', reason: 'PrimaryHealthy', message: 'the primary region serves' };
+  }
+  const canary = outcome.decisions?.canary;
+  if (canary !== undefined) {
+    set.CanaryProgressing = {
+      status: canary.phase === 'Progressing' ? 'True' : 'False',
+      reason: canary.phase === 'Progressing' ? 'Analyzing' : canary.phase,
+      message: canary.message,
+    };
+    if (canary.phase === 'Failed')
+      set.CanaryFailed = { status: 'True', reason: 'AnalysisFailed', message: canary.message };
+  }
+  if (outcome.promoted) {
+    set.CanaryProgressing = {
+      status: 'False',
+      reason: 'Promoted',
+      message: `promoted ${canary?.tag} to stable`,
+    };
+  }
+
   const stalledBy =
     set.Invalid !== undefined
       ? { reason: 'InvalidSpec', message: 'the spec is invalid; fix it and apply again (see Invalid)' }
@@ -113,7 +148,9 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
           ? { reason: 'RolloutInProgress', message: 'ECS is starting or stopping tasks' }
           : distribution?.status === 'InProgress'
             ? { reason: 'CdnDeploying', message: 'CloudFront is deploying the latest change' }
-            : undefined;
+            : canary?.phase === 'Progressing'
+              ? { reason: 'CanaryAnalysis', message: canary.message }
+              : undefined;
   set.Reconciling =
     reconciling === undefined
       ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' }
@@ -169,6 +206,7 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
           }),
       ...(cdnError === undefined ? {} : { error: cdnError }),
     },
+    ...(canary === undefined ? {} : { canary }),
     lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
     errors,
   };
@@ -209,6 +247,8 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       canary: counts('canary'),
       canaryWeight: canaryWeight(outcome, name, observed),
     };
+    const scaling = outcome.decisions?.regions[name]?.scaling;
+    if (scaling !== undefined) status.scaling = scaling;
     const requests = sum(
       observed?.traffic.stable.requestsPerMinute,
       observed?.traffic.canary.requestsPerMinute,
@@ -220,6 +260,11 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
     } else if (blockers.length > 0) {
       status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+    } else if (outcome.decisions?.failing.includes(name)) {
+      status.degraded = {
+        reason: 'RegionFailing',
+        message: 'no healthy targets, or too many 5xx responses; the other regions carry its demand',
+      };
     } else if (regionErrors.length > 0) {
       status.degraded = {
         reason: 'ActionFailed',

@@ -37,6 +37,35 @@ const ImageSchema = z
   })
   .describe('The stable image every region runs.');
 
+const int = (min: number, max: number, unit = '') =>
+  z
+    .number()
+    .int(`must be a whole number${unit}`)
+    .min(min, `must be between ${min} and ${max}`)
+    .max(max, `must be between ${min} and ${max}`);
+
+const AnalysisSchema = z
+  .strictObject({
+    intervalSeconds: int(10, 3600, ' of seconds').default(60).describe('Seconds between checks.'),
+    stepWeight: int(1, 100)
+      .default(10)
+      .describe('Percent added to the canary weight after each passing check.'),
+    maxWeight: int(1, 100).default(50).describe('Weight at which the analysis ends and the canary is ready.'),
+    threshold: int(1, 100).default(3).describe('Failed checks before the canary is rolled back to 0.'),
+    minSuccessPercent: z
+      .number()
+      .min(0, 'must be between 0 and 100')
+      .max(100, 'must be between 0 and 100')
+      .default(99)
+      .describe('Lowest share of non-5xx canary responses, percent.'),
+    maxP95LatencyMs: int(1, 60_000).default(500).describe('Highest p95 canary latency, milliseconds.'),
+    promote: z
+      .enum(['manual', 'auto'], { error: 'must be "manual" or "auto"' })
+      .default('manual')
+      .describe('auto: the reconciler promotes a canary that passed; manual: `tandem promote` does.'),
+  })
+  .describe('Progressive delivery: the reconciler moves the weight while the canary stays healthy.');
+
 const CanarySchema = z
   .strictObject({
     tag: z
@@ -49,7 +78,24 @@ const CanarySchema = z
       .min(0, 'must be between 0 and 100')
       .max(100, 'must be between 0 and 100')
       .default(0)
-      .describe('Percent of requests the canary serves (0–100).'),
+      .describe('Percent of requests the canary serves (0–100); with analysis, leave it 0.'),
+    analysis: AnalysisSchema.optional(),
+  })
+  .superRefine((canary, ctx) => {
+    if (canary.analysis !== undefined && canary.weight !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['weight'],
+        message: 'must be 0 (or left out) with analysis: the analysis moves the weight',
+      });
+    }
+    if (canary.analysis !== undefined && canary.analysis.stepWeight > canary.analysis.maxWeight) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['analysis', 'stepWeight'],
+        message: 'must not exceed analysis.maxWeight',
+      });
+    }
   })
   .describe('A second image that receives a share of the traffic. Remove it to drain the canary.');
 
@@ -138,6 +184,14 @@ const ScalingSchema = z.strictObject({
     .max(3600, 'must be between 0 and 3600')
     .default(300)
     .describe('How long the highest recommendation holds before tasks are removed.'),
+  failoverErrorPercent: z
+    .number()
+    .min(1, 'must be between 1 and 100')
+    .max(100, 'must be between 1 and 100')
+    .default(50)
+    .describe(
+      'Share of 5xx responses above which a region counts as failing and the others take its demand.',
+    ),
   maxScaleOutStep: z
     .number()
     .int('must be a whole number')

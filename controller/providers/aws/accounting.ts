@@ -14,7 +14,9 @@ export class CallCounter {
         const [service, operation, region] = key.split('\u0000') as [string, string, string];
         return { service, operation, region, count };
       })
-      .sort((a, b) => `${a.service}${a.operation}${a.region}`.localeCompare(`${b.service}${b.operation}${b.region}`));
+      .sort((a, b) =>
+        `${a.service}${a.operation}${a.region}`.localeCompare(`${b.service}${b.operation}${b.region}`),
+      );
     this.counts.clear();
     return out;
   }

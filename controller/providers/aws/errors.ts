@@ -77,14 +77,27 @@ interface SdkError {
  * An SDK error as a CloudError. Access denied names the action that was
  * refused, so the message says which permission to grant.
  */
-export function fromAwsError(error: unknown, service: string, operation: string, resource: string): CloudError {
+export function fromAwsError(
+  error: unknown,
+  service: string,
+  operation: string,
+  resource: string,
+): CloudError {
   if (error instanceof CloudError) return error;
   const e = (error ?? {}) as SdkError;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const kind: CloudErrorKind =
     KINDS[name] ??
-    (status === 429 ? 'Throttled' : status === 403 ? 'AccessDenied' : status === 404 ? 'NotFound' : e.$fault === 'client' ? 'Invalid' : 'Unavailable');
+    (status === 429
+      ? 'Throttled'
+      : status === 403
+        ? 'AccessDenied'
+        : status === 404
+          ? 'NotFound'
+          : e.$fault === 'client'
+            ? 'Invalid'
+            : 'Unavailable');
   const detail = e.message ?? String(error);
   const message =
     kind === 'AccessDenied'

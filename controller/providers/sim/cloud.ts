@@ -4,6 +4,7 @@ import { CloudError, type CloudErrorKind } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { CdnPort, DistributionSummary } from '../../ports/cdn.ts';
+import type { DashboardPort } from '../../ports/dashboard.ts';
 import { DESCRIBE_SERVICES_MAX, type EcsPort, type ServiceState } from '../../ports/ecs.ts';
 import type { Ports } from '../../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type LoadBalancerPort, type RuleState } from '../../ports/load-balancer.ts';
@@ -11,12 +12,14 @@ import { GET_METRIC_DATA_MAX, type MetricsPort } from '../../ports/metrics.ts';
 import type { Page } from '../../ports/page.ts';
 import type { SpecStorePort, StoredSpec } from '../../ports/store.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { simMetric } from './traffic.ts';
 import {
   DEFAULT_SIM_REGIONS,
   emptyWorld,
   simPlatform,
   SIM_ACCOUNT,
   type SimRegion,
+  type SimTraffic,
   type SimWorld,
 } from './world.ts';
 
@@ -130,6 +133,7 @@ export class SimulatedCloud {
 
   /** One reconcile interval passes: deployments finish, CloudFront changes deploy, drained services go. */
   tick(): void {
+    this.world.ticks = (this.world.ticks ?? 0) + 1;
     for (const region of Object.values(this.world.regions)) {
       for (const service of Object.values(region.services)) {
         if (service.status === 'ACTIVE') {
@@ -168,9 +172,9 @@ export class SimulatedCloud {
     this.crashed = false;
   }
 
-  /** Requests per minute arriving at a site's target group, for the metrics port. */
-  setLoad(region: string, targetGroup: string, requestsPerMinute: number): void {
-    this.region(region).load[targetGroup] = requestsPerMinute;
+  /** What a site's target group serves per minute, as the metrics port will report it. */
+  setTraffic(region: string, targetGroup: string, traffic: SimTraffic): void {
+    this.region(region).load[targetGroup] = traffic;
   }
 
   resetCalls(): void {
@@ -371,6 +375,7 @@ export class SimulatedCloud {
         if (!Object.values(r.targetGroups).some((tg) => tg.arn === create.targetGroupArn)) {
           throw new CloudError('Invalid', create.targetGroupArn, 'target group does not exist');
         }
+        this.checkAttached(r, create.targetGroupArn);
         const service: ServiceState = {
           name: create.name,
           arn: `arn:aws:ecs:${region}:${SIM_ACCOUNT}:service/${cluster}/${create.name}`,
@@ -403,13 +408,13 @@ export class SimulatedCloud {
         if (update.targetGroupArn !== undefined) {
           if (r.targetGroups[update.targetGroupArn] === undefined)
             throw new CloudError('Invalid', update.targetGroupArn, 'target group does not exist');
+          this.checkAttached(r, update.targetGroupArn);
           service.targetGroupArn = update.targetGroupArn;
           service.rolloutInProgress = true;
         }
         if (update.desiredCount !== undefined) {
           service.desiredCount = update.desiredCount;
           service.pendingCount = Math.max(0, update.desiredCount - service.runningCount);
-          if (service.desiredCount !== service.runningCount) service.rolloutInProgress = true;
         }
       }),
     deleteService: (region, cluster, name) =>
@@ -431,22 +436,23 @@ export class SimulatedCloud {
         page(
           Object.values(this.region(region).targetGroups)
             .sort((a, b) => (a.name < b.name ? -1 : 1))
-            .map(({ tags: _tags, ...tg }) => tg),
+            .map(({ tags: _tags, createdAtTick: _created, ...tg }) => tg),
           ELB_PAGE,
           next,
         ),
       ),
     describeRules: (region, listenerArn, next) =>
-      this.call('elbv2', 'DescribeRules', region, false, () =>
-        page(
+      this.call('elbv2', 'DescribeRules', region, false, () => {
+        this.checkListener(region, listenerArn);
+        return page(
           Object.values(this.region(region).rules)
             .filter((rule) => rule.listenerArn === listenerArn)
             .sort((a, b) => a.priority - b.priority)
             .map(({ tags: _tags, listenerArn: _listener, ...rule }): RuleState => rule),
           ELB_PAGE,
           next,
-        ),
-      ),
+        );
+      }),
     describeTags: (region, arns) =>
       this.call('elbv2', 'DescribeTags', region, false, () => {
         if (arns.length > DESCRIBE_TAGS_MAX)
@@ -463,15 +469,27 @@ export class SimulatedCloud {
     createTargetGroup: (region, vpcId, settings, tags) =>
       this.call('elbv2', 'CreateTargetGroup', region, true, () => {
         const r = this.region(region);
-        if (settings.name.length > 32)
-          throw new CloudError('Invalid', settings.name, 'target group names are at most 32 characters');
-        if (Object.values(r.targetGroups).some((tg) => tg.name === settings.name)) {
-          throw new CloudError('Conflict', settings.name, 'DuplicateTargetGroupName');
+        if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(settings.name))
+          throw new CloudError(
+            'Invalid',
+            settings.name,
+            'ValidationError: target group names are 1–32 letters, digits or hyphens, not starting or ending with a hyphen',
+          );
+        const existing = Object.values(r.targetGroups).find((tg) => tg.name === settings.name);
+        if (existing !== undefined) {
+          // CreateTargetGroup is idempotent: the same settings answer with the existing group.
+          const same =
+            existing.vpcId === vpcId &&
+            existing.port === settings.port &&
+            existing.healthCheckPath === settings.healthCheckPath;
+          if (!same) throw new CloudError('Conflict', settings.name, 'DuplicateTargetGroupName');
+          const { tags: _existingTags, ...state } = existing;
+          return state;
         }
         const arn = `arn:aws:elasticloadbalancing:${region}:${SIM_ACCOUNT}:targetgroup/${settings.name}/${this.nextId()}`;
-        const tg = { arn, vpcId, ...settings, tags };
+        const tg = { arn, vpcId, ...settings, tags, createdAtTick: this.world.ticks ?? 0 };
         r.targetGroups[arn] = tg;
-        const { tags: _tags, ...state } = tg;
+        const { tags: _tags, createdAtTick: _created, ...state } = tg;
         return state;
       }),
     modifyTargetGroup: (region, arn, settings) =>
@@ -495,6 +513,9 @@ export class SimulatedCloud {
     createRule: (region, listenerArn, priority, settings, tags) =>
       this.call('elbv2', 'CreateRule', region, true, () => {
         const r = this.region(region);
+        this.checkListener(region, listenerArn);
+        if (!Number.isInteger(priority) || priority < 1 || priority > 50_000)
+          throw new CloudError('Invalid', `priority ${priority}`, 'ValidationError: priorities are 1–50000');
         if (
           Object.values(r.rules).some(
             (rule) => rule.listenerArn === listenerArn && rule.priority === priority,
@@ -525,16 +546,17 @@ export class SimulatedCloud {
   };
 
   readonly cdn: CdnPort = {
+    // As in CloudFront, the marker is the id of the previous page's last distribution and
+    // the next page starts after it, so a distribution deleted between pages hides no other.
     listDistributions: (next) =>
-      this.call('cloudfront', 'ListDistributions', 'global', false, () =>
-        page(
-          Object.values(this.world.distributions)
-            .sort((a, b) => (a.id < b.id ? -1 : 1))
-            .map(summary),
-          CF_PAGE,
-          next,
-        ),
-      ),
+      this.call('cloudfront', 'ListDistributions', 'global', false, () => {
+        const after = Object.values(this.world.distributions)
+          .filter((d) => next === undefined || d.id > next)
+          .sort((a, b) => (a.id < b.id ? -1 : 1))
+          .map(summary);
+        const items = after.slice(0, CF_PAGE);
+        return after.length > CF_PAGE ? { items, next: items.at(-1)!.id } : { items };
+      }),
     listTags: (arn) =>
       this.call('cloudfront', 'ListTagsForResource', 'global', false, () => {
         const d = Object.values(this.world.distributions).find((x) => x.arn === arn);
@@ -548,6 +570,17 @@ export class SimulatedCloud {
       }),
     createDistribution: (config, tags) =>
       this.call('cloudfront', 'CreateDistributionWithTags', 'global', true, () => {
+        // The AWS adapter derives CallerReference from the config, so a retried create is refused.
+        const callerReference = createHash('sha256').update(canonicalJson(config)).digest('hex');
+        const twin = Object.values(this.world.distributions).find(
+          (x) => x.callerReference === callerReference,
+        );
+        if (twin !== undefined)
+          throw new CloudError(
+            'Conflict',
+            config.comment,
+            `DistributionAlreadyExists: ${twin.id} was created with the same caller reference`,
+          );
         const id = `E${this.nextId().toUpperCase()}`;
         const d = {
           id,
@@ -555,8 +588,9 @@ export class SimulatedCloud {
           domainName: `d${id.toLowerCase()}.cloudfront.sim`,
           status: 'InProgress' as const,
           etag: etagOf(config, this.world.seq),
-          config,
-          tags,
+          config: structuredClone(config),
+          tags: { ...tags },
+          callerReference,
         };
         this.world.distributions[id] = d;
         return summary(d);
@@ -599,25 +633,48 @@ export class SimulatedCloud {
       this.call('cloudwatch', 'GetMetricData', region, false, () => {
         if (queries.length > GET_METRIC_DATA_MAX)
           throw new CloudError('Invalid', 'GetMetricData', 'at most 500 queries per call');
+        // As CloudWatch: ids are unique within a call, start with a lowercase letter, then letters, digits or _.
+        const ids = new Set<string>();
+        for (const q of queries) {
+          if (!/^[a-z][A-Za-z0-9_]{0,254}$/.test(q.id) || ids.has(q.id))
+            throw new CloudError(
+              'Invalid',
+              'GetMetricData',
+              `query id ${q.id} must be unique and start with a lowercase letter (letters, digits and _ only)`,
+            );
+          ids.add(q.id);
+        }
         const r = this.region(region);
         return queries.map((q) => {
-          const tgName = /^targetgroup\/([^/]+)\//.exec(q.dimensions['TargetGroup'] ?? '')?.[1];
-          if (tgName === undefined) return { id: q.id, points: [] };
-          const service = Object.values(r.services).find((s) => s.name === tgName && s.status === 'ACTIVE');
-          const value =
-            q.metric === 'RequestCount'
-              ? (r.load[tgName] ?? 0)
-              : q.metric === 'HealthyHostCount'
-                ? (service?.runningCount ?? 0)
-                : 0;
-          return { id: q.id, points: [{ timestamp: start, value }] };
+          const value = simMetric(r, q, this.world.ticks ?? 0);
+          return { id: q.id, points: value === undefined ? [] : [{ timestamp: start, value }] };
         });
       }),
   };
 
+  /** CloudWatch dashboards: global to the account, called through us-east-1 as the AWS adapter does. */
+  readonly dashboard: DashboardPort = {
+    getDashboard: (name) =>
+      this.call('cloudwatch', 'GetDashboard', 'us-east-1', false, () => this.world.dashboards?.[name]),
+    putDashboard: (name, body) =>
+      this.call('cloudwatch', 'PutDashboard', 'us-east-1', true, () => {
+        if (!/^[A-Za-z0-9_-]{1,255}$/.test(name))
+          throw new CloudError('Invalid', name, 'dashboard names are 1–255 of A-Z, a-z, 0-9, - and _');
+        this.world.dashboards = { ...this.world.dashboards, [name]: body };
+      }),
+  };
+
   readonly store: SpecStorePort = {
-    listSpecs: () => this.call('store', 'ListSpecs', 'global', false, () => Object.values(this.world.specs)),
-    getSpec: (name) => this.call('store', 'GetSpec', 'global', false, () => this.world.specs[name]),
+    // The hash is taken from the document as read, so an edit made straight in the world is seen, as in DynamoDB.
+    listSpecs: () =>
+      this.call('store', 'ListSpecs', 'global', false, () =>
+        Object.values(this.world.specs).map((s) => ({ ...s, hash: specHash(s.document) })),
+      ),
+    getSpec: (name) =>
+      this.call('store', 'GetSpec', 'global', false, () => {
+        const spec = this.world.specs[name];
+        return spec === undefined ? undefined : { ...spec, hash: specHash(spec.document) };
+      }),
     putSpec: (name, document, expectedGeneration) =>
       this.call('store', 'PutSpec', 'global', true, () => {
         const current = this.world.specs[name]?.generation ?? 0;
@@ -628,7 +685,16 @@ export class SimulatedCloud {
             `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`,
           );
         }
-        const stored: StoredSpec = { name, generation: current + 1, hash: specHash(document), document };
+        // Stored as JSON, like the DynamoDB store: a copy, and only what JSON can hold.
+        const json = JSON.stringify(document) as string | undefined;
+        if (json === undefined)
+          throw new CloudError(
+            'Invalid',
+            `spec ${name}`,
+            `spec ${name} cannot be stored: it is not a JSON value`,
+          );
+        const copy = JSON.parse(json) as unknown;
+        const stored: StoredSpec = { name, generation: current + 1, hash: specHash(copy), document: copy };
         this.world.specs[name] = stored;
         return stored;
       }),
@@ -636,7 +702,11 @@ export class SimulatedCloud {
       this.call('store', 'DeleteSpec', 'global', true, () => {
         const current = this.world.specs[name]?.generation ?? 0;
         if (current !== expectedGeneration)
-          throw new CloudError('Conflict', name, `spec ${name} changed since it was read`);
+          throw new CloudError(
+            'Conflict',
+            name,
+            `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`,
+          );
         delete this.world.specs[name];
       }),
     listStatuses: () =>
@@ -645,8 +715,12 @@ export class SimulatedCloud {
       this.call('store', 'PutStatus', 'global', true, () => {
         const current = this.world.statuses[status.site]?.revision ?? 0;
         if (current !== expectedRevision)
-          throw new CloudError('Conflict', status.site, 'status changed since it was read');
-        const stored = { name: status.site, revision: current + 1, status };
+          throw new CloudError(
+            'Conflict',
+            status.site,
+            `status ${status.site} changed since it was read (revision ${current}, expected ${expectedRevision})`,
+          );
+        const stored = { name: status.site, revision: current + 1, status: structuredClone(status) };
         this.world.statuses[status.site] = stored;
         return stored;
       }),
@@ -654,7 +728,11 @@ export class SimulatedCloud {
       this.call('store', 'DeleteStatus', 'global', true, () => {
         const current = this.world.statuses[name]?.revision ?? 0;
         if (current !== expectedRevision)
-          throw new CloudError('Conflict', name, 'status changed since it was read');
+          throw new CloudError(
+            'Conflict',
+            name,
+            `status ${name} changed since it was read (revision ${current}, expected ${expectedRevision})`,
+          );
         delete this.world.statuses[name];
       }),
     acquireLease: (holder, ttlSeconds, now) =>
@@ -673,6 +751,25 @@ export class SimulatedCloud {
   private checkCluster(region: string, cluster: string): void {
     if (this.platform.regions[region]?.cluster !== cluster)
       throw new CloudError('NotFound', cluster, 'ClusterNotFoundException');
+  }
+
+  /** ECS registers a service only into a target group that a listener already forwards to. */
+  private checkAttached(region: SimRegion, targetGroupArn: string): void {
+    if (
+      !Object.values(region.rules).some((rule) =>
+        rule.forward.some((f) => f.targetGroupArn === targetGroupArn),
+      )
+    )
+      throw new CloudError(
+        'Invalid',
+        targetGroupArn,
+        'InvalidParameterException: the target group does not have an associated load balancer',
+      );
+  }
+
+  private checkListener(region: string, listenerArn: string): void {
+    if (this.platform.regions[region]?.listenerArn !== listenerArn)
+      throw new CloudError('NotFound', listenerArn, 'ListenerNotFound');
   }
 
   private checkFamily(region: SimRegion, family: string): void {

@@ -12,11 +12,15 @@ import type { StoredSpec, StoredStatus } from '../../ports/store.ts';
 export interface SimWorld {
   /** Source of unique ids and ARNs. */
   seq: number;
+  /** Reconcile intervals that have passed (`tick`); metrics exist only for what is older than one. */
+  ticks?: number;
   regions: Record<string, SimRegion>;
   distributions: Record<string, SimDistribution>;
   specs: Record<string, StoredSpec>;
   statuses: Record<string, StoredStatus>;
   lease?: { holder: string; expiresAt: number };
+  /** CloudWatch dashboard bodies by name (dashboards are global to the account). */
+  dashboards?: Record<string, string>;
 }
 
 export interface SimRegion {
@@ -25,8 +29,16 @@ export interface SimRegion {
   services: Record<string, ServiceState>;
   targetGroups: Record<string, SimTargetGroup>;
   rules: Record<string, SimRule>;
-  /** Requests per minute each target group receives, keyed by its name. */
-  load: Record<string, number>;
+  /** What each target group serves per minute, keyed by its name (see SimulatedCloud.setTraffic). */
+  load: Record<string, SimTraffic>;
+}
+
+/** One target group's traffic in the simulation; a missing field reads as no datapoint. */
+export interface SimTraffic {
+  requestsPerMinute?: number;
+  errors5xxPerMinute?: number;
+  p95LatencyMs?: number;
+  cpuPercent?: number;
 }
 
 export interface SimTaskDefinition {
@@ -45,6 +57,8 @@ export interface SimTargetGroup {
   healthCheckPath: string;
   vpcId: string;
   tags: Tags;
+  /** The tick it was created in: CloudWatch has no datapoints for it before the next one. */
+  createdAtTick?: number;
 }
 
 export interface SimRule extends RuleSettings {
@@ -62,6 +76,11 @@ export interface SimDistribution {
   etag: string;
   config: DistributionConfig;
   tags: Tags;
+  /**
+   * What CloudFront's CallerReference would be: a digest of the config it was
+   * created with. A create with the same one fails (DistributionAlreadyExists).
+   */
+  callerReference?: string;
 }
 
 export const SIM_ACCOUNT = '000000000000';

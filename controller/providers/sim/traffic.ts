@@ -1,0 +1,36 @@
+import type { MetricQuery } from '../../ports/metrics.ts';
+import type { SimRegion } from './world.ts';
+
+/**
+ * The value CloudWatch would hold for one query in a simulated region, or
+ * undefined for no datapoint. Like CloudWatch, a target group has no
+ * datapoints until it has existed for a whole interval; after that it reports
+ * the traffic set for it (requests default to 0), and healthy targets are the
+ * running tasks of the service registered into it.
+ */
+export function simMetric(region: SimRegion, query: MetricQuery, ticks: number): number | undefined {
+  const name =
+    query.namespace === 'AWS/ECS'
+      ? query.dimensions['ServiceName']
+      : /^targetgroup\/([^/]+)\//.exec(query.dimensions['TargetGroup'] ?? '')?.[1];
+  const group = Object.values(region.targetGroups).find((tg) => tg.name === name);
+  if (name === undefined || group === undefined || (group.createdAtTick ?? -1) >= ticks) return undefined;
+  const traffic = region.load[name] ?? {};
+  const service = Object.values(region.services).find(
+    (s) => s.targetGroupArn === group.arn && s.status === 'ACTIVE',
+  );
+  switch (query.metric) {
+    case 'RequestCount':
+      return traffic.requestsPerMinute ?? 0;
+    case 'HTTPCode_Target_5XX_Count':
+      return traffic.errors5xxPerMinute ?? 0;
+    case 'HealthyHostCount':
+      return service?.runningCount ?? 0;
+    case 'TargetResponseTime':
+      return traffic.p95LatencyMs === undefined ? undefined : traffic.p95LatencyMs / 1000;
+    case 'CPUUtilization':
+      return traffic.cpuPercent;
+    default:
+      return undefined;
+  }
+}

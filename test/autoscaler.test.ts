@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  decideTasks,
+  nextHistory,
+  type ScalingInput,
+  type ScalingPolicy,
+} from '../controller/decide/autoscaler.ts';
+
+const policy: ScalingPolicy = {
+  targetRequestsPerTask: 600,
+  targetCpuPercent: 70,
+  tolerance: 0.1,
+  scaleInStabilizationSeconds: 300,
+  maxScaleOutStep: 10,
+  minTasks: 2,
+  maxTasks: 20,
+};
+const NOW = 1_000_000_000;
+
+function input(overrides: Partial<ScalingInput>): ScalingInput {
+  return { now: NOW, running: 4, desired: 4, rolloutInProgress: false, history: [], ...overrides };
+}
+
+const minutesAgo = (m: number) => NOW - m * 60_000;
+
+test('scaling arithmetic', async (t) => {
+  const cases: {
+    name: string;
+    input: Partial<ScalingInput>;
+    policy?: Partial<ScalingPolicy>;
+    tasks: number;
+    reason: string;
+  }[] = [
+    {
+      name: 'on target: nothing changes',
+      input: { requestsPerMinute: 2400 },
+      tasks: 4,
+      reason: 'WithinTolerance',
+    },
+    {
+      name: 'inside the tolerance band above: nothing changes',
+      input: { requestsPerMinute: 2600 },
+      tasks: 4,
+      reason: 'WithinTolerance',
+    },
+    {
+      name: 'inside the tolerance band below: nothing changes',
+      input: { requestsPerMinute: 2200 },
+      tasks: 4,
+      reason: 'WithinTolerance',
+    },
+    {
+      name: 'above the band: ceil(current × observed / target) at once',
+      input: { requestsPerMinute: 4000 },
+      tasks: 7,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'a flash crowd adds at most maxScaleOutStep',
+      input: { requestsPerMinute: 60_000 },
+      tasks: 14,
+      reason: 'ScaleOutLimitedByStep',
+    },
+    {
+      name: 'capped at maxTasks',
+      input: { requestsPerMinute: 60_000, desired: 15, running: 15 },
+      tasks: 20,
+      reason: 'AtMaximum',
+    },
+    {
+      name: 'below the band with no history: scale in',
+      input: { requestsPerMinute: 1200 },
+      tasks: 2,
+      reason: 'ScaleIn',
+    },
+    { name: 'never below minTasks', input: { requestsPerMinute: 0 }, tasks: 2, reason: 'AtMinimum' },
+    {
+      name: 'zero load at the floor holds the floor',
+      input: { requestsPerMinute: 0, desired: 2, running: 2 },
+      tasks: 2,
+      reason: 'AtMinimum',
+    },
+    {
+      name: 'scale-in waits for the highest recommendation in the window',
+      input: { requestsPerMinute: 1200, history: [{ at: minutesAgo(4), tasks: 4 }] },
+      tasks: 4,
+      reason: 'ScaleInStabilizing',
+    },
+    {
+      name: 'scale-in goes to the highest recommendation still in the window',
+      input: {
+        requestsPerMinute: 600,
+        desired: 6,
+        running: 6,
+        history: [
+          { at: minutesAgo(2), tasks: 3 },
+          { at: minutesAgo(6), tasks: 6 },
+        ],
+      },
+      tasks: 3,
+      reason: 'ScaleIn',
+    },
+    {
+      name: 'no scale-in while a deployment is in progress',
+      input: { requestsPerMinute: 600, rolloutInProgress: true },
+      tasks: 4,
+      reason: 'ScaleInHeldDuringRollout',
+    },
+    {
+      name: 'scale-out goes ahead during a deployment',
+      input: { requestsPerMinute: 4000, rolloutInProgress: true },
+      tasks: 7,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'missing metrics never scale in',
+      input: { desired: 6, running: 6 },
+      tasks: 6,
+      reason: 'MetricsMissing',
+    },
+    {
+      name: 'missing metrics still respect the bounds',
+      input: { desired: 30, running: 30 },
+      tasks: 20,
+      reason: 'MetricsMissing',
+    },
+    {
+      name: 'counts from running tasks, not desired, and holds while tasks start',
+      input: { requestsPerMinute: 4000, desired: 8, running: 4 },
+      tasks: 8,
+      reason: 'ScaleInHeldDuringRollout',
+    },
+    {
+      name: 'starting tasks do not hide more demand',
+      input: { requestsPerMinute: 6000, desired: 8, running: 4 },
+      tasks: 10,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'CPU alone can scale out',
+      input: { requestsPerMinute: 2400, cpuPercent: 140 },
+      tasks: 8,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'the higher of requests and CPU wins',
+      input: { requestsPerMinute: 6000, cpuPercent: 80 },
+      tasks: 10,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'a failover floor lifts the region',
+      input: { requestsPerMinute: 0, floor: 9 },
+      tasks: 9,
+      reason: 'AtMinimum',
+    },
+    {
+      name: 'from zero running, demand alone decides',
+      input: { requestsPerMinute: 3000, desired: 2, running: 0 },
+      tasks: 5,
+      reason: 'ScaleOut',
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const decision = decideTasks({ ...policy, ...c.policy }, input(c.input));
+      assert.deepEqual([decision.tasks, decision.reason], [c.tasks, c.reason], decision.message);
+    });
+  }
+});
+
+test('history keeps only the recommendations inside the window, plus the new one', () => {
+  const history = nextHistory(
+    policy,
+    [
+      { at: minutesAgo(6), tasks: 9 },
+      { at: minutesAgo(3), tasks: 5 },
+    ],
+    NOW,
+    4,
+  );
+  assert.deepEqual(history, [
+    { at: minutesAgo(3), tasks: 5 },
+    { at: NOW, tasks: 4 },
+  ]);
+});
+
+const policies = fc.record({
+  targetRequestsPerTask: fc.integer({ min: 1, max: 5000 }),
+  targetCpuPercent: fc.integer({ min: 10, max: 95 }),
+  tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
+  scaleInStabilizationSeconds: fc.integer({ min: 0, max: 3600 }),
+  maxScaleOutStep: fc.integer({ min: 1, max: 50 }),
+  minTasks: fc.integer({ min: 0, max: 20 }),
+  span: fc.integer({ min: 0, max: 40 }),
+});
+const inputs = fc.record({
+  running: fc.integer({ min: 0, max: 100 }),
+  desired: fc.integer({ min: 0, max: 100 }),
+  requestsPerMinute: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
+  cpuPercent: fc.option(fc.double({ min: 0, max: 400, noNaN: true }), { nil: undefined }),
+  rolloutInProgress: fc.boolean(),
+  history: fc.array(
+    fc.record({
+      at: fc.integer({ min: NOW - 3_600_000, max: NOW - 1 }),
+      tasks: fc.integer({ min: 0, max: 100 }),
+    }),
+    { maxLength: 20 },
+  ),
+});
+
+test('desired tasks always stay within [minTasks, maxTasks]', () => {
+  fc.assert(
+    fc.property(policies, inputs, ({ span, ...p }, i) => {
+      const full = { ...p, maxTasks: p.minTasks + span };
+      const { tasks } = decideTasks(full, { now: NOW, ...i });
+      return tasks >= full.minTasks && tasks <= full.maxTasks;
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('no scale-in inside the stabilization window after a higher recommendation', () => {
+  fc.assert(
+    fc.property(policies, inputs, fc.integer({ min: 1, max: 3600 }), ({ span, ...p }, i, agoSeconds) => {
+      const full = { ...p, maxTasks: p.minTasks + span };
+      fc.pre(agoSeconds < full.scaleInStabilizationSeconds);
+      const higher = i.desired + 1;
+      const history = [...i.history, { at: NOW - agoSeconds * 1000, tasks: higher }];
+      const { tasks } = decideTasks(full, { now: NOW, ...i, history });
+      return tasks >= Math.min(i.desired, full.maxTasks) || i.desired > full.maxTasks;
+    }),
+    { numRuns: 2000 },
+  );
+});
