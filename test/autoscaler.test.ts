@@ -94,9 +94,10 @@ test('scaling arithmetic', async (t) => {
         requestsPerMinute: 600,
         desired: 6,
         running: 6,
+        // 6 was recommended until 6 minutes ago, outside the 5-minute window; 3 since.
         history: [
-          { at: minutesAgo(2), tasks: 3 },
-          { at: minutesAgo(6), tasks: 6 },
+          { at: minutesAgo(6), tasks: 3 },
+          { at: minutesAgo(7), tasks: 6 },
         ],
       },
       tasks: 3,
@@ -171,20 +172,23 @@ test('scaling arithmetic', async (t) => {
   }
 });
 
-test('history keeps only the recommendations inside the window, plus the new one', () => {
-  const history = nextHistory(
-    policy,
-    [
-      { at: minutesAgo(6), tasks: 9 },
-      { at: minutesAgo(3), tasks: 5 },
-    ],
-    NOW,
-    4,
-  );
-  assert.deepEqual(history, [
+test('a recommendation holds until the next begins: a run that ended before the window is forgotten', () => {
+  const history = [
+    { at: minutesAgo(9), tasks: 9 },
+    { at: minutesAgo(7), tasks: 7 },
     { at: minutesAgo(3), tasks: 5 },
-    { at: NOW, tasks: 4 },
-  ]);
+  ];
+  // 9 ended 7 minutes ago, outside the 5-minute window; 7 ran until 3 minutes ago, inside it.
+  assert.deepEqual(nextHistory(policy, history, NOW, 4), [...history.slice(1), { at: NOW, tasks: 4 }]);
+  assert.equal(
+    decideTasks(policy, input({ requestsPerMinute: 600, desired: 9, running: 9, history })).tasks,
+    7,
+  );
+});
+
+test('an unchanged recommendation does not grow the history, so a steady status does not change', () => {
+  const history = [{ at: minutesAgo(30), tasks: 2 }];
+  assert.deepEqual(nextHistory(policy, history, NOW, 2), history);
 });
 
 const policies = fc.record({

@@ -105,10 +105,9 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     };
   }
   const recommendation = Math.max(...candidates);
-  const windowStart = input.now - policy.scaleInStabilizationSeconds * 1000;
   const stabilized = Math.max(
     recommendation,
-    ...input.history.filter((h) => h.at > windowStart).map((h) => h.tasks),
+    ...inWindow(policy, input.history, input.now).map((h) => h.tasks),
   );
 
   let tasks: number;
@@ -155,15 +154,22 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   return { tasks: bounded, recommendation, reason, message };
 }
 
-/** History to keep: the recommendations still inside the window, plus this one. */
+/** History to keep: the runs that reach into the window, and this recommendation when it starts a new run. */
 export function nextHistory(
   policy: ScalingPolicy,
   history: readonly Recommendation[],
   now: number,
   recommendation: number,
 ): Recommendation[] {
+  const kept = inWindow(policy, history, now);
+  return kept.at(-1)?.tasks === recommendation ? kept : [...kept, { at: now, tasks: recommendation }];
+}
+
+/** The runs, oldest first, that had not ended when the window began. */
+function inWindow(policy: ScalingPolicy, history: readonly Recommendation[], now: number): Recommendation[] {
   const windowStart = now - policy.scaleInStabilizationSeconds * 1000;
-  return [...history.filter((h) => h.at > windowStart && h.at < now), { at: now, tasks: recommendation }];
+  const sorted = history.filter((h) => h.at <= now).sort((a, b) => a.at - b.at);
+  return sorted.filter((_, i) => (sorted[i + 1]?.at ?? Infinity) > windowStart);
 }
 
 function clamp(value: number, min: number, max: number): number {

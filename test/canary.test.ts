@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  analyzeCanary,
+  type CanaryAnalysisPolicy,
+  type CanarySample,
+  type CanaryState,
+} from '../controller/decide/canary.ts';
+
+const policy: CanaryAnalysisPolicy = {
+  intervalSeconds: 60,
+  stepWeight: 10,
+  maxWeight: 30,
+  threshold: 2,
+  minSuccessPercent: 99,
+  maxP95LatencyMs: 500,
+};
+const T0 = 1_000_000_000;
+const minute = (n: number) => T0 + n * 60_000;
+const healthy: CanarySample = { requests: 1000, errors5xx: 2, p95LatencyMs: 120 };
+
+function run(samples: (CanarySample | 'wait')[], start?: CanaryState): CanaryState[] {
+  let state = start ?? analyzeCanary(policy, 'v2', undefined, {}, minute(0));
+  const states = [state];
+  samples.forEach((sample, i) => {
+    const at = sample === 'wait' ? minute(i) + 30_000 : minute(i + 1);
+    state = analyzeCanary(policy, 'v2', state, sample === 'wait' ? healthy : sample, at);
+    states.push(state);
+  });
+  return states;
+}
+
+test('canary analysis', async (t) => {
+  await t.test('a new canary starts at weight 0, progressing', () => {
+    const state = analyzeCanary(policy, 'v2', undefined, healthy, minute(0));
+    assert.deepEqual([state.phase, state.weight, state.failedChecks], ['Progressing', 0, 0]);
+  });
+  await t.test('the first step needs no check (there was no canary traffic to judge)', () => {
+    assert.equal(run([{}])[1]!.weight, 10);
+  });
+  await t.test('passing checks step the weight up to maxWeight, then mark it ready to promote', () => {
+    const states = run([{}, healthy, healthy, healthy]);
+    assert.deepEqual(
+      states.map((s) => [s.weight, s.phase]),
+      [
+        [0, 'Progressing'],
+        [10, 'Progressing'],
+        [20, 'Progressing'],
+        [30, 'Progressing'],
+        [30, 'Succeeded'],
+      ],
+    );
+  });
+  await t.test('nothing moves before the interval has passed', () => {
+    const states = run([{}, 'wait']);
+    assert.equal(states[2], states[1]);
+  });
+  await t.test('a failed check holds the weight; threshold failures roll back to 0', () => {
+    const failing = { requests: 1000, errors5xx: 50, p95LatencyMs: 120 };
+    const states = run([{}, healthy, failing, failing]);
+    assert.deepEqual(
+      states.slice(2).map((s) => [s.weight, s.phase, s.failedChecks]),
+      [
+        [20, 'Progressing', 0],
+        [20, 'Progressing', 1],
+        [0, 'Failed', 2],
+      ],
+    );
+    assert.match(states.at(-1)!.message, /success rate 95\.00% is below 99%/);
+  });
+  await t.test('slow responses fail a check', () => {
+    const states = run([{}, { requests: 1000, errors5xx: 0, p95LatencyMs: 900 }]);
+    assert.match(states[2]!.message, /p95 latency 900 ms is above 500 ms/);
+  });
+  await t.test('no data counts as a failed check', () => {
+    const states = run([{}, {}, { requests: 0, p95LatencyMs: 100 }]);
+    assert.deepEqual([states[3]!.phase, states[3]!.weight], ['Failed', 0]);
+    assert.match(states[2]!.message, /no data/);
+  });
+  await t.test('a failed canary stays rolled back until its tag changes', () => {
+    const failed = run([{}, {}, {}]).at(-1)!;
+    assert.equal(analyzeCanary(policy, 'v2', failed, healthy, minute(10)), failed);
+    const next = analyzeCanary(policy, 'v3', failed, healthy, minute(10));
+    assert.deepEqual([next.tag, next.phase, next.weight], ['v3', 'Progressing', 0]);
+  });
+});
+
+const samples = fc.oneof(
+  fc.constant<CanarySample>({}),
+  fc.record({
+    requests: fc.integer({ min: 0, max: 10_000 }),
+    errors5xx: fc.integer({ min: 0, max: 500 }),
+    p95LatencyMs: fc.integer({ min: 1, max: 2000 }),
+  }),
+);
+const policies = fc
+  .record({
+    intervalSeconds: fc.integer({ min: 10, max: 600 }),
+    stepWeight: fc.integer({ min: 1, max: 100 }),
+    maxWeight: fc.integer({ min: 1, max: 100 }),
+    threshold: fc.integer({ min: 1, max: 10 }),
+    minSuccessPercent: fc.integer({ min: 0, max: 100 }),
+    maxP95LatencyMs: fc.integer({ min: 1, max: 2000 }),
+  })
+  .filter((p) => p.stepWeight <= p.maxWeight);
+
+test('the canary weight stays within [0, maxWeight] and moves only by stepWeight or to 0', () => {
+  fc.assert(
+    fc.property(
+      policies,
+      fc.array(fc.tuple(samples, fc.integer({ min: 0, max: 900 })), { maxLength: 60 }),
+      (p, steps) => {
+        let now = T0;
+        let state = analyzeCanary(p, 'v2', undefined, {}, now);
+        for (const [sample, seconds] of steps) {
+          now += seconds * 1000;
+          const next = analyzeCanary(p, 'v2', state, sample, now);
+          if (next.weight < 0 || next.weight > p.maxWeight) return false;
+          const delta = next.weight - state.weight;
+          const allowed =
+            delta === 0 || next.weight === 0 || delta === p.stepWeight || next.weight === p.maxWeight;
+          if (!allowed || delta > p.stepWeight) return false;
+          state = next;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
