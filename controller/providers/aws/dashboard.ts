@@ -1,0 +1,87 @@
+import {
+  DashboardInvalidInputError,
+  GetDashboardCommand,
+  PutDashboardCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { CloudError } from '../../errors.ts';
+import type { DashboardPort } from '../../ports/dashboard.ts';
+import { CLOUDFRONT_REGION, type AwsClients } from './clients.ts';
+import { fromAwsError } from './errors.ts';
+
+/**
+ * Dashboards are global to the account but reached through a regional
+ * endpoint; tandem always uses us-east-1, where the bootstrap creates the
+ * dashboard, so one client and one IAM statement serve every site.
+ */
+export const DASHBOARD_REGION = CLOUDFRONT_REGION;
+
+/** CloudWatch dashboards through the AWS SDK. */
+export class AwsDashboard implements DashboardPort {
+  constructor(private readonly clients: AwsClients) {}
+
+  async getDashboard(name: string): Promise<string | undefined> {
+    let body: string | undefined;
+    try {
+      const out = await this.clients
+        .cloudwatch(DASHBOARD_REGION)
+        .send(new GetDashboardCommand({ DashboardName: name }));
+      body = out.DashboardBody;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw fromAwsError(error, 'cloudwatch', 'GetDashboard', resource(name));
+    }
+    if (body === undefined)
+      throw new CloudError(
+        'Unavailable',
+        resource(name),
+        'CloudWatch GetDashboard answered without DashboardBody',
+      );
+    return body;
+  }
+
+  /** Validation warnings are accepted (CloudWatch stored the body); errors are Invalid with CloudWatch's reasons. */
+  async putDashboard(name: string, body: string): Promise<void> {
+    try {
+      await this.clients
+        .cloudwatch(DASHBOARD_REGION)
+        .send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+    } catch (error) {
+      if (error instanceof DashboardInvalidInputError) {
+        const reasons = (error.dashboardValidationMessages ?? [])
+          .map((m) => `${m.DataPath ?? '(body)'}: ${m.Message ?? ''}`)
+          .join('; ');
+        throw new CloudError(
+          'Invalid',
+          resource(name),
+          `CloudWatch refused dashboard ${name}: ${reasons === '' ? error.message : reasons}`,
+          { cause: error },
+        );
+      }
+      throw fromAwsError(error, 'cloudwatch', 'PutDashboard', resource(name));
+    }
+  }
+}
+
+/**
+ * Writes `body` only when the stored dashboard differs, so a converged pass
+ * makes no write. True when it wrote.
+ */
+export async function putDashboardIfChanged(
+  port: DashboardPort,
+  name: string,
+  body: string,
+): Promise<boolean> {
+  if ((await port.getDashboard(name)) === body) return false;
+  await port.putDashboard(name, body);
+  return true;
+}
+
+/** GetDashboard's "no such dashboard": DashboardNotFoundError on the wire code ResourceNotFound. */
+function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'DashboardNotFoundError' || name === 'ResourceNotFound';
+}
+
+function resource(name: string): string {
+  return `dashboard/${name}`;
+}
