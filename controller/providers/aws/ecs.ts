@@ -1,0 +1,366 @@
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  type Service,
+  type Tag,
+  UpdateServiceCommand,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { CloudError, type CloudErrorKind } from '../../errors.ts';
+import type { Tags } from '../../model/tags.ts';
+import type {
+  EcsPort,
+  ServiceCreate,
+  ServiceState,
+  ServiceUpdate,
+  TaskDefinitionRef,
+  TaskDefinitionSpec,
+} from '../../ports/ecs.ts';
+import type { Page } from '../../ports/page.ts';
+import type { AwsClients } from './clients.ts';
+import { fromAwsError } from './errors.ts';
+
+/** The IAM service prefix, for error messages that name the permission to grant. */
+const IAM_SERVICE = 'ecs';
+/** ListTaskDefinitions answers at most 100 ARNs a page. */
+const LIST_PAGE_SIZE = 100;
+/** DescribeTaskDefinition calls in flight at once, so a cold start does not burst ECS's rate limit. */
+const DESCRIBE_CONCURRENCY = 10;
+/** The one container of a tandem task; services register it with the load balancer by this name. */
+const CONTAINER_NAME = 'site';
+/** ECS waits this long after a task starts before its load balancer health checks count. */
+const HEALTH_CHECK_GRACE_SECONDS = 30;
+
+const TASK_DEFINITION_ARN = /^arn:[^:]+:ecs:[^:]*:[^:]*:task-definition\/([A-Za-z0-9_-]{1,255}):(\d+)$/;
+const SERVICE_STATUSES: ReadonlySet<string> = new Set(['ACTIVE', 'DRAINING', 'INACTIVE']);
+
+/** ECS on AWS SDK v3: task definitions and services, one region per call. */
+export class AwsEcs implements EcsPort {
+  /**
+   * Tags of the task definitions already read, by ARN. A task definition is
+   * immutable once registered and tandem never retags one, and this adapter
+   * (like its clients) lives across Lambda invocations, so a steady pass makes
+   * no DescribeTaskDefinition calls: only task definitions new to this
+   * execution environment are described.
+   */
+  private readonly tagsByArn = new Map<string, Tags>();
+
+  constructor(private readonly clients: AwsClients) {}
+
+  /**
+   * ListTaskDefinitions' `familyPrefix` is, despite its name, a whole family
+   * name ("the full family name to filter the results with"), so it cannot
+   * find `tandem-*` families. The listing reads every ACTIVE task definition
+   * of the region and keeps those whose family starts with `familyPrefix`; a
+   * page can therefore hold fewer than 100 items (even none) and still have a
+   * next one. Only kept task definitions are described for their tags.
+   */
+  async listTaskDefinitions(
+    region: string,
+    familyPrefix: string,
+    next?: string,
+  ): Promise<Page<TaskDefinitionRef>> {
+    const out = await this.call(region, 'ListTaskDefinitions', familyPrefix, (ecs) =>
+      ecs.send(
+        new ListTaskDefinitionsCommand({
+          status: 'ACTIVE',
+          maxResults: LIST_PAGE_SIZE,
+          ...(next === undefined ? {} : { nextToken: next }),
+        }),
+      ),
+    );
+    const refs = (out.taskDefinitionArns ?? [])
+      .map((arn) => ({ arn, ...parseTaskDefinitionArn(arn, 'ListTaskDefinitions') }))
+      .filter((ref) => ref.family.startsWith(familyPrefix));
+    const tags = await mapLimited(refs, DESCRIBE_CONCURRENCY, (ref) =>
+      this.taskDefinitionTags(region, ref.arn),
+    );
+    return {
+      items: refs.map((ref, i) => ({ ...ref, tags: tags[i]! })),
+      ...(out.nextToken ? { next: out.nextToken } : {}),
+    };
+  }
+
+  async registerTaskDefinition(
+    region: string,
+    spec: TaskDefinitionSpec,
+    tags: Tags,
+  ): Promise<TaskDefinitionRef> {
+    const out = await this.call(region, 'RegisterTaskDefinition', spec.family, (ecs) =>
+      ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: spec.family,
+          requiresCompatibilities: ['FARGATE'],
+          networkMode: 'awsvpc',
+          cpu: String(spec.cpu),
+          memory: String(spec.memory),
+          executionRoleArn: spec.executionRoleArn,
+          taskRoleArn: spec.taskRoleArn,
+          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          containerDefinitions: [
+            {
+              name: CONTAINER_NAME,
+              image: spec.image,
+              essential: true,
+              portMappings: [{ containerPort: spec.containerPort, protocol: 'tcp' }],
+              environment: Object.keys(spec.environment)
+                .sort()
+                .map((name) => ({ name, value: spec.environment[name]! })),
+              logConfiguration: {
+                logDriver: 'awslogs',
+                options: {
+                  'awslogs-group': spec.logGroup,
+                  'awslogs-region': region,
+                  'awslogs-stream-prefix': spec.family,
+                },
+              },
+            },
+          ],
+          tags: toEcsTags(tags),
+        }),
+      ),
+    );
+    const arn = out.taskDefinition?.taskDefinitionArn;
+    if (arn === undefined)
+      throw badResponse('RegisterTaskDefinition', spec.family, 'taskDefinition.taskDefinitionArn');
+    const ref = { arn, ...parseTaskDefinitionArn(arn, 'RegisterTaskDefinition'), tags };
+    this.tagsByArn.set(arn, tags);
+    return ref;
+  }
+
+  async deregisterTaskDefinition(region: string, arn: string): Promise<void> {
+    await this.call(
+      region,
+      'DeregisterTaskDefinition',
+      arn,
+      (ecs) => ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })),
+      // ECS answers a task definition it does not know with a generic ClientException.
+      (error) =>
+        isNamed(error, 'ClientException', /unable to describe task definition/i) ? 'NotFound' : undefined,
+    );
+    this.tagsByArn.delete(arn);
+  }
+
+  /**
+   * Names that do not exist come back as `failures` with reason MISSING and
+   * are left out. Any other failure means the service could not be read, not
+   * that it is absent, so it fails the call rather than invite a create.
+   */
+  async describeServices(region: string, cluster: string, names: readonly string[]): Promise<ServiceState[]> {
+    if (names.length === 0) return [];
+    const out = await this.call(region, 'DescribeServices', cluster, (ecs) =>
+      ecs.send(new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] })),
+    );
+    const failure = (out.failures ?? []).find((f) => f.reason !== 'MISSING');
+    if (failure !== undefined) {
+      throw new CloudError(
+        'Unavailable',
+        failure.arn ?? cluster,
+        `ecs:DescribeServices could not describe ${failure.arn ?? 'a service'}: ${failure.reason ?? 'no reason'}${failure.detail ? ` (${failure.detail})` : ''}`,
+      );
+    }
+    return (out.services ?? []).map((service) => serviceState(service, 'DescribeServices', cluster));
+  }
+
+  async createService(region: string, cluster: string, create: ServiceCreate): Promise<ServiceState> {
+    const out = await this.call(
+      region,
+      'CreateService',
+      create.name,
+      (ecs) =>
+        ecs.send(
+          new CreateServiceCommand({
+            cluster,
+            serviceName: create.name,
+            taskDefinition: create.taskDefinition,
+            desiredCount: create.desiredCount,
+            launchType: 'FARGATE',
+            networkConfiguration: {
+              awsvpcConfiguration: {
+                subnets: [...create.subnets],
+                securityGroups: [...create.securityGroups],
+                assignPublicIp: create.assignPublicIp ? 'ENABLED' : 'DISABLED',
+              },
+            },
+            loadBalancers: [
+              {
+                targetGroupArn: create.targetGroupArn,
+                containerName: CONTAINER_NAME,
+                containerPort: create.containerPort,
+              },
+            ],
+            healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
+            deploymentConfiguration: {
+              deploymentCircuitBreaker: { enable: true, rollback: true },
+              minimumHealthyPercent: 100,
+              maximumPercent: 200,
+            },
+            enableECSManagedTags: true,
+            propagateTags: 'SERVICE',
+            tags: toEcsTags(create.tags),
+          }),
+        ),
+      // A name still in use (ACTIVE, or DRAINING after a delete) is a state
+      // that passes, not bad input, though ECS calls it InvalidParameterException.
+      (error) =>
+        isNamed(error, 'InvalidParameterException', /not idempotent|still draining/i)
+          ? 'Conflict'
+          : undefined,
+    );
+    if (out.service === undefined) throw badResponse('CreateService', create.name, 'service');
+    const state = serviceState(out.service, 'CreateService', create.name);
+    return out.service.tags === undefined ? { ...state, tags: create.tags } : state;
+  }
+
+  async updateService(region: string, cluster: string, name: string, update: ServiceUpdate): Promise<void> {
+    const input: UpdateServiceCommandInput = { cluster, service: name };
+    if (update.desiredCount !== undefined) input.desiredCount = update.desiredCount;
+    if (update.taskDefinition !== undefined) input.taskDefinition = update.taskDefinition;
+    if (update.targetGroupArn !== undefined) {
+      if (update.containerPort === undefined)
+        throw new CloudError('Invalid', name, 'moving a service to a target group needs its containerPort');
+      input.loadBalancers = [
+        {
+          targetGroupArn: update.targetGroupArn,
+          containerName: CONTAINER_NAME,
+          containerPort: update.containerPort,
+        },
+      ];
+    }
+    await this.call(region, 'UpdateService', name, (ecs) => ecs.send(new UpdateServiceCommand(input)));
+  }
+
+  async deleteService(region: string, cluster: string, name: string): Promise<void> {
+    await this.call(region, 'DeleteService', name, (ecs) =>
+      ecs.send(new DeleteServiceCommand({ cluster, service: name })),
+    );
+  }
+
+  private async taskDefinitionTags(region: string, arn: string): Promise<Tags> {
+    const cached = this.tagsByArn.get(arn);
+    if (cached !== undefined) return cached;
+    const out = await this.call(region, 'DescribeTaskDefinition', arn, (ecs) =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
+    );
+    const tags = fromEcsTags(out.tags, 'DescribeTaskDefinition', arn);
+    this.tagsByArn.set(arn, tags);
+    return tags;
+  }
+
+  /**
+   * One SDK call with its error as a CloudError. `refine` may name a better
+   * kind for an error whose AWS name alone is too coarse.
+   */
+  private async call<T>(
+    region: string,
+    operation: string,
+    resource: string,
+    send: (ecs: ECSClient) => Promise<T>,
+    refine?: (error: unknown) => CloudErrorKind | undefined,
+  ): Promise<T> {
+    try {
+      return await send(this.clients.ecs(region));
+    } catch (error) {
+      const mapped = fromAwsError(error, IAM_SERVICE, operation, resource);
+      const kind = error instanceof CloudError ? undefined : refine?.(error);
+      throw kind === undefined
+        ? mapped
+        : new CloudError(kind, mapped.resource, mapped.message, { cause: error });
+    }
+  }
+}
+
+function serviceState(service: Service, operation: string, resource: string): ServiceState {
+  const name = service.serviceName;
+  if (!name) throw badResponse(operation, resource, 'serviceName');
+  const arn = service.serviceArn;
+  if (!arn) throw badResponse(operation, name, 'serviceArn');
+  const status = service.status;
+  if (status === undefined || !SERVICE_STATUSES.has(status))
+    throw badResponse(operation, name, 'a known status');
+  if (!service.taskDefinition) throw badResponse(operation, name, 'taskDefinition');
+  const family = parseTaskDefinitionArn(service.taskDefinition, operation).family;
+  const deployments = [...(service.deployments ?? [])].sort(
+    (a, b) => Number(b.status === 'PRIMARY') - Number(a.status === 'PRIMARY'),
+  );
+  const deploymentFamilies = [
+    ...new Set(
+      deployments.map((d) => {
+        if (!d.taskDefinition) throw badResponse(operation, name, 'deployments[].taskDefinition');
+        return parseTaskDefinitionArn(d.taskDefinition, operation).family;
+      }),
+    ),
+  ];
+  const primary = deployments.find((d) => d.status === 'PRIMARY');
+  const targetGroupArn = service.loadBalancers?.[0]?.targetGroupArn;
+  return {
+    name,
+    arn,
+    status: status as ServiceState['status'],
+    taskDefinition: family,
+    deploymentFamilies: deploymentFamilies.length > 0 ? deploymentFamilies : [family],
+    desiredCount: service.desiredCount ?? 0,
+    runningCount: service.runningCount ?? 0,
+    pendingCount: service.pendingCount ?? 0,
+    // As the port defines it: a deployment rolling out, not a desired count still being reached.
+    rolloutInProgress: deployments.length > 1 || primary?.rolloutState === 'IN_PROGRESS',
+    ...(targetGroupArn === undefined ? {} : { targetGroupArn }),
+    tags: fromEcsTags(service.tags, operation, name),
+  };
+}
+
+function parseTaskDefinitionArn(arn: string, operation: string): { family: string; revision: number } {
+  const match = TASK_DEFINITION_ARN.exec(arn);
+  if (match === null)
+    throw badResponse(operation, arn, 'a task definition ARN (…:task-definition/family:revision)');
+  return { family: match[1]!, revision: Number(match[2]) };
+}
+
+function toEcsTags(tags: Tags): Tag[] {
+  return Object.keys(tags)
+    .sort()
+    .map((key) => ({ key, value: tags[key]! }));
+}
+
+function fromEcsTags(tags: readonly Tag[] | undefined, operation: string, resource: string): Tags {
+  const out: Record<string, string> = {};
+  for (const tag of tags ?? []) {
+    if (tag.key === undefined) throw badResponse(operation, resource, 'tags[].key');
+    out[tag.key] = tag.value ?? '';
+  }
+  return out;
+}
+
+/** An AWS answer is outside input too: one without a field tandem relies on is treated as a failed call. */
+function badResponse(operation: string, resource: string, field: string): CloudError {
+  return new CloudError('Unavailable', resource, `${IAM_SERVICE}:${operation} answered without ${field}`);
+}
+
+function isNamed(error: unknown, name: string, message: RegExp): boolean {
+  const e = error as { name?: unknown; message?: unknown } | null;
+  return e?.name === name && typeof e.message === 'string' && message.test(e.message);
+}
+
+/** `work` over `items` with at most `limit` calls in flight, answers in order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let nextIndex = 0;
+  const worker = async () => {
+    while (nextIndex < items.length) {
+      const i = nextIndex++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
