@@ -1,5 +1,5 @@
 import { CloudError } from '../errors.ts';
-import { serviceName, type Track } from '../model/naming.ts';
+import { loadBalancerDimension, serviceName, targetGroupDimension, type Track } from '../model/naming.ts';
 
 /** CloudWatch's limits on one dashboard. */
 export const DASHBOARD_MAX_WIDGETS = 500;
@@ -230,20 +230,6 @@ function trackTargetGroups(r: DashboardRegion): { track: Track; arn: string }[] 
   if (r.stableTargetGroupArn !== undefined) groups.push({ track: 'stable', arn: r.stableTargetGroupArn });
   if (r.canaryTargetGroupArn !== undefined) groups.push({ track: 'canary', arn: r.canaryTargetGroupArn });
   return groups;
-}
-
-/** CloudWatch's LoadBalancer dimension: `app/<name>/<id>` from the ARN. */
-export function loadBalancerDimension(arn: string): string {
-  return arnResource(arn).replace(/^loadbalancer\//, '');
-}
-
-/** CloudWatch's TargetGroup dimension: `targetgroup/<name>/<id>` from the ARN. */
-export function targetGroupDimension(arn: string): string {
-  return arnResource(arn);
-}
-
-function arnResource(arn: string): string {
-  return arn.split(':').slice(5).join(':');
 }
 
 /** One widget in the documented DashboardBody form, keys in a fixed order. */

@@ -51,3 +51,17 @@ export function canonicalJson(value: unknown): string {
       : v,
   );
 }
+
+/** CloudWatch's LoadBalancer dimension: `app/<name>/<id>` from the ARN. */
+export function loadBalancerDimension(arn: string): string {
+  return arnResource(arn).replace(/^loadbalancer\//, '');
+}
+
+/** CloudWatch's TargetGroup dimension: `targetgroup/<name>/<id>` from the ARN. */
+export function targetGroupDimension(arn: string): string {
+  return arnResource(arn);
+}
+
+function arnResource(arn: string): string {
+  return arn.split(':').slice(5).join(':');
+}

@@ -4,7 +4,7 @@ export const GET_METRIC_DATA_MAX = 500;
 export interface MetricQuery {
   /** Unique within one call; answers are matched by it. */
   id: string;
-  namespace: 'AWS/ApplicationELB' | 'AWS/ECS';
+  namespace: 'AWS/ApplicationELB' | 'AWS/ECS' | 'ECS/ContainerInsights';
   metric: string;
   dimensions: Readonly<Record<string, string>>;
   stat: 'Sum' | 'Average' | 'Maximum' | 'p95';

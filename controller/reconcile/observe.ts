@@ -1,10 +1,12 @@
 import { asCloudError, type CloudError } from '../errors.ts';
 import {
   distributionComment,
+  loadBalancerDimension,
   siteOfFamily,
   TASK_DEFINITION_FAMILY_PREFIX,
   TRACKS,
   serviceName,
+  targetGroupDimension,
   targetGroupName,
 } from '../model/naming.ts';
 import type {
@@ -245,7 +247,10 @@ async function readTraffic(
         id,
         namespace: 'AWS/ApplicationELB',
         metric: m.metric,
-        dimensions: { TargetGroup: arnSuffix(tg.arn), LoadBalancer: arnSuffix(where.loadBalancerArn) },
+        dimensions: {
+          TargetGroup: targetGroupDimension(tg.arn),
+          LoadBalancer: loadBalancerDimension(where.loadBalancerArn),
+        },
         stat: m.stat,
         periodSeconds: 60,
       });
@@ -283,12 +288,6 @@ async function readTraffic(
     samples.set(owner.name, sample);
   }
   return samples;
-}
-
-/** CloudWatch names load balancers and target groups by the end of their ARN. */
-function arnSuffix(arn: string): string {
-  const resource = arn.split(':').slice(5).join(':');
-  return resource.startsWith('loadbalancer/') ? resource.slice('loadbalancer/'.length) : resource;
 }
 
 /**

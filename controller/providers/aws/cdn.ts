@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   CreateDistributionWithTagsCommand,
   DeleteDistributionCommand,
@@ -14,7 +14,6 @@ import {
   type ViewerCertificate,
 } from '@aws-sdk/client-cloudfront';
 import { CloudError } from '../../errors.ts';
-import { canonicalJson } from '../../model/naming.ts';
 import type { Tags } from '../../model/tags.ts';
 import type {
   CdnPort,
@@ -202,13 +201,14 @@ export class AwsCdn implements CdnPort {
 }
 
 /**
- * Deterministic from the comment and the config, so a create retried after a
- * lost answer fails with DistributionAlreadyExists instead of making a second
- * distribution.
+ * New for every create: CloudFront refuses a reference it has ever been sent,
+ * even one of a distribution since deleted, so a site deleted and applied
+ * again must not reuse one. The SDK's own retries resend the same command, so
+ * a create retried after a lost answer still cannot make a second
+ * distribution; across passes, the next pass finds the one it made.
  */
 export function callerReference(config: DistributionConfig): string {
-  const digest = createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 20);
-  return `${config.comment.replace(/[^A-Za-z0-9]+/g, '-')}-${digest}`;
+  return `${config.comment.replace(/[^A-Za-z0-9]+/g, '-')}-${randomUUID()}`;
 }
 
 /** A complete, valid CloudFront config for tandem's subset. */

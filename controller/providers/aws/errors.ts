@@ -14,9 +14,9 @@ const KINDS: Record<string, CloudErrorKind> = {
   NoSuchResource: 'NotFound',
   ResourceNotFoundException: 'NotFound',
   ResourceNotFound: 'NotFound',
+  DashboardNotFoundError: 'NotFound',
   // Conflict: someone else changed it, or it is in a state that forbids this now
   PreconditionFailed: 'Conflict',
-  InvalidIfMatchVersion: 'Conflict',
   ConditionalCheckFailedException: 'Conflict',
   TransactionCanceledException: 'Conflict',
   DistributionNotDisabled: 'Conflict',
@@ -48,6 +48,8 @@ const KINDS: Record<string, CloudErrorKind> = {
   ValidationError: 'Invalid',
   ValidationException: 'Invalid',
   InvalidArgument: 'Invalid',
+  // A missing or malformed IfMatch is a bug in the request, not a race.
+  InvalidIfMatchVersion: 'Invalid',
   InvalidConfigurationRequestException: 'Invalid',
   InvalidViewerCertificate: 'Invalid',
   IllegalUpdate: 'Invalid',

@@ -570,17 +570,6 @@ export class SimulatedCloud {
       }),
     createDistribution: (config, tags) =>
       this.call('cloudfront', 'CreateDistributionWithTags', 'global', true, () => {
-        // The AWS adapter derives CallerReference from the config, so a retried create is refused.
-        const callerReference = createHash('sha256').update(canonicalJson(config)).digest('hex');
-        const twin = Object.values(this.world.distributions).find(
-          (x) => x.callerReference === callerReference,
-        );
-        if (twin !== undefined)
-          throw new CloudError(
-            'Conflict',
-            config.comment,
-            `DistributionAlreadyExists: ${twin.id} was created with the same caller reference`,
-          );
         const id = `E${this.nextId().toUpperCase()}`;
         const d = {
           id,
@@ -590,7 +579,6 @@ export class SimulatedCloud {
           etag: etagOf(config, this.world.seq),
           config: structuredClone(config),
           tags: { ...tags },
-          callerReference,
         };
         this.world.distributions[id] = d;
         return summary(d);

@@ -76,11 +76,6 @@ export interface SimDistribution {
   etag: string;
   config: DistributionConfig;
   tags: Tags;
-  /**
-   * What CloudFront's CallerReference would be: a digest of the config it was
-   * created with. A create with the same one fails (DistributionAlreadyExists).
-   */
-  callerReference?: string;
 }
 
 export const SIM_ACCOUNT = '000000000000';
