@@ -147,3 +147,25 @@ test('tandem reconcile skips the pass while another reconciler holds the lease',
   const taken = await tandem('reconcile', '--once', '--state', state);
   assert.match(taken.out, /demo: 15 applied/);
 });
+
+test('tandem promote makes the canary stable and tandem abort removes it, each writing the spec once', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const promoted = await tandem('promote', 'demo', '--state', state);
+  assert.equal(promoted.code, 0, promoted.err);
+  assert.match(promoted.out, /canary promoted to stable \(generation 2\)/);
+  const world = JSON.parse(readFileSync(join(state, 'world.json'), 'utf8'));
+  assert.equal(world.specs.demo.document.spec.image.tag, 'v2');
+  assert.equal(world.specs.demo.document.spec.canary, undefined);
+
+  const again = await tandem('promote', 'demo', '--state', state);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /no canary to promote/);
+
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const aborted = await tandem('abort', 'demo', '--state', state);
+  assert.match(aborted.out, /canary removed/);
+  const after = JSON.parse(readFileSync(join(state, 'world.json'), 'utf8'));
+  assert.equal(after.specs.demo.document.spec.image.tag, 'v1');
+  assert.equal(after.specs.demo.document.spec.canary, undefined);
+});

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CloudError } from '../errors.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
+import { abortCanary, promoteCanary } from '../spec/promote.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, table } from './format.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
@@ -213,6 +214,38 @@ export function program(): Command {
       }
       console.log(describeStatus(status, spec?.generation));
     });
+
+  const editCanary = (verb: 'promote' | 'abort', edit: (document: unknown) => unknown, done: string) =>
+    cli
+      .command(verb)
+      .description(
+        verb === 'promote'
+          ? "make the site's canary its stable image (the spec is rewritten; the canary drains)"
+          : "roll the site's canary back: remove it from the spec so its traffic returns to stable",
+      )
+      .argument('<site>')
+      .addOption(stateOption())
+      .action(async (site: string, options: { state: string }) => {
+        const sim = openSimState(options.state);
+        const ports = sim.ports();
+        const spec = await ports.store.getSpec(site);
+        if (spec === undefined) throw new CliError(`no site ${site} is stored`);
+        let next: unknown;
+        try {
+          next = edit(spec.document);
+        } catch (error) {
+          throw new CliError(`site ${site}: ${(error as Error).message}`);
+        }
+        const result = validateSite(next);
+        if (!result.ok)
+          throw new CliError(`the edited spec would be invalid:\n${formatProblems(result.problems)}`);
+        // Conditional on the generation read: an edit made meanwhile wins and this one fails cleanly.
+        const stored = await ports.store.putSpec(site, next, spec.generation);
+        saveSimState(options.state, sim);
+        console.log(`site ${site}: ${done} (generation ${stored.generation})`);
+      });
+  editCanary('promote', promoteCanary, 'canary promoted to stable');
+  editCanary('abort', abortCanary, 'canary removed; its traffic returns to stable');
 
   cli
     .command('delete')
