@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { runColdstartBenchmark } from './coldstart.ts';
 import { runReconcileBenchmark } from './reconcile.ts';
 
 /**
@@ -16,6 +17,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
   reconcile: {
     description: 'one reconcile pass, cold and steady, for 1–500 sites against the throttled simulated cloud',
     run: () => runReconcileBenchmark(),
+  },
+  coldstart: {
+    description:
+      'reconciler Lambda bundle size and import time against a bundle of the five bare SDK clients',
+    run: () => runColdstartBenchmark(),
   },
 };
 

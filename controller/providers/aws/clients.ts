@@ -3,6 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallCounter } from './accounting.ts';
 
 /** CloudFront's API, and the dashboard's home, live in us-east-1. */
@@ -15,7 +16,8 @@ export interface ClientOptions {
   counter?: CallCounter;
 }
 
-type AnyClient = ECSClient | ElasticLoadBalancingV2Client | CloudFrontClient | CloudWatchClient | DynamoDBClient;
+type AnyClient =
+  ECSClient | ElasticLoadBalancingV2Client | CloudFrontClient | CloudWatchClient | DynamoDBClient | SSMClient;
 
 /**
  * SDK clients created once per service and region and reused across passes
@@ -35,7 +37,11 @@ export class AwsClients {
   }
 
   cloudfront(): CloudFrontClient {
-    return this.get('cloudfront', CLOUDFRONT_REGION, () => new CloudFrontClient(this.config(CLOUDFRONT_REGION)));
+    return this.get(
+      'cloudfront',
+      CLOUDFRONT_REGION,
+      () => new CloudFrontClient(this.config(CLOUDFRONT_REGION)),
+    );
   }
 
   cloudwatch(region: string): CloudWatchClient {
@@ -44,6 +50,11 @@ export class AwsClients {
 
   dynamodb(region: string): DynamoDBClient {
     return this.get('dynamodb', region, () => new DynamoDBClient(this.config(region)));
+  }
+
+  /** Where the bootstrap tells the reconciler where the platform is (see platform.ts). */
+  ssm(region: string): SSMClient {
+    return this.get('ssm', region, () => new SSMClient(this.config(region)));
   }
 
   private config(region: string) {
@@ -59,10 +70,11 @@ export class AwsClients {
       if (counter !== undefined) {
         // Counted once per operation (not per retry), tagged with the client's region.
         (client.middlewareStack as { add: (mw: unknown, options: unknown) => void }).add(
-          (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
-            counter.record(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''), region);
-            return next(args);
-          },
+          (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+            (args: unknown) => {
+              counter.record(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''), region);
+              return next(args);
+            },
           { step: 'initialize', name: 'tandemCallCounter' },
         );
       }

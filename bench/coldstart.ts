@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Metafile } from 'esbuild';
+import { bundle, bundleReconciler, type BundleResult } from '../controller/lambda/bundle.ts';
+
+/**
+ * What a cold start costs: the size of the reconciler Lambda's bundle and the
+ * time a fresh Node.js process takes to import it, against a bundle of just
+ * the five SDK clients it needs, built the same way in the same run.
+ */
+
+const SIZE_GOAL_BYTES = 800 * 1024;
+const IMPORT_RATIO_GOAL = 1.2;
+const IMPORT_RUNS = 21;
+
+/** The baseline: the five clients the reconciler talks to, imported and constructed, nothing else. */
+const BARE_CLIENTS_ENTRY = `
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+const region = 'us-east-1';
+export const clients = [
+  new ECSClient({ region }),
+  new ElasticLoadBalancingV2Client({ region }),
+  new CloudFrontClient({ region }),
+  new CloudWatchClient({ region }),
+  new DynamoDBClient({ region }),
+];
+`;
+
+interface Measured {
+  name: string;
+  bytes: number;
+  gzipBytes: number;
+  importMs: number[];
+  metafile: Metafile;
+}
+
+export async function runColdstartBenchmark(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-coldstart-'));
+  try {
+    console.log(
+      'coldstart: the reconciler Lambda bundle (controller/lambda/handler.ts) against a bundle of the five bare',
+    );
+    console.log(
+      '  SDK clients (ECS, ELBv2, CloudFront, CloudWatch, DynamoDB: imported and constructed), both built by',
+    );
+    console.log(
+      '  controller/lambda/bundle.ts (esbuild, platform node, target node22, ESM, minified, --main-fields=module,main)',
+    );
+    console.log(
+      `  import time: median of ${IMPORT_RUNS} fresh \`node\` processes each, interleaved, timing \`await import(bundle)\``,
+    );
+    console.log('');
+
+    const reconciler = await bundleReconciler(join(dir, 'reconciler/index.js'));
+    const bare = await bundle({ source: BARE_CLIENTS_ENTRY }, join(dir, 'bare-clients/index.js'));
+    const measured = [measure('reconciler', reconciler), measure('bare clients', bare)];
+    for (let run = 0; run < IMPORT_RUNS; run += 1) {
+      for (const [i, result] of [reconciler, bare].entries())
+        measured[i]!.importMs.push(importOnce(result.outfile));
+    }
+    const [ours, baseline] = measured as [Measured, Measured];
+
+    printTable(
+      ['bundle', 'bytes', 'KB', 'gzip bytes', 'import median', 'min', 'max'],
+      measured.map((m) => [
+        m.name,
+        String(m.bytes),
+        (m.bytes / 1024).toFixed(0),
+        String(m.gzipBytes),
+        fmtMs(median(m.importMs)),
+        fmtMs(Math.min(...m.importMs)),
+        fmtMs(Math.max(...m.importMs)),
+      ]),
+    );
+    console.log('');
+    const sizeRatio = ours.bytes / baseline.bytes;
+    const importRatio = median(ours.importMs) / median(baseline.importMs);
+    console.log(
+      `  baseline (bare clients): ${baseline.bytes} bytes, import ${fmtMs(median(baseline.importMs))}; ` +
+        `reconciler / baseline: size ${sizeRatio.toFixed(2)}×, import ${importRatio.toFixed(2)}×`,
+    );
+    console.log(`  largest parts of the reconciler bundle: ${largestParts(ours.metafile, 8)}`);
+    console.log('');
+
+    const goals = [
+      {
+        name: `the reconciler bundle is at most ${SIZE_GOAL_BYTES / 1024} KB minified`,
+        ok: ours.bytes <= SIZE_GOAL_BYTES,
+        measured: `${(ours.bytes / 1024).toFixed(0)} KB (${ours.bytes} bytes; gzip ${(ours.gzipBytes / 1024).toFixed(0)} KB)`,
+      },
+      {
+        name: `its import takes at most ${IMPORT_RATIO_GOAL}× the bare clients' import`,
+        ok: importRatio <= IMPORT_RATIO_GOAL,
+        measured: `${importRatio.toFixed(2)}× (${fmtMs(median(ours.importMs))} vs ${fmtMs(median(baseline.importMs))})`,
+      },
+    ];
+    console.log('goals');
+    for (const goal of goals)
+      console.log(`  ${goal.ok ? 'PASS' : 'FAIL'}  ${goal.name}\n        measured: ${goal.measured}`);
+    const ok = goals.every((g) => g.ok);
+    console.log('');
+    console.log(`coldstart: ${ok ? 'all goals PASS' : 'some goals FAIL'}`);
+    return ok;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function measure(name: string, result: BundleResult): Measured {
+  const content = readFileSync(result.outfile);
+  return {
+    name,
+    bytes: result.bytes,
+    gzipBytes: gzipSync(content).length,
+    importMs: [],
+    metafile: result.metafile,
+  };
+}
+
+/**
+ * A fresh process imports the bundle once and reports how long the import
+ * took. No AWS settings are needed: nothing is called at import.
+ */
+function importOnce(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now() - t);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', AWS_EMF_ENVIRONMENT: 'Local' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const ms = Number(out.trim().split('\n').at(-1));
+  if (!Number.isFinite(ms)) throw new Error(`importing ${file} printed ${JSON.stringify(out)}`);
+  return ms;
+}
+
+/** Bytes in the output by package (or by source folder for our own code), largest first. */
+function largestParts(metafile: Metafile, count: number): string {
+  const output = Object.entries(metafile.outputs).find(([name]) => name.endsWith('.js'))?.[1];
+  const parts = new Map<string, number>();
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+    parts.set(pkg, (parts.get(pkg) ?? 0) + input.bytesInOutput);
+  }
+  return [...parts.entries()]
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, count)
+    .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`)
+    .join(', ');
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function fmtMs(ms: number): string {
+  return `${ms.toFixed(0)} ms`;
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    '  ' + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}

@@ -1,0 +1,33 @@
+import type { Ports } from '../../ports/index.ts';
+import { AwsCdn } from './cdn.ts';
+import type { AwsClients } from './clients.ts';
+import { AwsEcs } from './ecs.ts';
+import { AwsLoadBalancer } from './load-balancer.ts';
+import { AwsMetrics } from './metrics.ts';
+import { DynamoSpecStore } from './store.ts';
+
+export interface AwsPortsOptions {
+  /** SDK clients, shared by every port and reused across invocations. */
+  clients: AwsClients;
+  /** The DynamoDB table holding specs, statuses and the lease (TANDEM_TABLE). */
+  tableName: string;
+  /** The table's region (TANDEM_CONTROL_REGION). */
+  controlRegion: string;
+  /** The store to use, e.g. one with `onMalformed` wired to the log. Default: a DynamoSpecStore on the table. */
+  store?: DynamoSpecStore;
+}
+
+/** Every port on the AWS SDK: ECS, ELBv2 and CloudWatch per region, CloudFront, and the DynamoDB store. */
+export function awsPorts(options: AwsPortsOptions): Ports {
+  const { clients } = options;
+  return {
+    ecs: new AwsEcs(clients),
+    loadBalancer: new AwsLoadBalancer(clients),
+    cdn: new AwsCdn(clients),
+    metrics: new AwsMetrics(clients),
+    store: options.store ?? new DynamoSpecStore(clients.dynamodb(options.controlRegion), options.tableName),
+  };
+}
+
+export { AwsClients } from './clients.ts';
+export { DynamoSpecStore } from './store.ts';

@@ -1,0 +1,506 @@
+import { createHash } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { CloudError } from '../../errors.ts';
+import { canonicalJson } from '../../model/naming.ts';
+import type { SiteStatus } from '../../model/status.ts';
+import type { SpecStorePort, StoredSpec, StoredStatus } from '../../ports/store.ts';
+import { fromAwsError } from './errors.ts';
+
+/**
+ * The spec store on one DynamoDB table (partition key `pk`, sort key `sk`,
+ * both strings; no index). Every listing is a Query on one partition:
+ *
+ * | pk       | sk           | attributes                                                     | written by          |
+ * | -------- | ------------ | -------------------------------------------------------------- | ------------------- |
+ * | `spec`   | site name    | `generation` N, `document` S (the spec as JSON), `updatedAt` S | people (apply)      |
+ * | `status` | site name    | `revision` N, `status` S (SiteStatus as JSON), `updatedAt` S   | the reconciler only |
+ * | `lease`  | `reconciler` | `holder` S, `expiresAt` N (epoch ms), `acquiredAt` S           | the reconciler only |
+ * | `lease`  | `carry-over` | `sites` L of S, `updatedAt` S                                  | the reconciler only |
+ *
+ * Spec and status are separate items, so a status write can never touch a
+ * person's spec. Documents are JSON strings, so any document, valid or not,
+ * round-trips exactly; the hash is computed from the document as read, so an
+ * edit made in the console without a generation bump is still seen. Every
+ * write is conditional on the generation or revision the writer read.
+ * See docs/store.md.
+ */
+
+export const SPEC_PARTITION = 'spec';
+export const STATUS_PARTITION = 'status';
+export const LEASE_PARTITION = 'lease';
+export const LEASE_SORT_KEY = 'reconciler';
+export const CARRY_OVER_SORT_KEY = 'carry-over';
+
+export interface DynamoSpecStoreOptions {
+  /**
+   * Called for each item that does not have the shape this store writes (an
+   * edit in the console, say). The item is still returned as well as it could
+   * be read, so the other sites are listed and this one is reported Invalid.
+   */
+  onMalformed?: (error: CloudError) => void;
+  /** Items per Query page (DynamoDB's `Limit`). Default: DynamoDB's own 1 MB pages. */
+  pageSize?: number;
+}
+
+/** Digest of a spec document: sha256 of its canonical JSON, the same as the simulated store's. */
+export function documentHash(document: unknown): string {
+  return createHash('sha256')
+    .update(canonicalJson(document) ?? 'undefined')
+    .digest('hex');
+}
+
+// Numbers a JavaScript number cannot hold exactly stay strings, so the item is reported, not the listing broken.
+const readNumber = (value: string): number | string => {
+  const n = Number(value);
+  return Number.isFinite(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER ? n : value;
+};
+
+const positiveWhole = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .positive('must be at least 1');
+
+const SpecItem = z.object({
+  generation: positiveWhole,
+  document: z.string({ error: 'must be a string holding the spec as JSON' }),
+});
+
+const StatusItem = z.object({
+  revision: positiveWhole,
+  status: z.string({ error: 'must be a string holding the status as JSON' }),
+});
+
+/** Only what the reconciler relies on when it reads its previous status back. */
+const StatusShape = z.looseObject({
+  site: z.string(),
+  observedGeneration: z.number(),
+  observedHash: z.string(),
+  conditions: z.record(z.string(), z.unknown()),
+  regions: z.record(z.string(), z.unknown()),
+  cdn: z.looseObject({}),
+  lastActions: z.array(z.unknown()),
+  errors: z.array(z.unknown()),
+});
+
+const CarryOverItem = z.object({ sites: z.array(z.string(), { error: 'must be a list of site names' }) });
+
+type Item = Record<string, unknown>;
+
+export class DynamoSpecStore implements SpecStorePort {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: DynamoSpecStoreOptions = {},
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+      unmarshallOptions: { wrapNumbers: readNumber },
+    });
+  }
+
+  // ----- specs -----
+
+  async listSpecs(): Promise<StoredSpec[]> {
+    const items = await this.queryPartition(SPEC_PARTITION);
+    return items.map((item) => this.readSpec(item));
+  }
+
+  async getSpec(name: string): Promise<StoredSpec | undefined> {
+    const item = await this.getItem(SPEC_PARTITION, name);
+    return item === undefined ? undefined : this.readSpec(item);
+  }
+
+  async putSpec(name: string, document: unknown, expectedGeneration: number): Promise<StoredSpec> {
+    const json = toJson(document, `spec ${name}`);
+    const generation = expectedGeneration + 1;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: SPEC_PARTITION,
+            sk: name,
+            generation,
+            document: json,
+            updatedAt: new Date().toISOString(),
+          },
+          ...expectNumber('generation', expectedGeneration),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw this.failed(error, 'PutItem', `spec/${name}`);
+      const current = await this.currentNumber(error, SPEC_PARTITION, name, 'generation');
+      throw conflict('spec', name, 'generation', current, expectedGeneration, 'it was not written');
+    }
+    const stored = JSON.parse(json) as unknown;
+    return { name, generation, hash: documentHash(stored), document: stored };
+  }
+
+  async deleteSpec(name: string, expectedGeneration: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: SPEC_PARTITION, sk: name },
+          ...expectNumber('generation', expectedGeneration),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw this.failed(error, 'DeleteItem', `spec/${name}`);
+      const current = await this.currentNumber(error, SPEC_PARTITION, name, 'generation');
+      throw conflict('spec', name, 'generation', current, expectedGeneration, 'it was not deleted');
+    }
+  }
+
+  // ----- statuses -----
+
+  async listStatuses(): Promise<StoredStatus[]> {
+    const items = await this.queryPartition(STATUS_PARTITION);
+    return items.map((item) => this.readStatus(item));
+  }
+
+  async putStatus(status: SiteStatus, expectedRevision: number): Promise<StoredStatus> {
+    const name = status.site;
+    const json = toJson(status, `status ${name}`);
+    const revision = expectedRevision + 1;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: STATUS_PARTITION,
+            sk: name,
+            revision,
+            status: json,
+            updatedAt: new Date().toISOString(),
+          },
+          ...expectNumber('revision', expectedRevision),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw this.failed(error, 'PutItem', `status/${name}`);
+      const current = await this.currentNumber(error, STATUS_PARTITION, name, 'revision');
+      throw conflict('status', name, 'revision', current, expectedRevision, 'it was not written');
+    }
+    return { name, revision, status: JSON.parse(json) as SiteStatus };
+  }
+
+  async deleteStatus(name: string, expectedRevision: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: STATUS_PARTITION, sk: name },
+          ...expectNumber('revision', expectedRevision),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw this.failed(error, 'DeleteItem', `status/${name}`);
+      const current = await this.currentNumber(error, STATUS_PARTITION, name, 'revision');
+      throw conflict('status', name, 'revision', current, expectedRevision, 'it was not deleted');
+    }
+  }
+
+  // ----- the lease -----
+
+  async acquireLease(holder: string, ttlSeconds: number, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: LEASE_PARTITION,
+            sk: LEASE_SORT_KEY,
+            holder,
+            expiresAt: now + ttlSeconds * 1000,
+            acquiredAt: new Date(now).toISOString(),
+          },
+          // Free, expired (a lease is live until, not at, expiresAt), unreadable, or already ours.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR NOT attribute_type(expiresAt, :number) OR expiresAt <= :now OR holder = :holder',
+          ExpressionAttributeValues: { ':number': 'N', ':now': now, ':holder': holder },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw this.failed(error, 'PutItem', `${LEASE_PARTITION}/${LEASE_SORT_KEY}`);
+    }
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: LEASE_PARTITION, sk: LEASE_SORT_KEY },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      // Not ours (taken over after it expired, or never held): leave it.
+      if (isConditionFailed(error)) return;
+      throw this.failed(error, 'DeleteItem', `${LEASE_PARTITION}/${LEASE_SORT_KEY}`);
+    }
+  }
+
+  // ----- the reconciler's carry-over (not part of SpecStorePort) -----
+
+  /** Sites the last invocation did not reach, to go first in the next; empty when none or unreadable. */
+  async getCarryOver(): Promise<string[]> {
+    const item = await this.getItem(LEASE_PARTITION, CARRY_OVER_SORT_KEY);
+    if (item === undefined) return [];
+    const parsed = CarryOverItem.safeParse(item);
+    if (parsed.success) return parsed.data.sites;
+    this.report(parsed.error, LEASE_PARTITION, CARRY_OVER_SORT_KEY, item);
+    return [];
+  }
+
+  /** Written by the lease holder only, just before it releases the lease. */
+  async setCarryOver(sites: readonly string[]): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: LEASE_PARTITION,
+            sk: CARRY_OVER_SORT_KEY,
+            sites: [...sites],
+            updatedAt: new Date().toISOString(),
+          },
+        }),
+      );
+    } catch (error) {
+      throw this.failed(error, 'PutItem', `${LEASE_PARTITION}/${CARRY_OVER_SORT_KEY}`);
+    }
+  }
+
+  // ----- reading items -----
+
+  /** A spec item as well as it can be read; a malformed one is reported and comes back with what was readable. */
+  private readSpec(item: Item): StoredSpec {
+    const name = String(item['sk']);
+    const parsed = SpecItem.safeParse(item);
+    if (parsed.success) {
+      try {
+        const document = JSON.parse(parsed.data.document) as unknown;
+        return { name, generation: parsed.data.generation, hash: documentHash(document), document };
+      } catch (error) {
+        this.reportField(SPEC_PARTITION, name, 'document', `is not valid JSON (${(error as Error).message})`);
+        const document = parsed.data.document;
+        return { name, generation: parsed.data.generation, hash: documentHash(document), document };
+      }
+    }
+    this.report(parsed.error, SPEC_PARTITION, name, item);
+    // An unreadable generation counts as 0 (absent), so `tandem apply` can write over the item and repair it.
+    const generation = typeof item['generation'] === 'number' ? item['generation'] : 0;
+    const document = readableDocument(item['document']);
+    return { name, generation, hash: documentHash(document), document };
+  }
+
+  /**
+   * A status item; a malformed one comes back as an empty status at the
+   * revision read (0 when unreadable), so the next pass writes it afresh.
+   */
+  private readStatus(item: Item): StoredStatus {
+    const name = String(item['sk']);
+    const parsed = StatusItem.safeParse(item);
+    const revision = typeof item['revision'] === 'number' ? item['revision'] : 0;
+    if (!parsed.success) {
+      this.report(parsed.error, STATUS_PARTITION, name, item);
+      return { name, revision, status: emptyStatus(name) };
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(parsed.data.status);
+    } catch (error) {
+      this.reportField(STATUS_PARTITION, name, 'status', `is not valid JSON (${(error as Error).message})`);
+      return { name, revision, status: emptyStatus(name) };
+    }
+    const shape = StatusShape.safeParse(body);
+    if (!shape.success) {
+      this.report(shape.error, STATUS_PARTITION, name, body, 'status');
+      return { name, revision, status: emptyStatus(name) };
+    }
+    return { name, revision, status: { ...(shape.data as unknown as SiteStatus), site: name } };
+  }
+
+  private report(error: z.ZodError, pk: string, sk: string, item: unknown, prefix?: string): void {
+    for (const issue of error.issues) {
+      const path = [...(prefix === undefined ? [] : [prefix]), ...issue.path.map(String)].join('.');
+      const found = issue.path.reduce<unknown>(
+        (value, key) =>
+          value !== null && typeof value === 'object'
+            ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
+            : undefined,
+        item,
+      );
+      this.reportField(pk, sk, path, `${issue.message} (found ${describeValue(found)})`);
+    }
+  }
+
+  private reportField(pk: string, sk: string, field: string, problem: string): void {
+    const what = pk === SPEC_PARTITION ? `re-apply the spec with tandem apply -f` : 'delete the item';
+    this.options.onMalformed?.(
+      new CloudError(
+        'Invalid',
+        `${this.tableName}/${pk}/${sk}`,
+        `item pk=${pk} sk=${sk} in table ${this.tableName}: field ${field} ${problem}; fix the item or ${what}`,
+      ),
+    );
+  }
+
+  // ----- calls -----
+
+  private async queryPartition(pk: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      let page: QueryCommandOutput;
+      try {
+        page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ConsistentRead: true,
+            ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+      } catch (error) {
+        throw this.failed(error, 'Query', `${pk} items`);
+      }
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  private async getItem(pk: string, sk: string): Promise<Item | undefined> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      );
+      return Item as Item | undefined;
+    } catch (error) {
+      throw this.failed(error, 'GetItem', `${pk}/${sk}`);
+    }
+  }
+
+  /** The number a failed condition met: from the error's item where DynamoDB returned it, else read again. */
+  private async currentNumber(
+    error: unknown,
+    pk: string,
+    sk: string,
+    attribute: string,
+  ): Promise<number | undefined> {
+    const old = (error as { Item?: Record<string, { N?: string } | undefined> }).Item;
+    if (old !== undefined) return old[attribute]?.N === undefined ? 0 : Number(old[attribute].N);
+    try {
+      const item = await this.getItem(pk, sk);
+      if (item === undefined) return 0;
+      return typeof item[attribute] === 'number' ? item[attribute] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private failed(error: unknown, operation: string, item: string): CloudError {
+    return fromAwsError(error, 'dynamodb', operation, `table ${this.tableName} (${item})`);
+  }
+}
+
+/** Condition for a write that expects `attribute` to be `expected`; 0 means absent (or unreadable). */
+function expectNumber(attribute: string, expected: number) {
+  return expected === 0
+    ? {
+        ConditionExpression: `attribute_not_exists(pk) OR NOT attribute_type(#a, :number)`,
+        ExpressionAttributeNames: { '#a': attribute },
+        ExpressionAttributeValues: { ':number': 'N' },
+      }
+    : {
+        ConditionExpression: `#a = :expected`,
+        ExpressionAttributeNames: { '#a': attribute },
+        ExpressionAttributeValues: { ':expected': expected },
+      };
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+function conflict(
+  what: 'spec' | 'status',
+  name: string,
+  attribute: 'generation' | 'revision',
+  current: number | undefined,
+  expected: number,
+  consequence: string,
+): CloudError {
+  const found = current === undefined ? 'unknown' : String(current);
+  return new CloudError(
+    'Conflict',
+    name,
+    `${what} ${name} changed since it was read (${attribute} ${found}, expected ${expected}); ${consequence}: read it again and retry`,
+  );
+}
+
+function toJson(value: unknown, what: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new CloudError('Invalid', what, `${what} cannot be stored: ${(error as Error).message}`);
+  }
+  if (json === undefined)
+    throw new CloudError('Invalid', what, `${what} cannot be stored: it is not a JSON value`);
+  return json;
+}
+
+/** A document attribute that is not a JSON string, as plain data: a console edit may have made it a map. */
+function readableDocument(value: unknown): unknown {
+  if (typeof value !== 'string') return value instanceof Set ? [...(value as Set<unknown>)] : value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : `"${value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value === 'object' && value !== null ? (value instanceof Set ? 'set' : 'map') : typeof value}`;
+}
+
+function emptyStatus(site: string): SiteStatus {
+  return {
+    site,
+    observedGeneration: 0,
+    observedHash: '',
+    conditions: {},
+    regions: {},
+    cdn: {},
+    lastActions: [],
+    errors: [],
+  };
+}

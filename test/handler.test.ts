@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino, type Logger } from 'pino';
+import { readEnvironment } from '../controller/lambda/environment.ts';
+import {
+  runInvocation,
+  type CarryOverStore,
+  type InvocationDependencies,
+  type InvocationOptions,
+} from '../controller/lambda/invocation.ts';
+import {
+  embeddedMetricsPublisher,
+  passMetrics,
+  type MetricDatum,
+  type MetricsPublisher,
+} from '../controller/lambda/metrics.ts';
+import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { demoDocument } from './support/world.ts';
+
+const REGIONS = ['us-east-1', 'eu-west-1'];
+
+/** The carry-over kept in memory, counting writes. */
+class MemoryCarryOver implements CarryOverStore {
+  sites: string[] = [];
+  writes = 0;
+  async getCarryOver() {
+    return [...this.sites];
+  }
+  async setCarryOver(sites: readonly string[]) {
+    this.writes += 1;
+    this.sites = [...sites];
+  }
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+function capturingLog(): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) });
+  return { log, lines };
+}
+
+async function seed(sim: SimulatedCloud, count: number): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `site-${String(i + 1).padStart(2, '0')}`);
+  const store = new SimulatedCloud({ world: sim.world }).store; // instant, so seeding costs no time
+  for (const name of names) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await store.putSpec(name, document, 0);
+  }
+  return names;
+}
+
+/** Dependencies for one invocation with `budgetMs` before its deadline. */
+function invocation(
+  sim: SimulatedCloud,
+  carryOver: CarryOverStore,
+  budgetMs: number,
+  extra: Partial<InvocationDependencies> = {},
+): InvocationDependencies & { lines: LogLine[]; deadline: number } {
+  const { log, lines } = capturingLog();
+  const deadline = Date.now() + budgetMs;
+  return {
+    ports: sim.ports(),
+    platform: sim.platform,
+    carryOver,
+    holder: `invocation-${Math.random().toString(16).slice(2)}`,
+    clock: Date.now,
+    remainingMs: () => deadline - Date.now(),
+    log,
+    lines,
+    deadline,
+    ...extra,
+  };
+}
+
+const SLOW: InvocationOptions = { chunkSize: 5, safetyMarginMs: 200 };
+
+test('with a 2 s deadline and 50 slow sites, the invocation stops before the deadline and reports the sites it did not reach', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS, latencyMs: 20 });
+  const names = await seed(sim, 50);
+  const carryOver = new MemoryCarryOver();
+  const deps = invocation(sim, carryOver, 2_000);
+
+  const result = await runInvocation(deps, SLOW);
+
+  assert.ok(Date.now() < deps.deadline, `finished ${Date.now() - deps.deadline} ms after the deadline`);
+  assert.equal(result.outcome, 'partial');
+  assert.ok(result.reconciled.length > 0, 'some sites were reconciled');
+  assert.ok(result.notReached.length > 0, 'not every site fit');
+  assert.deepEqual([...result.reconciled, ...result.notReached].sort(), names);
+  assert.equal(result.reconcileIds.length, result.reconciled.length / 5, 'one pass per chunk of 5');
+  // Reached sites have a status; the others were not touched at all.
+  for (const name of result.reconciled) assert.ok(sim.world.statuses[name] !== undefined, name);
+  for (const name of result.notReached) assert.equal(sim.world.statuses[name], undefined, name);
+  assert.deepEqual(carryOver.sites, result.notReached, 'kept for the next invocation');
+  assert.equal(sim.world.lease, undefined, 'the lease is released');
+
+  const summary = deps.lines.find((l) => l.msg.startsWith('some sites not reached'));
+  assert.deepEqual(summary?.['notReached'], result.notReached, 'the log names the sites not reached');
+  assert.ok(deps.lines.some((l) => l.msg.startsWith('stopping: not enough time left')));
+});
+
+test('the next invocation starts with the sites the last one did not reach', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS, latencyMs: 20 });
+  await seed(sim, 50);
+  const carryOver = new MemoryCarryOver();
+  const first = await runInvocation(invocation(sim, carryOver, 2_000), SLOW);
+  assert.ok(first.notReached.length > 0);
+
+  const second = await runInvocation(invocation(sim, carryOver, 2_000), SLOW);
+  const head = second.reconciled.slice(0, first.notReached.length);
+  assert.deepEqual(head, first.notReached.slice(0, head.length), 'left-over sites go first, in order');
+  assert.ok(second.reconciled.length > 0);
+});
+
+test('a second concurrent invocation exits cleanly, saying another holds the lease', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS, latencyMs: 5 });
+  await seed(sim, 3);
+  const carryOver = new MemoryCarryOver();
+  const a = invocation(sim, carryOver, 10_000);
+  const b = invocation(sim, carryOver, 10_000);
+  const results = await Promise.all([runInvocation(a, SLOW), runInvocation(b, SLOW)]);
+
+  const skipped = results.filter((r) => r.outcome === 'skipped');
+  assert.equal(skipped.length, 1, 'exactly one invocation yields');
+  assert.deepEqual(skipped[0]!.reconciled, []);
+  assert.equal(results.filter((r) => r.outcome === 'completed').length, 1);
+  const skippedLines = results[0]!.outcome === 'skipped' ? a.lines : b.lines;
+  assert.ok(
+    skippedLines.some((l) => l.msg === 'another reconciler holds the lease; this invocation does nothing'),
+  );
+  assert.equal(sim.world.lease, undefined, 'the winner released the lease');
+});
+
+test('when every site fits the invocation completes, and an empty carry-over is not rewritten', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  const names = await seed(sim, 3);
+  const carryOver = new MemoryCarryOver();
+  const result = await runInvocation(invocation(sim, carryOver, 60_000), SLOW);
+  assert.equal(result.outcome, 'completed');
+  assert.deepEqual(result.reconciled, names);
+  assert.deepEqual(result.notReached, []);
+  assert.equal(carryOver.writes, 0);
+});
+
+test('a carried-over site that was deleted meanwhile is simply dropped', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await seed(sim, 2);
+  const carryOver = new MemoryCarryOver();
+  carryOver.sites = ['gone', 'site-02'];
+  const result = await runInvocation(invocation(sim, carryOver, 60_000), SLOW);
+  assert.deepEqual(result.reconciled, ['site-02', 'site-01']);
+  assert.deepEqual(carryOver.sites, []);
+});
+
+test('a store that cannot be read ends the invocation with an error, not a crash', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await seed(sim, 2);
+  sim.failRegion('store', 'Unavailable');
+  const deps = invocation(sim, new MemoryCarryOver(), 60_000);
+  const result = await runInvocation(deps, SLOW);
+  assert.equal(result.outcome, 'failed');
+  assert.equal(result.error?.kind, 'Unavailable');
+  assert.ok(deps.lines.some((l) => l.msg === 'cannot take the lease; nothing reconciled'));
+});
+
+test('each pass publishes its duration, actions, errors and tasks per site and region, and API calls per region', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await seed(sim, 1);
+  const published: MetricDatum[] = [];
+  const metrics: MetricsPublisher = { publish: async (data) => void published.push(...data) };
+  const drainCalls = () => [
+    { region: 'us-east-1', count: 4 },
+    { region: 'us-east-1', count: 2 },
+    { region: 'global', count: 1 },
+  ];
+  await runInvocation(invocation(sim, new MemoryCarryOver(), 60_000, { metrics, drainCalls }), SLOW);
+
+  const find = (name: string, dimensions: Record<string, string>) =>
+    published.find((d) => d.name === name && JSON.stringify(d.dimensions) === JSON.stringify(dimensions));
+  assert.equal(find('PassDuration', {})?.unit, 'Milliseconds');
+  assert.ok((find('Actions', { Site: 'site-01', Region: 'us-east-1' })?.value ?? 0) > 0);
+  assert.equal(typeof find('Actions', { Site: 'site-01', Region: 'global' })?.value, 'number', 'the CDN');
+  assert.equal(find('Errors', { Site: 'site-01', Region: 'eu-west-1' })?.value, 0);
+  assert.equal(find('Tasks', { Site: 'site-01', Region: 'eu-west-1' })?.value, 0, 'nothing running yet');
+  assert.equal(find('ApiCalls', { Region: 'us-east-1' })?.value, 6);
+  assert.equal(find('SitesNotReached', {})?.value, 0);
+});
+
+test('metrics are written as CloudWatch embedded metric format lines in the tandem namespace', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await seed(sim, 1);
+  const { log } = capturingLog();
+  const { reconcilePass } = await import('../controller/reconcile/pass.ts');
+  const report = await reconcilePass({ ports: sim.ports(), platform: sim.platform, log });
+  const printed: string[] = [];
+  const original = console.log;
+  console.log = (line: string) => void printed.push(line);
+  try {
+    await embeddedMetricsPublisher().publish(passMetrics(report, 123));
+  } finally {
+    console.log = original;
+  }
+  const documents = printed.map(
+    (line) =>
+      JSON.parse(line) as {
+        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+        [key: string]: unknown;
+      },
+  );
+  assert.ok(documents.every((d) => d._aws.CloudWatchMetrics[0]!.Namespace === 'tandem'));
+  const perRegion = documents.find((d) => d['Site'] === 'site-01' && d['Region'] === 'us-east-1');
+  assert.deepEqual(perRegion?._aws.CloudWatchMetrics[0]!.Dimensions, [['Site', 'Region']]);
+  assert.ok(typeof perRegion?.['Actions'] === 'number');
+  assert.ok(documents.some((d) => d['PassDuration'] === 123));
+});
+
+test('the environment is validated, every problem named with its variable', () => {
+  assert.throws(
+    () => readEnvironment({ TANDEM_REGIONS: 'us-east-1,mars-1', TANDEM_CHUNK_SIZE: '0' }),
+    (e: Error) => {
+      assert.match(e.message, /TANDEM_TABLE is not set/);
+      assert.match(e.message, /neither TANDEM_CONTROL_REGION nor AWS_REGION is set/);
+      assert.match(e.message, /TANDEM_REGIONS names "mars-1"/);
+      assert.match(e.message, /TANDEM_CHUNK_SIZE is "0"/);
+      return true;
+    },
+  );
+  assert.deepEqual(
+    readEnvironment({
+      TANDEM_TABLE: 'tandem',
+      AWS_REGION: 'us-east-1',
+      TANDEM_REGIONS: ' us-east-1, eu-west-1 ,',
+    }),
+    {
+      tableName: 'tandem',
+      controlRegion: 'us-east-1',
+      regions: ['us-east-1', 'eu-west-1'],
+      chunkSize: 25,
+      safetyMarginMs: 10_000,
+      logLevel: 'info',
+    },
+  );
+});
