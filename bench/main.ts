@@ -1,15 +1,18 @@
 import { Command } from 'commander';
 import { runColdstartBenchmark } from './coldstart.ts';
 import { runReconcileBenchmark } from './reconcile.ts';
+import { runScalingBenchmark } from './scaling/run.ts';
 
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- <name>...` runs the
- * named ones. A benchmark prints its own table, baseline and goals, and
- * resolves false when a goal fails.
+ * named ones; options after a name go to that benchmark
+ * (`npm run bench -- scaling --trace a.csv`). A benchmark prints its own
+ * table, baseline and goals, and resolves false when a goal fails.
  */
 interface Benchmark {
   description: string;
-  run: () => Promise<boolean>;
+  /** `args`: the options given after the benchmark's name, e.g. `scaling --trace a.csv`. */
+  run: (args: readonly string[]) => Promise<boolean>;
 }
 
 /** Every benchmark, by name, in the order `npm run bench` runs them. Register new ones here. */
@@ -23,6 +26,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
       'reconciler Lambda bundle size and import time against a bundle of the five bare SDK clients',
     run: () => runColdstartBenchmark(),
   },
+  scaling: {
+    description:
+      "tandem's autoscaler against AWS target tracking and fixed capacity on request traces (--trace <csv>)",
+    run: (args) => runScalingBenchmark(args),
+  },
 };
 
 const names = Object.keys(BENCHMARKS);
@@ -34,7 +42,11 @@ const program = new Command('bench')
     'after',
     `\nBenchmarks:\n${names.map((n) => `  ${n.padEnd(12)} ${BENCHMARKS[n]!.description}`).join('\n')}`,
   )
-  .action(async (requested: string[]) => {
+  // Options after a benchmark's name are that benchmark's, not bench's.
+  .passThroughOptions()
+  .action(async (tokens: string[]) => {
+    const runs = groupArguments(tokens);
+    const requested = runs.map((r) => r.name);
     const unknown = requested.filter((name) => !(name in BENCHMARKS));
     if (unknown.length > 0) {
       program.error(
@@ -44,11 +56,14 @@ const program = new Command('bench')
         },
       );
     }
-    const selected = requested.length === 0 ? names : [...new Set(requested)];
+    const selected =
+      runs.length === 0
+        ? names.map((name) => ({ name, args: [] }))
+        : runs.filter((run, i) => requested.indexOf(run.name) === i);
     const failed: string[] = [];
-    for (const name of selected) {
+    for (const { name, args } of selected) {
       console.log(`=== ${name} ===`);
-      if (!(await BENCHMARKS[name]!.run())) failed.push(name);
+      if (!(await BENCHMARKS[name]!.run(args))) failed.push(name);
       console.log('');
     }
     if (failed.length > 0) {
@@ -56,5 +71,23 @@ const program = new Command('bench')
       process.exitCode = 1;
     }
   });
+
+/**
+ * Splits `scaling --trace a.csv reconcile` into runs: a name, then its
+ * options — from the first token starting with "-" up to the next benchmark name.
+ */
+function groupArguments(tokens: readonly string[]): { name: string; args: string[] }[] {
+  const runs: { name: string; args: string[] }[] = [];
+  for (const token of tokens) {
+    const current = runs.at(-1);
+    const isOption = token.startsWith('-');
+    if (current !== undefined && (isOption || (current.args.length > 0 && !(token in BENCHMARKS)))) {
+      current.args.push(token);
+    } else {
+      runs.push({ name: token, args: [] });
+    }
+  }
+  return runs;
+}
 
 await program.parseAsync();

@@ -1,0 +1,61 @@
+import {
+  decideTasks,
+  nextHistory,
+  type Recommendation,
+  type ScalingPolicy,
+} from '../../controller/decide/autoscaler.ts';
+import { SiteSchema } from '../../controller/spec/schema.ts';
+import type { Policy } from './policy.ts';
+
+/** Epoch of minute 0: any instant works, the autoscaler only compares times. */
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+/** The spec's `scaling` section with every default filled in. */
+export const SPEC_SCALING_DEFAULTS = SiteSchema.shape.spec.shape.scaling.parse(undefined);
+
+/**
+ * The autoscaler policy a spec with default `scaling` gives a region, mapped
+ * as `controller/decide/site.ts` maps it; `overrides` stand for fields a user
+ * could set in the spec.
+ */
+export function tandemScalingPolicy(
+  bounds: { minTasks: number; maxTasks: number },
+  overrides: Partial<Omit<ScalingPolicy, 'minTasks' | 'maxTasks'>> = {},
+): ScalingPolicy {
+  return {
+    targetRequestsPerTask: SPEC_SCALING_DEFAULTS.targetRequestsPerTaskPerMinute,
+    targetCpuPercent: SPEC_SCALING_DEFAULTS.targetCpuPercent,
+    tolerance: SPEC_SCALING_DEFAULTS.tolerance,
+    scaleInStabilizationSeconds: SPEC_SCALING_DEFAULTS.scaleInStabilizationSeconds,
+    maxScaleOutStep: SPEC_SCALING_DEFAULTS.maxScaleOutStep,
+    ...bounds,
+    ...overrides,
+  };
+}
+
+/**
+ * tandem's autoscaler as the reconciler runs it once a minute: running tasks,
+ * the newest published request count, no rollout, and the recommendation
+ * history carried from pass to pass (not extended when metrics are missing).
+ */
+export function tandemPolicy(policy: ScalingPolicy): Policy {
+  let history: Recommendation[] = [];
+  return {
+    decide(view) {
+      const now = T0 + view.minute * 60_000;
+      const latest = view.metrics.latest();
+      const decision = decideTasks(policy, {
+        now,
+        running: view.healthy,
+        desired: view.desired,
+        ...(latest === undefined ? {} : { requestsPerMinute: latest.requests }),
+        rolloutInProgress: false,
+        history,
+      });
+      if (decision.reason !== 'MetricsMissing') {
+        history = nextHistory(policy, history, now, decision.recommendation);
+      }
+      return { tasks: decision.tasks, reason: `${decision.reason} (needs ${decision.recommendation})` };
+    },
+  };
+}
