@@ -1,21 +1,29 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { GetParametersCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
+import { after, afterEach, before, test } from 'node:test';
+import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { pino } from 'pino';
 import { CloudError } from '../controller/errors.ts';
-import type { RegionPlatform } from '../controller/model/platform.ts';
+import { PlatformCache } from '../controller/lambda/handler.ts';
+import type { Platform, RegionPlatform } from '../controller/model/platform.ts';
 import {
   loadPlatform,
-  ORIGIN_SECRET_PARAMETER,
   platformFromFile,
-  regionParameter,
-  SETTINGS_PARAMETER,
+  type LoadPlatformOptions,
 } from '../controller/providers/aws/platform.ts';
 
 const ACCOUNT = '123456789012';
+const TABLE = 'tandem';
+const CONTROL = 'us-east-1';
+const SECRET_ARN = `arn:aws:secretsmanager:${CONTROL}:${ACCOUNT}:secret:tandem/origin-AbCdEf`;
+const SECRET = 's3cr3t-header-value';
+const SESSION_TOKEN = 'session-token-of-the-function';
 
 function regionPlatform(region: string): RegionPlatform {
   const elb = `arn:aws:elasticloadbalancing:${region}:${ACCOUNT}`;
@@ -37,32 +45,52 @@ function regionPlatform(region: string): RegionPlatform {
 
 const SETTINGS = { originHeaderName: 'X-Tandem-Origin', originProtocol: 'http-only' };
 
+/** A platform item as the bootstrap writes it: the document as JSON in a string attribute. */
+function item(sk: string, document: unknown): Record<string, AttributeValue> {
+  return {
+    pk: { S: 'platform' },
+    sk: { S: sk },
+    document: { S: typeof document === 'string' ? document : JSON.stringify(document) },
+    updatedAt: { S: '2026-11-28T00:00:00.000Z' },
+  };
+}
+
+/** The platform partition of a table the bootstrap has written in full: settings plus two regions. */
+const complete = (): Map<string, Record<string, AttributeValue>> =>
+  new Map([
+    ['eu-west-1', item('eu-west-1', regionPlatform('eu-west-1'))],
+    ['settings', item('settings', { ...SETTINGS, originSecretArn: SECRET_ARN })],
+    ['us-east-1', item('us-east-1', regionPlatform('us-east-1'))],
+  ]);
+
 /**
- * One mocked SSM client per region, answering GetParameters from `stored`
- * (parameter name → value) the way SSM does: unknown names come back in
- * InvalidParameters, not as an error.
+ * DynamoDB clients whose Query answers from `stored` (the platform partition,
+ * by sort key) in pages of two, the way DynamoDB pages; or fails with `failure`.
  */
-function ssmWith(stored: Record<string, Record<string, string>>, failing: Record<string, Error> = {}) {
-  const clients = new Map<string, SSMClient>();
-  const calls: { region: string; names: string[]; decrypt: boolean }[] = [];
+function tableWith(stored: Map<string, Record<string, AttributeValue>>, failure?: Error) {
+  const calls: { region: string; input: Record<string, unknown> }[] = [];
+  const clients = new Map<string, DynamoDBClient>();
   return {
     calls,
-    ssm(region: string): SSMClient {
+    dynamodb(region: string): DynamoDBClient {
       let client = clients.get(region);
       if (client === undefined) {
-        client = new SSMClient({ region });
+        client = new DynamoDBClient({ region });
         mockClient(client)
-          .on(GetParametersCommand)
-          .callsFake((input: { Names: string[]; WithDecryption?: boolean }) => {
-            calls.push({ region, names: input.Names, decrypt: input.WithDecryption === true });
-            if (failing[region] !== undefined) throw failing[region];
-            const values = stored[region] ?? {};
-            const found: Parameter[] = input.Names.filter((n) => n in values).map((Name) => ({
-              Name,
-              Value: values[Name],
-              Type: Name === ORIGIN_SECRET_PARAMETER ? 'SecureString' : 'String',
-            }));
-            return { Parameters: found, InvalidParameters: input.Names.filter((n) => !(n in values)) };
+          .on(QueryCommand)
+          .callsFake((input: { ExclusiveStartKey?: Record<string, AttributeValue> }) => {
+            calls.push({ region, input });
+            if (failure !== undefined) throw failure;
+            const keys = [...stored.keys()].sort();
+            const from = input.ExclusiveStartKey?.['sk']?.S;
+            const rest = from === undefined ? keys : keys.filter((k) => k > from);
+            const page = rest.slice(0, 2);
+            return {
+              Items: page.map((k) => stored.get(k)!),
+              ...(rest.length > 2
+                ? { LastEvaluatedKey: { pk: { S: 'platform' }, sk: { S: page.at(-1)! } } }
+                : {}),
+            };
           });
         clients.set(region, client);
       }
@@ -71,123 +99,436 @@ function ssmWith(stored: Record<string, Record<string, string>>, failing: Record
   };
 }
 
-const complete = () => ({
-  'us-east-1': {
-    [regionParameter('us-east-1')]: JSON.stringify(regionPlatform('us-east-1')),
-    [SETTINGS_PARAMETER]: JSON.stringify(SETTINGS),
-    [ORIGIN_SECRET_PARAMETER]: 's3cr3t',
-  },
-  'eu-west-1': { [regionParameter('eu-west-1')]: JSON.stringify(regionPlatform('eu-west-1')) },
-});
+// ----- a stand-in for the AWS Parameters and Secrets Lambda Extension -----
 
-const OPTIONS = { regions: ['us-east-1', 'eu-west-1'], controlRegion: 'us-east-1' };
+interface ExtensionRequest {
+  path: string;
+  secretId: string | null;
+  token: string | undefined;
+}
 
-test('the platform is read from one parameter per region plus the settings and secret in the control region', async () => {
-  const ssm = ssmWith(complete());
-  const { platform, problems } = await loadPlatform(ssm, OPTIONS);
-  assert.deepEqual(problems, []);
-  assert.deepEqual(platform, {
-    regions: { 'us-east-1': regionPlatform('us-east-1'), 'eu-west-1': regionPlatform('eu-west-1') },
-    originHeaderName: 'X-Tandem-Origin',
-    originProtocol: 'http-only',
-    originSecret: 's3cr3t',
-  });
-  assert.equal(ssm.calls.length, 2, 'one GetParameters call per region');
-  assert.ok(
-    ssm.calls.every((c) => c.decrypt),
-    'the secret is decrypted',
+const extension = {
+  requests: [] as ExtensionRequest[],
+  /** How the extension answers; each test may replace it. */
+  answer: defaultAnswer,
+};
+
+function defaultAnswer(request: ExtensionRequest, res: ServerResponse): void {
+  if (request.token !== SESSION_TOKEN) {
+    res.writeHead(401).end('unauthorized');
+    return;
+  }
+  if (request.path !== '/secretsmanager/get' || request.secretId !== SECRET_ARN) {
+    res.writeHead(400).end("ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      ARN: SECRET_ARN,
+      Name: 'tandem/origin',
+      SecretString: SECRET,
+      VersionId: 'v1',
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: '2026-11-28T00:00:00.000Z',
+    }),
   );
-  assert.deepEqual(ssm.calls.find((c) => c.region === 'eu-west-1')?.names, [regionParameter('eu-west-1')]);
+}
+
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const token = req.headers['x-aws-parameters-secrets-token'];
+  const request = {
+    path: url.pathname,
+    secretId: url.searchParams.get('secretId'),
+    token: Array.isArray(token) ? token[0] : token,
+  };
+  extension.requests.push(request);
+  extension.answer(request, res);
+});
+const savedEnv = {
+  port: process.env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT'],
+  token: process.env['AWS_SESSION_TOKEN'],
+};
+let extensionPort = 0;
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  extensionPort = (server.address() as AddressInfo).port;
+  process.env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT'] = String(extensionPort);
+  process.env['AWS_SESSION_TOKEN'] = SESSION_TOKEN;
 });
 
-test('a region without the bootstrap is left out with an error naming its parameter and the fix; the others load', async () => {
+afterEach(() => {
+  extension.requests = [];
+  extension.answer = defaultAnswer;
+  process.env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT'] = String(extensionPort);
+  process.env['AWS_SESSION_TOKEN'] = SESSION_TOKEN;
+});
+
+after(async () => {
+  for (const [name, value] of [
+    ['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', savedEnv.port],
+    ['AWS_SESSION_TOKEN', savedEnv.token],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function options(
+  table: ReturnType<typeof tableWith>,
+  extra: Partial<LoadPlatformOptions> = {},
+): LoadPlatformOptions {
+  return {
+    clients: table,
+    tableName: TABLE,
+    controlRegion: CONTROL,
+    regions: ['us-east-1', 'eu-west-1'],
+    secret: 'extension',
+    ...extra,
+  };
+}
+
+/** Loads, collecting the regions left out as `onRegionProblem` reports them. */
+async function load(table: ReturnType<typeof tableWith>, extra: Partial<LoadPlatformOptions> = {}) {
+  const problems: { region: string; error: CloudError }[] = [];
+  const platform = await loadPlatform({
+    ...options(table, extra),
+    onRegionProblem: (region, error) => problems.push({ region, error }),
+  });
+  return { platform, problems };
+}
+
+const EXPECTED: Platform = {
+  regions: { 'us-east-1': regionPlatform('us-east-1'), 'eu-west-1': regionPlatform('eu-west-1') },
+  originHeaderName: 'X-Tandem-Origin',
+  originProtocol: 'http-only',
+  originSecret: SECRET,
+};
+
+test('the platform is read from the platform items with one Query in the control region, the secret through the extension', async () => {
+  const table = tableWith(complete());
+  const { platform, problems } = await load(table);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(platform, EXPECTED);
+
+  assert.ok(
+    table.calls.every((c) => c.region === CONTROL),
+    'only the control region’s replica is read',
+  );
+  assert.deepEqual(table.calls[0]!.input, {
+    TableName: TABLE,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': { S: 'platform' } },
+    ConsistentRead: true,
+  });
+  assert.equal(table.calls.length, 2, 'the Query follows LastEvaluatedKey to the second page');
+
+  assert.deepEqual(extension.requests, [
+    { path: '/secretsmanager/get', secretId: SECRET_ARN, token: SESSION_TOKEN },
+  ]);
+});
+
+test('without a list of regions, every region that has an item is in the platform (the CLI)', async () => {
   const stored = complete();
-  delete (stored['eu-west-1'] as Record<string, string>)[regionParameter('eu-west-1')];
-  const { platform, problems } = await loadPlatform(ssmWith(stored), OPTIONS);
+  stored.set('ap-south-1', item('ap-south-1', regionPlatform('ap-south-1')));
+  const { platform, problems } = await load(tableWith(stored), { regions: undefined });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(Object.keys(platform.regions), ['ap-south-1', 'eu-west-1', 'us-east-1']);
+});
+
+test('an item for a region not listed is ignored', async () => {
+  const stored = complete();
+  stored.set('ap-south-1', item('ap-south-1', 'not even JSON'));
+  const { platform, problems } = await load(tableWith(stored));
+  assert.deepEqual(problems, []);
+  assert.deepEqual(Object.keys(platform.regions).sort(), ['eu-west-1', 'us-east-1']);
+});
+
+test('a region without the bootstrap is left out with an error naming its item and the fix; the others load', async () => {
+  const stored = complete();
+  stored.delete('eu-west-1');
+  const { platform, problems } = await load(tableWith(stored));
   assert.deepEqual(Object.keys(platform.regions), ['us-east-1']);
   assert.equal(problems.length, 1);
-  assert.equal(problems[0]!.kind, 'NotFound');
+  assert.equal(problems[0]!.region, 'eu-west-1');
+  assert.equal(problems[0]!.error.kind, 'NotFound');
+  assert.equal(problems[0]!.error.resource, 'tandem/platform/eu-west-1');
   assert.match(
-    problems[0]!.message,
-    /SSM parameter \/tandem\/platform\/eu-west-1 was not found in eu-west-1/,
+    problems[0]!.error.message,
+    /^item pk=platform sk=eu-west-1 was not found in table tandem in us-east-1; deploy the tandem bootstrap in eu-west-1 \(its stack writes this item\), or remove eu-west-1 from TANDEM_REGIONS$/,
   );
-  assert.match(problems[0]!.message, /deploy the tandem bootstrap in eu-west-1/);
 });
 
-test('a malformed region parameter names the parameter, each bad field and the fix', async () => {
+test('a malformed region item names the item, each bad field and the fix', async () => {
   const stored = complete();
   const broken = { ...regionPlatform('eu-west-1'), subnets: [], assignPublicIp: 'yes' } as Record<
     string,
     unknown
   >;
   delete broken['listenerArn'];
-  stored['eu-west-1'][regionParameter('eu-west-1')] = JSON.stringify(broken);
-  const { problems } = await loadPlatform(ssmWith(stored), OPTIONS);
-  assert.equal(problems[0]?.kind, 'Invalid');
-  const message = problems[0]!.message;
-  assert.match(message, /^SSM parameter \/tandem\/platform\/eu-west-1 in eu-west-1 is malformed/);
+  stored.set('eu-west-1', item('eu-west-1', broken));
+  const { problems } = await load(tableWith(stored));
+  assert.equal(problems[0]?.error.kind, 'Invalid');
+  const message = problems[0]!.error.message;
+  assert.match(
+    message,
+    /^item pk=platform sk=eu-west-1 in table tandem in us-east-1: field document is malformed/,
+  );
   assert.match(message, /listenerArn is required/);
   assert.match(message, /subnets must name at least one/);
   assert.match(message, /assignPublicIp must be true or false/);
   assert.match(message, /deploy the tandem bootstrap in eu-west-1/);
 });
 
-test('a region parameter that is not JSON, or is for another region, is reported', async () => {
+test('a region item that is not JSON, not a string, or for another region is reported', async () => {
   const stored = complete();
-  stored['eu-west-1'][regionParameter('eu-west-1')] = '{ not json';
-  const notJson = await loadPlatform(ssmWith(stored), OPTIONS);
-  assert.match(notJson.problems[0]!.message, /\/tandem\/platform\/eu-west-1 in eu-west-1 is not valid JSON/);
+  stored.set('eu-west-1', item('eu-west-1', '{ not json'));
+  const notJson = await load(tableWith(stored));
+  assert.match(
+    notJson.problems[0]!.error.message,
+    /item pk=platform sk=eu-west-1 in table tandem in us-east-1: field document is not valid JSON/,
+  );
 
-  stored['eu-west-1'][regionParameter('eu-west-1')] = JSON.stringify(regionPlatform('us-west-2'));
-  const wrong = await loadPlatform(ssmWith(stored), OPTIONS);
-  assert.match(wrong.problems[0]!.message, /field region is "us-west-2" but the parameter is for eu-west-1/);
+  stored.set('eu-west-1', { ...item('eu-west-1', {}), document: { M: {} } });
+  const notString = await load(tableWith(stored));
+  assert.match(
+    notString.problems[0]!.error.message,
+    /field document must be a string \(S\) holding JSON \(found a M attribute\)/,
+  );
+
+  stored.set('eu-west-1', item('eu-west-1', regionPlatform('us-west-2')));
+  const wrong = await load(tableWith(stored));
+  assert.match(wrong.problems[0]!.error.message, /field region is "us-west-2" but the item is for eu-west-1/);
 });
 
-test('missing settings or origin secret fail the load, naming the parameter and the control region', async () => {
+test('a missing or malformed settings item fails the load, naming the item and the control stack', async () => {
   const noSettings = complete();
-  delete (noSettings['us-east-1'] as Record<string, string>)[SETTINGS_PARAMETER];
-  await assert.rejects(loadPlatform(ssmWith(noSettings), OPTIONS), (e) => {
+  noSettings.delete('settings');
+  await assert.rejects(loadPlatform(options(tableWith(noSettings))), (e) => {
     assert.ok(e instanceof CloudError);
-    assert.match(e.message, /SSM parameter \/tandem\/platform\/settings was not found in us-east-1/);
+    assert.equal(e.kind, 'NotFound');
+    assert.match(e.message, /item pk=platform sk=settings was not found in table tandem in us-east-1/);
     assert.match(e.message, /control stack in us-east-1/);
     return true;
   });
 
-  const noSecret = complete();
-  delete (noSecret['us-east-1'] as Record<string, string>)[ORIGIN_SECRET_PARAMETER];
-  await assert.rejects(loadPlatform(ssmWith(noSecret), OPTIONS), /\/tandem\/origin-secret was not found/);
-
   const badSettings = complete();
-  badSettings['us-east-1'][SETTINGS_PARAMETER] = JSON.stringify({
-    originHeaderName: 'X Bad',
-    originProtocol: 'ftp',
-  });
-  await assert.rejects(loadPlatform(ssmWith(badSettings), OPTIONS), (e) => {
+  badSettings.set(
+    'settings',
+    item('settings', { originHeaderName: 'X Bad', originProtocol: 'ftp', originSecretArn: 'the-secret' }),
+  );
+  await assert.rejects(loadPlatform(options(tableWith(badSettings))), (e) => {
     assert.ok(e instanceof CloudError);
+    assert.match(e.message, /^item pk=platform sk=settings in table tandem in us-east-1/);
     assert.match(e.message, /originHeaderName must be an HTTP header name/);
     assert.match(e.message, /originProtocol must be "http-only" or "https-only"/);
+    assert.match(e.message, /originSecretArn must be a Secrets Manager secret ARN/);
     return true;
   });
+  assert.deepEqual(extension.requests, [], 'no secret is read without good settings');
 });
 
-test('the origin secret never appears in an error', async () => {
-  const stored = complete();
-  stored['us-east-1'][SETTINGS_PARAMETER] = '{}';
-  await assert.rejects(loadPlatform(ssmWith(stored), OPTIONS), (e) => {
-    assert.ok(e instanceof Error && !e.message.includes('s3cr3t'));
+test('the table failing fails the load, mapped to a CloudError naming the table', async () => {
+  const throttled = Object.assign(new Error('Rate exceeded'), {
+    name: 'ProvisionedThroughputExceededException',
+    $fault: 'client',
+  });
+  await assert.rejects(loadPlatform(options(tableWith(complete(), throttled))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'Throttled');
+    assert.match(e.resource, /table tandem in us-east-1 \(platform items\)/);
     return true;
   });
-});
-
-test('SSM failing in one region is that region’s problem, mapped to a CloudError kind', async () => {
-  const denied = Object.assign(new Error('not authorized to perform ssm:GetParameters'), {
+  const denied = Object.assign(new Error('not authorized to perform dynamodb:Query'), {
     name: 'AccessDeniedException',
     $fault: 'client',
   });
-  const { platform, problems } = await loadPlatform(ssmWith(complete(), { 'eu-west-1': denied }), OPTIONS);
-  assert.deepEqual(Object.keys(platform.regions), ['us-east-1']);
-  assert.equal(problems[0]?.kind, 'AccessDenied');
-  assert.match(problems[0]!.message, /Grant ssm:GetParameters on \/tandem\/platform\/eu-west-1 in eu-west-1/);
+  await assert.rejects(loadPlatform(options(tableWith(complete(), denied))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'AccessDenied');
+    assert.match(e.message, /Grant dynamodb:Query on table tandem in us-east-1/);
+    return true;
+  });
+});
+
+test('a secret the extension cannot get is an error naming the secret, the settings item and the fix', async () => {
+  const stored = complete();
+  const otherArn = `arn:aws:secretsmanager:${CONTROL}:${ACCOUNT}:secret:gone-XyZ123`;
+  stored.set('settings', item('settings', { ...SETTINGS, originSecretArn: otherArn }));
+  await assert.rejects(loadPlatform(options(tableWith(stored))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'NotFound');
+    assert.equal(e.resource, otherArn);
+    assert.match(
+      e.message,
+      /cannot read the origin secret .*gone-XyZ123 \(named by item pk=platform sk=settings\)/,
+    );
+    assert.match(e.message, /through the AWS Parameters and Secrets Lambda Extension on localhost:\d+/);
+    assert.match(e.message, /ResourceNotFoundException/);
+    return true;
+  });
+
+  extension.answer = (_request, res) =>
+    void res
+      .writeHead(400)
+      .end('AccessDeniedException: User is not authorized to perform secretsmanager:GetSecretValue');
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'AccessDenied');
+    assert.match(e.message, /Grant secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:/);
+    return true;
+  });
+
+  extension.answer = (_request, res) => void res.writeHead(500).end('internal error');
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'Unavailable');
+    return true;
+  });
+
+  extension.answer = (_request, res) =>
+    void res.writeHead(200).end(JSON.stringify({ ARN: SECRET_ARN, SecretBinary: 'AAEC' }));
+  await assert.rejects(
+    loadPlatform(options(tableWith(complete()))),
+    /the origin secret .* holds no SecretString: store the origin header value as the secret’s text/,
+  );
+});
+
+test('the request carries the session token; without one the extension is not asked', async () => {
+  process.env['AWS_SESSION_TOKEN'] = 'some-other-token';
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), /HTTP 401/);
+  assert.equal(extension.requests[0]?.token, 'some-other-token');
+
+  delete process.env['AWS_SESSION_TOKEN'];
+  extension.requests = [];
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), /AWS_SESSION_TOKEN is not set/);
+  assert.deepEqual(extension.requests, []);
+});
+
+test('an extension that does not answer is Unavailable, naming its port and the layer', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  process.env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT'] = String(port);
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'Unavailable');
+    assert.match(e.message, new RegExp(`Extension on localhost:${port} did not answer \\(ECONNREFUSED\\)`));
+    assert.match(e.message, /add the extension's layer to the reconciler Lambda/);
+    return true;
+  });
+
+  process.env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT'] = 'twenty';
+  await assert.rejects(
+    loadPlatform(options(tableWith(complete()))),
+    /PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is "twenty": it must be a port number/,
+  );
+});
+
+test('the origin secret never appears in an error or a problem', async () => {
+  const stored = complete();
+  stored.set('eu-west-1', item('eu-west-1', { ...regionPlatform('eu-west-1'), cluster: '' }));
+  const { problems } = await load(tableWith(stored));
+  assert.ok(problems.every((p) => !p.error.message.includes(SECRET)));
+
+  extension.answer = (_request, res) =>
+    void res.writeHead(200).end(JSON.stringify({ ARN: SECRET_ARN, SecretString: SECRET, extra: 1 }).slice(1));
+  await assert.rejects(loadPlatform(options(tableWith(complete()))), (e) => {
+    assert.ok(e instanceof Error && !e.message.includes(SECRET));
+    return true;
+  });
+});
+
+test('with secret: sdk the secret is read with GetSecretValue in the secret’s region, not the extension', async () => {
+  const secrets = mockClient(SecretsManagerClient);
+  const euArn = `arn:aws:secretsmanager:eu-central-1:${ACCOUNT}:secret:tandem/origin-AbCdEf`;
+  const asked: { secretId: string; region: string }[] = [];
+  secrets.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }, getClient) => {
+    asked.push({ secretId: input.SecretId, region: await getClient().config.region() });
+    return { ARN: input.SecretId, SecretString: SECRET };
+  });
+  try {
+    const stored = complete();
+    stored.set('settings', item('settings', { ...SETTINGS, originSecretArn: euArn }));
+    const platform = await loadPlatform(options(tableWith(stored), { secret: 'sdk' }));
+    assert.equal(platform.originSecret, SECRET);
+    assert.deepEqual(asked, [{ secretId: euArn, region: 'eu-central-1' }]);
+    assert.deepEqual(extension.requests, []);
+
+    secrets.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('User is not authorized'), {
+        name: 'AccessDeniedException',
+        $fault: 'client',
+      }),
+    );
+    await assert.rejects(loadPlatform(options(tableWith(stored), { secret: 'sdk' })), (e) => {
+      assert.ok(e instanceof CloudError);
+      assert.equal(e.kind, 'AccessDenied');
+      assert.match(e.message, /named by item pk=platform sk=settings/);
+      assert.match(e.message, /Grant secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-central-1:/);
+      return true;
+    });
+  } finally {
+    secrets.restore();
+  }
+});
+
+// ----- the Lambda's cache of it -----
+
+function quietLog() {
+  const lines: { msg: string; region?: string }[] = [];
+  return {
+    lines,
+    log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+  };
+}
+
+test('a refresh that fails keeps the platform read before; a first load that fails throws', async () => {
+  const answers: (Platform | CloudError)[] = [
+    new CloudError('Unavailable', 'platform', 'extension did not answer'),
+    EXPECTED,
+    new CloudError('Throttled', 'table tandem', 'dynamodb:Query failed (ThrottlingException)'),
+  ];
+  const load = async () => {
+    const next = answers.shift()!;
+    if (next instanceof CloudError) throw next;
+    return next;
+  };
+  const { log, lines } = quietLog();
+  const cache = new PlatformCache(load, log, 1_000);
+  await assert.rejects(cache.get(0), /extension did not answer/);
+  assert.deepEqual(await cache.get(10), EXPECTED);
+  assert.deepEqual(await cache.get(500), EXPECTED, 'fresh: not read again');
+  assert.equal(answers.length, 1);
+  assert.deepEqual(
+    await cache.get(2_000),
+    EXPECTED,
+    'stale, and the refresh is throttled: the last good one',
+  );
+  assert.ok(lines.some((l) => l.msg === 'platform not refreshed; using the one read before'));
+});
+
+test('a region left out is logged and read again on the next invocation', async () => {
+  const missing = new CloudError('NotFound', 'tandem/platform/eu-west-1', 'item … was not found');
+  let loads = 0;
+  const { log, lines } = quietLog();
+  const cache = new PlatformCache(
+    async (onRegionProblem) => {
+      loads += 1;
+      if (loads > 1) return EXPECTED;
+      onRegionProblem('eu-west-1', missing);
+      return { ...EXPECTED, regions: { 'us-east-1': regionPlatform('us-east-1') } };
+    },
+    log,
+    60_000,
+  );
+  assert.deepEqual(Object.keys((await cache.get(0)).regions), ['us-east-1']);
+  assert.ok(lines.some((l) => l.region === 'eu-west-1' && l.msg.startsWith('region left out')));
+  assert.deepEqual(await cache.get(1), EXPECTED, 'read again at once');
+  assert.equal(loads, 2);
 });
 
 // ----- the development platform file -----

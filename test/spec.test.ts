@@ -61,7 +61,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
     tolerance: 0.1,
     scaleInStabilizationSeconds: 300,
     failoverErrorPercent: 50,
-    maxScaleOutStep: 10,
+    maxScaleOutStep: 1000,
   });
   assert.deepEqual(site.spec.cdn, {
     aliases: [],
@@ -86,7 +86,7 @@ test('defaults are filled in inside a partly written section', () => {
     tolerance: 0.1,
     scaleInStabilizationSeconds: 300,
     failoverErrorPercent: 50,
-    maxScaleOutStep: 10,
+    maxScaleOutStep: 1000,
   });
   // demo lists its own failover codes; they replace the default rather than merge with it.
   assert.deepEqual(spec.cdn.failoverStatusCodes, [403, 404, 500, 502, 503, 504]);

@@ -26,6 +26,9 @@ const REQUIRE_BANNER =
  * keeps all of it, every one of zod's ~40 locales included (about 350 KB
  * minified). Importing the same namespace as `import * as z` lets esbuild keep
  * only the members used. Same module, same object: behaviour does not change.
+ * The Lambda's own schemas use `zod/mini` (smaller still: classic zod's
+ * methods bring its JSON Schema generator along); this keeps any classic
+ * import that reaches the bundle from taking all of zod with it.
  */
 function zodNamespacePlugin(): Plugin {
   const external = join(
@@ -59,6 +62,8 @@ export const LAMBDA_BUILD: BuildOptions = {
   legalComments: 'none',
   banner: { js: REQUIRE_BANNER },
   plugins: [zodNamespacePlugin()],
+  // Only the CLI reads the origin secret with the SDK (imported on that path alone); the Lambda uses the extension.
+  external: ['@aws-sdk/client-secrets-manager'],
   logLevel: 'warning',
 };
 

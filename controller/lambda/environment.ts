@@ -3,9 +3,14 @@
  * reported at once, each naming the variable and what it should hold.
  */
 export interface ReconcilerEnvironment {
-  /** TANDEM_TABLE: the DynamoDB table holding specs, statuses and the lease. */
+  /** TANDEM_TABLE: the DynamoDB table holding specs, statuses, the lease and the platform items. */
   tableName: string;
-  /** TANDEM_CONTROL_REGION, default AWS_REGION: where the table, settings and secret are. */
+  /**
+   * TANDEM_CONTROL_REGION, default AWS_REGION: the table's region the
+   * reconciler uses (its specs, statuses, lease and platform items), and the
+   * origin secret's. The secret is read through the AWS Parameters and Secrets
+   * Lambda Extension, which reads PARAMETERS_SECRETS_EXTENSION_HTTP_PORT itself.
+   */
   controlRegion: string;
   /** TANDEM_REGIONS: comma-separated regions sites may run in (each has the bootstrap deployed). */
   regions: string[];

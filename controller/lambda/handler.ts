@@ -1,11 +1,11 @@
-import { pino } from 'pino';
-import type { CloudError } from '../errors.ts';
+import { pino, type Logger } from 'pino';
+import { asCloudError, type CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
 import { CallCounter } from '../providers/aws/accounting.ts';
 import { AwsClients } from '../providers/aws/clients.ts';
 import { awsPorts } from '../providers/aws/index.ts';
-import { loadPlatform, regionParameter } from '../providers/aws/platform.ts';
+import { loadPlatform, type LoadPlatformOptions } from '../providers/aws/platform.ts';
 import { DynamoSpecStore } from '../providers/aws/store.ts';
 import { readEnvironment, type ReconcilerEnvironment } from './environment.ts';
 import { runInvocation, type InvocationResult } from './invocation.ts';
@@ -28,7 +28,7 @@ export type HandlerResult = Omit<InvocationResult, 'error'> & {
   error?: { kind: string; resource: string; message: string };
 };
 
-/** How long a loaded platform is trusted before SSM is read again; the bootstrap changes it rarely. */
+/** How long a loaded platform is trusted before it is read again; the bootstrap changes it rarely. */
 const PLATFORM_REFRESH_MS = 5 * 60_000;
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -64,7 +64,19 @@ function wire(): Wiring {
     store,
     ports: awsPorts({ clients, tableName: env.tableName, controlRegion: env.controlRegion, store }),
     metrics: embeddedMetricsPublisher(),
-    platform: new PlatformCache(env),
+    platform: new PlatformCache(
+      (onRegionProblem) =>
+        loadPlatform({
+          clients,
+          tableName: env.tableName,
+          controlRegion: env.controlRegion,
+          regions: env.regions,
+          // The AWS Parameters and Secrets Lambda Extension (a layer): no Secrets Manager client in the bundle.
+          secret: 'extension',
+          onRegionProblem,
+        }),
+      log,
+    ),
   };
   return wiring;
 }
@@ -102,46 +114,46 @@ function plain(error: CloudError) {
   return { kind: error.kind, resource: error.resource, message: error.message };
 }
 
+type RegionProblemHandler = NonNullable<LoadPlatformOptions['onRegionProblem']>;
+
 /**
- * The platform from SSM, read again every few minutes. A region that could
- * not be read this time (SSM throttled or failing) keeps what was read
- * before; a region whose parameter is gone or malformed is left out and logged.
+ * The platform (platform items in the table, the origin secret through the
+ * extension), read again every few minutes and whenever a region was left
+ * out last time. A read that fails (the table or the extension throttled,
+ * unavailable or refusing) keeps the platform read before, if there is one;
+ * a region whose item is missing or malformed is left out and logged.
  */
-class PlatformCache {
+export class PlatformCache {
   private platform: Platform | undefined;
   private loadedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly env: ReconcilerEnvironment) {}
+  constructor(
+    private readonly load: (onRegionProblem: RegionProblemHandler) => Promise<Platform>,
+    private readonly log: Logger,
+    private readonly refreshMs = PLATFORM_REFRESH_MS,
+  ) {}
 
   async get(now: number): Promise<Platform> {
-    if (this.platform !== undefined && now - this.loadedAt < PLATFORM_REFRESH_MS) return this.platform;
-    let loaded: Awaited<ReturnType<typeof loadPlatform>>;
+    if (this.platform !== undefined && now - this.loadedAt < this.refreshMs) return this.platform;
+    let loaded: Platform;
+    let leftOut = 0;
     try {
-      loaded = await loadPlatform(clients, {
-        regions: this.env.regions,
-        controlRegion: this.env.controlRegion,
+      loaded = await this.load((region, error) => {
+        leftOut += 1;
+        this.log.error(
+          { region, kind: error.kind, err: error.message },
+          'region left out of the platform; its sites are Stalled',
+        );
       });
     } catch (error) {
       if (this.platform === undefined) throw error;
-      log.error({ err: (error as Error).message }, 'platform not refreshed; using the one read before');
+      const e = asCloudError(error, 'platform');
+      this.log.error({ kind: e.kind, err: e.message }, 'platform not refreshed; using the one read before');
       return this.platform;
     }
-    const regions = { ...loaded.platform.regions };
-    for (const problem of loaded.problems) {
-      const region = this.env.regions.find((r) => problem.resource.includes(regionParameter(r)));
-      const previous = region === undefined ? undefined : this.platform?.regions[region];
-      const transient = problem.kind === 'Throttled' || problem.kind === 'Unavailable';
-      if (region !== undefined && previous !== undefined && transient) regions[region] = previous;
-      log.error(
-        { region, kind: problem.kind, err: problem.message },
-        transient && previous !== undefined
-          ? 'platform parameter unreadable; using the one read before'
-          : 'region left out of the platform; its sites are Stalled',
-      );
-    }
-    this.platform = { ...loaded.platform, regions };
-    // Read again next time while anything was missing.
-    this.loadedAt = loaded.problems.length === 0 ? now : Number.NEGATIVE_INFINITY;
+    this.platform = loaded;
+    // Read again next time while any region was left out.
+    this.loadedAt = leftOut === 0 ? now : Number.NEGATIVE_INFINITY;
     return this.platform;
   }
 }

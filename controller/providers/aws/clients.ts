@@ -3,7 +3,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallCounter } from './accounting.ts';
 
 /** CloudFront's API, and the dashboard's home, live in us-east-1. */
@@ -17,7 +16,7 @@ export interface ClientOptions {
 }
 
 type AnyClient =
-  ECSClient | ElasticLoadBalancingV2Client | CloudFrontClient | CloudWatchClient | DynamoDBClient | SSMClient;
+  ECSClient | ElasticLoadBalancingV2Client | CloudFrontClient | CloudWatchClient | DynamoDBClient;
 
 /**
  * SDK clients created once per service and region and reused across passes
@@ -50,11 +49,6 @@ export class AwsClients {
 
   dynamodb(region: string): DynamoDBClient {
     return this.get('dynamodb', region, () => new DynamoDBClient(this.config(region)));
-  }
-
-  /** Where the bootstrap tells the reconciler where the platform is (see platform.ts). */
-  ssm(region: string): SSMClient {
-    return this.get('ssm', region, () => new SSMClient(this.config(region)));
   }
 
   private config(region: string) {

@@ -1,38 +1,53 @@
 import { readFileSync } from 'node:fs';
-import { GetParametersCommand, type Parameter, type SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import {
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import * as z from 'zod/mini';
+import '../../spec/zod-english.ts';
 import { CloudError } from '../../errors.ts';
 import type { Platform, RegionPlatform } from '../../model/platform.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
- * Where the platform is. The bootstrap writes, in each region it deploys to,
- * an SSM String parameter `/tandem/platform/<region>` holding that region's
- * `RegionPlatform` as JSON; and once, in the control region (where the table
- * and the reconciler live), `/tandem/platform/settings` (`{ originHeaderName,
- * originProtocol }`, JSON) and the SecureString `/tandem/origin-secret`.
- * Parameters rather than CloudFormation exports: cross-region exports deadlock
- * on update (aws-cdk issues 27902, 34813).
+ * Where the platform is. tandem's table is a global table with a replica in
+ * every platform region, and the bootstrap writes the platform into it as
+ * items (see docs/store.md):
+ *
+ * | pk         | sk         | `document` S holds (JSON)                              | written by                           |
+ * | ---------- | ---------- | ------------------------------------------------------ | ------------------------------------ |
+ * | `platform` | `<region>` | that region's `RegionPlatform`                         | the bootstrap's stack in that region |
+ * | `platform` | `settings` | `{ originHeaderName, originProtocol, originSecretArn }` | the bootstrap's control stack        |
+ *
+ * Each regional stack writes its own item into its local replica, so no stack
+ * reads another region's outputs (CloudFormation cross-region exports
+ * deadlock on update: aws-cdk issues 27902, 34813). The reconciler reads them
+ * all with one Query in the control region. The origin-header secret stays in
+ * Secrets Manager, never in the table: the Lambda reads it through the AWS
+ * Parameters and Secrets Lambda Extension (no SDK client in its bundle), the
+ * CLI with the Secrets Manager client, imported only on that path.
  */
 
-export const SETTINGS_PARAMETER = '/tandem/platform/settings';
-export const ORIGIN_SECRET_PARAMETER = '/tandem/origin-secret';
-
-export function regionParameter(region: string): string {
-  return `/tandem/platform/${region}`;
-}
+export const PLATFORM_PARTITION = 'platform';
+export const SETTINGS_SORT_KEY = 'settings';
+/** The extension's port unless PARAMETERS_SECRETS_EXTENSION_HTTP_PORT says otherwise. */
+export const DEFAULT_EXTENSION_PORT = 2773;
+const EXTENSION_TIMEOUT_MS = 10_000;
 
 /** Missing fields say so; fields of the wrong type say what they must be. */
 const expect = (what: string) => ({
   error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
 });
-const text = z.string(expect('a string')).min(1, 'must not be empty');
+const text = z.string(expect('a string')).check(z.minLength(1, 'must not be empty'));
+const matching = (pattern: RegExp, message: string) => text.check(z.regex(pattern, message));
 const arn = (service: string) =>
-  text.regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
+  matching(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
 const ids = (prefix: string) =>
   z
-    .array(text.regex(new RegExp(`^${prefix}-`), `must be an id starting ${prefix}-`), expect('a list'))
-    .min(1, 'must name at least one');
+    .array(matching(new RegExp(`^${prefix}-`), `must be an id starting ${prefix}-`), expect('a list'))
+    .check(z.minLength(1, 'must name at least one'));
 
 const RegionPlatformSchema = z.object({
   region: text,
@@ -40,7 +55,7 @@ const RegionPlatformSchema = z.object({
   loadBalancerArn: arn('elasticloadbalancing'),
   loadBalancerDnsName: text,
   listenerArn: arn('elasticloadbalancing'),
-  vpcId: text.regex(/^vpc-/, 'must be a VPC id (vpc-…)'),
+  vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
   assignPublicIp: z.boolean(expect('true or false')),
@@ -49,102 +64,106 @@ const RegionPlatformSchema = z.object({
   logGroup: text,
 });
 
-const SettingsSchema = z.object({
+const OriginSchema = z.object({
   // An HTTP header name (RFC 9110 token); CloudFront adds it to every origin request.
-  originHeaderName: text.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
+  originHeaderName: matching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
   originProtocol: z.enum(['http-only', 'https-only'], expect('"http-only" or "https-only"')),
 });
 
-const PlatformFileSchema = SettingsSchema.extend({
+const SettingsSchema = z.extend(OriginSchema, {
+  // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>. The extension asks Secrets Manager in
+  // the Lambda's region, so the bootstrap keeps the secret in the control region.
+  originSecretArn: matching(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+    'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+  ),
+});
+
+const PlatformFileSchema = z.extend(OriginSchema, {
   originSecret: text,
   regions: z.record(z.string(), RegionPlatformSchema, expect('an object keyed by region')),
 });
 
-export interface PlatformSource {
-  /** The SSM client for a region: `AwsClients` is one. */
-  ssm(region: string): SSMClient;
+/** What GetSecretValue answers, through the extension or the SDK; only the string is used. */
+const SecretValueSchema = z.looseObject({
+  SecretString: z
+    .string({ error: 'holds no SecretString: store the origin header value as the secret’s text' })
+    .check(z.minLength(1, 'is empty: store the origin header value as the secret’s text')),
+});
+
+export interface PlatformClients {
+  /** The DynamoDB client for a region: `AwsClients` is one. */
+  dynamodb(region: string): DynamoDBClient;
 }
 
 export interface LoadPlatformOptions {
-  /** The regions sites may run in; each needs the bootstrap deployed there. */
-  regions: readonly string[];
-  /** Where the settings and the origin secret are (the table's region). */
+  clients: PlatformClients;
+  /** tandem's table (TANDEM_TABLE). */
+  tableName: string;
+  /** The replica of the table that is read (TANDEM_CONTROL_REGION). */
   controlRegion: string;
-}
-
-export interface PlatformLoad {
-  /** Every region whose parameter could be read and is well formed. */
-  platform: Platform;
   /**
-   * One error per region left out, naming its parameter and the fix. Sites in
-   * such a region are Stalled (no platform) and the other regions go on.
+   * The regions sites may run in (TANDEM_REGIONS); each one without a good
+   * item is a problem. Default: every region that has an item.
    */
-  problems: CloudError[];
+  regions?: readonly string[];
+  /**
+   * How the origin secret is read: `extension` through the AWS Parameters and
+   * Secrets Lambda Extension (the Lambda: localhost, port
+   * PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773, token AWS_SESSION_TOKEN);
+   * `sdk` with the Secrets Manager client, imported on first use (the CLI).
+   */
+  secret: 'extension' | 'sdk';
+  /**
+   * Called once for each region left out of the platform (its item missing
+   * or malformed), with an error naming the item and the fix. Its sites are
+   * Stalled (no platform) and the other regions go on.
+   */
+  onRegionProblem?: (region: string, error: CloudError) => void;
 }
 
 /**
- * Reads the platform from SSM: one GetParameters call per region, the
- * control region's also fetching the settings and the secret. Throws when the
- * settings or the secret cannot be had, since no site can be reconciled then.
+ * Reads the platform: one Query of the `platform` partition in the control
+ * region, then the origin secret the settings item names. Throws a
+ * CloudError when the table, the settings or the secret cannot be had, since
+ * no site can be reconciled then; a region whose item is missing or malformed
+ * is left out and reported to `onRegionProblem`.
  */
-export async function loadPlatform(
-  source: PlatformSource,
-  options: LoadPlatformOptions,
-): Promise<PlatformLoad> {
-  const regions = [...new Set(options.regions)];
-  const control = options.controlRegion;
-  const globals = [SETTINGS_PARAMETER, ORIGIN_SECRET_PARAMETER];
-  const lookups = new Set([control, ...regions]);
-  const answers = new Map(
-    await Promise.all(
-      [...lookups].map(async (region) => {
-        const names = [
-          ...(regions.includes(region) ? [regionParameter(region)] : []),
-          ...(region === control ? globals : []),
-        ];
-        return [region, await getParameters(source.ssm(region), region, names)] as const;
-      }),
-    ),
+export async function loadPlatform(options: LoadPlatformOptions): Promise<Platform> {
+  const table = { name: options.tableName, region: options.controlRegion };
+  const items = await queryPlatform(options.clients.dynamodb(table.region), table);
+
+  const settings = readItem(
+    items.get(SETTINGS_SORT_KEY),
+    SETTINGS_SORT_KEY,
+    table,
+    SettingsSchema,
+    settingsFix(table),
   );
-
-  const controlAnswer = answers.get(control)!;
-  if (controlAnswer instanceof CloudError) throw controlAnswer;
-  const settings = parseJson(controlAnswer, SETTINGS_PARAMETER, control, SettingsSchema, globalFix(control));
   if (settings instanceof CloudError) throw settings;
-  const secret = controlAnswer.get(ORIGIN_SECRET_PARAMETER)?.Value;
-  if (secret === undefined || secret === '')
-    throw missing(ORIGIN_SECRET_PARAMETER, control, globalFix(control));
+  const originSecret =
+    options.secret === 'extension'
+      ? await secretFromExtension(settings.originSecretArn, process.env)
+      : await secretFromSdk(settings.originSecretArn);
 
-  const problems: CloudError[] = [];
-  const platformRegions: Record<string, RegionPlatform> = {};
-  for (const region of regions) {
-    const answer = answers.get(region)!;
-    if (answer instanceof CloudError) {
-      problems.push(answer);
-      continue;
-    }
-    const parsed = parseJson(
-      answer,
-      regionParameter(region),
-      region,
-      RegionPlatformSchema,
-      regionFix(region),
-    );
-    if (parsed instanceof CloudError) problems.push(parsed);
+  const wanted = options.regions ?? [...items.keys()].filter((sk) => sk !== SETTINGS_SORT_KEY).sort();
+  const regions: Record<string, RegionPlatform> = {};
+  for (const region of new Set(wanted)) {
+    const parsed = readItem(items.get(region), region, table, RegionPlatformSchema, regionFix(region));
+    if (parsed instanceof CloudError) options.onRegionProblem?.(region, parsed);
     else if (parsed.region !== region)
-      problems.push(
+      options.onRegionProblem?.(
+        region,
         new CloudError(
           'Invalid',
-          regionParameter(region),
-          `SSM parameter ${regionParameter(region)} in ${region}: field region is "${parsed.region}" but the parameter is for ${region}; ${regionFix(region)}`,
+          itemResource(table, region),
+          `${describeItem(table, region)}: field region is "${parsed.region}" but the item is for ${region}; ${regionFix(region)}`,
         ),
       );
-    else platformRegions[region] = parsed;
+    else regions[region] = parsed;
   }
-  return {
-    platform: { regions: platformRegions, ...settings, originSecret: secret },
-    problems,
-  };
+  const { originHeaderName, originProtocol } = settings;
+  return { regions, originHeaderName, originProtocol, originSecret };
 }
 
 /**
@@ -179,60 +198,230 @@ export function platformFromFile(file: string): Platform {
   return parsed.data;
 }
 
-async function getParameters(
-  ssm: SSMClient,
-  region: string,
-  names: readonly string[],
-): Promise<Map<string, Parameter> | CloudError> {
-  try {
-    const answer = await ssm.send(new GetParametersCommand({ Names: [...names], WithDecryption: true }));
-    return new Map((answer.Parameters ?? []).map((p) => [p.Name ?? '', p]));
-  } catch (error) {
-    return fromAwsError(error, 'ssm', 'GetParameters', `${names.join(', ')} in ${region}`);
-  }
+// ----- the table -----
+
+interface Table {
+  name: string;
+  region: string;
 }
 
-function parseJson<T>(
-  answer: Map<string, Parameter>,
-  name: string,
-  region: string,
-  schema: z.ZodType<T>,
+type Item = Record<string, AttributeValue>;
+
+/** Every item of the `platform` partition, by sort key. */
+async function queryPlatform(dynamodb: DynamoDBClient, table: Table): Promise<Map<string, Item>> {
+  const items = new Map<string, Item>();
+  let start: Item | undefined;
+  do {
+    let page: QueryCommandOutput;
+    try {
+      page = await dynamodb.send(
+        new QueryCommand({
+          TableName: table.name,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: PLATFORM_PARTITION } },
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+    } catch (error) {
+      throw fromAwsError(
+        error,
+        'dynamodb',
+        'Query',
+        `table ${table.name} in ${table.region} (${PLATFORM_PARTITION} items)`,
+      );
+    }
+    for (const item of page.Items ?? []) {
+      const sk = item['sk']?.S;
+      if (sk !== undefined) items.set(sk, item);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+/** An item's `document`: a string attribute holding JSON that `schema` accepts. */
+function readItem<T>(
+  item: Item | undefined,
+  sk: string,
+  table: Table,
+  schema: z.ZodMiniType<T>,
   fix: string,
 ): T | CloudError {
-  const value = answer.get(name)?.Value;
-  if (value === undefined) return missing(name, region, fix);
+  const resource = itemResource(table, sk);
+  const what = describeItem(table, sk);
+  if (item === undefined)
+    return new CloudError(
+      'NotFound',
+      resource,
+      `item pk=${PLATFORM_PARTITION} sk=${sk} was not found in table ${table.name} in ${table.region}; ${fix}`,
+    );
+  const attribute = item['document'];
+  if (attribute?.S === undefined)
+    return new CloudError(
+      'Invalid',
+      resource,
+      `${what}: field document must be a string (S) holding JSON (found ${describeAttribute(attribute)}); ${fix}`,
+    );
   let document: unknown;
   try {
-    document = JSON.parse(value) as unknown;
+    document = JSON.parse(attribute.S) as unknown;
   } catch (error) {
     return new CloudError(
       'Invalid',
-      name,
-      `SSM parameter ${name} in ${region} is not valid JSON (${(error as Error).message}); ${fix}`,
+      resource,
+      `${what}: field document is not valid JSON (${(error as Error).message}); ${fix}`,
     );
   }
   const parsed = schema.safeParse(document);
   if (parsed.success) return parsed.data;
   return new CloudError(
     'Invalid',
-    name,
-    `SSM parameter ${name} in ${region} is malformed: ${describeIssues(parsed.error)}; ${fix}`,
+    resource,
+    `${what}: field document is malformed: ${describeIssues(parsed.error)}; ${fix}`,
   );
 }
 
-function missing(name: string, region: string, fix: string): CloudError {
-  return new CloudError('NotFound', name, `SSM parameter ${name} was not found in ${region}; ${fix}`);
+function itemResource(table: Table, sk: string): string {
+  return `${table.name}/${PLATFORM_PARTITION}/${sk}`;
+}
+
+function describeItem(table: Table, sk: string): string {
+  return `item pk=${PLATFORM_PARTITION} sk=${sk} in table ${table.name} in ${table.region}`;
+}
+
+function describeAttribute(attribute: AttributeValue | undefined): string {
+  if (attribute === undefined) return 'nothing';
+  const type = Object.keys(attribute).find((k) => k !== '$unknown') ?? 'unknown';
+  return `a ${type} attribute`;
 }
 
 function regionFix(region: string): string {
-  return `deploy the tandem bootstrap in ${region} (it writes this parameter), or remove ${region} from TANDEM_REGIONS`;
+  return `deploy the tandem bootstrap in ${region} (its stack writes this item), or remove ${region} from TANDEM_REGIONS`;
 }
 
-function globalFix(region: string): string {
-  return `deploy the tandem bootstrap's control stack in ${region} (it writes this parameter)`;
+function settingsFix(table: Table): string {
+  return `deploy the tandem bootstrap's control stack in ${table.region} (it writes this item)`;
 }
 
-function describeIssues(error: z.ZodError): string {
+// ----- the origin secret -----
+
+/**
+ * The secret through the AWS Parameters and Secrets Lambda Extension: a GET
+ * to localhost, authenticated with the function's session token. The
+ * extension caches it (5 minutes by default), so most reads never leave the
+ * execution environment.
+ */
+async function secretFromExtension(
+  secretArn: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string> {
+  const portSetting = env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT']?.trim();
+  const port = portSetting === undefined || portSetting === '' ? DEFAULT_EXTENSION_PORT : Number(portSetting);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new CloudError(
+      'Invalid',
+      'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+      `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT is "${portSetting}": it must be a port number (the extension's default is ${DEFAULT_EXTENSION_PORT})`,
+    );
+  const token = env['AWS_SESSION_TOKEN'];
+  if (token === undefined || token === '')
+    throw new CloudError(
+      'Invalid',
+      secretArn,
+      `cannot read the origin secret ${secretArn} through the AWS Parameters and Secrets Lambda Extension: AWS_SESSION_TOKEN is not set (outside Lambda, read it with the SDK)`,
+    );
+  const extension = `the AWS Parameters and Secrets Lambda Extension on localhost:${port}`;
+  let response: Response;
+  let body: string;
+  try {
+    response = await fetch(
+      `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretArn)}`,
+      {
+        headers: { 'X-Aws-Parameters-Secrets-Token': token },
+        signal: AbortSignal.timeout(EXTENSION_TIMEOUT_MS),
+      },
+    );
+    body = await response.text();
+  } catch (error) {
+    const cause = error as Error & { cause?: { code?: string } };
+    const reason = cause.cause?.code ?? (cause.name === 'TimeoutError' ? 'timed out' : cause.message);
+    throw new CloudError(
+      'Unavailable',
+      secretArn,
+      `cannot read the origin secret ${secretArn}: ${extension} did not answer (${reason}); add the extension's layer to the reconciler Lambda`,
+      { cause: error },
+    );
+  }
+  if (!response.ok) {
+    // The extension passes Secrets Manager's error on in the body, e.g. "ResourceNotFoundException: …".
+    const detail = body.trim().slice(0, 300) || response.statusText;
+    const name = /\b([A-Z][A-Za-z]+(?:Exception|Error))\b/.exec(detail)?.[1] ?? `HTTP ${response.status}`;
+    throw secretError(
+      {
+        name,
+        message: detail,
+        $fault: response.status >= 500 ? 'server' : 'client',
+        $metadata: { httpStatusCode: response.status },
+      },
+      secretArn,
+      ` through ${extension}`,
+    );
+  }
+  let answer: unknown;
+  try {
+    answer = JSON.parse(body) as unknown;
+  } catch {
+    throw new CloudError(
+      'Unavailable',
+      secretArn,
+      `cannot read the origin secret ${secretArn}: ${extension} answered something other than JSON`,
+    );
+  }
+  return secretString(answer, secretArn);
+}
+
+/** The secret with the Secrets Manager client (the CLI's path), in the secret's own region. */
+async function secretFromSdk(secretArn: string): Promise<string> {
+  // Imported here, not at the top: the Lambda's bundle leaves this package out (controller/lambda/bundle.ts).
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({
+    region: secretArn.split(':')[3]!,
+    maxAttempts: 5,
+    retryMode: 'adaptive',
+  });
+  try {
+    return secretString(await client.send(new GetSecretValueCommand({ SecretId: secretArn })), secretArn);
+  } catch (error) {
+    throw secretError(error, secretArn, '');
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The secret's text, checked; never part of a message. */
+function secretString(answer: unknown, secretArn: string): string {
+  const parsed = SecretValueSchema.safeParse(answer);
+  if (parsed.success) return parsed.data.SecretString;
+  throw new CloudError(
+    'Invalid',
+    secretArn,
+    `the origin secret ${secretArn} ${parsed.error.issues[0]?.message ?? 'is unreadable'}`,
+  );
+}
+
+function secretError(error: unknown, secretArn: string, how: string): CloudError {
+  if (error instanceof CloudError) return error;
+  const e = fromAwsError(error, 'secretsmanager', 'GetSecretValue', secretArn);
+  return new CloudError(
+    e.kind,
+    secretArn,
+    `cannot read the origin secret ${secretArn} (named by item pk=${PLATFORM_PARTITION} sk=${SETTINGS_SORT_KEY})${how}: ${e.message}`,
+    { cause: error },
+  );
+}
+
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length === 0 ? 'the document' : issue.path.join('.')} ${issue.message}`)
     .join('; ');

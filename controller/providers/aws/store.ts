@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type PutItemCommandInput,
   type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+} from '@aws-sdk/client-dynamodb';
+import * as z from 'zod/mini';
+import '../../spec/zod-english.ts';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import type { SiteStatus } from '../../model/status.ts';
@@ -31,7 +33,9 @@ import { fromAwsError } from './errors.ts';
  * round-trips exactly; the hash is computed from the document as read, so an
  * edit made in the console without a generation bump is still seen. Every
  * write is conditional on the generation or revision the writer read.
- * See docs/store.md.
+ * Items are written and read with the plain DynamoDB client, attribute
+ * values spelled out. The `platform` partition is the bootstrap's, read by
+ * platform.ts. See docs/store.md.
  */
 
 export const SPEC_PARTITION = 'spec';
@@ -66,8 +70,7 @@ const readNumber = (value: string): number | string => {
 
 const positiveWhole = z
   .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .positive('must be at least 1');
+  .check(z.int('must be a whole number'), z.positive('must be at least 1'));
 
 const SpecItem = z.object({
   generation: positiveWhole,
@@ -93,21 +96,20 @@ const StatusShape = z.looseObject({
 
 const CarryOverItem = z.object({ sites: z.array(z.string(), { error: 'must be a list of site names' }) });
 
+/** An item as plain data (see `plainItem`), which the zod schemas above check. */
 type Item = Record<string, unknown>;
+/** An item as DynamoDB sends and receives it. */
+type RawItem = Record<string, AttributeValue>;
+
+const S = (value: string): AttributeValue => ({ S: value });
+const N = (value: number): AttributeValue => ({ N: String(value) });
 
 export class DynamoSpecStore implements SpecStorePort {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly options: DynamoSpecStoreOptions = {},
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-      unmarshallOptions: { wrapNumbers: readNumber },
-    });
-  }
+  ) {}
 
   // ----- specs -----
 
@@ -125,15 +127,15 @@ export class DynamoSpecStore implements SpecStorePort {
     const json = toJson(document, `spec ${name}`);
     const generation = expectedGeneration + 1;
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: SPEC_PARTITION,
-            sk: name,
-            generation,
-            document: json,
-            updatedAt: new Date().toISOString(),
+            pk: S(SPEC_PARTITION),
+            sk: S(name),
+            generation: N(generation),
+            document: S(json),
+            updatedAt: S(new Date().toISOString()),
           },
           ...expectNumber('generation', expectedGeneration),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -150,10 +152,10 @@ export class DynamoSpecStore implements SpecStorePort {
 
   async deleteSpec(name: string, expectedGeneration: number): Promise<void> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
+      await this.client.send(
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: SPEC_PARTITION, sk: name },
+          Key: { pk: S(SPEC_PARTITION), sk: S(name) },
           ...expectNumber('generation', expectedGeneration),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -177,15 +179,15 @@ export class DynamoSpecStore implements SpecStorePort {
     const json = toJson(status, `status ${name}`);
     const revision = expectedRevision + 1;
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: STATUS_PARTITION,
-            sk: name,
-            revision,
-            status: json,
-            updatedAt: new Date().toISOString(),
+            pk: S(STATUS_PARTITION),
+            sk: S(name),
+            revision: N(revision),
+            status: S(json),
+            updatedAt: S(new Date().toISOString()),
           },
           ...expectNumber('revision', expectedRevision),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -201,10 +203,10 @@ export class DynamoSpecStore implements SpecStorePort {
 
   async deleteStatus(name: string, expectedRevision: number): Promise<void> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
+      await this.client.send(
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: STATUS_PARTITION, sk: name },
+          Key: { pk: S(STATUS_PARTITION), sk: S(name) },
           ...expectNumber('revision', expectedRevision),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -220,20 +222,20 @@ export class DynamoSpecStore implements SpecStorePort {
 
   async acquireLease(holder: string, ttlSeconds: number, now: number): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: LEASE_PARTITION,
-            sk: LEASE_SORT_KEY,
-            holder,
-            expiresAt: now + ttlSeconds * 1000,
-            acquiredAt: new Date(now).toISOString(),
+            pk: S(LEASE_PARTITION),
+            sk: S(LEASE_SORT_KEY),
+            holder: S(holder),
+            expiresAt: N(now + ttlSeconds * 1000),
+            acquiredAt: S(new Date(now).toISOString()),
           },
           // Free, expired (a lease is live until, not at, expiresAt), unreadable, or already ours.
           ConditionExpression:
             'attribute_not_exists(pk) OR NOT attribute_type(expiresAt, :number) OR expiresAt <= :now OR holder = :holder',
-          ExpressionAttributeValues: { ':number': 'N', ':now': now, ':holder': holder },
+          ExpressionAttributeValues: { ':number': S('N'), ':now': N(now), ':holder': S(holder) },
         }),
       );
       return true;
@@ -245,12 +247,12 @@ export class DynamoSpecStore implements SpecStorePort {
 
   async releaseLease(holder: string): Promise<void> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
+      await this.client.send(
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: LEASE_PARTITION, sk: LEASE_SORT_KEY },
+          Key: { pk: S(LEASE_PARTITION), sk: S(LEASE_SORT_KEY) },
           ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': holder },
+          ExpressionAttributeValues: { ':holder': S(holder) },
         }),
       );
     } catch (error) {
@@ -275,14 +277,14 @@ export class DynamoSpecStore implements SpecStorePort {
   /** Written by the lease holder only, just before it releases the lease. */
   async setCarryOver(sites: readonly string[]): Promise<void> {
     try {
-      await this.doc.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: LEASE_PARTITION,
-            sk: CARRY_OVER_SORT_KEY,
-            sites: [...sites],
-            updatedAt: new Date().toISOString(),
+            pk: S(LEASE_PARTITION),
+            sk: S(CARRY_OVER_SORT_KEY),
+            sites: { L: sites.map(S) },
+            updatedAt: S(new Date().toISOString()),
           },
         }),
       );
@@ -341,7 +343,7 @@ export class DynamoSpecStore implements SpecStorePort {
     return { name, revision, status: { ...(shape.data as unknown as SiteStatus), site: name } };
   }
 
-  private report(error: z.ZodError, pk: string, sk: string, item: unknown, prefix?: string): void {
+  private report(error: z.core.$ZodError, pk: string, sk: string, item: unknown, prefix?: string): void {
     for (const issue of error.issues) {
       const path = [...(prefix === undefined ? [] : [prefix]), ...issue.path.map(String)].join('.');
       const found = issue.path.reduce<unknown>(
@@ -370,15 +372,15 @@ export class DynamoSpecStore implements SpecStorePort {
 
   private async queryPartition(pk: string): Promise<Item[]> {
     const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
+    let start: RawItem | undefined;
     do {
       let page: QueryCommandOutput;
       try {
-        page = await this.doc.send(
+        page = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': pk },
+            ExpressionAttributeValues: { ':pk': S(pk) },
             ConsistentRead: true,
             ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -387,7 +389,7 @@ export class DynamoSpecStore implements SpecStorePort {
       } catch (error) {
         throw this.failed(error, 'Query', `${pk} items`);
       }
-      items.push(...((page.Items ?? []) as Item[]));
+      items.push(...(page.Items ?? []).map(plainItem));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return items;
@@ -395,10 +397,14 @@ export class DynamoSpecStore implements SpecStorePort {
 
   private async getItem(pk: string, sk: string): Promise<Item | undefined> {
     try {
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { pk: S(pk), sk: S(sk) },
+          ConsistentRead: true,
+        }),
       );
-      return Item as Item | undefined;
+      return Item === undefined ? undefined : plainItem(Item);
     } catch (error) {
       throw this.failed(error, 'GetItem', `${pk}/${sk}`);
     }
@@ -428,17 +434,23 @@ export class DynamoSpecStore implements SpecStorePort {
 }
 
 /** Condition for a write that expects `attribute` to be `expected`; 0 means absent (or unreadable). */
-function expectNumber(attribute: string, expected: number) {
+function expectNumber(
+  attribute: string,
+  expected: number,
+): Pick<
+  PutItemCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+> {
   return expected === 0
     ? {
         ConditionExpression: `attribute_not_exists(pk) OR NOT attribute_type(#a, :number)`,
         ExpressionAttributeNames: { '#a': attribute },
-        ExpressionAttributeValues: { ':number': 'N' },
+        ExpressionAttributeValues: { ':number': S('N') },
       }
     : {
         ConditionExpression: `#a = :expected`,
         ExpressionAttributeNames: { '#a': attribute },
-        ExpressionAttributeValues: { ':expected': expected },
+        ExpressionAttributeValues: { ':expected': N(expected) },
       };
 }
 
@@ -472,6 +484,29 @@ function toJson(value: unknown, what: string): string {
   if (json === undefined)
     throw new CloudError('Invalid', what, `${what} cannot be stored: it is not a JSON value`);
   return json;
+}
+
+/**
+ * An item as plain data, the way the store's schemas read it: strings,
+ * numbers (a number JavaScript cannot hold exactly stays a string, so the item
+ * is reported rather than misread), booleans, null, lists, maps, and sets as
+ * `Set`s.
+ */
+function plainItem(item: RawItem): Item {
+  return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, plainValue(value)]));
+}
+
+function plainValue(value: AttributeValue): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) return readNumber(value.N);
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.NULL !== undefined) return null;
+  if (value.L !== undefined) return value.L.map(plainValue);
+  if (value.M !== undefined) return plainItem(value.M);
+  if (value.SS !== undefined) return new Set(value.SS);
+  if (value.NS !== undefined) return new Set(value.NS.map(readNumber));
+  if (value.BS !== undefined) return new Set(value.BS);
+  return value.B;
 }
 
 /** A document attribute that is not a JSON string, as plain data: a console edit may have made it a map. */
