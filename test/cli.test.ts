@@ -169,3 +169,19 @@ test('tandem promote makes the canary stable and tandem abort removes it, each w
   assert.equal(after.specs.demo.document.spec.image.tag, 'v1');
   assert.equal(after.specs.demo.document.spec.canary, undefined);
 });
+
+test('tandem reconcile keeps the sites’ dashboard, rewriting it only when it changed', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  for (let i = 0; i < 3; i += 1) await tandem('reconcile', '--once', '--state', state);
+  const world = () => JSON.parse(readFileSync(join(state, 'world.json'), 'utf8'));
+  const body = JSON.parse(world().dashboards['tandem-sites']) as {
+    widgets: { properties: { title?: string } }[];
+  };
+  const titles = body.widgets.map((w) => w.properties.title ?? '').join('\n');
+  assert.match(titles, /us-east-1/);
+  assert.match(titles, /eu-west-1/);
+  const steady = await tandem('reconcile', '--once', '--state', state, '--log-level', 'info');
+  assert.match(steady.out, /demo: 0 applied/);
+  assert.doesNotMatch(steady.err, /dashboard updated/);
+});

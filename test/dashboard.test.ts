@@ -15,7 +15,8 @@ import {
 } from '../controller/dashboard/body.ts';
 import { CloudError, type CloudErrorKind } from '../controller/errors.ts';
 import { AwsClients } from '../controller/providers/aws/clients.ts';
-import { AwsDashboard, putDashboardIfChanged } from '../controller/providers/aws/dashboard.ts';
+import { AwsDashboard } from '../controller/providers/aws/dashboard.ts';
+import { putDashboardIfChanged } from '../controller/dashboard/publish.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { FakeCloudWatch } from './support/aws-fake/cloudwatch.ts';
 

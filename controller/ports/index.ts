@@ -1,4 +1,5 @@
 import type { CdnPort } from './cdn.ts';
+import type { DashboardPort } from './dashboard.ts';
 import type { EcsPort } from './ecs.ts';
 import type { LoadBalancerPort } from './load-balancer.ts';
 import type { MetricsPort } from './metrics.ts';
@@ -11,6 +12,8 @@ export interface Ports {
   cdn: CdnPort;
   metrics: MetricsPort;
   store: SpecStorePort;
+  /** The sites' CloudWatch dashboard; without it, no dashboard is kept. */
+  dashboard?: DashboardPort;
 }
 
-export type { CdnPort, EcsPort, LoadBalancerPort, MetricsPort, SpecStorePort };
+export type { CdnPort, DashboardPort, EcsPort, LoadBalancerPort, MetricsPort, SpecStorePort };

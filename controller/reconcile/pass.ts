@@ -24,6 +24,10 @@ export interface PassOptions {
   maxInFlightPerRegion?: number;
   /** Plan and report only: no action is applied and no status written. */
   dryRun?: boolean;
+  /** Specs already read (or, for a dry run, specs to try); default: read from the store. */
+  specs?: readonly StoredSpec[];
+  /** Statuses already read; default: read from the store. */
+  statuses?: readonly StoredStatus[];
   /** Reconcile only these sites; default all. */
   sites?: readonly string[];
   now?: () => Date;
@@ -51,7 +55,10 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
   const log = options.log?.child({ reconcileId });
   const ports = limitedPorts(options.ports, new Limiters(options.maxInFlightPerRegion ?? 10));
 
-  const [specs, statuses] = await Promise.all([ports.store.listSpecs(), ports.store.listStatuses()]);
+  const [specs, statuses] = await Promise.all([
+    options.specs ?? ports.store.listSpecs(),
+    options.statuses ?? ports.store.listStatuses(),
+  ]);
   const wanted = (name: string) => options.sites === undefined || options.sites.includes(name);
   const specByName = new Map(specs.filter((s) => wanted(s.name)).map((s) => [s.name, s]));
   const statusByName = new Map(statuses.filter((s) => wanted(s.name)).map((s) => [s.name, s]));

@@ -62,20 +62,6 @@ export class AwsDashboard implements DashboardPort {
   }
 }
 
-/**
- * Writes `body` only when the stored dashboard differs, so a converged pass
- * makes no write. True when it wrote.
- */
-export async function putDashboardIfChanged(
-  port: DashboardPort,
-  name: string,
-  body: string,
-): Promise<boolean> {
-  if ((await port.getDashboard(name)) === body) return false;
-  await port.putDashboard(name, body);
-  return true;
-}
-
 /** GetDashboard's "no such dashboard": DashboardNotFoundError on the wire code ResourceNotFound. */
 function isNotFound(error: unknown): boolean {
   const name = (error as { name?: unknown } | undefined)?.name;

@@ -1,5 +1,6 @@
 import type { Ports } from '../../ports/index.ts';
 import { AwsCdn } from './cdn.ts';
+import { AwsDashboard } from './dashboard.ts';
 import type { AwsClients } from './clients.ts';
 import { AwsEcs } from './ecs.ts';
 import { AwsLoadBalancer } from './load-balancer.ts';
@@ -17,7 +18,7 @@ export interface AwsPortsOptions {
   store?: DynamoSpecStore;
 }
 
-/** Every port on the AWS SDK: ECS, ELBv2 and CloudWatch per region, CloudFront, and the DynamoDB store. */
+/** Every port on the AWS SDK: ECS, ELBv2 and CloudWatch per region, CloudFront, the dashboard and the DynamoDB store. */
 export function awsPorts(options: AwsPortsOptions): Ports {
   const { clients } = options;
   return {
@@ -25,6 +26,7 @@ export function awsPorts(options: AwsPortsOptions): Ports {
     loadBalancer: new AwsLoadBalancer(clients),
     cdn: new AwsCdn(clients),
     metrics: new AwsMetrics(clients),
+    dashboard: new AwsDashboard(clients),
     store: options.store ?? new DynamoSpecStore(clients.dynamodb(options.controlRegion), options.tableName),
   };
 }

@@ -126,6 +126,7 @@ export class SimulatedCloud {
       cdn: retrying(this.cdn),
       metrics: retrying(this.metrics),
       store: retrying(this.store),
+      dashboard: retrying(this.dashboard),
     };
   }
 
