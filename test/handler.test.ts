@@ -148,6 +148,21 @@ test('when every site fits the invocation completes, and an empty carry-over is 
   assert.equal(carryOver.writes, 0);
 });
 
+test('a completed invocation keeps the sites’ dashboard; a partial one leaves it alone', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  const names = await seed(sim, 3);
+  await runInvocation(invocation(sim, new MemoryCarryOver(), 60_000), SLOW);
+  const body = sim.world.dashboards?.['tandem-sites'];
+  assert.ok(body !== undefined, 'written after a pass over every site');
+  for (const name of names) assert.ok(body.includes(name), `${name} is on the dashboard`);
+
+  const partial = new SimulatedCloud({ regions: REGIONS, latencyMs: 20 });
+  await seed(partial, 50);
+  const result = await runInvocation(invocation(partial, new MemoryCarryOver(), 2_000), SLOW);
+  assert.equal(result.outcome, 'partial');
+  assert.equal(partial.world.dashboards?.['tandem-sites'], undefined);
+});
+
 test('a carried-over site that was deleted meanwhile is simply dropped', async () => {
   const sim = new SimulatedCloud({ regions: REGIONS });
   await seed(sim, 2);

@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { dashboardBody, type DashboardSite } from '../dashboard/body.ts';
-import { putDashboardIfChanged } from '../dashboard/publish.ts';
-import { dashboardSites, SITES_DASHBOARD } from '../dashboard/sites.ts';
-import { asCloudError, CloudError } from '../errors.ts';
-import type { Ports } from '../ports/index.ts';
+import { keepSitesDashboard } from '../dashboard/publish.ts';
+import { dashboardSites } from '../dashboard/sites.ts';
+import { CloudError } from '../errors.ts';
 import type { StoredSpec } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { abortCanary, promoteCanary } from '../spec/promote.ts';
@@ -160,7 +158,7 @@ export function program(): Command {
         try {
           const platform = await backend.platform();
           const report = await reconcilePass({ ports: backend.ports, platform, log });
-          await keepDashboard(backend.ports, dashboardSites([report], platform), log);
+          await keepSitesDashboard(backend.ports, dashboardSites([report], platform), log);
           const calls = backend.drainCalls();
           log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
           printPass(report, calls);
@@ -275,21 +273,6 @@ export function program(): Command {
     });
 
   return cli;
-}
-
-/** Rewrites the sites' dashboard when its body changed; a failure is logged, never fatal to the pass. */
-async function keepDashboard(ports: Ports, sites: DashboardSite[], log: Logger): Promise<void> {
-  if (ports.dashboard === undefined) return;
-  try {
-    if (await putDashboardIfChanged(ports.dashboard, SITES_DASHBOARD, dashboardBody(sites))) {
-      log.info({ dashboard: SITES_DASHBOARD, sites: sites.length }, 'dashboard updated');
-    }
-  } catch (error) {
-    log.warn(
-      { err: asCloudError(error, SITES_DASHBOARD).message },
-      'dashboard not updated; the next pass retries',
-    );
-  }
 }
 
 function printPass(report: PassReport, calls: readonly { service: string; count: number }[]): void {

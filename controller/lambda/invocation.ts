@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import { asCloudError, type CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
-import { reconcilePass } from '../reconcile/pass.ts';
+import { keepSitesDashboard } from '../dashboard/publish.ts';
+import { dashboardSites } from '../dashboard/sites.ts';
+import type { StoredSpec, StoredStatus } from '../ports/store.ts';
+import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_SAFETY_MARGIN_MS } from './environment.ts';
 import { passMetrics, type MetricsPublisher, type RegionCalls } from './metrics.ts';
 
@@ -106,8 +109,11 @@ export async function runInvocation(
   try {
     let order: string[];
     let carried: string[];
+    let specs: StoredSpec[];
+    let statuses: StoredStatus[];
     try {
-      const [specs, statuses, previous] = await Promise.all([
+      let previous: string[];
+      [specs, statuses, previous] = await Promise.all([
         ports.store.listSpecs(),
         ports.store.listStatuses(),
         deps.carryOver.getCarryOver().catch((error: unknown) => {
@@ -131,6 +137,7 @@ export async function runInvocation(
       return done('failed', e);
     }
 
+    const reports: PassReport[] = [];
     let slowestChunkMs = 0;
     let next = 0;
     let failure: CloudError | undefined;
@@ -146,10 +153,14 @@ export async function runInvocation(
       const chunk = order.slice(next, next + chunkSize);
       const chunkStarted = clock();
       try {
+        const inChunk = new Set(chunk);
         const report = await reconcilePass({
           ports,
           platform: deps.platform,
           sites: chunk,
+          // Read once for the whole invocation: each site's spec and status belong to one chunk.
+          specs: specs.filter((s) => inChunk.has(s.name)),
+          statuses: statuses.filter((s) => inChunk.has(s.name)),
           log,
           now: () => new Date(clock()),
           ...(options.maxInFlightPerRegion === undefined
@@ -159,6 +170,7 @@ export async function runInvocation(
         const tookMs = clock() - chunkStarted;
         slowestChunkMs = Math.max(slowestChunkMs, tookMs);
         result.reconcileIds.push(report.reconcileId);
+        reports.push(report);
         result.reconciled.push(...chunk);
         next += chunk.length;
         log.info(
@@ -198,6 +210,8 @@ export async function runInvocation(
       notReached: result.notReached,
       durationMs: clock() - started,
     };
+    // The dashboard shows every site, so it is rewritten only after a pass over all of them.
+    if (outcome === 'completed') await keepSitesDashboard(ports, dashboardSites(reports, deps.platform), log);
     if (outcome === 'completed') log.info(summary, 'every site reconciled');
     else log.warn(summary, 'some sites not reached; they go first in the next invocation');
     return done(outcome, failure);
