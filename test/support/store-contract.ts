@@ -181,6 +181,25 @@ export function storeContract(harness: StoreHarness): void {
       assert.deepEqual(read.document, edited);
     });
 
+    test('an edit made in the console after a read is not overwritten by a write quoting that read', async () => {
+      const backend = await harness.fresh();
+      await backend.store.putSpec('alpha', site('alpha'), 0);
+      const read = (await backend.store.getSpec('alpha'))!;
+      const edited = { ...site('alpha'), spec: { ...site('alpha').spec, paused: true } };
+      await backend.editDocumentDirectly('alpha', edited);
+      await assert.rejects(
+        backend.store.putSpec('alpha', site('alpha'), read.generation),
+        (e: unknown) => e instanceof CloudError && e.kind === 'Conflict',
+      );
+      assert.deepEqual((await backend.store.getSpec('alpha'))!.document, edited, 'the console edit stands');
+      // Read again, the write goes through.
+      const again = (await backend.store.getSpec('alpha'))!;
+      assert.equal(
+        (await backend.store.putSpec('alpha', site('alpha'), again.generation)).generation,
+        again.generation + 1,
+      );
+    });
+
     test('statuses are written conditionally on the revision read, and never change the spec item', async () => {
       const backend = await harness.fresh();
       const { store } = backend;

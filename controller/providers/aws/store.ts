@@ -111,6 +111,24 @@ export class DynamoSpecStore implements SpecStorePort {
     private readonly options: DynamoSpecStoreOptions = {},
   ) {}
 
+  /**
+   * The document as last read, per site. An edit made straight in the console
+   * changes the document without bumping the generation; writes conditional on
+   * this text as well refuse to overwrite such an edit.
+   */
+  private readonly documentsRead = new Map<string, { generation: number; json: string }>();
+
+  private expectSpec(name: string, expectedGeneration: number) {
+    const condition = expectNumber('generation', expectedGeneration);
+    const read = this.documentsRead.get(name);
+    if (expectedGeneration === 0 || read?.generation !== expectedGeneration) return condition;
+    return {
+      ConditionExpression: `${condition.ConditionExpression} AND #document = :read`,
+      ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#document': 'document' },
+      ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':read': S(read.json) },
+    };
+  }
+
   // ----- specs -----
 
   async listSpecs(): Promise<StoredSpec[]> {
@@ -137,7 +155,7 @@ export class DynamoSpecStore implements SpecStorePort {
             document: S(json),
             updatedAt: S(new Date().toISOString()),
           },
-          ...expectNumber('generation', expectedGeneration),
+          ...this.expectSpec(name, expectedGeneration),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -156,7 +174,7 @@ export class DynamoSpecStore implements SpecStorePort {
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: { pk: S(SPEC_PARTITION), sk: S(name) },
-          ...expectNumber('generation', expectedGeneration),
+          ...this.expectSpec(name, expectedGeneration),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -300,6 +318,7 @@ export class DynamoSpecStore implements SpecStorePort {
     const name = String(item['sk']);
     const parsed = SpecItem.safeParse(item);
     if (parsed.success) {
+      this.documentsRead.set(name, { generation: parsed.data.generation, json: parsed.data.document });
       try {
         const document = JSON.parse(parsed.data.document) as unknown;
         return { name, generation: parsed.data.generation, hash: documentHash(document), document };

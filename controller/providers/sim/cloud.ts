@@ -657,17 +657,17 @@ export class SimulatedCloud {
     // The hash is taken from the document as read, so an edit made straight in the world is seen, as in DynamoDB.
     listSpecs: () =>
       this.call('store', 'ListSpecs', 'global', false, () =>
-        Object.values(this.world.specs).map((s) => ({ ...s, hash: specHash(s.document) })),
+        Object.values(this.world.specs).map((s) => this.readSpec(s)),
       ),
     getSpec: (name) =>
       this.call('store', 'GetSpec', 'global', false, () => {
         const spec = this.world.specs[name];
-        return spec === undefined ? undefined : { ...spec, hash: specHash(spec.document) };
+        return spec === undefined ? undefined : this.readSpec(spec);
       }),
     putSpec: (name, document, expectedGeneration) =>
       this.call('store', 'PutSpec', 'global', true, () => {
         const current = this.world.specs[name]?.generation ?? 0;
-        if (current !== expectedGeneration) {
+        if (current !== expectedGeneration || this.editedSinceRead(name, expectedGeneration)) {
           throw new CloudError(
             'Conflict',
             name,
@@ -736,6 +736,25 @@ export class SimulatedCloud {
         if (this.world.lease?.holder === holder) delete this.world.lease;
       }),
   };
+
+  /** Documents as last read, per site: a write refuses to overwrite an edit made since without a generation bump. */
+  private readonly documentsRead = new Map<string, { generation: number; hash: string }>();
+
+  private readSpec(spec: StoredSpec): StoredSpec {
+    const hash = specHash(spec.document);
+    this.documentsRead.set(spec.name, { generation: spec.generation, hash });
+    return { ...spec, hash };
+  }
+
+  private editedSinceRead(name: string, expectedGeneration: number): boolean {
+    const read = this.documentsRead.get(name);
+    const stored = this.world.specs[name];
+    return (
+      stored !== undefined &&
+      read?.generation === expectedGeneration &&
+      read.hash !== specHash(stored.document)
+    );
+  }
 
   private checkCluster(region: string, cluster: string): void {
     if (this.platform.regions[region]?.cluster !== cluster)
