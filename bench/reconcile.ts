@@ -7,6 +7,7 @@ import type { Ports } from '../controller/ports/index.ts';
 import { DESCRIBE_SERVICES_MAX } from '../controller/ports/ecs.ts';
 import { DESCRIBE_TAGS_MAX } from '../controller/ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX } from '../controller/ports/metrics.ts';
+import { METRIC_QUERIES_PER_TARGET_GROUP } from '../controller/reconcile/observe.ts';
 import { reconcilePass, type PassReport } from '../controller/reconcile/pass.ts';
 
 /**
@@ -367,7 +368,7 @@ function batchBound(world: SimWorld, sites: number): number {
       batches(c.targetGroups, DESCRIBE_TAGS_MAX) +
       pages(c.rules, PAGE.elb) +
       batches(c.rules, DESCRIBE_TAGS_MAX) +
-      batches(3 * c.targetGroups, GET_METRIC_DATA_MAX);
+      batches(METRIC_QUERIES_PER_TARGET_GROUP * c.targetGroups, GET_METRIC_DATA_MAX);
   }
   return calls + pages(Object.keys(world.distributions).length, PAGE.distributions);
 }

@@ -153,6 +153,23 @@ test('a CloudFront update quotes the current ETag; a concurrent change makes it 
   assertWorldMatches(sim, valid(next));
 });
 
+test('DescribeServices is called with at most 10 services: 10 services take 1 call, 12 take 2', async () => {
+  for (const [sites, calls] of [
+    [5, 1],
+    [6, 2],
+  ] as const) {
+    const sim = newSim(TWO_REGIONS);
+    for (let i = 0; i < sites; i += 1) {
+      const document = demoDocument();
+      document.metadata.name = `site-${i}`;
+      await storeSpec(sim, document);
+    }
+    await pass(sim);
+    const describe = sim.calls.filter((c) => c.operation === 'DescribeServices' && c.region === 'us-east-1');
+    assert.equal(describe.length, calls, `${sites * 2} services`);
+  }
+});
+
 test('reads are batched at the AWS limits: 11 sites make 3 DescribeServices calls per region', async () => {
   const sim = newSim(TWO_REGIONS);
   for (let i = 0; i < 11; i += 1) {

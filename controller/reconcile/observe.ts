@@ -223,6 +223,9 @@ const TARGET_GROUP_METRICS = [
   { key: 'p95LatencyMs', metric: 'TargetResponseTime', stat: 'p95', scale: 1000 },
 ] as const;
 
+/** GetMetricData queries per owned target group: its ALB metrics and its service's CPU. */
+export const METRIC_QUERIES_PER_TARGET_GROUP = TARGET_GROUP_METRICS.length + 1;
+
 /**
  * The latest minute CloudWatch has for each owned target group (requests, 5xx,
  * healthy targets, p95 latency) and its service (CPU), keyed by their shared
