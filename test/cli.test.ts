@@ -185,3 +185,13 @@ test('tandem reconcile keeps the sites’ dashboard, rewriting it only when it c
   assert.match(steady.out, /demo: 0 applied/);
   assert.doesNotMatch(steady.err, /dashboard updated/);
 });
+
+test('tandem describe says why each region runs its tasks', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  for (let i = 0; i < 3; i += 1) await tandem('reconcile', '--once', '--state', state);
+  const described = await tandem('describe', 'demo', '--state', state);
+  assert.match(described.out, /Scaling \(why this many tasks\):/);
+  assert.match(described.out, /us-east-1 {2}3 task\(s\): AtMinimum, held at the floor of 3 task\(s\)/);
+  assert.match(described.out, /Conditions:\nTYPE.*\nReady /);
+});

@@ -82,13 +82,9 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
   lines.push(
     table(
       ['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'],
-      Object.entries(status.conditions).map(([type, c]) => [
-        type,
-        c.status,
-        c.reason,
-        c.lastTransitionTime,
-        c.message,
-      ]),
+      Object.entries(status.conditions)
+        .sort(([a], [b]) => conditionRank(a) - conditionRank(b))
+        .map(([type, c]) => [type, c.status, c.reason, c.lastTransitionTime, c.message]),
     ),
   );
   lines.push('', 'Regions:');
@@ -114,6 +110,22 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
       ]),
     ),
   );
+  const scaling = Object.entries(status.regions).filter(([, r]) => r.scaling !== undefined);
+  if (scaling.length > 0) {
+    lines.push('', 'Scaling (why this many tasks):');
+    for (const [name, r] of scaling) {
+      lines.push(
+        `  ${name}  ${r.scaling!.decision.tasks} task(s): ${r.scaling!.decision.reason}, ${r.scaling!.decision.message}`,
+      );
+    }
+  }
+  if (status.canary !== undefined) {
+    const c = status.canary;
+    lines.push(
+      '',
+      `Canary analysis: ${c.tag} ${c.phase} at ${c.weight}% (${c.failedChecks} failed check(s)): ${c.message}`,
+    );
+  }
   if (status.lastActions.length > 0) {
     lines.push('', 'Last actions:');
     for (const a of status.lastActions) lines.push(`  ${a.region ?? 'global'}  ${a.kind} ${a.target}`);
@@ -134,4 +146,19 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Ready, Reconciling and Stalled first (kstatus), then the rest by name. */
+function conditionRank(type: string): number {
+  const order = [
+    'Ready',
+    'Reconciling',
+    'Stalled',
+    'Degraded',
+    'FailoverActive',
+    'CanaryProgressing',
+    'CanaryFailed',
+  ];
+  const i = order.indexOf(type);
+  return i === -1 ? order.length : i;
 }
