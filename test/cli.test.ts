@@ -195,3 +195,11 @@ test('tandem describe says why each region runs its tasks', async () => {
   assert.match(described.out, /us-east-1 {2}3 task\(s\): AtMinimum, held at the floor of 3 task\(s\)/);
   assert.match(described.out, /Conditions:\nTYPE.*\nReady /);
 });
+
+test('a state file that is not a simulated world is refused with the fix', async () => {
+  const state = tempDir();
+  writeFileSync(join(state, 'world.json'), '{"hello": "world"}');
+  const result = await tandem('get', '--state', state);
+  assert.equal(result.code, 1);
+  assert.match(result.err, /is not a simulated world tandem wrote; delete it to start afresh/);
+});

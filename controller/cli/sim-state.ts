@@ -19,6 +19,9 @@ export function openSimState(dir: string): SimulatedCloud {
       );
     }
   }
+  if (world !== undefined && !looksLikeWorld(world)) {
+    throw new Error(`${file} is not a simulated world tandem wrote; delete it to start afresh`);
+  }
   return new SimulatedCloud(world === undefined ? {} : { world });
 }
 
@@ -27,4 +30,18 @@ export function saveSimState(dir: string, sim: SimulatedCloud): void {
   const file = join(dir, 'world.json');
   writeFileSync(`${file}.tmp`, `${JSON.stringify(sim.world, null, 1)}\n`);
   renameSync(`${file}.tmp`, file);
+}
+
+/** The state file is tandem's own, but a person may have edited or replaced it. */
+function looksLikeWorld(value: unknown): value is SimWorld {
+  const world = value as Partial<Record<keyof SimWorld, unknown>> | null;
+  const isRecord = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return (
+    isRecord(world) &&
+    typeof world!.seq === 'number' &&
+    isRecord(world!.regions) &&
+    isRecord(world!.distributions) &&
+    isRecord(world!.specs) &&
+    isRecord(world!.statuses)
+  );
 }
