@@ -102,7 +102,7 @@ export const handler = async (_event: unknown, context: LambdaContext): Promise<
       remainingMs: () => context.getRemainingTimeInMillis(),
       log: requestLog,
       metrics: w.metrics,
-      drainCalls: () => counter.drain().map((c) => ({ region: c.region, count: c.count })),
+      drainCalls: () => counter.drain(),
     },
     { chunkSize: w.env.chunkSize, safetyMarginMs: w.env.safetyMarginMs },
   );

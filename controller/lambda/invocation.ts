@@ -182,7 +182,9 @@ export async function runInvocation(
           },
           'pass done',
         );
-        await publish(deps, passMetrics(report, tookMs, deps.drainCalls?.() ?? []));
+        const calls = deps.drainCalls?.() ?? [];
+        if (calls.length > 0) log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
+        await publish(deps, passMetrics(report, tookMs, calls));
       } catch (error) {
         // A pass throws only when the store cannot be read; the rest of the sites wait for the next invocation.
         failure = asCloudError(error, 'store');

@@ -19,10 +19,12 @@ export interface MetricsPublisher {
   publish(data: readonly MetricDatum[]): Promise<void>;
 }
 
-/** Calls made to one region (`global` for CloudFront), as the call counter reports them. */
+/** Calls made to one operation in one region, as the call counter reports them; metrics sum them per region. */
 export interface RegionCalls {
   region: string;
   count: number;
+  service?: string;
+  operation?: string;
 }
 
 /** Region of CDN actions and errors, which belong to no region. */
