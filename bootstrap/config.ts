@@ -1,0 +1,96 @@
+/**
+ * The bootstrap's settings, from CDK context (`-c key=value` or cdk.json) or
+ * the environment; context wins. Every problem is reported at once, each
+ * naming the setting and what it should hold.
+ */
+export interface BootstrapConfig {
+  /** `account` / TANDEM_ACCOUNT / CDK_DEFAULT_ACCOUNT. Default the placeholder, which synthesizes but never deploys. */
+  account: string;
+  /** `regions` / TANDEM_REGIONS, comma-separated, primary first. Default us-east-1,eu-west-1. */
+  regions: string[];
+  /** The primary region: the control stack (table, reconciler, secret) lives here. */
+  controlRegion: string;
+  /** `tableName` / TANDEM_TABLE. Default `tandem`. */
+  tableName: string;
+  /** `domain` / TANDEM_DOMAIN: the site's domain, if it has one. Validated; not used by the stacks yet. */
+  domain?: string;
+  /** `certificateArn` / TANDEM_CERTIFICATE_ARN: an ACM certificate in us-east-1 covering `domain`. */
+  certificateArn?: string;
+}
+
+/** The account cdk.context.json holds availability zones for, so `npm run synth` works with no credentials. */
+export const PLACEHOLDER_ACCOUNT = '123456789012';
+export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'];
+export const DEFAULT_TABLE = 'tandem';
+
+const ACCOUNT = /^\d{12}$/;
+// The same pattern the reconciler's environment checks (controller/lambda/environment.ts).
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// CloudFront only uses certificates in us-east-1 (the same rule as the spec's cdn.certificateArn).
+const CERTIFICATE = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads a setting: `context(key)` first (CDK context), then the named environment variables in order. */
+export type Setting = (contextKey: string) => unknown;
+
+export function readConfig(
+  context: Setting,
+  env: Readonly<Record<string, string | undefined>>,
+): BootstrapConfig {
+  const problems: string[] = [];
+  const value = (key: string, ...vars: string[]): string | undefined => {
+    const fromContext = context(key);
+    if (fromContext !== undefined && fromContext !== null && String(fromContext).trim() !== '')
+      return String(fromContext).trim();
+    for (const name of vars) {
+      const v = env[name]?.trim();
+      if (v !== undefined && v !== '') return v;
+    }
+    return undefined;
+  };
+
+  const account = value('account', 'TANDEM_ACCOUNT', 'CDK_DEFAULT_ACCOUNT') ?? PLACEHOLDER_ACCOUNT;
+  if (!ACCOUNT.test(account))
+    problems.push(`account is "${account}": an AWS account id is 12 digits (-c account=… or TANDEM_ACCOUNT)`);
+
+  const regionList = value('regions', 'TANDEM_REGIONS');
+  const listed = regionList === undefined ? DEFAULT_REGIONS : regionList.split(',').map((r) => r.trim());
+  const regions = listed.filter((r) => r !== '');
+  if (regions.length === 0)
+    problems.push('regions is empty: list the regions, primary first (e.g. -c regions=us-east-1,eu-west-1)');
+  for (const region of regions.filter((r) => !REGION.test(r)))
+    problems.push(`regions names "${region}", which is not an AWS region name such as eu-west-1`);
+  const repeated = regions.filter((r, i) => regions.indexOf(r) !== i);
+  if (repeated.length > 0) problems.push(`regions names ${[...new Set(repeated)].join(', ')} more than once`);
+
+  const tableName = value('tableName', 'TANDEM_TABLE') ?? DEFAULT_TABLE;
+  if (!TABLE.test(tableName))
+    problems.push(`tableName is "${tableName}": a DynamoDB table name is 3–255 letters, digits, _ - or .`);
+
+  const domain = value('domain', 'TANDEM_DOMAIN')?.toLowerCase();
+  if (domain !== undefined && !DOMAIN.test(domain))
+    problems.push(`domain is "${domain}", which is not a domain name such as www.example.com`);
+  const certificateArn = value('certificateArn', 'TANDEM_CERTIFICATE_ARN');
+  if (certificateArn !== undefined && !CERTIFICATE.test(certificateArn))
+    problems.push(
+      `certificateArn is "${certificateArn}": it must be an ACM certificate ARN in us-east-1 (CloudFront only uses those)`,
+    );
+  if (domain !== undefined && certificateArn === undefined)
+    problems.push('domain is set without certificateArn: CloudFront needs a certificate covering the domain');
+
+  if (problems.length > 0)
+    throw new ConfigError(`the bootstrap's settings are invalid:\n- ${problems.join('\n- ')}`);
+  return {
+    account,
+    regions,
+    controlRegion: regions[0]!,
+    tableName,
+    ...(domain === undefined ? {} : { domain }),
+    ...(certificateArn === undefined ? {} : { certificateArn }),
+  };
+}

@@ -1,0 +1,220 @@
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
+import type { RegionPlatform } from '../controller/model/platform.ts';
+import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
+
+/** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
+export const CLOUDFRONT_ORIGIN_FACING = 'com.amazonaws.global.cloudfront.origin-facing';
+/** Names shared by every region, so the control stack can scope IAM to them without reading another stack. */
+export const CLUSTER_NAME = 'tandem';
+export const LOAD_BALANCER_NAME = 'tandem';
+export const SITE_LOG_GROUP = '/tandem/sites';
+/** Roles are global, so their names carry the region; the reconciler may pass only roles named so. */
+export const TASK_ROLE_PREFIX = 'tandem-task';
+
+export interface PlatformStackProps extends StackProps {
+  /** The stack's account and region; both must be concrete (the VPC reads availability zones from context). */
+  env: { account: string; region: string };
+  /** tandem's table; the control stack creates it with a replica in this region. */
+  tableName: string;
+  /** How long site logs are kept. Default one month. */
+  logRetention?: logs.RetentionDays;
+  /** The ALB's idle timeout. Default 60 seconds (the ALB's own default). */
+  idleTimeout?: Duration;
+}
+
+/**
+ * One region's shared platform: a VPC over two AZs with public subnets only
+ * (no NAT gateway: tasks get public IPs and sit behind a security group that
+ * admits only the ALB), an ECS cluster with Fargate and Fargate Spot, an ALB
+ * that only CloudFront can reach and that refuses every request no site rule
+ * claims, the tasks' roles and log group. It tells the reconciler where all
+ * this is by writing the `platform`/`<region>` item into its replica of the
+ * table (docs/store.md), never through a cross-region export.
+ */
+export class PlatformStack extends Stack {
+  readonly platform: RegionPlatform;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const region = props.env.region;
+
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      restrictDefaultSecurityGroup: true,
+    });
+    Validations.of(vpc).acknowledge({
+      id: 'AwsSolutions-VPC7',
+      reason:
+        'No flow logs by default: they are billed per GB, the only ingress is CloudFront through the ALB, and ALB and ECS metrics cover the traffic.',
+    });
+
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      clusterName: CLUSTER_NAME,
+      enableFargateCapacityProviders: true,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    // Resolved at deploy time in this region, so synth needs no lookup and no prefix list id is hard-coded.
+    const prefixList = new AwsCustomResource(this, 'CloudFrontPrefixList', {
+      onUpdate: {
+        service: 'EC2',
+        action: 'describeManagedPrefixLists',
+        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [CLOUDFRONT_ORIGIN_FACING] }] },
+        physicalResourceId: PhysicalResourceId.of(CLOUDFRONT_ORIGIN_FACING),
+        outputPaths: ['PrefixLists.0.PrefixListId'],
+      },
+      // DescribeManagedPrefixLists has no resource-level permissions.
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: AwsCustomResourcePolicy.ANY_RESOURCE }),
+      installLatestAwsSdk: false,
+    });
+    Validations.of(prefixList).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeManagedPrefixLists is read-only and supports no resource-level permissions.',
+    });
+    const cloudFront = ec2.Peer.prefixList(prefixList.getResponseField('PrefixLists.0.PrefixListId'));
+
+    const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc,
+      description: 'tandem ALB: HTTP from CloudFront origin-facing addresses only',
+      allowAllOutbound: false,
+    });
+    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
+    const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc,
+      description: 'tandem tasks: from the ALB only',
+      // Tasks pull images and call AWS over the internet (public IPs, no NAT).
+      allowAllOutbound: true,
+    });
+    // Any TCP port: each site chooses its container port (spec task.containerPort).
+    taskSecurityGroup.connections.allowFrom(albSecurityGroup, ec2.Port.allTcp(), 'tandem ALB');
+
+    const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc,
+      internetFacing: true,
+      loadBalancerName: LOAD_BALANCER_NAME,
+      securityGroup: albSecurityGroup,
+      dropInvalidHeaderFields: true,
+      idleTimeout: props.idleTimeout ?? Duration.seconds(60),
+    });
+    Validations.of(loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'Access logs need an S3 bucket and cost per request; CloudFront sees every request first and the ALB publishes request and error metrics.',
+    });
+    // The reconciler adds one rule per site matching its origin header; anything else is refused.
+    const listener = loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: elbv2.ListenerAction.fixedResponse(403, {
+        contentType: 'text/plain',
+        messageBody: 'Forbidden',
+      }),
+    });
+
+    const logGroup = new logs.LogGroup(this, 'SiteLogs', {
+      logGroupName: SITE_LOG_GROUP,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const ecsTasks = new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+    });
+    const executionRole = new iam.Role(this, 'TaskExecutionRole', {
+      roleName: `${TASK_ROLE_PREFIX}-execution-${region}`,
+      assumedBy: ecsTasks,
+      description: 'tandem: ECS pulls site images and writes their logs',
+    });
+    executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`${logGroup.logGroupArn}`],
+      }),
+    );
+    executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        // GetAuthorizationToken has no resource-level permissions.
+        actions: ['ecr:GetAuthorizationToken'],
+        resources: ['*'],
+      }),
+    );
+    const repositories = this.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' });
+    executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: [repositories],
+      }),
+    );
+    Validations.of(executionRole).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken supports no resource-level permissions.',
+      },
+      {
+        id: nagResourceId(this, repositories),
+        reason:
+          "A site's image may be in any of the account's repositories in this region; pulling is read-only.",
+      },
+    );
+    const taskRole = new iam.Role(this, 'TaskRole', {
+      roleName: `${TASK_ROLE_PREFIX}-${region}`,
+      assumedBy: ecsTasks,
+      description: 'tandem: the site containers (no permissions)',
+    });
+
+    this.platform = {
+      region,
+      cluster: cluster.clusterName,
+      loadBalancerArn: loadBalancer.loadBalancerArn,
+      loadBalancerDnsName: loadBalancer.loadBalancerDnsName,
+      listenerArn: listener.listenerArn,
+      vpcId: vpc.vpcId,
+      subnets: vpc.publicSubnets.map((s) => s.subnetId),
+      securityGroups: [taskSecurityGroup.securityGroupId],
+      assignPublicIp: true,
+      executionRoleArn: executionRole.roleArn,
+      taskRoleArn: taskRole.roleArn,
+      logGroup: logGroup.logGroupName,
+    };
+
+    // This region's replica of the table (a global table the control stack owns).
+    const table = this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: props.tableName });
+    const key = { pk: { S: 'platform' }, sk: { S: region } };
+    const write = {
+      service: 'DynamoDB',
+      action: 'putItem',
+      parameters: {
+        TableName: props.tableName,
+        Item: { ...key, document: { S: this.toJsonString(this.platform) } },
+      },
+      physicalResourceId: PhysicalResourceId.of(`platform/${region}`),
+    };
+    const item = new AwsCustomResource(this, 'PlatformItem', {
+      onCreate: write,
+      onUpdate: write,
+      // Without its item the reconciler reports the region missing instead of using a platform that is gone.
+      onDelete: {
+        service: 'DynamoDB',
+        action: 'deleteItem',
+        parameters: { TableName: props.tableName, Key: key },
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    item.node.addDependency(listener, cluster, executionRole, taskRole, logGroup);
+    acknowledgeCustomResourceProvider(this);
+  }
+}

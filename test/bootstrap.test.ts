@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError, DEFAULT_REGIONS, PLACEHOLDER_ACCOUNT, readConfig } from '../bootstrap/config.ts';
+import { addTandemStacks } from '../bootstrap/stacks.ts';
+
+/**
+ * One synthesis of the whole app (the control stack and both default
+ * regions), shared by every test: the offline context from
+ * bootstrap/cdk.context.json, no built-in CloudFormation validation (the real
+ * `npm run synth` runs it).
+ */
+const context = JSON.parse(readFileSync(new URL('../bootstrap/cdk.context.json', import.meta.url), 'utf8'));
+const app = new App({ context, builtinCloudFormationValidation: false });
+const config = readConfig(() => undefined, {});
+const stacks = addTandemStacks(app, config);
+const control = Template.fromStack(stacks.control);
+const platforms = Object.fromEntries(
+  Object.entries(stacks.platforms).map(([region, stack]) => [region, Template.fromStack(stack)]),
+);
+const templates = { TandemControl: control, ...platforms };
+
+/** Mutating actions that may name `*`, each because its API has no resource-level permissions. */
+const JUSTIFIED_ON_ANY_RESOURCE = new Set([
+  // Task definitions: no resource-level permissions; they act only through services in tandem's cluster.
+  'ecs:RegisterTaskDefinition',
+  'ecs:DeregisterTaskDefinition',
+]);
+const READ_ONLY = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
+
+type Json = Record<string, unknown>;
+const resourcesOf = (template: Template, type: string) =>
+  Object.values(template.findResources(type)) as Json[];
+const props = (resource: Json) => resource['Properties'] as Json;
+const list = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+
+test('the defaults are the placeholder account, us-east-1 primary and eu-west-1 failover', () => {
+  assert.equal(config.account, PLACEHOLDER_ACCOUNT);
+  assert.deepEqual(config.regions, DEFAULT_REGIONS);
+  assert.equal(config.controlRegion, 'us-east-1');
+  assert.equal(config.tableName, 'tandem');
+});
+
+test('settings come from context first, then the environment', () => {
+  const fromContext = readConfig((key) => ({ regions: 'eu-central-1, us-west-2' })[key], {
+    TANDEM_REGIONS: 'ap-south-1',
+    TANDEM_ACCOUNT: '111122223333',
+  });
+  assert.deepEqual(fromContext.regions, ['eu-central-1', 'us-west-2']);
+  assert.equal(fromContext.controlRegion, 'eu-central-1');
+  assert.equal(fromContext.account, '111122223333');
+});
+
+test('bad settings are all reported at once, each naming the setting', () => {
+  assert.throws(
+    () =>
+      readConfig(() => undefined, {
+        TANDEM_ACCOUNT: '12345',
+        TANDEM_REGIONS: 'us-east-1,moon-1,us-east-1',
+        TANDEM_DOMAIN: 'www.example.com',
+        TANDEM_CERTIFICATE_ARN: 'arn:aws:acm:eu-west-1:123456789012:certificate/x',
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      for (const phrase of [
+        'account is "12345"',
+        '"moon-1", which is not an AWS region',
+        'us-east-1 more than once',
+        'certificateArn is',
+      ])
+        assert.match(error.message, new RegExp(phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      return true;
+    },
+  );
+});
+
+test("the ALB security group's only ingress is CloudFront's origin-facing prefix list", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const groups = template.findResources('AWS::EC2::SecurityGroup', {
+      Properties: { GroupDescription: Match.stringLikeRegexp('^tandem ALB') },
+    });
+    assert.equal(Object.keys(groups).length, 1, region);
+    const [id, group] = Object.entries(groups)[0]!;
+    const lookup = Object.keys(template.findResources('Custom::AWS', prefixListLookup))[0];
+    const ingress = [
+      ...list(props(group as Json)['SecurityGroupIngress'] as Json[] | undefined),
+      ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')
+        .map(props)
+        .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
+    ];
+    assert.equal(ingress.length, 1, `${region}: one ingress rule`);
+    assert.equal(ingress[0]!['CidrIp'], undefined);
+    assert.equal(ingress[0]!['CidrIpv6'], undefined);
+    assert.equal(ingress[0]!['FromPort'], 80);
+    assert.deepEqual(ingress[0]!['SourcePrefixListId'], {
+      'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
+    });
+  }
+});
+
+const prefixListLookup = {
+  Properties: { Create: Match.stringLikeRegexp('com\\.amazonaws\\.global\\.cloudfront\\.origin-facing') },
+};
+test('the prefix list id is looked up by its managed name, in its own region, at deploy time', () => {
+  for (const template of Object.values(platforms)) {
+    template.resourceCountIs('Custom::AWS', 2);
+    template.hasResourceProperties('Custom::AWS', {
+      Update: Match.stringLikeRegexp('describeManagedPrefixLists.*prefix-list-name'),
+    });
+    assert.equal(Object.keys(template.findResources('Custom::AWS', prefixListLookup)).length, 1);
+  }
+});
+
+test("the tasks' security group admits only the ALB", () => {
+  for (const template of Object.values(platforms)) {
+    const tasks = Object.keys(
+      template.findResources('AWS::EC2::SecurityGroup', {
+        Properties: { GroupDescription: 'tandem tasks: from the ALB only' },
+      }),
+    )[0]!;
+    const group = template.findResources('AWS::EC2::SecurityGroup')[tasks] as Json;
+    assert.equal(props(group)['SecurityGroupIngress'], undefined);
+    const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').filter(
+      (r) => JSON.stringify(props(r)['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [tasks, 'GroupId'] }),
+    );
+    assert.equal(ingress.length, 1);
+    assert.ok(
+      JSON.stringify(props(ingress[0]!)['SourceSecurityGroupId']).includes('LoadBalancerSecurityGroup'),
+    );
+  }
+});
+
+test("the listener's default action refuses with 403", () => {
+  for (const template of Object.values(platforms)) {
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) },
+      ],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
+      Name: 'tandem',
+    });
+  }
+});
+
+test('each region has a VPC over 2 AZs with no NAT gateway, and a Fargate cluster with Container Insights', () => {
+  for (const template of Object.values(platforms)) {
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterName: 'tandem',
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+      CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/tandem/sites',
+      RetentionInDays: 30,
+    });
+  }
+});
+
+/** A custom resource's call with every CloudFormation reference replaced by `<ref>`. */
+function sdkCall(property: unknown): Json {
+  const join = (property as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const text =
+    join === undefined
+      ? String(property)
+      : join[1].map((part) => (typeof part === 'string' ? part : '<ref>')).join(join[0]);
+  return JSON.parse(text) as Json;
+}
+
+test('each region writes its own platform item into its table replica, with every RegionPlatform field', () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const items = resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .filter((call) => call['action'] === 'putItem');
+    assert.equal(items.length, 1);
+    const { TableName, Item } = items[0]!['parameters'] as { TableName: string; Item: Record<string, Json> };
+    assert.equal(TableName, 'tandem');
+    assert.deepEqual([Item['pk'], Item['sk']], [{ S: 'platform' }, { S: region }]);
+    const document = JSON.parse(String(Item['document']!['S'])) as Json;
+    assert.deepEqual(Object.keys(document).sort(), [
+      'assignPublicIp',
+      'cluster',
+      'executionRoleArn',
+      'listenerArn',
+      'loadBalancerArn',
+      'loadBalancerDnsName',
+      'logGroup',
+      'region',
+      'securityGroups',
+      'subnets',
+      'taskRoleArn',
+      'vpcId',
+    ]);
+    assert.equal(document['region'], region);
+    assert.equal(document['assignPublicIp'], true);
+    assert.equal((document['subnets'] as string[]).length, 2);
+    // The region's own ARN for the table: its replica, never another region's stack.
+    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    assert.match(policy, new RegExp(`dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem`));
+    assert.ok(!JSON.stringify(template.toJSON()).includes('Fn::ImportValue'), 'no cross-stack import');
+  }
+});
+
+test('the table has point-in-time recovery, encryption, deletion protection and a replica per region', () => {
+  control.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    TableName: 'tandem',
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    SSESpecification: { SSEEnabled: true },
+  });
+  const table = resourcesOf(control, 'AWS::DynamoDB::GlobalTable')[0]!;
+  const replicas = props(table)['Replicas'] as Json[];
+  assert.deepEqual(replicas.map((r) => r['Region']).sort(), [...DEFAULT_REGIONS].sort());
+  for (const replica of replicas) {
+    assert.equal(replica['DeletionProtectionEnabled'], true);
+    assert.deepEqual(replica['PointInTimeRecoverySpecification'], { PointInTimeRecoveryEnabled: true });
+  }
+});
+
+test('the origin secret is generated by Secrets Manager, never written in the template', () => {
+  control.hasResourceProperties('AWS::SecretsManager::Secret', {
+    GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
+    SecretString: Match.absent(),
+  });
+  const settings = JSON.stringify(control.findResources('Custom::AWS'));
+  assert.match(settings, /originHeaderName.*X-Tandem-Origin.*originProtocol.*http-only.*originSecretArn/);
+});
+
+test('the reconciler runs Node.js 22 on arm64, one at a time, every minute, with a failure destination', () => {
+  control.hasResourceProperties('AWS::Lambda::Function', {
+    Runtime: 'nodejs22.x',
+    Architectures: ['arm64'],
+    ReservedConcurrentExecutions: 1,
+    Timeout: Match.anyValue(),
+    Layers: [Match.stringLikeRegexp('AWS-Parameters-and-Secrets-Lambda-Extension-Arm64')],
+    Environment: {
+      Variables: Match.objectLike({
+        TANDEM_TABLE: 'tandem',
+        TANDEM_CONTROL_REGION: 'us-east-1',
+        TANDEM_REGIONS: 'us-east-1,eu-west-1',
+      }),
+    },
+  });
+  const fn = resourcesOf(control, 'AWS::Lambda::Function').find((r) => props(r)['Runtime'] === 'nodejs22.x')!;
+  assert.ok((props(fn)['Timeout'] as number) < 60, 'the timeout is under the schedule period');
+  control.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  control.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    MaximumRetryAttempts: 0,
+    DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+  });
+  control.resourceCountIs('AWS::SNS::Topic', 1);
+});
+
+test('no IAM statement grants a mutating action on * unless the action is on the justified list', () => {
+  const offending: string[] = [];
+  for (const [name, template] of Object.entries(templates)) {
+    const documents = [
+      ...resourcesOf(template, 'AWS::IAM::Policy').map((r) => props(r)['PolicyDocument'] as Json),
+      ...resourcesOf(template, 'AWS::IAM::Role').flatMap((r) =>
+        list(props(r)['Policies'] as Json[]).map((p) => p['PolicyDocument'] as Json),
+      ),
+    ];
+    for (const statement of documents.flatMap((d) => list(d['Statement'] as Json[]))) {
+      if (statement['Effect'] !== 'Allow' || !list(statement['Resource']).includes('*')) continue;
+      for (const action of list(statement['Action'] as string | string[]))
+        if (!READ_ONLY.test(action) && !JUSTIFIED_ON_ANY_RESOURCE.has(action))
+          offending.push(`${name}: ${action}`);
+    }
+  }
+  assert.deepEqual(offending, []);
+});
+
+test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every acknowledgement has a reason', () => {
+  const report = new AwsSolutionsChecks(app).validateScope(app);
+  const findings = report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`),
+  );
+  assert.deepEqual(findings, []);
+  const acknowledged = app.node
+    .findAll()
+    .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+    .flatMap((m) => Object.entries(m.data as Record<string, string>));
+  assert.ok(acknowledged.length > 0);
+  for (const [id, reason] of acknowledged) assert.ok(reason.length >= 40, `a reason for ${id}`);
+});
