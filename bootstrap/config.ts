@@ -16,6 +16,8 @@ export interface BootstrapConfig {
   domain?: string;
   /** `certificateArn` / TANDEM_CERTIFICATE_ARN: an ACM certificate in us-east-1 covering `domain`. */
   certificateArn?: string;
+  /** `privateTasks` / TANDEM_PRIVATE_TASKS: tasks in private subnets behind VPC endpoints. Default false. */
+  privateTasks: boolean;
 }
 
 /** The account cdk.context.json holds availability zones for, so `npm run synth` works with no credentials. */
@@ -83,6 +85,11 @@ export function readConfig(
   if (domain !== undefined && certificateArn === undefined)
     problems.push('domain is set without certificateArn: CloudFront needs a certificate covering the domain');
 
+  const privateSetting = value('privateTasks', 'TANDEM_PRIVATE_TASKS')?.toLowerCase();
+  if (privateSetting !== undefined && privateSetting !== 'true' && privateSetting !== 'false')
+    problems.push(`privateTasks is "${privateSetting}": it is true or false`);
+  const privateTasks = privateSetting === 'true';
+
   if (problems.length > 0)
     throw new ConfigError(`the bootstrap's settings are invalid:\n- ${problems.join('\n- ')}`);
   return {
@@ -90,6 +97,7 @@ export function readConfig(
     regions,
     controlRegion: regions[0]!,
     tableName,
+    privateTasks,
     ...(domain === undefined ? {} : { domain }),
     ...(certificateArn === undefined ? {} : { certificateArn }),
   };

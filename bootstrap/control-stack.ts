@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,7 +9,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
 import { LAMBDA_BUILD, RECONCILER_ENTRY, ROOT } from '../controller/lambda/bundle.ts';
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../controller/model/tags.ts';
+import { addControlMonitoring, alarmTopic } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
 import { CLUSTER_NAME, LOAD_BALANCER_NAME, TASK_ROLE_PREFIX } from './platform-stack.ts';
 
@@ -37,12 +39,15 @@ export interface ControlStackProps extends StackProps {
 /**
  * Deployed once, in the primary region: the global table and its settings
  * item, the origin header's secret, the reconciler Lambda on a one-minute
- * schedule with least-privilege IAM, and the SNS topic alarms go to.
+ * schedule with least-privilege IAM, the SNS topic alarms go to, the
+ * reconciler's alarms and the `tandem` dashboard (bootstrap/monitoring.ts).
  */
 export class ControlStack extends Stack {
   readonly table: dynamodb.TableV2;
   readonly reconciler: NodejsFunction;
   readonly alarmTopic: sns.Topic;
+  /** Reconcile errors, the reconciler failing, no successful pass in 5 minutes. */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ControlStackProps) {
     super(scope, id, props);
@@ -109,12 +114,7 @@ export class ControlStack extends Stack {
     });
     settingsItem.node.addDependency(this.table);
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'tandem alarms', enforceSSL: true });
-    Validations.of(this.alarmTopic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and alarm messages carry no secrets.',
-    });
+    this.alarmTopic = alarmTopic(this, 'Alarms', 'tandem alarms');
 
     const failures = new sqs.Queue(this, 'ReconcilerFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -187,6 +187,11 @@ export class ControlStack extends Stack {
       description: 'tandem: one reconcile pass a minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.reconciler, { retryAttempts: 0 })],
+    });
+    this.alarms = addControlMonitoring(this, {
+      reconciler: this.reconciler,
+      topic: this.alarmTopic,
+      regions: props.regions,
     });
     acknowledgeCustomResourceProvider(this);
   }

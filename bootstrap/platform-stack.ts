@@ -1,12 +1,16 @@
-import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { RegionPlatform } from '../controller/model/platform.ts';
+import { addRegionAlarms, alarmTopic } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
@@ -17,6 +21,12 @@ export const LOAD_BALANCER_NAME = 'tandem';
 export const SITE_LOG_GROUP = '/tandem/sites';
 /** Roles are global, so their names carry the region; the reconciler may pass only roles named so. */
 export const TASK_ROLE_PREFIX = 'tandem-task';
+/** The repository for site images, in every region (push the same tag to each; docs/bootstrap.md). */
+export const SITE_REPOSITORY = 'tandem/site';
+/** Untagged images (layers of a failed push, or an image whose tag was never set) go after this many days. */
+export const UNTAGGED_IMAGE_DAYS = 14;
+/** At most this many images are kept; the oldest go first. */
+export const MAX_SITE_IMAGES = 200;
 
 export interface PlatformStackProps extends StackProps {
   /** The stack's account and region; both must be concrete (the VPC reads availability zones from context). */
@@ -27,28 +37,48 @@ export interface PlatformStackProps extends StackProps {
   logRetention?: logs.RetentionDays;
   /** The ALB's idle timeout. Default 60 seconds (the ALB's own default). */
   idleTimeout?: Duration;
+  /**
+   * Tasks in private isolated subnets without public IPs, reaching ECR, S3,
+   * CloudWatch Logs and Secrets Manager through VPC endpoints. Default false:
+   * tasks in the public subnets with public IPs (docs/bootstrap.md, cost notes).
+   */
+  privateTasks?: boolean;
 }
 
 /**
- * One region's shared platform: a VPC over two AZs with public subnets only
- * (no NAT gateway: tasks get public IPs and sit behind a security group that
- * admits only the ALB), an ECS cluster with Fargate and Fargate Spot, an ALB
+ * One region's shared platform: a VPC over two AZs with public subnets and
+ * no NAT gateway (tasks get public IPs and sit behind a security group that
+ * admits only the ALB; or, with privateTasks, run in isolated subnets and
+ * reach AWS through VPC endpoints), the site image repository `tandem/site`, an ECS cluster with Fargate and Fargate Spot, an ALB
  * that only CloudFront can reach and that refuses every request no site rule
- * claims, the tasks' roles and log group. It tells the reconciler where all
+ * claims, the tasks' roles and log group, and the region's ALB alarms. It tells the reconciler where all
  * this is by writing the `platform`/`<region>` item into its replica of the
  * table (docs/store.md), never through a cross-region export.
  */
 export class PlatformStack extends Stack {
   readonly platform: RegionPlatform;
+  readonly siteRepository: ecr.Repository;
+  /** This region's alarm topic: alarm actions cannot publish to another region's. */
+  readonly alarmTopic: sns.Topic;
+  /** The 5xx rate and the failover alarms on this region's ALB. */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
     const region = props.env.region;
 
+    const privateTasks = props.privateTasks ?? false;
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
-      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      subnetConfiguration: [
+        // The ALB's, and the tasks' unless privateTasks.
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        // No route to the internet at all: the tasks reach AWS through the endpoints below.
+        ...(privateTasks
+          ? [{ name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }]
+          : []),
+      ],
       restrictDefaultSecurityGroup: true,
     });
     Validations.of(vpc).acknowledge({
@@ -56,6 +86,7 @@ export class PlatformStack extends Stack {
       reason:
         'No flow logs by default: they are billed per GB, the only ingress is CloudFront through the ALB, and ALB and ECS metrics cover the traffic.',
     });
+    const taskSubnets = privateTasks ? vpc.isolatedSubnets : vpc.publicSubnets;
 
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
@@ -92,11 +123,13 @@ export class PlatformStack extends Stack {
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
-      // Tasks pull images and call AWS over the internet (public IPs, no NAT).
+      // Tasks pull images and call AWS over the internet (public IPs, no NAT), or through the
+      // VPC endpoints (privateTasks), and call whatever their site calls.
       allowAllOutbound: true,
     });
     // Any TCP port: each site chooses its container port (spec task.containerPort).
     taskSecurityGroup.connections.allowFrom(albSecurityGroup, ec2.Port.allTcp(), 'tandem ALB');
+    if (privateTasks) this.addEndpoints(vpc, taskSecurityGroup);
 
     const loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
@@ -167,6 +200,33 @@ export class PlatformStack extends Stack {
           "A site's image may be in any of the account's repositories in this region; pulling is read-only.",
       },
     );
+    this.siteRepository = new ecr.Repository(this, 'SiteRepository', {
+      repositoryName: SITE_REPOSITORY,
+      imageScanOnPush: true,
+      // A tag names one image forever: a spec's image (site:v1) cannot change under a running site.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      encryption: ecr.RepositoryEncryption.AES_256,
+      lifecycleRules: [
+        {
+          description: `untagged images go after ${UNTAGGED_IMAGE_DAYS} days`,
+          tagStatus: ecr.TagStatus.UNTAGGED,
+          maxImageAge: Duration.days(UNTAGGED_IMAGE_DAYS),
+        },
+        {
+          description: `at most ${MAX_SITE_IMAGES} images; the oldest go first`,
+          tagStatus: ecr.TagStatus.ANY,
+          maxImageCount: MAX_SITE_IMAGES,
+        },
+      ],
+      // Images may still be named by a spec; deleting the stack keeps them (docs/bootstrap.md, teardown).
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.siteRepository.grantPull(executionRole);
+    new CfnOutput(this, 'SiteRepositoryUri', {
+      description: 'Push site images here (the same tag in every region)',
+      value: this.siteRepository.repositoryUri,
+    });
+
     const taskRole = new iam.Role(this, 'TaskRole', {
       roleName: `${TASK_ROLE_PREFIX}-${region}`,
       assumedBy: ecsTasks,
@@ -180,9 +240,9 @@ export class PlatformStack extends Stack {
       loadBalancerDnsName: loadBalancer.loadBalancerDnsName,
       listenerArn: listener.listenerArn,
       vpcId: vpc.vpcId,
-      subnets: vpc.publicSubnets.map((s) => s.subnetId),
+      subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],
-      assignPublicIp: true,
+      assignPublicIp: !privateTasks,
       executionRoleArn: executionRole.roleArn,
       taskRoleArn: taskRole.roleArn,
       logGroup: logGroup.logGroupName,
@@ -215,6 +275,34 @@ export class PlatformStack extends Stack {
       installLatestAwsSdk: false,
     });
     item.node.addDependency(listener, cluster, executionRole, taskRole, logGroup);
+
+    this.alarmTopic = alarmTopic(this, 'Alarms', `tandem alarms: ${region}`);
+    this.alarms = addRegionAlarms(this, { loadBalancer, topic: this.alarmTopic, region });
     acknowledgeCustomResourceProvider(this);
+  }
+
+  /**
+   * What private tasks need without a route to the internet: ECR's API and
+   * registry, S3 (where ECR keeps image layers), CloudWatch Logs (the awslogs
+   * driver) and Secrets Manager (secrets in task definitions). Interface
+   * endpoints sit in the tasks' subnets, one network interface per AZ, and
+   * admit HTTPS from the tasks' security group only.
+   */
+  private addEndpoints(vpc: ec2.Vpc, tasks: ec2.ISecurityGroup) {
+    const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    vpc.addGatewayEndpoint('S3Endpoint', {
+      service: ec2.GatewayVpcEndpointAwsService.S3,
+      subnets: [subnets],
+    });
+    const services = {
+      EcrApiEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR,
+      EcrDockerEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      LogsEndpoint: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+      SecretsManagerEndpoint: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    };
+    for (const [id, service] of Object.entries(services))
+      vpc
+        .addInterfaceEndpoint(id, { service, subnets, privateDnsEnabled: true, open: false })
+        .connections.allowDefaultPortFrom(tasks, 'tandem tasks');
   }
 }

@@ -27,6 +27,7 @@ export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks
     const platform = new PlatformStack(app, `TandemPlatform-${region}`, {
       env: { account: config.account, region },
       tableName: config.tableName,
+      privateTasks: config.privateTasks,
       description: `tandem: the shared platform in ${region}`,
     });
     platform.addStackDependency(control, 'the platform item goes into the table the control stack creates');

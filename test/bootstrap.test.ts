@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, DEFAULT_REGIONS, PLACEHOLDER_ACCOUNT, readConfig } from '../bootstrap/config.ts';
+import { PlatformStack } from '../bootstrap/platform-stack.ts';
 import { addTandemStacks } from '../bootstrap/stacks.ts';
 
 /**
@@ -21,7 +22,20 @@ const control = Template.fromStack(stacks.control);
 const platforms = Object.fromEntries(
   Object.entries(stacks.platforms).map(([region, stack]) => [region, Template.fromStack(stack)]),
 );
-const templates = { TandemControl: control, ...platforms };
+
+/**
+ * The second configuration, privateTasks on: one platform stack is enough
+ * (the flag changes nothing else), synthesized once without the reconciler's
+ * bundle.
+ */
+const privateApp = new App({ context, builtinCloudFormationValidation: false });
+const privatePlatform = new PlatformStack(privateApp, 'TandemPlatform-eu-west-1', {
+  env: { account: PLACEHOLDER_ACCOUNT, region: 'eu-west-1' },
+  tableName: 'tandem',
+  privateTasks: true,
+});
+const privateTemplate = Template.fromStack(privatePlatform);
+const templates = { TandemControl: control, ...platforms, PrivatePlatform: privateTemplate };
 
 /** Mutating actions that may name `*`, each because its API has no resource-level permissions. */
 const JUSTIFIED_ON_ANY_RESOURCE = new Set([
@@ -42,6 +56,18 @@ test('the defaults are the placeholder account, us-east-1 primary and eu-west-1 
   assert.deepEqual(config.regions, DEFAULT_REGIONS);
   assert.equal(config.controlRegion, 'us-east-1');
   assert.equal(config.tableName, 'tandem');
+  assert.equal(config.privateTasks, false);
+});
+
+test('privateTasks is true or false, from context or TANDEM_PRIVATE_TASKS', () => {
+  assert.equal(readConfig((key) => ({ privateTasks: 'true' })[key], {}).privateTasks, true);
+  assert.equal(readConfig((key) => ({ privateTasks: true })[key], {}).privateTasks, true);
+  assert.equal(readConfig(() => undefined, { TANDEM_PRIVATE_TASKS: 'TRUE' }).privateTasks, true);
+  assert.equal(readConfig(() => undefined, { TANDEM_PRIVATE_TASKS: 'false' }).privateTasks, false);
+  assert.throws(
+    () => readConfig(() => undefined, { TANDEM_PRIVATE_TASKS: 'yes' }),
+    /privateTasks is "yes": it is true or false/,
+  );
 });
 
 test('settings come from context first, then the environment', () => {
@@ -169,6 +195,14 @@ test('each region has a VPC over 2 AZs with no NAT gateway, and a Fargate cluste
 });
 
 /** A custom resource's call with every CloudFormation reference replaced by `<ref>`. */
+function platformDocument(template: Template): string {
+  const put = resourcesOf(template, 'Custom::AWS')
+    .map((r) => props(r)['Create'])
+    .find((create) => create !== undefined && sdkCall(create)['action'] === 'putItem');
+  // The call as written, references included: they name the subnets.
+  return JSON.stringify(put);
+}
+
 function sdkCall(property: unknown): Json {
   const join = (property as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   const text =
@@ -265,6 +299,208 @@ test('the reconciler runs Node.js 22 on arm64, one at a time, every minute, with
   control.resourceCountIs('AWS::SNS::Topic', 1);
 });
 
+const alarmsOf = (template: Template) =>
+  Object.fromEntries(
+    resourcesOf(template, 'AWS::CloudWatch::Alarm').map((r) => [String(props(r)['AlarmName']), props(r)]),
+  );
+const topicRef = (template: Template) => ({ Ref: Object.keys(template.findResources('AWS::SNS::Topic'))[0] });
+
+test("the reconciler's alarms go to the SNS topic, each with its missing-data treatment", () => {
+  const alarms = alarmsOf(control);
+  assert.deepEqual(Object.keys(alarms).sort(), [
+    'tandem-no-successful-pass',
+    'tandem-reconcile-errors',
+    'tandem-reconciler-errors',
+  ]);
+  for (const alarm of Object.values(alarms)) {
+    assert.deepEqual(alarm['AlarmActions'], [topicRef(control)]);
+    assert.deepEqual(alarm['OKActions'], [topicRef(control)]);
+  }
+  // Site errors: the EMF Errors of every site and region, summed by a Metrics Insights query.
+  const errors = alarms['tandem-reconcile-errors']!;
+  assert.deepEqual(list(errors['Metrics'] as Json[]).length, 1);
+  assert.equal(
+    (errors['Metrics'] as Json[])[0]!['Expression'],
+    'SELECT SUM(Errors) FROM SCHEMA("tandem", Region, Site)',
+  );
+  assert.equal((errors['Metrics'] as Json[])[0]!['Period'], 60);
+  assert.deepEqual([errors['Threshold'], errors['ComparisonOperator']], [0, 'GreaterThanThreshold']);
+  assert.equal(errors['TreatMissingData'], 'notBreaching');
+  // The function failing: Lambda's own Errors.
+  const lambdaErrors = alarms['tandem-reconciler-errors']!;
+  assert.deepEqual([lambdaErrors['Namespace'], lambdaErrors['MetricName']], ['AWS/Lambda', 'Errors']);
+  assert.match(JSON.stringify(lambdaErrors['Dimensions']), /Reconciler/);
+  assert.equal(lambdaErrors['TreatMissingData'], 'notBreaching');
+  // No complete pass in 5 minutes: SitesNotReached's minimum is above 0, or nothing was published.
+  const noPass = alarms['tandem-no-successful-pass']!;
+  assert.deepEqual(
+    [noPass['Namespace'], noPass['MetricName'], noPass['Statistic'], noPass['Period']],
+    ['tandem', 'SitesNotReached', 'Minimum', 300],
+  );
+  assert.deepEqual([noPass['Threshold'], noPass['ComparisonOperator']], [0, 'GreaterThanThreshold']);
+  assert.equal(noPass['TreatMissingData'], 'breaching');
+});
+
+test('the tandem dashboard shows the reconciler and its Lambda, and points at tandem-sites', () => {
+  const dashboards = resourcesOf(control, 'AWS::CloudWatch::Dashboard').map(props);
+  assert.equal(dashboards.length, 1);
+  assert.equal(dashboards[0]!['DashboardName'], 'tandem');
+  const body = JSON.stringify(dashboards[0]!['DashboardBody']);
+  for (const expected of [
+    '\\"tandem\\",\\"PassDuration\\"',
+    'SELECT SUM(Errors) FROM SCHEMA',
+    'SELECT SUM(ApiCalls) FROM SCHEMA',
+    'SELECT SUM(Tasks) FROM SCHEMA',
+    '\\"tandem\\",\\"SitesNotReached\\"',
+    '\\"AWS/Lambda\\",\\"Errors\\"',
+    '\\"AWS/Lambda\\",\\"Throttles\\"',
+    '\\"AWS/Lambda\\",\\"Duration\\"',
+    '#dashboards/dashboard/tandem-sites',
+    '\\"type\\":\\"alarm\\"',
+  ])
+    assert.ok(body.includes(expected), `the dashboard shows ${expected}`);
+  for (const region of DEFAULT_REGIONS)
+    assert.ok(body.includes(`\\"region\\":\\"${region}\\"`), `ALB requests in ${region}`);
+});
+
+test("each region alarms on its ALB's 5xx rate and on failover, to a topic in that region", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const alarms = alarmsOf(template);
+    assert.deepEqual(Object.keys(alarms).sort(), [`tandem-5xx-rate-${region}`, `tandem-failover-${region}`]);
+    const alb = {
+      'Fn::GetAtt': [
+        Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0],
+        'LoadBalancerFullName',
+      ],
+    };
+    for (const alarm of Object.values(alarms)) {
+      assert.deepEqual(alarm['AlarmActions'], [topicRef(template)]);
+      assert.equal(alarm['TreatMissingData'], 'notBreaching', 'no requests is no error');
+    }
+    const rate = alarms[`tandem-5xx-rate-${region}`]!;
+    const queries = rate['Metrics'] as Json[];
+    assert.match(
+      String(queries.find((q) => q['Expression'] !== undefined)!['Expression']),
+      /100 \* .*\/ requests/,
+    );
+    const metrics = queries.flatMap((q) =>
+      q['MetricStat'] === undefined ? [] : [(q['MetricStat'] as Json)['Metric'] as Json],
+    );
+    assert.deepEqual(metrics.map((m) => m['MetricName']).sort(), [
+      'HTTPCode_ELB_5XX_Count',
+      'HTTPCode_Target_5XX_Count',
+      'RequestCount',
+    ]);
+    for (const m of metrics) assert.deepEqual(m['Dimensions'], [{ Name: 'LoadBalancer', Value: alb }]);
+    assert.equal(rate['Threshold'], 5);
+    const failover = alarms[`tandem-failover-${region}`]!;
+    assert.equal(failover['MetricName'], 'HTTPCode_ELB_5XX_Count');
+    assert.deepEqual(failover['Dimensions'], [{ Name: 'LoadBalancer', Value: alb }]);
+  }
+});
+
+test('each region has the tandem/site repository: scanned on push, immutable tags, a lifecycle, pulled by the execution role', () => {
+  for (const template of Object.values(platforms)) {
+    template.hasResource('AWS::ECR::Repository', {
+      Properties: {
+        RepositoryName: 'tandem/site',
+        ImageScanningConfiguration: { ScanOnPush: true },
+        ImageTagMutability: 'IMMUTABLE',
+        LifecyclePolicy: { LifecyclePolicyText: Match.anyValue() },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    const repository = resourcesOf(template, 'AWS::ECR::Repository')[0]!;
+    const lifecycle = JSON.parse(
+      String((props(repository)['LifecyclePolicy'] as Json)['LifecyclePolicyText']),
+    ) as { rules: { selection: Json }[] };
+    assert.deepEqual(
+      lifecycle.rules.map((r) => [r.selection['tagStatus'], r.selection['countType']]),
+      [
+        ['untagged', 'sinceImagePushed'],
+        ['any', 'imageCountMoreThan'],
+      ],
+    );
+    const id = Object.keys(template.findResources('AWS::ECR::Repository'))[0]!;
+    const execution = Object.keys(
+      template.findResources('AWS::IAM::Role', {
+        Properties: { RoleName: Match.stringLikeRegexp('execution') },
+      }),
+    )[0]!;
+    const pull = resourcesOf(template, 'AWS::IAM::Policy')
+      .map(props)
+      .filter((p) => JSON.stringify(p['Roles']) === JSON.stringify([{ Ref: execution }]))
+      .flatMap((p) => list((p['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .filter((st) => list(st['Action'] as string[]).includes('ecr:BatchGetImage'));
+    assert.ok(
+      pull.some((st) => JSON.stringify(st['Resource']) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })),
+      'a statement on the tandem/site repository itself',
+    );
+    template.hasOutput('SiteRepositoryUri', Match.anyValue());
+  }
+});
+
+test('by default tasks get public IPs in the public subnets, and the VPC has no endpoints', () => {
+  for (const template of Object.values(platforms)) {
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    const document = platformDocument(template);
+    assert.match(document, /assignPublicIp\W+true/);
+    assert.match(
+      document,
+      /subnets\W+Ref\W+VpcpublicSubnet1Subnet\w+\W+Ref\W+VpcpublicSubnet2Subnet\w+\W+\]/,
+    );
+  }
+});
+
+test('with privateTasks, tasks run in isolated subnets without public IPs, reaching AWS through endpoints', () => {
+  const t = privateTemplate;
+  t.resourceCountIs('AWS::EC2::Subnet', 4);
+  t.resourceCountIs('AWS::EC2::NatGateway', 0);
+  const endpoints = resourcesOf(t, 'AWS::EC2::VPCEndpoint').map(props);
+  const service = (e: Json) =>
+    JSON.stringify(e['ServiceName']).replace(/.*(com\.amazonaws\.[^"]*|\.[a-z.]+)"\]\]\}$/, '$1');
+  const interfaces = endpoints.filter((e) => e['VpcEndpointType'] === 'Interface');
+  assert.deepEqual(
+    interfaces.map((e) => String(e['ServiceName'])).sort(),
+    ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'].map((s) => `com.amazonaws.eu-west-1.${s}`).sort(),
+  );
+  for (const e of interfaces) {
+    assert.equal(e['PrivateDnsEnabled'], true);
+    assert.match(JSON.stringify(e['SubnetIds']), /tasksSubnet1Subnet.*tasksSubnet2Subnet/);
+  }
+  const gateways = endpoints.filter((e) => e['VpcEndpointType'] === 'Gateway');
+  assert.equal(gateways.length, 1);
+  assert.match(service(gateways[0]!), /s3/);
+  assert.match(
+    JSON.stringify(gateways[0]!['RouteTableIds']),
+    /tasksSubnet1RouteTable.*tasksSubnet2RouteTable/,
+  );
+  // The isolated subnets have no route out.
+  const routes = resourcesOf(t, 'AWS::EC2::Route').map((r) => JSON.stringify(props(r)['RouteTableId']));
+  assert.ok(
+    routes.every((r) => !r.includes('tasksSubnet')),
+    'no default route from the task subnets',
+  );
+  const document = platformDocument(t);
+  assert.match(document, /assignPublicIp\W+false/);
+  assert.match(document, /subnets\W+Ref\W+VpctasksSubnet1Subnet\w+\W+Ref\W+VpctasksSubnet2Subnet\w+\W+\]/);
+  // The endpoints admit HTTPS from the tasks only.
+  for (const group of resourcesOf(t, 'AWS::EC2::SecurityGroup')
+    .map(props)
+    .filter((g) => String(g['GroupDescription']).includes('Endpoint'))) {
+    assert.equal(group['SecurityGroupIngress'], undefined);
+  }
+  const endpointIngress = resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')
+    .map(props)
+    .filter((r) => JSON.stringify(r['GroupId']).includes('Endpoint'));
+  assert.equal(endpointIngress.length, 4);
+  for (const rule of endpointIngress) {
+    assert.equal(rule['FromPort'], 443);
+    assert.match(JSON.stringify(rule['SourceSecurityGroupId']), /TaskSecurityGroup/);
+  }
+});
+
 test('no IAM statement grants a mutating action on * unless the action is on the justified list', () => {
   const offending: string[] = [];
   for (const [name, template] of Object.entries(templates)) {
@@ -285,13 +521,16 @@ test('no IAM statement grants a mutating action on * unless the action is on the
 });
 
 test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every acknowledgement has a reason', () => {
-  const report = new AwsSolutionsChecks(app).validateScope(app);
-  const findings = report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`),
+  const findings = [app, privateApp].flatMap((scope) =>
+    new AwsSolutionsChecks(scope)
+      .validateScope(scope)
+      .violations.flatMap((v) =>
+        v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`),
+      ),
   );
   assert.deepEqual(findings, []);
-  const acknowledged = app.node
-    .findAll()
+  const acknowledged = [app, privateApp]
+    .flatMap((scope) => scope.node.findAll())
     .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
     .flatMap((m) => Object.entries(m.data as Record<string, string>));
   assert.ok(acknowledged.length > 0);
