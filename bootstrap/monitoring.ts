@@ -27,6 +27,7 @@ const insights = (expression: string, label: string, period = MINUTE) =>
   new cloudwatch.MathExpression({ expression, usingMetrics: {}, label, period });
 
 const SUM_ERRORS = `SELECT SUM(Errors) FROM SCHEMA("${METRICS_NAMESPACE}", Region, Site)`;
+const MAX_FAILOVER = `SELECT MAX(FailoverActive) FROM SCHEMA("${METRICS_NAMESPACE}", Site)`;
 
 /** An SNS topic CloudWatch alarms publish to (one per region: alarm actions cannot cross regions). */
 export function alarmTopic(stack: Stack, id: string, displayName: string): sns.Topic {
@@ -103,7 +104,21 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
   });
 
-  const alarms = [reconcileErrors, reconcilerErrors, noPass];
+  // Any site's primary region failing, so the CDN serves from its failover region. The
+  // reconciler publishes FailoverActive (1 or 0) per site on every pass. Missing: no pass, which
+  // the no-successful-pass alarm covers.
+  const failoverActive = new cloudwatch.Alarm(stack, 'FailoverActiveAlarm', {
+    alarmName: 'tandem-failover-active',
+    alarmDescription:
+      "A site's primary region is failing and the CDN serves it from the failover region. `tandem describe <site>` shows which.",
+    metric: insights(MAX_FAILOVER, 'sites failed over'),
+    threshold: 0,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+
+  const alarms = [reconcileErrors, reconcilerErrors, noPass, failoverActive];
   for (const alarm of alarms) {
     alarm.addAlarmAction(notify);
     alarm.addOkAction(notify);
@@ -270,7 +285,7 @@ export function addRegionAlarms(stack: Stack, props: RegionAlarmsProps): cloudwa
 
   // The ALB answering 5xx itself (502, 503, 504: no healthy target, targets unreachable or too
   // slow) is what makes CloudFront's origin group fail over to the next region for every site
-  // whose primary is here. The reconciler emits no failover metric yet (docs/bootstrap.md).
+  // whose primary is here; the control stack's tandem-failover-active alarm watches the reconciler's own decision.
   // Missing: no requests, or none refused, which is the healthy case.
   const failover = new cloudwatch.Alarm(stack, 'FailoverAlarm', {
     alarmName: `tandem-failover-${region}`,

@@ -308,6 +308,7 @@ const topicRef = (template: Template) => ({ Ref: Object.keys(template.findResour
 test("the reconciler's alarms go to the SNS topic, each with its missing-data treatment", () => {
   const alarms = alarmsOf(control);
   assert.deepEqual(Object.keys(alarms).sort(), [
+    'tandem-failover-active',
     'tandem-no-successful-pass',
     'tandem-reconcile-errors',
     'tandem-reconciler-errors',
@@ -339,6 +340,13 @@ test("the reconciler's alarms go to the SNS topic, each with its missing-data tr
   );
   assert.deepEqual([noPass['Threshold'], noPass['ComparisonOperator']], [0, 'GreaterThanThreshold']);
   assert.equal(noPass['TreatMissingData'], 'breaching');
+  // Failover: the reconciler's own FailoverActive decision, published per site on every pass.
+  const failover = alarms['tandem-failover-active']!;
+  assert.equal(
+    (failover['Metrics'] as Json[])[0]!['Expression'],
+    'SELECT MAX(FailoverActive) FROM SCHEMA("tandem", Site)',
+  );
+  assert.equal(failover['TreatMissingData'], 'notBreaching');
 });
 
 test('the tandem dashboard shows the reconciler and its Lambda, and points at tandem-sites', () => {

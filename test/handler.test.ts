@@ -205,6 +205,7 @@ test('each pass publishes its duration, actions, errors and tasks per site and r
   assert.equal(find('Tasks', { Site: 'site-01', Region: 'eu-west-1' })?.value, 0, 'nothing running yet');
   assert.equal(find('ApiCalls', { Region: 'us-east-1' })?.value, 6);
   assert.equal(find('SitesNotReached', {})?.value, 0);
+  assert.equal(find('FailoverActive', { Site: 'site-01' })?.value, 0, 'the primary serves');
 });
 
 test('metrics are written as CloudWatch embedded metric format lines in the tandem namespace', async () => {

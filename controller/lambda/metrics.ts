@@ -4,7 +4,8 @@ import type { PassReport } from '../reconcile/pass.ts';
 /** The namespace every tandem metric is published under. */
 export const METRICS_NAMESPACE = 'tandem';
 
-export type MetricName = 'PassDuration' | 'Actions' | 'Errors' | 'ApiCalls' | 'Tasks' | 'SitesNotReached';
+export type MetricName =
+  'PassDuration' | 'Actions' | 'Errors' | 'ApiCalls' | 'Tasks' | 'SitesNotReached' | 'FailoverActive';
 
 /** One value of one metric, with the dimensions that identify its series. */
 export interface MetricDatum {
@@ -59,6 +60,15 @@ export function passMetrics(
       const region = error.region ?? GLOBAL;
       errors.set(region, (errors.get(region) ?? 0) + 1);
       regions.add(region);
+    }
+    // 1 while the site's primary region is failing and the CDN serves from the failover region.
+    if (outcome.decisions !== undefined) {
+      data.push({
+        name: 'FailoverActive',
+        value: outcome.decisions.failoverActive ? 1 : 0,
+        unit: 'Count',
+        dimensions: { Site: site },
+      });
     }
     for (const region of [...regions].sort()) {
       const dimensions = { Site: site, Region: region };
