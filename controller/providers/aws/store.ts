@@ -144,45 +144,21 @@ export class DynamoSpecStore implements SpecStorePort {
   async putSpec(name: string, document: unknown, expectedGeneration: number): Promise<StoredSpec> {
     const json = toJson(document, `spec ${name}`);
     const generation = expectedGeneration + 1;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(SPEC_PARTITION),
-            sk: S(name),
-            generation: N(generation),
-            document: S(json),
-            updatedAt: S(new Date().toISOString()),
-          },
-          ...this.expectSpec(name, expectedGeneration),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw this.failed(error, 'PutItem', `spec/${name}`);
-      const current = await this.currentNumber(error, SPEC_PARTITION, name, 'generation');
-      throw conflict('spec', name, 'generation', current, expectedGeneration, 'it was not written');
-    }
+    await this.versionedWrite(SPEC, name, expectedGeneration, {
+      Item: {
+        pk: S(SPEC_PARTITION),
+        sk: S(name),
+        generation: N(generation),
+        document: S(json),
+        updatedAt: S(new Date().toISOString()),
+      },
+    });
     const stored = JSON.parse(json) as unknown;
     return { name, generation, hash: documentHash(stored), document: stored };
   }
 
   async deleteSpec(name: string, expectedGeneration: number): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: { pk: S(SPEC_PARTITION), sk: S(name) },
-          ...this.expectSpec(name, expectedGeneration),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw this.failed(error, 'DeleteItem', `spec/${name}`);
-      const current = await this.currentNumber(error, SPEC_PARTITION, name, 'generation');
-      throw conflict('spec', name, 'generation', current, expectedGeneration, 'it was not deleted');
-    }
+    await this.versionedWrite(SPEC, name, expectedGeneration, 'delete');
   }
 
   // ----- statuses -----
@@ -196,43 +172,53 @@ export class DynamoSpecStore implements SpecStorePort {
     const name = status.site;
     const json = toJson(status, `status ${name}`);
     const revision = expectedRevision + 1;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(STATUS_PARTITION),
-            sk: S(name),
-            revision: N(revision),
-            status: S(json),
-            updatedAt: S(new Date().toISOString()),
-          },
-          ...expectNumber('revision', expectedRevision),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw this.failed(error, 'PutItem', `status/${name}`);
-      const current = await this.currentNumber(error, STATUS_PARTITION, name, 'revision');
-      throw conflict('status', name, 'revision', current, expectedRevision, 'it was not written');
-    }
+    await this.versionedWrite(STATUS, name, expectedRevision, {
+      Item: {
+        pk: S(STATUS_PARTITION),
+        sk: S(name),
+        revision: N(revision),
+        status: S(json),
+        updatedAt: S(new Date().toISOString()),
+      },
+    });
     return { name, revision, status: JSON.parse(json) as SiteStatus };
   }
 
   async deleteStatus(name: string, expectedRevision: number): Promise<void> {
+    await this.versionedWrite(STATUS, name, expectedRevision, 'delete');
+  }
+
+  /**
+   * A put or delete conditional on the generation (specs) or revision
+   * (statuses) read; a lost race is a Conflict naming what is stored now.
+   */
+  private async versionedWrite(
+    kind: VersionedKind,
+    name: string,
+    expected: number,
+    write: { Item: Record<string, AttributeValue> } | 'delete',
+  ): Promise<void> {
+    const condition =
+      kind.what === 'spec' ? this.expectSpec(name, expected) : expectNumber(kind.attribute, expected);
+    const common = {
+      TableName: this.tableName,
+      ...condition,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
     try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: { pk: S(STATUS_PARTITION), sk: S(name) },
-          ...expectNumber('revision', expectedRevision),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      if (write === 'delete') {
+        await this.client.send(
+          new DeleteItemCommand({ ...common, Key: { pk: S(kind.partition), sk: S(name) } }),
+        );
+      } else {
+        await this.client.send(new PutItemCommand({ ...common, Item: write.Item }));
+      }
     } catch (error) {
-      if (!isConditionFailed(error)) throw this.failed(error, 'DeleteItem', `status/${name}`);
-      const current = await this.currentNumber(error, STATUS_PARTITION, name, 'revision');
-      throw conflict('status', name, 'revision', current, expectedRevision, 'it was not deleted');
+      const operation = write === 'delete' ? 'DeleteItem' : 'PutItem';
+      if (!isConditionFailed(error)) throw this.failed(error, operation, `${kind.what}/${name}`);
+      const current = await this.currentNumber(error, kind.partition, name, kind.attribute);
+      const consequence = write === 'delete' ? 'it was not deleted' : 'it was not written';
+      throw conflict(kind.what, name, kind.attribute, current, expected, consequence);
     }
   }
 
@@ -453,6 +439,15 @@ export class DynamoSpecStore implements SpecStorePort {
 }
 
 /** Condition for a write that expects `attribute` to be `expected`; 0 means absent (or unreadable). */
+interface VersionedKind {
+  what: 'spec' | 'status';
+  partition: string;
+  attribute: 'generation' | 'revision';
+}
+
+const SPEC: VersionedKind = { what: 'spec', partition: SPEC_PARTITION, attribute: 'generation' };
+const STATUS: VersionedKind = { what: 'status', partition: STATUS_PARTITION, attribute: 'revision' };
+
 function expectNumber(
   attribute: string,
   expected: number,
