@@ -191,6 +191,10 @@ export function storeContract(harness: StoreHarness): void {
         backend.store.putSpec('alpha', site('alpha'), read.generation),
         (e: unknown) => e instanceof CloudError && e.kind === 'Conflict',
       );
+      await assert.rejects(
+        backend.store.deleteSpec('alpha', read.generation),
+        (e: unknown) => e instanceof CloudError && e.kind === 'Conflict',
+      );
       assert.deepEqual((await backend.store.getSpec('alpha'))!.document, edited, 'the console edit stands');
       // Read again, the write goes through.
       const again = (await backend.store.getSpec('alpha'))!;

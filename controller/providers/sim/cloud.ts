@@ -666,14 +666,12 @@ export class SimulatedCloud {
       }),
     putSpec: (name, document, expectedGeneration) =>
       this.call('store', 'PutSpec', 'global', true, () => {
-        const current = this.world.specs[name]?.generation ?? 0;
-        if (current !== expectedGeneration || this.editedSinceRead(name, expectedGeneration)) {
-          throw new CloudError(
-            'Conflict',
-            name,
-            `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`,
-          );
-        }
+        const current = this.expectVersion(
+          'spec',
+          name,
+          this.world.specs[name]?.generation,
+          expectedGeneration,
+        );
         // Stored as JSON, like the DynamoDB store: a copy, and only what JSON can hold.
         const json = JSON.stringify(document) as string | undefined;
         if (json === undefined)
@@ -689,39 +687,26 @@ export class SimulatedCloud {
       }),
     deleteSpec: (name, expectedGeneration) =>
       this.call('store', 'DeleteSpec', 'global', true, () => {
-        const current = this.world.specs[name]?.generation ?? 0;
-        if (current !== expectedGeneration)
-          throw new CloudError(
-            'Conflict',
-            name,
-            `spec ${name} changed since it was read (generation ${current}, expected ${expectedGeneration})`,
-          );
+        this.expectVersion('spec', name, this.world.specs[name]?.generation, expectedGeneration);
         delete this.world.specs[name];
       }),
     listStatuses: () =>
       this.call('store', 'ListStatuses', 'global', false, () => Object.values(this.world.statuses)),
     putStatus: (status, expectedRevision) =>
       this.call('store', 'PutStatus', 'global', true, () => {
-        const current = this.world.statuses[status.site]?.revision ?? 0;
-        if (current !== expectedRevision)
-          throw new CloudError(
-            'Conflict',
-            status.site,
-            `status ${status.site} changed since it was read (revision ${current}, expected ${expectedRevision})`,
-          );
+        const current = this.expectVersion(
+          'status',
+          status.site,
+          this.world.statuses[status.site]?.revision,
+          expectedRevision,
+        );
         const stored = { name: status.site, revision: current + 1, status: structuredClone(status) };
         this.world.statuses[status.site] = stored;
         return stored;
       }),
     deleteStatus: (name, expectedRevision) =>
       this.call('store', 'DeleteStatus', 'global', true, () => {
-        const current = this.world.statuses[name]?.revision ?? 0;
-        if (current !== expectedRevision)
-          throw new CloudError(
-            'Conflict',
-            name,
-            `status ${name} changed since it was read (revision ${current}, expected ${expectedRevision})`,
-          );
+        this.expectVersion('status', name, this.world.statuses[name]?.revision, expectedRevision);
         delete this.world.statuses[name];
       }),
     acquireLease: (holder, ttlSeconds, now) =>
@@ -744,6 +729,28 @@ export class SimulatedCloud {
     const hash = specHash(spec.document);
     this.documentsRead.set(spec.name, { generation: spec.generation, hash });
     return { ...spec, hash };
+  }
+
+  /**
+   * The store's conditional write: the generation (specs) or revision (statuses) must be the
+   * one read, and a spec must not have been edited since it was read. Returns the current one.
+   */
+  private expectVersion(
+    what: 'spec' | 'status',
+    name: string,
+    stored: number | undefined,
+    expected: number,
+  ): number {
+    const current = stored ?? 0;
+    const counter = what === 'spec' ? 'generation' : 'revision';
+    if (current !== expected || (what === 'spec' && this.editedSinceRead(name, expected))) {
+      throw new CloudError(
+        'Conflict',
+        name,
+        `${what} ${name} changed since it was read (${counter} ${current}, expected ${expected})`,
+      );
+    }
+    return current;
   }
 
   private editedSinceRead(name: string, expectedGeneration: number): boolean {
