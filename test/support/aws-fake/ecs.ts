@@ -28,6 +28,7 @@ import {
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { handleCommand, type InjectedFailure } from './handler.ts';
 
 /** How ECS sees a target group when a service is to register into it. */
 export type TargetGroupStatus = 'attached' | 'unattached' | 'missing';
@@ -60,12 +61,6 @@ interface FakeService {
 interface RegionState {
   taskDefinitions: FakeTaskDefinition[];
   services: FakeService[];
-}
-
-interface InjectedFailure {
-  operation: string | undefined;
-  error: () => Error;
-  remaining: number;
 }
 
 /** ECS's documented limits the fake enforces. */
@@ -161,20 +156,7 @@ export class FakeEcs {
     operation: string,
     body: (region: string, input: I) => O,
   ): void {
-    // The command classes are generic over the SDK's middleware types; only their identity matters here.
-    (this.mock.on as (c: unknown) => { callsFake: (fn: unknown) => unknown })(command).callsFake(
-      async (input: I, getClient: () => ECSClient) => {
-        const region = await getClient().config.region();
-        const failure = this.failures.find(
-          (f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation),
-        );
-        if (failure !== undefined) {
-          failure.remaining -= 1;
-          throw failure.error();
-        }
-        return structuredClone(body(region, structuredClone(input)));
-      },
-    );
+    handleCommand(this.mock, this.failures, command, operation, body);
   }
 
   private state(region: string): RegionState {

@@ -38,6 +38,7 @@ import {
   TooManyTagsException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { handleCommand, type InjectedFailure } from './handler.ts';
 import { pageOf, type TargetGroupStatus } from './ecs.ts';
 
 export interface FakeListener {
@@ -67,12 +68,6 @@ interface RegionState {
   rules: Map<string, FakeRule>;
   listeners: Map<string, FakeListener>;
   tags: Map<string, Tag[]>;
-}
-
-interface InjectedFailure {
-  operation: string | undefined;
-  error: () => Error;
-  remaining: number;
 }
 
 /** ELBv2's documented limits the fake enforces. */
@@ -184,20 +179,7 @@ export class FakeElbv2 {
     operation: string,
     body: (region: string, input: I) => O,
   ): void {
-    // The command classes are generic over the SDK's middleware types; only their identity matters here.
-    (this.mock.on as (c: unknown) => { callsFake: (fn: unknown) => unknown })(command).callsFake(
-      async (input: I, getClient: () => ElasticLoadBalancingV2Client) => {
-        const region = await getClient().config.region();
-        const failure = this.failures.find(
-          (f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation),
-        );
-        if (failure !== undefined) {
-          failure.remaining -= 1;
-          throw failure.error();
-        }
-        return structuredClone(body(region, structuredClone(input)));
-      },
-    );
+    handleCommand(this.mock, this.failures, command, operation, body);
   }
 
   private regionState(region: string, create = false): RegionState {
