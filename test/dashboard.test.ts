@@ -94,20 +94,20 @@ test('each site gets a header, then per region (primary first) requests, 5xx, p9
       'demo · us-east-1 (primary) · requests',
       'demo · us-east-1 (primary) · target 5xx',
       'demo · us-east-1 (primary) · p95 latency',
-      'demo · us-east-1 (primary) · running tasks',
+      'demo · us-east-1 (primary) · tasks',
       'demo · eu-west-1 (failover) · requests',
       'demo · eu-west-1 (failover) · target 5xx',
       'demo · eu-west-1 (failover) · p95 latency',
-      'demo · eu-west-1 (failover) · running tasks',
+      'demo · eu-west-1 (failover) · tasks',
       'text:## shop',
       'shop · ap-southeast-2 (primary) · requests',
       'shop · ap-southeast-2 (primary) · target 5xx',
       'shop · ap-southeast-2 (primary) · p95 latency',
-      'shop · ap-southeast-2 (primary) · running tasks',
+      'shop · ap-southeast-2 (primary) · tasks',
       'shop · eu-west-1 (failover) · requests',
       'shop · eu-west-1 (failover) · target 5xx',
       'shop · eu-west-1 (failover) · p95 latency',
-      'shop · eu-west-1 (failover) · running tasks',
+      'shop · eu-west-1 (failover) · tasks',
     ],
   );
 });
@@ -156,27 +156,25 @@ test('each graph reads its own region, with stable and canary as separate lines'
     latency?.properties.metrics.map((m) => m.metric),
     ['TargetResponseTime', 'TargetResponseTime'],
   );
+  const taskLine = (metric: string, track: string, label: string) => ({
+    namespace: 'ECS/ContainerInsights',
+    metric,
+    dimensions: { ClusterName: 'tandem', ServiceName: `demo-${track}` },
+    label,
+  });
   assert.deepEqual(tasks?.properties.metrics, [
-    {
-      namespace: 'ECS/ContainerInsights',
-      metric: 'RunningTaskCount',
-      dimensions: { ClusterName: 'tandem', ServiceName: 'demo-stable' },
-      label: 'stable',
-    },
-    {
-      namespace: 'ECS/ContainerInsights',
-      metric: 'RunningTaskCount',
-      dimensions: { ClusterName: 'tandem', ServiceName: 'demo-canary' },
-      label: 'canary',
-    },
+    taskLine('RunningTaskCount', 'stable', 'stable'),
+    taskLine('DesiredTaskCount', 'stable', 'stable desired'),
+    taskLine('RunningTaskCount', 'canary', 'canary'),
+    taskLine('DesiredTaskCount', 'canary', 'canary desired'),
   ]);
 });
 
-test('without a canary target group, graphs have only the stable line', () => {
+test('without a canary target group, graphs have only the stable lines', () => {
   for (const widget of metricWidgets([shop()])) {
     assert.deepEqual(
       widget.properties.metrics.map((m) => m.label),
-      ['stable'],
+      widget.properties.title.endsWith('· tasks') ? ['stable', 'stable desired'] : ['stable'],
       widget.properties.title,
     );
   }

@@ -72,7 +72,7 @@ export type DashboardWidget = MetricWidget | TextWidget;
 /**
  * The dashboard's widgets, sites sorted by name: per site a header (name,
  * canary weight, CDN), then one row per region (primary first) with requests,
- * 5xx, p95 latency and running tasks, stable and canary as separate lines.
+ * 5xx, p95 latency and tasks (running and desired), stable and canary as separate lines.
  * Pure; the same input always gives the same widgets. Throws a CloudError
  * of kind Invalid beyond CloudWatch's widget limit.
  */
@@ -169,13 +169,15 @@ function regionRow(site: string, r: DashboardRegion, y: number): DashboardWidget
     }));
   // Task counts come from Container Insights, which the bootstrap turns on for the cluster.
   const tracks: Track[] = r.canaryTargetGroupArn === undefined ? ['stable'] : ['stable', 'canary'];
-  const tasks: DashboardMetric[] = tracks.map((track) => ({
-    namespace: 'ECS/ContainerInsights',
-    metric: 'RunningTaskCount',
-    dimensions: { ClusterName: r.cluster, ServiceName: serviceName(site, track) },
-    label: track,
-  }));
-  const tasksGraph = graph(3, 'running tasks', 'Average', 'tasks', tasks);
+  const tasks: DashboardMetric[] = tracks.flatMap((track) =>
+    (['RunningTaskCount', 'DesiredTaskCount'] as const).map((metric) => ({
+      namespace: 'ECS/ContainerInsights' as const,
+      metric,
+      dimensions: { ClusterName: r.cluster, ServiceName: serviceName(site, track) },
+      label: metric === 'RunningTaskCount' ? track : `${track} desired`,
+    })),
+  );
+  const tasksGraph = graph(3, 'tasks', 'Average', 'tasks', tasks);
   if (groups.length === 0) {
     // CloudWatch refuses a graph without metrics; say why the row is short instead.
     return [
