@@ -27,4 +27,13 @@ export interface Platform {
   originSecret: string;
   /** How the CDN talks to the ALBs. */
   originProtocol: 'http-only' | 'https-only';
+  /**
+   * Seconds per metric datapoint the reconciler reads. CloudWatch's ALB metrics are per minute,
+   * so 60 on AWS (the default); the local cloud uses a few seconds so its loop turns quickly.
+   * Counts are scaled to per minute either way.
+   */
+  metricPeriodSeconds?: number;
 }
+
+/** CloudWatch's period for ALB and ECS metrics. */
+export const AWS_METRIC_PERIOD_SECONDS = 60;

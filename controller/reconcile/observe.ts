@@ -17,7 +17,7 @@ import type {
   TaggedTargetGroup,
   TrafficSample,
 } from '../model/observed.ts';
-import type { Platform, RegionPlatform } from '../model/platform.ts';
+import { AWS_METRIC_PERIOD_SECONDS, type Platform, type RegionPlatform } from '../model/platform.ts';
 import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
 import { DESCRIBE_SERVICES_MAX, type ServiceState, type TaskDefinitionRef } from '../ports/ecs.ts';
@@ -100,6 +100,7 @@ async function observeRegion(
     const traffic = await readTraffic(
       ports,
       where,
+      platform.metricPeriodSeconds ?? AWS_METRIC_PERIOD_SECONDS,
       targetGroups.filter((tg) => isOwnedBy(tg.tags, siteOfGroup(tg.name) ?? '')),
       input.now,
     );
@@ -216,27 +217,29 @@ async function readTags(
 }
 
 /** ALB metrics per target group, and the key of TrafficSample each fills. */
+/** `perMinute`: a count over one period, scaled to a minute (a no-op for CloudWatch's 60 s period). */
 const TARGET_GROUP_METRICS = [
-  { key: 'requestsPerMinute', metric: 'RequestCount', stat: 'Sum', scale: 1 },
-  { key: 'errors5xxPerMinute', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum', scale: 1 },
-  { key: 'healthyTargets', metric: 'HealthyHostCount', stat: 'Average', scale: 1 },
-  { key: 'p95LatencyMs', metric: 'TargetResponseTime', stat: 'p95', scale: 1000 },
+  { key: 'requestsPerMinute', metric: 'RequestCount', stat: 'Sum', scale: 1, perMinute: true },
+  { key: 'errors5xxPerMinute', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum', scale: 1, perMinute: true },
+  { key: 'healthyTargets', metric: 'HealthyHostCount', stat: 'Average', scale: 1, perMinute: false },
+  { key: 'p95LatencyMs', metric: 'TargetResponseTime', stat: 'p95', scale: 1000, perMinute: false },
 ] as const;
 
 /** GetMetricData queries per owned target group: its ALB metrics and its service's CPU. */
 export const METRIC_QUERIES_PER_TARGET_GROUP = TARGET_GROUP_METRICS.length + 1;
 
 /**
- * The latest minute CloudWatch has for each owned target group (requests, 5xx,
+ * The latest period CloudWatch has for each owned target group (requests, 5xx,
  * healthy targets, p95 latency) and its service (CPU), keyed by their shared
- * name `<site>-<track>`. ALB metrics arrive about a minute late, so the window
- * reaches back three minutes and takes the newest point. Missing metrics leave
+ * name `<site>-<track>`. ALB metrics arrive about a period late, so the window
+ * reaches back three periods and takes the newest point. Missing metrics leave
  * the sample empty; they never fail the region, since the world can still be
  * converged without them.
  */
 async function readTraffic(
   ports: Ports,
   where: RegionPlatform,
+  periodSeconds: number,
   groups: readonly TaggedTargetGroup[],
   now: number,
 ): Promise<Map<string, TrafficSample>> {
@@ -245,7 +248,11 @@ async function readTraffic(
   groups.forEach((tg, i) => {
     for (const [j, m] of TARGET_GROUP_METRICS.entries()) {
       const id = `t${i}_${j}`;
-      owners.set(id, { name: tg.name, key: m.key, scale: m.scale });
+      owners.set(id, {
+        name: tg.name,
+        key: m.key,
+        scale: m.perMinute ? (m.scale * 60) / periodSeconds : m.scale,
+      });
       queries.push({
         id,
         namespace: 'AWS/ApplicationELB',
@@ -255,7 +262,7 @@ async function readTraffic(
           LoadBalancer: loadBalancerDimension(where.loadBalancerArn),
         },
         stat: m.stat,
-        periodSeconds: 60,
+        periodSeconds,
       });
     }
     const id = `c${i}`;
@@ -266,16 +273,17 @@ async function readTraffic(
       metric: 'CPUUtilization',
       dimensions: { ClusterName: where.cluster, ServiceName: tg.name },
       stat: 'Average',
-      periodSeconds: 60,
+      periodSeconds,
     });
   });
-  const end = Math.floor(now / 60_000) * 60_000;
+  const period = periodSeconds * 1000;
+  const end = Math.floor(now / period) * period;
   const samples = new Map<string, TrafficSample>();
   let series: MetricSeries[];
   try {
     const answers = await allSettled(
       chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
-        ports.metrics.getMetricData(where.region, batch, end - 180_000, end),
+        ports.metrics.getMetricData(where.region, batch, end - 3 * period, end),
       ),
     );
     series = answers.flat();

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MetricQuery, MetricsPort } from '../controller/ports/metrics.ts';
+import { observe } from '../controller/reconcile/observe.ts';
+import { converge, demoDocument, newSim, storeSpec } from './support/world.ts';
+
+/** A metrics port that records what it is asked and answers one datapoint per query. */
+function recordingMetrics(value: (q: MetricQuery) => number) {
+  const asked: { queries: readonly MetricQuery[]; start: number; end: number }[] = [];
+  const port: MetricsPort = {
+    getMetricData: (_region, queries, start, end) => {
+      asked.push({ queries, start, end });
+      return Promise.resolve(
+        queries.map((q) => ({ id: q.id, points: [{ timestamp: start, value: value(q) }] })),
+      );
+    },
+  };
+  return { port, asked };
+}
+
+async function convergedDemo() {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  return sim;
+}
+
+const counts = (q: MetricQuery) =>
+  q.metric === 'RequestCount' ? 100 : q.metric === 'HealthyHostCount' ? 3 : 1;
+
+for (const { periodSeconds, perMinute } of [
+  { periodSeconds: undefined, perMinute: 100 },
+  { periodSeconds: 60, perMinute: 100 },
+  { periodSeconds: 5, perMinute: 1200 },
+]) {
+  test(`with a ${periodSeconds ?? 'default'} s metric period, counts read per period are scaled to per minute (${perMinute})`, async () => {
+    const sim = await convergedDemo();
+    const metrics = recordingMetrics(counts);
+    const now = Date.parse('2026-11-28T12:00:07.500Z');
+    const platform =
+      periodSeconds === undefined ? sim.platform : { ...sim.platform, metricPeriodSeconds: periodSeconds };
+    const observation = await observe({ ...sim.ports(), metrics: metrics.port }, platform, {
+      sites: ['demo'],
+      knownDistributions: {},
+      now,
+    });
+
+    const traffic = observation.sites.get('demo')?.regions['us-east-1']?.traffic.stable;
+    assert.equal(traffic?.requestsPerMinute, perMinute);
+    assert.equal(traffic?.errors5xxPerMinute, perMinute / 100, '5xx counts are scaled the same way');
+    assert.equal(traffic?.healthyTargets, 3, 'gauges are not scaled');
+    assert.equal(traffic?.p95LatencyMs, 1000);
+
+    const period = (periodSeconds ?? 60) * 1000;
+    const end = Math.floor(now / period) * period;
+    for (const call of metrics.asked) {
+      assert.equal(call.end, end, 'the window ends at the last complete period');
+      assert.equal(call.start, end - 3 * period, 'and reaches back three periods');
+      assert.ok(call.queries.every((q) => q.periodSeconds === (periodSeconds ?? 60)));
+    }
+  });
+}
