@@ -1,0 +1,622 @@
+import http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { DistributionConfig, Origin } from '../../ports/cdn.ts';
+import type { CdnView, LocalDistribution } from './types.ts';
+
+/**
+ * The local cloud's CloudFront: one HTTP proxy serving every enabled distribution,
+ * with origin-group failover and a small shared cache, behaving as CloudFront does
+ * for the distributions tandem creates (see providers/aws/cdn.ts).
+ */
+
+export interface CdnProxyOptions {
+  /** The distributions to serve and where origins listen; read on every request. */
+  view: CdnView;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on; default 0 (any free port). */
+  port?: number;
+  /** Origin response timeout (CloudFront's origin read timeout); default 30 s. */
+  originReadTimeoutMs?: number;
+  /** Cache capacity in bytes; default 64 MiB. Objects over 1 MiB are not cached. */
+  cacheBytes?: number;
+  /** Milliseconds since the epoch, for cache expiry and Age; default Date.now. */
+  clock?: () => number;
+}
+
+export interface CdnStats {
+  /** Viewer requests received. */
+  requests: number;
+  /** Viewer requests answered from the cache. */
+  cacheHits: number;
+  /** Requests sent to origins (a failover counts twice; connection retries do not). */
+  originRequests: number;
+  /** Times the failover origin was asked because the primary failed. */
+  failovers: number;
+  /** Viewer responses with a 5xx status, from origins or from the CDN itself. */
+  errors5xx: number;
+  /** Viewer responses each origin answered, by origin id (cache hits excluded). */
+  byOrigin: Record<string, number>;
+}
+
+export interface CdnProxy {
+  port: number;
+  stats(): CdnStats;
+  /** Empties the cache (an invalidation of `/*`). */
+  purge(): void;
+  /** Stops accepting, drops origin and idle viewer connections, and resolves once closed. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_ORIGIN_READ_TIMEOUT_MS = 30_000;
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+const MAX_CACHED_OBJECT_BYTES = 1024 * 1024;
+/** GET/HEAD/OPTIONS bodies are held so they can be sent to a second origin; larger ones are refused. */
+const MAX_REPLAYABLE_BODY_BYTES = 1024 * 1024;
+/** How long close() lets in-flight answers finish before cutting their connections. */
+const CLOSE_GRACE_MS = 500;
+/** CloudFront fails over only for these methods. */
+const FAILOVER_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
+  const { view } = options;
+  const clock = options.clock ?? Date.now;
+  const readTimeoutMs = options.originReadTimeoutMs ?? DEFAULT_ORIGIN_READ_TIMEOUT_MS;
+  const cache = new ResponseCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  const agent = new http.Agent({ keepAlive: true });
+  const stats: CdnStats = {
+    requests: 0,
+    cacheHits: 0,
+    originRequests: 0,
+    failovers: 0,
+    errors5xx: 0,
+    byOrigin: {},
+  };
+
+  const server = http.createServer((req, res) => {
+    req.on('error', ignore);
+    res.on('error', ignore);
+    handle(req, res).catch(() => reply(res, 502, 'the CDN failed to handle the request\n'));
+  });
+
+  function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+    if (status >= 500) stats.errors5xx += 1;
+    res.writeHead(status, headers);
+  }
+
+  /** An answer from the CDN itself (never cached). */
+  function reply(res: ServerResponse, status: number, text: string, via?: string): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (res.destroyed) return;
+    writeHead(res, status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-cache': 'Error from tandem-cdn',
+      ...(via === undefined ? {} : { via }),
+    });
+    res.end(text);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.requests += 1;
+    const choice = chooseDistribution(view.distributions(), req.headers.host);
+    if (choice.kind === 'none') {
+      reply(res, 503, 'no distribution yet: the reconciler creates it within a few seconds\n');
+      return;
+    }
+    if (choice.kind === 'unknownHost') {
+      reply(res, 404, unknownHostText(req.headers.host, choice.distributions, address()));
+      return;
+    }
+    const distribution = choice.distribution;
+    const via = `1.1 ${distribution.id}.cloudfront.net (tandem local CDN)`;
+    const method = req.method ?? 'GET';
+    const cacheKey = `${distribution.id} ${req.url ?? '/'}`;
+
+    // GET and HEAD share entries; only GET misses fill them (a HEAD answer has no body to keep).
+    if (method === 'GET' || method === 'HEAD') {
+      const now = clock();
+      const hit = cache.get(cacheKey, now);
+      if (hit) {
+        stats.cacheHits += 1;
+        writeHead(res, 200, {
+          ...hit.headers,
+          'content-length': hit.body.length,
+          age: String(Math.max(0, Math.floor((now - hit.storedAt) / 1000))),
+          via: appendVia(hit.originVia, via),
+          'x-cache': 'Hit from tandem-cdn',
+          'x-tandem-origin-id': hit.originId,
+        });
+        res.end(method === 'HEAD' ? undefined : hit.body);
+        return;
+      }
+    }
+
+    const route = routeOf(distribution.config);
+    if (typeof route === 'string') {
+      reply(res, 502, `${route}\n`, via);
+      return;
+    }
+
+    const viewerGone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) viewerGone.abort();
+    });
+    const failover = FAILOVER_METHODS.has(method) ? route.failover : undefined;
+    let body: Buffer | IncomingMessage = req;
+    if (failover) {
+      const buffered = await readBody(req, MAX_REPLAYABLE_BODY_BYTES);
+      if (buffered === 'aborted') return;
+      if (buffered === 'tooLarge') {
+        reply(res, 413, 'request body too large\n', via);
+        return;
+      }
+      body = buffered;
+    }
+    const request: ForwardedRequest = {
+      method,
+      path: req.url ?? '/',
+      headers: forwardedHeaders(req, via),
+      body,
+      signal: viewerGone.signal,
+    };
+
+    let answeredBy = route.primary;
+    let outcome = await askOrigin(route.primary, request);
+    let allUnreachable = outcome.kind === 'unreachable';
+    if (failover && !viewerGone.signal.aborted && failsOver(outcome, route.statusCodes)) {
+      if (outcome.kind === 'response') outcome.response.resume();
+      stats.failovers += 1;
+      answeredBy = failover;
+      outcome = await askOrigin(failover, request);
+      allUnreachable &&= outcome.kind === 'unreachable';
+    }
+
+    if (viewerGone.signal.aborted) {
+      if (outcome.kind === 'response') outcome.response.destroy();
+      return;
+    }
+    if (outcome.kind === 'unreachable') {
+      const text = allUnreachable
+        ? 'the CDN could not reach any origin\n'
+        : `the CDN could not reach origin ${answeredBy.id}\n`;
+      reply(res, 502, text, via);
+      return;
+    }
+    if (outcome.kind === 'timeout') {
+      reply(res, 504, `origin ${answeredBy.id} did not answer within ${readTimeoutMs} ms\n`, via);
+      return;
+    }
+    relay(res, outcome.response, {
+      origin: answeredBy,
+      via,
+      cacheKey: method === 'GET' ? cacheKey : undefined,
+      defaultTtlSeconds: distribution.config.defaultTtlSeconds,
+    });
+  }
+
+  /** Asks one origin, retrying the connection up to its connectionAttempts. */
+  async function askOrigin(origin: Origin, request: ForwardedRequest): Promise<OriginOutcome> {
+    stats.originRequests += 1;
+    const address = view.resolveOrigin(origin.domainName);
+    if (!address) return { kind: 'unreachable' };
+    const attempts = Math.max(1, Math.floor(origin.connectionAttempts));
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await sendOnce(origin, address, request);
+      if (result.kind !== 'connectFailed') return result;
+      if (!result.retryable || attempt >= attempts || request.signal.aborted) return { kind: 'unreachable' };
+    }
+  }
+
+  function sendOnce(
+    origin: Origin,
+    address: { host: string; port: number },
+    request: ForwardedRequest,
+  ): Promise<OriginOutcome | { kind: 'connectFailed'; retryable: boolean }> {
+    return new Promise((resolve) => {
+      let connectTimer: NodeJS.Timeout | undefined;
+      let readTimer: NodeJS.Timeout | undefined;
+      let connected = false;
+      let bodyStarted = false;
+      let settled = false;
+      const settle = (outcome: OriginOutcome | { kind: 'connectFailed'; retryable: boolean }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connectTimer);
+        clearTimeout(readTimer);
+        request.signal.removeEventListener('abort', onViewerGone);
+        resolve(outcome);
+      };
+
+      const headers: OutgoingHttpHeaders = { ...request.headers, host: origin.domainName };
+      for (const [name, value] of Object.entries(origin.customHeaders)) headers[name.toLowerCase()] = value;
+      const outgoing = http.request({
+        host: address.host,
+        port: address.port,
+        method: request.method,
+        path: request.path,
+        headers,
+        agent,
+      });
+      const onViewerGone = (): void => {
+        outgoing.destroy();
+      };
+      request.signal.addEventListener('abort', onViewerGone, { once: true });
+
+      const sendBody = (): void => {
+        connected = true;
+        bodyStarted = true;
+        if (Buffer.isBuffer(request.body)) outgoing.end(request.body);
+        else request.body.pipe(outgoing);
+      };
+      outgoing.on('socket', (socket: Socket) => {
+        if (!socket.connecting) {
+          sendBody();
+          return;
+        }
+        // A connect timer, not a response timer: a slow answer is the read timeout's business.
+        connectTimer = setTimeout(
+          () => outgoing.destroy(new Error('connect timeout')),
+          origin.connectionTimeoutSeconds * 1000,
+        );
+        socket.once('connect', () => {
+          clearTimeout(connectTimer);
+          sendBody();
+        });
+      });
+      outgoing.on('finish', () => {
+        readTimer = setTimeout(() => {
+          settle({ kind: 'timeout' });
+          outgoing.destroy();
+        }, readTimeoutMs);
+      });
+      outgoing.on('response', (response) => settle({ kind: 'response', response }));
+      outgoing.on('error', () => {
+        // A kept-alive socket the origin had already closed fails like a refused connection.
+        if (!connected || outgoing.reusedSocket) {
+          settle({ kind: 'connectFailed', retryable: Buffer.isBuffer(request.body) || !bodyStarted });
+        } else {
+          settle({ kind: 'unreachable' });
+        }
+      });
+    });
+  }
+
+  /** Streams an origin's answer to the viewer, keeping a copy for the cache when it may be cached. */
+  function relay(
+    res: ServerResponse,
+    response: IncomingMessage,
+    context: { origin: Origin; via: string; cacheKey: string | undefined; defaultTtlSeconds: number },
+  ): void {
+    const { origin, via, cacheKey } = context;
+    const status = response.statusCode ?? 502;
+    const headers = responseHeaders(response.headers, origin);
+    const originVia = headerText(response.headers.via);
+    stats.byOrigin[origin.id] = (stats.byOrigin[origin.id] ?? 0) + 1;
+    writeHead(res, status, {
+      ...headers,
+      via: appendVia(originVia, via),
+      'x-cache': 'Miss from tandem-cdn',
+      'x-tandem-origin-id': origin.id,
+    });
+
+    const ttlSeconds =
+      cacheKey !== undefined && status === 200 && response.headers['set-cookie'] === undefined
+        ? cacheTtlSeconds(headerText(response.headers['cache-control']), context.defaultTtlSeconds)
+        : 0;
+    const declaredLength = Number(response.headers['content-length'] ?? 0);
+    let chunks: Buffer[] | undefined =
+      ttlSeconds > 0 && declaredLength <= MAX_CACHED_OBJECT_BYTES ? [] : undefined;
+    let size = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdleTimer = (): void => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => response.destroy(), readTimeoutMs);
+    };
+    armIdleTimer();
+
+    response.on('data', (chunk: Buffer) => {
+      armIdleTimer();
+      if (!chunks) return;
+      size += chunk.length;
+      if (size > MAX_CACHED_OBJECT_BYTES) chunks = undefined;
+      else chunks.push(chunk);
+    });
+    response.on('end', () => {
+      if (!chunks || cacheKey === undefined) return;
+      const storedAt = clock();
+      const stored = { ...headers };
+      delete stored.age;
+      cache.set(cacheKey, {
+        headers: stored,
+        body: Buffer.concat(chunks),
+        originVia,
+        originId: origin.id,
+        storedAt,
+        expiresAt: storedAt + ttlSeconds * 1000,
+      });
+    });
+    response.on('error', ignore);
+    response.on('close', () => {
+      clearTimeout(idleTimer);
+      // The origin went away mid-answer: the status is sent, so cut the viewer off rather than end cleanly.
+      if (!response.complete) res.destroy();
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) response.destroy();
+    });
+    response.pipe(res);
+  }
+
+  function address(): string {
+    const info = server.address() as AddressInfo | null;
+    return `http://${options.host ?? '127.0.0.1'}:${info?.port ?? 0}/`;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    stats: () => ({ ...stats, byOrigin: { ...stats.byOrigin } }),
+    purge: () => cache.clear(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests still waiting on origins fail at once and answer 502.
+        agent.destroy();
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+      }),
+  };
+}
+
+interface ForwardedRequest {
+  method: string;
+  path: string;
+  /** The viewer's headers without hop-by-hop ones, with Via and X-Forwarded-For; Host and custom headers are per origin. */
+  headers: OutgoingHttpHeaders;
+  /** Buffered when it may be sent to two origins; otherwise streamed, once. */
+  body: Buffer | IncomingMessage;
+  /** Aborts when the viewer goes away. */
+  signal: AbortSignal;
+}
+
+type OriginOutcome =
+  | { kind: 'response'; response: IncomingMessage }
+  /** Could not connect within the origin's attempts, or the connection broke before an answer. */
+  | { kind: 'unreachable' }
+  /** Connected, but no response headers within the origin read timeout. */
+  | { kind: 'timeout' };
+
+function failsOver(outcome: OriginOutcome, statusCodes: ReadonlySet<number>): boolean {
+  if (outcome.kind !== 'response') return true;
+  return statusCodes.has(outcome.response.statusCode ?? 0);
+}
+
+type DistributionChoice =
+  | { kind: 'serve'; distribution: LocalDistribution }
+  | { kind: 'none' }
+  | { kind: 'unknownHost'; distributions: readonly LocalDistribution[] };
+
+/** By Host (domain name or alias); failing that, the only enabled distribution, so `localhost` works in the demo. */
+export function chooseDistribution(
+  distributions: readonly LocalDistribution[],
+  hostHeader: string | undefined,
+): DistributionChoice {
+  const enabled = distributions.filter((d) => d.config.enabled);
+  if (enabled.length === 0) return { kind: 'none' };
+  const host = hostName(hostHeader ?? '');
+  const byHost = enabled.find(
+    (d) => d.domainName.toLowerCase() === host || d.config.aliases.some((a) => a.toLowerCase() === host),
+  );
+  if (byHost) return { kind: 'serve', distribution: byHost };
+  const [only] = enabled;
+  if (only && enabled.length === 1) return { kind: 'serve', distribution: only };
+  return { kind: 'unknownHost', distributions: enabled };
+}
+
+function hostName(hostHeader: string): string {
+  const host = hostHeader.trim().toLowerCase();
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return host.split(':')[0] ?? '';
+}
+
+function unknownHostText(
+  hostHeader: string | undefined,
+  distributions: readonly LocalDistribution[],
+  address: string,
+): string {
+  const lines = distributions.map((d) =>
+    d.config.aliases.length > 0 ? `  ${d.domainName} (${d.config.aliases.join(', ')})` : `  ${d.domainName}`,
+  );
+  const example = distributions[0]?.domainName ?? '<domain>';
+  return [
+    `no distribution serves host "${hostHeader ?? ''}"; this CDN serves:`,
+    ...lines,
+    `pick one with the Host header, e.g. curl -H 'Host: ${example}' ${address}`,
+    '',
+  ].join('\n');
+}
+
+interface Route {
+  primary: Origin;
+  /** Set when the target is an origin group. */
+  failover?: Origin;
+  statusCodes: ReadonlySet<number>;
+}
+
+/** The origins the default cache behavior targets, or why there are none. */
+function routeOf(config: DistributionConfig): Route | string {
+  const byId = (id: string): Origin | undefined => config.origins.find((o) => o.id === id);
+  const group = config.originGroup;
+  if (group && group.id === config.targetOriginId) {
+    const primary = byId(group.primaryOriginId);
+    const failover = byId(group.failoverOriginId);
+    if (!primary || !failover)
+      return `origin group ${group.id} names an origin the distribution does not have`;
+    return { primary, failover, statusCodes: new Set(group.statusCodes) };
+  }
+  const primary = byId(config.targetOriginId);
+  if (!primary) return `the distribution has no origin or origin group ${config.targetOriginId}`;
+  return { primary, statusCodes: new Set() };
+}
+
+/** Header names to drop: the hop-by-hop set plus any the Connection header names. */
+function hopByHop(headers: IncomingHttpHeaders): Set<string> {
+  const names = new Set(HOP_BY_HOP);
+  for (const token of (headers.connection ?? '').split(',')) {
+    if (token.trim() !== '') names.add(token.trim().toLowerCase());
+  }
+  return names;
+}
+
+function forwardedHeaders(req: IncomingMessage, via: string): OutgoingHttpHeaders {
+  const drop = hopByHop(req.headers);
+  drop.add('host');
+  // Node's client does not wait for 100 Continue; the body is sent once the origin is connected.
+  drop.add('expect');
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !drop.has(name)) headers[name] = value;
+  }
+  headers.via = appendVia(headerText(req.headers.via), via);
+  const client = req.socket.remoteAddress ?? 'unknown';
+  const forwardedFor = headerText(req.headers['x-forwarded-for']);
+  headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${client}` : client;
+  return headers;
+}
+
+/** The origin's headers for the viewer: no hop-by-hop ones, and never the origin's secret header echoed back. */
+function responseHeaders(headers: IncomingHttpHeaders, origin: Origin): OutgoingHttpHeaders {
+  const drop = hopByHop(headers);
+  drop.add('via');
+  for (const name of Object.keys(origin.customHeaders)) drop.add(name.toLowerCase());
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !drop.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+function appendVia(existing: string | undefined, via: string): string {
+  return existing ? `${existing}, ${via}` : via;
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * How long a 200 may be cached, as CloudFront reads Cache-Control: no-store, private
+ * and no-cache forbid it; s-maxage wins over max-age; neither means the default TTL.
+ */
+export function cacheTtlSeconds(cacheControl: string | undefined, defaultTtlSeconds: number): number {
+  const directives = new Map<string, string | undefined>();
+  for (const part of (cacheControl ?? '').split(',')) {
+    const [name = '', value] = part.split('=', 2);
+    if (name.trim() !== '') directives.set(name.trim().toLowerCase(), value?.trim().replace(/^"|"$/g, ''));
+  }
+  if (directives.has('no-store') || directives.has('private') || directives.has('no-cache')) return 0;
+  for (const directive of ['s-maxage', 'max-age']) {
+    const seconds = Number(directives.get(directive));
+    if (directives.has(directive) && Number.isFinite(seconds)) return Math.max(0, seconds);
+  }
+  return Math.max(0, defaultTtlSeconds);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'aborted' | 'tooLarge'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve('tooLarge');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('close', () => {
+      if (!req.complete) resolve('aborted');
+    });
+  });
+}
+
+interface CachedResponse {
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+  /** The origin's own Via, which the CDN appends to. */
+  originVia: string | undefined;
+  originId: string;
+  storedAt: number;
+  expiresAt: number;
+}
+
+/** Least recently used entries go first once the bytes exceed the capacity. */
+class ResponseCache {
+  private readonly entries = new Map<string, CachedResponse & { size: number }>();
+  private bytes = 0;
+  private readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  get(key: string, now: number): CachedResponse | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.delete(key);
+    if (now >= entry.expiresAt) return undefined;
+    this.entries.set(key, entry);
+    this.bytes += entry.size;
+    return entry;
+  }
+
+  set(key: string, response: CachedResponse): void {
+    const size = response.body.length + JSON.stringify(response.headers).length + key.length;
+    if (response.body.length > MAX_CACHED_OBJECT_BYTES || size > this.capacity) return;
+    this.delete(key);
+    this.entries.set(key, { ...response, size });
+    this.bytes += size;
+    for (const [oldest] of this.entries) {
+      if (this.bytes <= this.capacity) break;
+      this.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.size;
+  }
+}
+
+function ignore(): void {}
