@@ -1,20 +1,32 @@
 import { Option, type Command } from 'commander';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
+import {
+  DEFAULT_LOCAL_DIR,
+  quietSdkNodeWarning,
+  runningLocalCloud,
+  type LocalEndpoints,
+} from '../providers/local/endpoints.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
 
 export const DEFAULT_STATE = '.tandem/sim';
 
-/** Where a command acts: AWS (a table and a region) or the simulated cloud kept in a directory. */
+/**
+ * Where a command acts: AWS (a table and a region), the simulated cloud kept
+ * in a directory, or the local cloud (`tandem up`) while it runs.
+ */
 export interface BackendOptions {
-  state: string;
+  /** Undefined unless given: then a running local cloud is preferred to the simulated one. */
+  state?: string;
   table?: string;
   region?: string;
   platform?: string;
+  /** Where a running local cloud left its endpoints. */
+  local: string;
 }
 
 export interface Backend {
-  kind: 'aws' | 'sim';
+  kind: 'aws' | 'sim' | 'local';
   ports: Ports;
   /** Where the platform is; read only by commands that observe or change the cloud. */
   platform(): Promise<Platform>;
@@ -41,17 +53,43 @@ export function withBackendOptions(command: Command): Command {
     )
     .addOption(new Option('--platform <file>', 'read where the platform is from this JSON file'))
     .addOption(
-      new Option('--state <dir>', 'directory holding the simulated cloud, when no --table is given').default(
-        DEFAULT_STATE,
+      new Option(
+        '--state <dir>',
+        `act on the simulated cloud kept in this directory (default ${DEFAULT_STATE} when no local cloud runs)`,
       ),
+    )
+    .addOption(
+      new Option('--local <dir>', 'directory of the local cloud to act on while it runs (tandem up)')
+        .env('TANDEM_LOCAL_DIR')
+        .default(DEFAULT_LOCAL_DIR),
     );
 }
 
 export class BackendError extends Error {}
 
-/** The backend the options choose. The AWS SDK is loaded only when AWS is chosen. */
-export async function openBackend(options: BackendOptions): Promise<Backend> {
-  if (options.table === undefined) return simBackend(options);
+/**
+ * The backend the options choose: AWS with --table; else the simulated cloud
+ * with --state; else the local cloud while one runs; else the simulated
+ * cloud in its default directory. The AWS SDK is loaded only when needed.
+ * `storeOnly` commands (apply, get, describe, ...) can act on the local
+ * cloud's store; the others reconcile or plan, which the local cloud does itself.
+ */
+export async function openBackend(
+  options: BackendOptions,
+  use: { storeOnly: boolean } = { storeOnly: false },
+): Promise<Backend> {
+  if (options.table === undefined) {
+    if (options.state !== undefined) return simBackend(options.state);
+    const local = await runningLocalCloud(options.local);
+    if (local === undefined) return simBackend(DEFAULT_STATE);
+    if (!use.storeOnly) {
+      throw new BackendError(
+        `the local cloud on ${options.local} reconciles itself every ${local.intervalSeconds} s; ` +
+          'to plan or reconcile the simulated cloud instead, pass --state <dir>',
+      );
+    }
+    return localBackend(local);
+  }
   const [{ CallCounter }, { AwsClients }, { awsPorts }, { loadPlatform, platformFromFile }] =
     await Promise.all([
       import('../providers/aws/accounting.ts'),
@@ -81,15 +119,43 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   };
 }
 
-function simBackend(options: BackendOptions): Backend {
-  const sim = openSimState(options.state);
+/** The local cloud's spec store, over the DynamoDB API as on AWS; nothing else is reachable from here. */
+async function localBackend(local: LocalEndpoints): Promise<Backend> {
+  quietSdkNodeWarning();
+  const [{ DynamoSpecStore }, { localStoreClient }] = await Promise.all([
+    import('../providers/aws/store.ts'),
+    import('../providers/local/store.ts'),
+  ]);
+  const client = localStoreClient(local.store);
+  const unreachable = (): never => {
+    throw new BackendError('only the spec store of the local cloud is reachable from the CLI');
+  };
+  const elsewhere = new Proxy({}, { get: () => unreachable });
+  return {
+    kind: 'local',
+    ports: {
+      store: new DynamoSpecStore(client, local.table),
+      ecs: elsewhere as Ports['ecs'],
+      loadBalancer: elsewhere as Ports['loadBalancer'],
+      cdn: elsewhere as Ports['cdn'],
+      metrics: elsewhere as Ports['metrics'],
+    },
+    platform: unreachable,
+    beforePass: () => undefined,
+    save: () => client.destroy(),
+    drainCalls: () => [],
+  };
+}
+
+function simBackend(state: string): Backend {
+  const sim = openSimState(state);
   const ports = sim.ports();
   return {
     kind: 'sim',
     ports,
     platform: () => Promise.resolve(sim.platform),
     beforePass: () => sim.tick(),
-    save: () => saveSimState(options.state, sim),
+    save: () => saveSimState(state, sim),
     drainCalls: () => {
       const counts = new Map<string, { service: string; operation: string; region: string; count: number }>();
       for (const call of sim.calls) {

@@ -13,6 +13,9 @@ import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, table } from './format.ts';
 import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
 import { runDemo } from './demo.ts';
+import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
+import { formatProgress, formatSummary, LoadOptionsError, runLoad, type LoadProgress } from './load.ts';
+import type { UpOptions } from './local.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
 
@@ -34,6 +37,13 @@ function readSpecFile(file: string): unknown {
 }
 
 class CliError extends Error {}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number, 0–65535');
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -70,7 +80,7 @@ export function program(): Command {
         `${options.file} is invalid; nothing was stored:\n${formatProblems(result.problems)}`,
       );
     }
-    const backend = await openBackend(options);
+    const backend = await openBackend(options, { storeOnly: true });
     const name = result.site.metadata.name;
     const current = await backend.ports.store.getSpec(name);
     // Conditional on the generation just read: a concurrent edit makes this fail, never lost.
@@ -177,7 +187,7 @@ export function program(): Command {
   withBackendOptions(
     cli.command('get').description('list the stored sites and whether they are ready'),
   ).action(async (options: BackendOptions) => {
-    const { store } = (await openBackend(options)).ports;
+    const { store } = (await openBackend(options, { storeOnly: true })).ports;
     const [specs, statuses] = await Promise.all([store.listSpecs(), store.listStatuses()]);
     const statusOf = new Map(statuses.map((s) => [s.name, s.status]));
     const names = [...new Set([...specs.map((s) => s.name), ...statusOf.keys()])].sort();
@@ -207,7 +217,7 @@ export function program(): Command {
       .description("print a site's conditions, per-region task counts, last actions and errors")
       .argument('<site>'),
   ).action(async (site: string, options: BackendOptions) => {
-    const { store } = (await openBackend(options)).ports;
+    const { store } = (await openBackend(options, { storeOnly: true })).ports;
     const [spec, statuses] = await Promise.all([store.getSpec(site), store.listStatuses()]);
     const status = statuses.find((s) => s.name === site)?.status;
     if (spec === undefined && status === undefined) throw new CliError(`no site ${site}`);
@@ -229,7 +239,7 @@ export function program(): Command {
         )
         .argument('<site>'),
     ).action(async (site: string, options: BackendOptions) => {
-      const backend = await openBackend(options);
+      const backend = await openBackend(options, { storeOnly: true });
       const { store } = backend.ports;
       const spec = await store.getSpec(site);
       if (spec === undefined) throw new CliError(`no site ${site} is stored`);
@@ -256,7 +266,7 @@ export function program(): Command {
       .description('delete a site: the next passes remove everything tandem created for it')
       .argument('<site>'),
   ).action(async (site: string, options: BackendOptions) => {
-    const backend = await openBackend(options);
+    const backend = await openBackend(options, { storeOnly: true });
     const { store } = backend.ports;
     const spec = await store.getSpec(site);
     if (spec === undefined) throw new CliError(`no site ${site} is stored`);
@@ -264,6 +274,114 @@ export function program(): Command {
     backend.save();
     console.log(`site ${site} deleted; its resources are removed over the next passes`);
   });
+
+  cli
+    .command('up')
+    .description(
+      'run tandem on this machine: the spec store, two regions of real processes, load balancers, the CDN, the dashboard and the reconciler',
+    )
+    .addOption(
+      new Option('--dir <dir>', 'keep the store and the endpoints file here')
+        .env('TANDEM_LOCAL_DIR')
+        .default(DEFAULT_LOCAL_DIR),
+    )
+    .option('--in-memory', 'keep the spec store in memory: nothing survives a restart', false)
+    .option('--host <address>', 'interface every port listens on', '127.0.0.1')
+    .option('--cdn-port <port>', 'the CDN, where the site is served (0: any free port)', port, 8080)
+    .option('--dashboard-port <port>', 'the dashboard page and the control API', port, 8090)
+    .option('--store-port <port>', "the spec store's DynamoDB endpoint", port, 8000)
+    .option('--interval <seconds>', 'seconds between reconcile passes', positiveInt, 5)
+    .option('--period <seconds>', 'seconds per metric datapoint (CloudWatch: 60)', positiveInt, 5)
+    .option('--max-tasks <n>', 'most tasks running at once per region', positiveInt, 8)
+    .option('--spec <file>', 'apply this spec on start unless its site is stored (default specs/demo.json)')
+    .option('--no-spec', 'apply no spec on start')
+    .addOption(
+      new Option('--log-level <level>', 'structured logs on stderr').choices(LOG_LEVELS).default('warn'),
+    )
+    .action(async (options: Omit<UpOptions, 'spec'> & { spec?: string | boolean }) => {
+      const { runUp } = await import('./local.ts');
+      const spec = options.spec === undefined || options.spec === true ? '' : options.spec;
+      await runUp({ ...options, spec });
+      await new Promise(() => undefined); // runs until Ctrl-C
+    });
+
+  cli
+    .command('load')
+    .description('send requests through the CDN at a fixed rate and show where they were served')
+    .requiredOption('--rps <n>', 'requests per second', Number)
+    .requiredOption('--duration <seconds>', 'how long to send', Number)
+    .option(
+      '--url <url>',
+      "where to send (default: the running local cloud's CDN, else http://localhost:8080/)",
+    )
+    .option('--host <host>', 'Host header, to pick one of several sites')
+    .option('--no-cache-bust', 'send the same URL every time, so the CDN may answer from its cache')
+    .addOption(
+      new Option('-o, --output <format>', 'summary format').choices(['text', 'json']).default('text'),
+    )
+    .addOption(
+      new Option('--local <dir>', 'the local cloud to send to')
+        .env('TANDEM_LOCAL_DIR')
+        .default(DEFAULT_LOCAL_DIR),
+    )
+    .action(
+      async (options: {
+        rps: number;
+        duration: number;
+        url?: string;
+        host?: string;
+        cacheBust: boolean;
+        output: 'text' | 'json';
+        local: string;
+      }) => {
+        const url = options.url ?? (await runningLocalCloud(options.local))?.cdn ?? 'http://localhost:8080/';
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        const json = options.output === 'json';
+        if (!json)
+          console.log(
+            `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
+          );
+        try {
+          const summary = await runLoad({
+            url,
+            rps: options.rps,
+            durationSeconds: options.duration,
+            cacheBust: options.cacheBust,
+            signal: abort.signal,
+            ...(options.host === undefined ? {} : { host: options.host }),
+            ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
+          });
+          console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+        } catch (error) {
+          if (error instanceof LoadOptionsError) throw new CliError(error.message);
+          throw error;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      },
+    );
+
+  for (const failed of [true, false]) {
+    cli
+      .command(failed ? 'fail-region' : 'heal-region')
+      .description(
+        failed
+          ? "simulate a region's outage in the local cloud: its load balancer answers 503 and its APIs fail"
+          : 'end a simulated outage: the region serves again',
+      )
+      .argument('<region>')
+      .addOption(
+        new Option('--local <dir>', 'the local cloud to act on')
+          .env('TANDEM_LOCAL_DIR')
+          .default(DEFAULT_LOCAL_DIR),
+      )
+      .action(async (region: string, options: { local: string }) => {
+        const { setRegionFailed } = await import('./local.ts');
+        console.log(await setRegionFailed(options.local, region, failed));
+      });
+  }
 
   cli
     .command('demo')
@@ -296,7 +414,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program().parseAsync(argv as string[], { from: 'node' });
     return 0;
   } catch (error) {
-    if (error instanceof CliError || error instanceof BackendError) console.error(`error: ${error.message}`);
+    if (error instanceof CliError || error instanceof BackendError || error instanceof LocalCloudError)
+      console.error(`error: ${error.message}`);
     else if (error instanceof CloudError)
       console.error(`error: ${error.kind} ${error.resource}: ${error.message}`);
     else console.error(error);

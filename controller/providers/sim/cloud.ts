@@ -41,6 +41,8 @@ export interface SimulatedCloudOptions {
   throttle?: ThrottleLimits;
   /** Epoch milliseconds for leases; default Date.now. */
   clock?: () => number;
+  /** Where the platform is; default the simulated one for `regions` (the local cloud gives its own). */
+  platform?: Platform;
 }
 
 export interface CallRecord {
@@ -90,7 +92,7 @@ export class SimulatedCloud {
     const regions =
       options.regions ?? (options.world ? Object.keys(options.world.regions) : DEFAULT_SIM_REGIONS);
     this.world = options.world ?? emptyWorld(regions);
-    this.platform = simPlatform(regions);
+    this.platform = options.platform ?? simPlatform(regions);
     this.latencyMs = options.latencyMs ?? 0;
     this.throttle = options.throttle;
     this.clock = options.clock ?? Date.now;

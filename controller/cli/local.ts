@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { LocalCloud } from '../providers/local/cloud.ts';
+import {
+  ENDPOINTS_FILE,
+  LocalCloudError,
+  quietSdkNodeWarning,
+  runningLocalCloud,
+} from '../providers/local/endpoints.ts';
+import type { PassReport } from '../reconcile/pass.ts';
+import { validateSite } from '../spec/validate.ts';
+
+export interface UpOptions {
+  dir: string;
+  inMemory: boolean;
+  host: string;
+  cdnPort: number;
+  dashboardPort: number;
+  storePort: number;
+  interval: number;
+  period: number;
+  maxTasks: number;
+  /** A spec file applied when the store holds no site of its name; false for none. */
+  spec: string | false;
+  logLevel: string;
+}
+
+const DEMO_SPEC = new URL('../../specs/demo.json', import.meta.url);
+
+/**
+ * `tandem up`: starts the local cloud, applies the demo spec on first start,
+ * prints where to look and what each pass did, and on Ctrl-C stops every
+ * task and server before it exits.
+ */
+export async function runUp(options: UpOptions): Promise<void> {
+  quietSdkNodeWarning();
+  const log = pino({ level: options.logLevel }, pino.destination(2));
+  const started = Date.now();
+  const cloud = await LocalCloud.start({
+    dir: options.dir,
+    inMemory: options.inMemory,
+    host: options.host,
+    cdnPort: options.cdnPort,
+    dashboardPort: options.dashboardPort,
+    storePort: options.storePort,
+    intervalSeconds: options.interval,
+    periodSeconds: options.period,
+    maxTasksPerRegion: options.maxTasks,
+    log,
+    onPass: passPrinter(),
+  });
+  const stop = once(async (signal: string) => {
+    console.log(`\n${signal}: stopping every task, load balancer, the CDN, the dashboard and the store...`);
+    await cloud.stop();
+    console.log('Stopped; no process is left running.');
+  });
+  process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+
+  const endpoints = cloud.endpoints!;
+  let applied = '';
+  if (options.spec !== false) {
+    const file = options.spec === '' ? DEMO_SPEC : options.spec;
+    const document = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const result = validateSite(document);
+    if (!result.ok) throw new Error(`${String(file)} is not a valid site spec`);
+    const name = result.site.metadata.name;
+    applied = (await cloud.applyIfAbsent(name, document))
+      ? `Applied ${options.spec === '' ? 'specs/demo.json' : options.spec} as site "${name}".`
+      : `Site "${name}" is already stored; it keeps its spec.`;
+  }
+  const [primary, ...others] = endpoints.regions;
+  console.log(
+    [
+      `tandem local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s): regions ${endpoints.regions.join(', ')}.`,
+      '',
+      `  site       ${endpoints.cdn}   (the CDN: ${primary} first, failing over to ${others.join(', ')})`,
+      `  dashboard  ${endpoints.dashboard}`,
+      `  store      ${endpoints.store}   (DynamoDB API, table "${endpoints.table}"${options.inMemory ? ', in memory' : `, data in ${options.dir}/store`})`,
+      '',
+      `${applied} The reconciler runs every ${options.interval} s; tasks start within a few passes.`,
+      'In another terminal:',
+      '  npx tandem get                                   sites and whether they are ready',
+      '  npx tandem describe demo                         conditions, tasks per region, last actions',
+      '  npx tandem load --rps 20 --duration 60           traffic through the CDN',
+      `  npx tandem fail-region ${primary}                the CDN fails over; heal-region undoes it`,
+      '  npx tandem apply -f <spec.json>                  change the site (e.g. canary.weight)',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+/**
+ * A line per site for each pass that acted or changed what the site reports,
+ * so the terminal shows the system converge without repeating itself.
+ */
+function passPrinter(): (report: PassReport) => void {
+  const last = new Map<string, string>();
+  return (report) => {
+    for (const outcome of report.sites) {
+      const status = report.statuses.get(outcome.name);
+      if (status === undefined) continue;
+      const conditions = (
+        ['Ready', 'FailoverActive', 'CanaryProgressing', 'CanaryFailed', 'Degraded'] as const
+      )
+        .flatMap((type) => {
+          const c = status.conditions[type];
+          if (c === undefined || (type !== 'Ready' && c.status !== 'True')) return [];
+          return [type === 'Ready' ? `Ready=${c.status} (${c.reason})` : type];
+        })
+        .join(' ');
+      const tasks = Object.entries(status.regions)
+        .map(([region, r]) => {
+          const track = (name: string, t: { running: number; desired: number }) =>
+            `${name} ${t.running}/${t.desired}`;
+          return `${region} ${track('stable', r.stable)}${r.canary.desired + r.canary.running > 0 ? `, ${track('canary', r.canary)}` : ''}`;
+        })
+        .join('; ');
+      const state = `${conditions}; tasks running/desired: ${tasks}`;
+      const results = outcome.applied?.results ?? [];
+      if (results.length === 0 && last.get(outcome.name) === state) continue;
+      last.set(outcome.name, state);
+      const kinds = new Map<string, number>();
+      for (const r of results) {
+        const key = r.error === undefined ? r.action.kind : `${r.action.kind} (failed: ${r.error.kind})`;
+        kinds.set(key, (kinds.get(key) ?? 0) + 1);
+      }
+      const acted =
+        results.length === 0
+          ? 'no changes'
+          : [...kinds].map(([kind, n]) => (n === 1 ? kind : `${kind} ×${n}`)).join(', ');
+      console.log(`${new Date().toISOString().slice(11, 19)} ${outcome.name}: ${acted} | ${state}`);
+    }
+  };
+}
+
+function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let done: Promise<void> | undefined;
+  return (...args) => (done ??= fn(...args));
+}
+
+/** Fails or heals a region of the running local cloud; returns the sentence to print. */
+export async function setRegionFailed(dir: string, region: string, failed: boolean): Promise<string> {
+  const local = await runningLocalCloud(dir);
+  if (local === undefined)
+    throw new LocalCloudError(
+      `no local cloud is running on ${dir} (no live ${ENDPOINTS_FILE}); start one with npm start`,
+    );
+  const verb = failed ? 'fail' : 'heal';
+  const response = await fetch(
+    new URL(`api/regions/${encodeURIComponent(region)}/${verb}`, local.dashboard),
+    {
+      method: 'POST',
+      signal: AbortSignal.timeout(5000),
+    },
+  );
+  const body = (await response.json()) as { error?: string };
+  if (!response.ok) throw new LocalCloudError(body.error ?? `the local cloud answered ${response.status}`);
+  const others = local.regions.filter((r) => r !== region).join(', ');
+  return failed
+    ? `${region} is failed: its load balancer answers 503 to every request and its ECS, ELB and CloudWatch APIs fail.\n` +
+        `The CDN fails over to ${others} at once; the reconciler marks FailoverActive within a pass or two and raises ${others}'s floor.\n` +
+        `Undo it with: tandem heal-region ${region}`
+    : `${region} is healed: its load balancer serves again and the CDN returns to it for new requests.\n` +
+        'FailoverActive clears on the next pass; the raised floor is released after the scale-in window.';
+}

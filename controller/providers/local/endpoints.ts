@@ -1,0 +1,79 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod/mini';
+
+/** Where `tandem up` keeps its store and its endpoints unless told otherwise. */
+export const DEFAULT_LOCAL_DIR = '.tandem/local';
+export const ENDPOINTS_FILE = 'endpoints.json';
+
+const Endpoints = z.object({
+  pid: z.number(),
+  /** Tells this run from an earlier one on the same directory. */
+  runId: z.string(),
+  regions: z.array(z.string()),
+  cdn: z.string(),
+  /** The dashboard page, which also serves the local cloud's control API under /api/. */
+  dashboard: z.string(),
+  /** The spec store's DynamoDB endpoint. */
+  store: z.string(),
+  table: z.string(),
+  intervalSeconds: z.number(),
+});
+
+/** The local cloud is not running, or refused what was asked of it. */
+export class LocalCloudError extends Error {}
+
+/** What a running local cloud writes so the other commands find it. */
+export type LocalEndpoints = z.infer<typeof Endpoints>;
+
+export function writeEndpoints(dir: string, endpoints: LocalEndpoints): void {
+  writeFileSync(join(dir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
+}
+
+/** Removes the endpoints file if it is still this run's (another local cloud may have started since). */
+export function removeEndpoints(dir: string, runId: string): void {
+  if (readEndpoints(dir)?.runId === runId) rmSync(join(dir, ENDPOINTS_FILE), { force: true });
+}
+
+/** The endpoints file in `dir`, or undefined when it is missing or not one tandem wrote. */
+export function readEndpoints(dir: string): LocalEndpoints | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, ENDPOINTS_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = Endpoints.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The local cloud running on `dir`, or undefined when none answers there. The
+ * file is checked against the running process, so one left by a killed local
+ * cloud is never trusted.
+ */
+export async function runningLocalCloud(dir: string): Promise<LocalEndpoints | undefined> {
+  const endpoints = readEndpoints(dir);
+  if (endpoints === undefined) return undefined;
+  try {
+    const response = await fetch(new URL('api/local', endpoints.dashboard), {
+      signal: AbortSignal.timeout(2000),
+    });
+    const body = (await response.json()) as { runId?: unknown };
+    return response.ok && body.runId === endpoints.runId ? endpoints : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pinned AWS SDK supports Node 20; its warning is about releases after it,
+ * and locally the SDK only talks to the store on this machine.
+ */
+export function quietSdkNodeWarning(): void {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoSpecStore } from '../aws/store.ts';
+
+/** The local table's name; on AWS the bootstrap names it. */
+export const LOCAL_TABLE = 'tandem';
+/** The region the local DynamoDB answers for (any name works; this one keeps the SDK content). */
+export const LOCAL_STORE_REGION = 'us-east-1';
+
+export interface LocalStoreOptions {
+  /** Directory the data is kept in across restarts; in memory when undefined. */
+  dir?: string;
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+}
+
+export interface LocalStore {
+  /** The DynamoDB endpoint, for `AWS_ENDPOINT_URL_DYNAMODB` or the CLI. */
+  endpoint: string;
+  tableName: string;
+  store: DynamoSpecStore;
+  close(): Promise<void>;
+}
+
+type Dynalite = (options: Record<string, unknown>) => Server;
+
+/**
+ * tandem's DynamoDB table, served by dynalite in this process and used
+ * through the same DynamoSpecStore as on AWS: what works here works there.
+ */
+export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
+  const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
+  if (options.dir !== undefined) mkdirSync(options.dir, { recursive: true });
+  const server = dynalite({
+    ...(options.dir === undefined ? {} : { path: options.dir }),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://${host}:${port}`;
+  const client = localStoreClient(endpoint);
+  await ensureTable(client, LOCAL_TABLE);
+  return {
+    endpoint,
+    tableName: LOCAL_TABLE,
+    store: new DynamoSpecStore(client, LOCAL_TABLE),
+    close: async () => {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+    },
+  };
+}
+
+/** A DynamoDB client for the local store: fixed credentials, since dynalite checks none. */
+export function localStoreClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: LOCAL_STORE_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+  });
+}
+
+/** Creates the table with the bootstrap's key schema (see docs/store.md) unless it exists. */
+async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}

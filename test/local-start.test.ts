@@ -1,0 +1,126 @@
+// `npm start` as a newcomer runs it: the local cloud in its own process, serving the demo site
+// through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readEndpoints, runningLocalCloud } from '../controller/providers/local/endpoints.ts';
+import { assertNoTaskLeft, TANDEM, waitFor } from './support/local-cloud.ts';
+
+test('tandem up (npm start) serves the demo page and its image through the CDN within 30 s, and Ctrl-C leaves no process', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-start-'));
+  const started = Date.now();
+  // What `npm start` runs, on free ports so the test never collides with a tandem up of yours.
+  const child = spawn(
+    process.execPath,
+    [
+      TANDEM,
+      'up',
+      '--dir',
+      dir,
+      '--in-memory',
+      '--cdn-port',
+      '0',
+      '--dashboard-port',
+      '0',
+      '--store-port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);
+    const { value: html } = await waitFor(
+      'the demo page through the CDN',
+      async () => {
+        const response = await fetch(endpoints.cdn).catch(() => undefined);
+        return response?.status === 200 ? response.text() : undefined;
+      },
+      30_000,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(seconds <= 30, `the page took ${seconds} s`);
+    assert.match(html, /Welcome to version v[12]/);
+    const src = /<img src="([^"]+)"/.exec(html)?.[1];
+    assert.ok(src !== undefined, 'the page references an image');
+    const image = await fetch(new URL(src, endpoints.cdn));
+    assert.equal(image.status, 200);
+    assert.equal(image.headers.get('content-type'), 'image/png');
+    const bytes = Buffer.from(await image.arrayBuffer());
+    assert.deepEqual(
+      [...bytes.subarray(0, 8)],
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      'PNG bytes',
+    );
+
+    assert.match(output, /site {7}http:\/\/127\.0\.0\.1:\d+\//);
+    assert.match(output, /dashboard {2}http:\/\/127\.0\.0\.1:\d+\//);
+    assert.match(output, /store {6}http:\/\/127\.0\.0\.1:\d+/);
+
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, output);
+    assert.match(output, /Stopped; no process is left running/);
+    assert.equal(readEndpoints(dir), undefined, 'the endpoints file is removed');
+    assertNoTaskLeft(endpoints.runId);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('if tandem up is killed outright, its tasks stop by themselves and the CLI stops trusting its endpoints file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-kill-'));
+  const child = spawn(
+    process.execPath,
+    [
+      TANDEM,
+      'up',
+      '--dir',
+      dir,
+      '--in-memory',
+      '--cdn-port',
+      '0',
+      '--dashboard-port',
+      '0',
+      '--store-port',
+      '0',
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);
+    await waitFor(
+      'tasks to run',
+      async () => {
+        const local = (await (await fetch(new URL('api/local', endpoints.dashboard))).json()) as {
+          taskPids: number[];
+        };
+        return local.taskPids.length >= 4 ? true : undefined;
+      },
+      20_000,
+    );
+    child.kill('SIGKILL');
+    await exited;
+    await waitFor(
+      'every task to stop',
+      () => {
+        try {
+          assertNoTaskLeft(endpoints.runId);
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      15_000,
+    );
+    assert.equal(await runningLocalCloud(dir), undefined);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
