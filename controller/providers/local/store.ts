@@ -9,6 +9,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoSpecStore } from '../aws/store.ts';
+import { LocalCloudError } from './endpoints.ts';
 
 /** The local table's name; on AWS the bootstrap names it. */
 export const LOCAL_TABLE = 'tandem';
@@ -38,8 +39,12 @@ type Dynalite = (options: Record<string, unknown>) => Server;
  * through the same DynamoSpecStore as on AWS: what works here works there.
  */
 export async function startLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
-  const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
-  if (options.dir !== undefined) mkdirSync(options.dir, { recursive: true });
+  const require = createRequire(import.meta.url);
+  const dynalite = require('dynalite') as Dynalite;
+  if (options.dir !== undefined) {
+    mkdirSync(options.dir, { recursive: true });
+    await checkUnlocked(options.dir, createRequire(require.resolve('dynalite')));
+  }
   const server = dynalite({
     ...(options.dir === undefined ? {} : { path: options.dir }),
     createTableMs: 0,
@@ -68,6 +73,32 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
     },
   };
+}
+
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Fails clearly when another process holds the store's directory: dynalite
+ * would find out only on the first request, and then crash.
+ */
+async function checkUnlocked(dir: string, dynaliteRequire: NodeJS.Require): Promise<void> {
+  // The LevelDB binding dynalite itself opens the directory with.
+  const { Level } = dynaliteRequire('level') as { Level: new (path: string) => LevelDb };
+  const db = new Level(dir);
+  try {
+    await db.open();
+  } catch (error) {
+    const e = error as { code?: string; cause?: { code?: string } };
+    if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED')
+      throw new LocalCloudError(
+        `the store in ${dir} is in use by another tandem up: stop that one, or pass --dir <another directory> or --in-memory`,
+      );
+    throw error;
+  }
+  await db.close();
 }
 
 /** A DynamoDB client for the local store: fixed credentials, since dynalite checks none. */
