@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { main } from '../controller/cli/main.ts';
 import { AwsClients } from '../controller/providers/aws/clients.ts';
 import { awsPorts } from '../controller/providers/aws/index.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { FakeCloudFront } from './support/aws-fake/cloudfront.ts';
 import { FakeCloudWatch } from './support/aws-fake/cloudwatch.ts';
 import { FakeEcs } from './support/aws-fake/ecs.ts';
@@ -73,20 +74,7 @@ before(async () => {
     endpoint: `http://127.0.0.1:${dbPort}`,
     credentials,
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await ensureSpecTable(client, TABLE);
   client.destroy();
 });
 

@@ -1,7 +1,7 @@
 // `npm start` as a newcomer runs it: the local cloud in its own process, serving the demo site
 // through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +9,9 @@ import { test } from 'node:test';
 import { readEndpoints, runningLocalCloud } from '../controller/providers/local/endpoints.ts';
 import { assertNoTaskLeft, TANDEM, waitFor } from './support/local-cloud.ts';
 
-test('tandem up (npm start) serves the demo page and its image through the CDN within 30 s, and Ctrl-C leaves no process', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-start-'));
-  const started = Date.now();
-  // What `npm start` runs, on free ports so the test never collides with a tandem up of yours.
-  const child = spawn(
+/** What `npm start` runs, on free ports so the test never collides with a tandem up of yours. */
+function spawnUp(dir: string, stdio: StdioOptions) {
+  return spawn(
     process.execPath,
     [
       TANDEM,
@@ -28,11 +26,17 @@ test('tandem up (npm start) serves the demo page and its image through the CDN w
       '--store-port',
       '0',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio },
   );
+}
+
+test('tandem up (npm start) serves the demo page and its image through the CDN within 30 s, and Ctrl-C leaves no process', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-start-'));
+  const started = Date.now();
+  const child = spawnUp(dir, ['ignore', 'pipe', 'pipe']);
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);
@@ -75,23 +79,7 @@ test('tandem up (npm start) serves the demo page and its image through the CDN w
 
 test('if tandem up is killed outright, its tasks stop by themselves and the CLI stops trusting its endpoints file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-kill-'));
-  const child = spawn(
-    process.execPath,
-    [
-      TANDEM,
-      'up',
-      '--dir',
-      dir,
-      '--in-memory',
-      '--cdn-port',
-      '0',
-      '--dashboard-port',
-      '0',
-      '--store-port',
-      '0',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = spawnUp(dir, 'ignore');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import {
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -14,6 +13,7 @@ import { CloudError } from '../controller/errors.ts';
 import { DynamoSpecStore, type DynamoSpecStoreOptions } from '../controller/providers/aws/store.ts';
 import { SimulatedCloud, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { storeContract } from './support/store-contract.ts';
 import { demoDocument, FIXED_NOW } from './support/world.ts';
 
@@ -44,20 +44,7 @@ after(async () => {
 async function createTable(): Promise<string> {
   tables += 1;
   const name = `tandem-test-${tables}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await ensureSpecTable(client, name);
   return name;
 }
 

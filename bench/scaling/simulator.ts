@@ -1,7 +1,7 @@
 import { MetricStream } from './metrics.ts';
 import type { RegionModel } from './model.ts';
 import type { Policy } from './policy.ts';
-import { pick, seededRandom } from './prng.ts';
+import { pick, seededRandom } from '../../controller/random.ts';
 
 /** A change of the desired count. */
 export interface ScalingAction {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { gaussian, seededRandom, type Random } from './prng.ts';
+import { gaussian, seededRandom, type Random } from '../../controller/random.ts';
 import { readTraceFile, type Trace, type TraceResult } from './trace.ts';
 
 /**

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../random.ts';
 import { CloudError } from '../../errors.ts';
 import {
   GET_METRIC_DATA_MAX,
@@ -377,16 +378,4 @@ function dimensionsKey(dimensions: Dimensions): string {
 
 function seriesKey(namespace: string, metric: string, dimensions: Dimensions): string {
   return `${namespace}\n${metric}\n${dimensionsKey(dimensions)}`;
-}
-
-/** mulberry32: a small deterministic generator, so reservoir sampling gives the same answers every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

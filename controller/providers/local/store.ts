@@ -62,7 +62,7 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
   const client = localStoreClient(endpoint);
-  await ensureTable(client, LOCAL_TABLE);
+  await ensureSpecTable(client, LOCAL_TABLE);
   return {
     endpoint,
     tableName: LOCAL_TABLE,
@@ -112,7 +112,7 @@ export function localStoreClient(endpoint: string): DynamoDBClient {
 }
 
 /** Creates the table with the bootstrap's key schema (see docs/store.md) unless it exists. */
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureSpecTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;

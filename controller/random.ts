@@ -1,5 +1,5 @@
 /**
- * A small seeded generator (mulberry32), so traces and task start delays are
+ * A small seeded generator (mulberry32), so traces, task start delays and sampling are
  * the same on every run and every machine.
  */
 export type Random = () => number;
