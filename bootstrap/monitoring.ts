@@ -216,34 +216,50 @@ function addControlDashboard(stack: Stack, props: ControlMonitoringProps, alarms
       ],
     }),
   );
-  // Requests and 5xx of tandem's ALB in each region, read across regions from here.
+  // Requests, 5xx and latency of the ALBs in each region, read across regions from here. Metrics
+  // Insights has no percentiles, so latency is the average and the maximum; the sites' dashboard
+  // (tandem-sites) has each site's p95.
+  const albWidth = Math.max(6, Math.floor(24 / (2 * props.regions.length)));
+  const latency = (region: string, stat: 'AVG' | 'MAX') =>
+    new cloudwatch.MathExpression({
+      expression: `SELECT ${stat}(TargetResponseTime) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
+      usingMetrics: {},
+      label: stat === 'AVG' ? 'average' : 'maximum',
+      period: MINUTE,
+      searchRegion: region,
+    });
   dashboard.addWidgets(
-    ...props.regions.map(
-      (region) =>
-        new cloudwatch.GraphWidget({
-          title: `ALB requests and target 5xx per load balancer: ${region}`,
-          width: Math.max(6, Math.floor(24 / props.regions.length)),
-          region,
-          left: [
-            new cloudwatch.MathExpression({
-              expression: `SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
-              usingMetrics: {},
-              label: 'requests',
-              period: MINUTE,
-              searchRegion: region,
-            }),
-          ],
-          right: [
-            new cloudwatch.MathExpression({
-              expression: `SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
-              usingMetrics: {},
-              label: 'target 5xx',
-              period: MINUTE,
-              searchRegion: region,
-            }),
-          ],
-        }),
-    ),
+    ...props.regions.flatMap((region) => [
+      new cloudwatch.GraphWidget({
+        title: `ALB latency per load balancer (seconds): ${region}`,
+        width: albWidth,
+        region,
+        left: [latency(region, 'AVG'), latency(region, 'MAX')],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `ALB requests and target 5xx per load balancer: ${region}`,
+        width: albWidth,
+        region,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
+            usingMetrics: {},
+            label: 'requests',
+            period: MINUTE,
+            searchRegion: region,
+          }),
+        ],
+        right: [
+          new cloudwatch.MathExpression({
+            expression: `SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
+            usingMetrics: {},
+            label: 'target 5xx',
+            period: MINUTE,
+            searchRegion: region,
+          }),
+        ],
+      }),
+    ]),
   );
 }
 

@@ -349,7 +349,7 @@ test("the reconciler's alarms go to the SNS topic, each with its missing-data tr
   assert.equal(failover['TreatMissingData'], 'notBreaching');
 });
 
-test('the tandem dashboard shows the reconciler and its Lambda, and points at tandem-sites', () => {
+test('the tandem dashboard shows the reconciler, its Lambda, requests, 5xx and latency per region, and points at tandem-sites', () => {
   const dashboards = resourcesOf(control, 'AWS::CloudWatch::Dashboard').map(props);
   assert.equal(dashboards.length, 1);
   assert.equal(dashboards[0]!['DashboardName'], 'tandem');
@@ -365,10 +365,14 @@ test('the tandem dashboard shows the reconciler and its Lambda, and points at ta
     '\\"AWS/Lambda\\",\\"Duration\\"',
     '#dashboards/dashboard/tandem-sites',
     '\\"type\\":\\"alarm\\"',
+    'SELECT SUM(RequestCount) FROM SCHEMA(',
+    'SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA(',
+    'SELECT AVG(TargetResponseTime) FROM SCHEMA(',
+    'SELECT MAX(TargetResponseTime) FROM SCHEMA(',
   ])
     assert.ok(body.includes(expected), `the dashboard shows ${expected}`);
   for (const region of DEFAULT_REGIONS)
-    assert.ok(body.includes(`\\"region\\":\\"${region}\\"`), `ALB requests in ${region}`);
+    assert.ok(body.includes(`\\"region\\":\\"${region}\\"`), `ALB graphs in ${region}`);
 });
 
 test("each region alarms on its ALB's 5xx rate and on failover, to a topic in that region", () => {
