@@ -118,6 +118,42 @@ test('an unreachable region counts as failing too', async () => {
   assert.equal(desiredTasks(sim, 'eu-west-1'), 5, 'ceil(3000 / 600)');
 });
 
+test('running tasks with no healthy target fail the region only when two passes in a row see it', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, stableOnly());
+  for (let m = 0; m < 3; m += 1) await passAt(sim, m);
+
+  // The healthy-host datapoint is a period behind: tasks that just turned healthy read as none, once.
+  sim.setTraffic('us-east-1', 'demo-stable', { healthyTargets: 0 });
+  const once = (await passAt(sim, 3)).statuses.get('demo')!;
+  assert.equal(once.conditions.FailoverActive, undefined, 'one pass is not a failure');
+  assert.equal(once.regions['us-east-1']!.scaling!.unhealthySince, T0 + 3 * 60_000);
+  const twice = (await passAt(sim, 4)).statuses.get('demo')!;
+  assert.equal(twice.conditions.FailoverActive?.status, 'True', 'the second pass in a row is');
+
+  sim.setTraffic('us-east-1', 'demo-stable', {});
+  const healthy = (await passAt(sim, 5)).statuses.get('demo')!;
+  assert.equal(healthy.conditions.FailoverActive?.status, 'False');
+  assert.equal(healthy.regions['us-east-1']!.scaling!.unhealthySince, undefined);
+});
+
+test('a region whose tasks are still rolling out is not failing for want of healthy targets', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, stableOnly());
+  for (let m = 0; m < 3; m += 1) await passAt(sim, m);
+  sim.setTraffic('us-east-1', 'demo-stable', { healthyTargets: 0 });
+  for (const service of Object.values(sim.world.regions['us-east-1']!.services))
+    service.rolloutInProgress = true;
+  for (let m = 3; m < 6; m += 1) {
+    const report = await reconcilePass({
+      ports: sim.ports(),
+      platform: sim.platform,
+      now: () => new Date(T0 + m * 60_000),
+    });
+    assert.equal(report.statuses.get('demo')!.conditions.FailoverActive, undefined, `minute ${m}`);
+  }
+});
+
 function analysisSpec(promote: 'manual' | 'auto') {
   const document = demoDocument();
   document.spec.canary = { tag: 'v2', analysis: { stepWeight: 20, maxWeight: 40, threshold: 2, promote } };

@@ -55,7 +55,10 @@ export function decideSite(
     spec.regions.map((region) => {
       const seen = observed.regions[region.name];
       const before = previous?.regions[region.name]?.scaling;
-      const failing = seen === undefined || isFailing(seen, name, spec.scaling.failoverErrorPercent);
+      const signal =
+        seen === undefined ? 'unobserved' : failureSignal(seen, name, spec.scaling.failoverErrorPercent);
+      const unhealthySince = signal === 'noHealthyTargets' ? (before?.unhealthySince ?? now) : undefined;
+      const failing = signal !== undefined && (signal !== 'noHealthyTargets' || unhealthySince !== now);
       const healthySince = failing
         ? undefined
         : (before?.healthySince ?? (before?.failingSince === undefined ? undefined : now));
@@ -67,6 +70,7 @@ export function decideSite(
           recovering,
           healthySince,
           failingSince: failing ? (before?.failingSince ?? now) : undefined,
+          unhealthySince,
         },
       ];
     }),
@@ -149,6 +153,7 @@ export function decideSite(
         decision: { tasks: decision.tasks, reason: decision.reason, message: decision.message },
         ...(lastHealthy === undefined ? {} : { lastHealthyRequestsPerMinute: lastHealthy }),
         ...(h.failingSince === undefined ? {} : { failingSince: h.failingSince }),
+        ...(h.unhealthySince === undefined ? {} : { unhealthySince: h.unhealthySince }),
         ...(h.healthySince === undefined || !h.recovering ? {} : { healthySince: h.healthySince }),
       },
     };
@@ -175,20 +180,30 @@ export function decideSite(
   return decisions;
 }
 
+type FailureSignal = 'unobserved' | 'noHealthyTargets' | 'errors';
+
 /**
- * A region is failing when it could not be observed, when it should serve but
- * has no healthy target, or when its 5xx share is above the threshold.
+ * Why a region looks failing, if it does: it could not be observed; it runs
+ * tasks (outside a rollout, which waits for health itself) but none is
+ * healthy; or its 5xx share is above the threshold. No healthy target fails
+ * the region only when two passes in a row see it (see `unhealthySince`).
  */
-function isFailing(region: ObservedRegion, site: string, errorPercent: number): boolean {
-  if (region.error !== undefined) return true;
+function failureSignal(
+  region: ObservedRegion,
+  site: string,
+  errorPercent: number,
+): FailureSignal | undefined {
+  if (region.error !== undefined) return 'unobserved';
   const running = region.services
-    .filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, site))
+    .filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, site) && !s.rolloutInProgress)
     .reduce((n, s) => n + s.runningCount, 0);
   const healthy = sum(region.traffic.stable.healthyTargets, region.traffic.canary.healthyTargets);
-  if (running > 0 && healthy !== undefined && healthy === 0) return true;
+  if (running > 0 && healthy !== undefined && healthy === 0) return 'noHealthyTargets';
   const requests = requestsOf(region) ?? 0;
   const errors = sum(region.traffic.stable.errors5xxPerMinute, region.traffic.canary.errors5xxPerMinute) ?? 0;
-  return requests >= MIN_REQUESTS_FOR_ERROR_SHARE && (100 * errors) / requests > errorPercent;
+  return requests >= MIN_REQUESTS_FOR_ERROR_SHARE && (100 * errors) / requests > errorPercent
+    ? 'errors'
+    : undefined;
 }
 
 function requestsOf(region: ObservedRegion | undefined): number | undefined {

@@ -38,6 +38,11 @@ export interface RegionScaling {
   /** Requests a minute when the region was last healthy: the demand others carry while it fails. */
   lastHealthyRequestsPerMinute?: number;
   failingSince?: number;
+  /**
+   * First pass that saw running tasks and none healthy. One such pass does not fail the region:
+   * the healthy-host datapoint is a period behind the tasks, so tasks that just turned healthy read as none.
+   */
+  unhealthySince?: number;
   /** Set while the region has recovered for less than a full window. */
   healthySince?: number;
 }

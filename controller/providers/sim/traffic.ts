@@ -25,7 +25,7 @@ export function simMetric(region: SimRegion, query: MetricQuery, ticks: number):
     case 'HTTPCode_Target_5XX_Count':
       return traffic.errors5xxPerMinute ?? 0;
     case 'HealthyHostCount':
-      return service?.runningCount ?? 0;
+      return traffic.healthyTargets ?? service?.runningCount ?? 0;
     case 'TargetResponseTime':
       return traffic.p95LatencyMs === undefined ? undefined : traffic.p95LatencyMs / 1000;
     case 'CPUUtilization':

@@ -39,6 +39,8 @@ export interface SimTraffic {
   errors5xxPerMinute?: number;
   p95LatencyMs?: number;
   cpuPercent?: number;
+  /** Healthy hosts to report; default the running tasks of the service registered into the group. */
+  healthyTargets?: number;
 }
 
 export interface SimTaskDefinition {
