@@ -111,6 +111,7 @@ function passPrinter(): (report: PassReport) => void {
         })
         .join(' ');
       const tasks = Object.entries(status.regions)
+        .sort(([, a], [, b]) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1))
         .map(([region, r]) => {
           const track = (name: string, t: { running: number; desired: number }) =>
             `${name} ${t.running}/${t.desired}`;

@@ -202,6 +202,9 @@ export class TaskRuntime {
           TANDEM_DRAIN_DELAY_MS: '0',
         },
         stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group: a Ctrl-C in the terminal reaches the local cloud, which stops its
+        // tasks in order, not every task at once behind its back.
+        detached: true,
       },
     );
     const task: LocalTask = {
