@@ -12,10 +12,15 @@ export interface BootstrapConfig {
   controlRegion: string;
   /** `tableName` / TANDEM_TABLE. Default `tandem`. */
   tableName: string;
-  /** `domain` / TANDEM_DOMAIN: the site's domain, if it has one. Validated; not used by the stacks yet. */
+  /**
+   * `domain` / TANDEM_DOMAIN: a domain with a Route 53 public hosted zone. With it, CloudFront
+   * reaches each region's ALB over HTTPS at `origin-<region>.<domain>` (a certificate and an alias
+   * record per region); without it, over HTTP. Sites' own viewer domains are in their specs
+   * (`cdn.aliases`, `cdn.certificateArn`).
+   */
   domain?: string;
-  /** `certificateArn` / TANDEM_CERTIFICATE_ARN: an ACM certificate in us-east-1 covering `domain`. */
-  certificateArn?: string;
+  /** `hostedZoneId` / TANDEM_HOSTED_ZONE_ID: the hosted zone of `domain`; required with it. */
+  hostedZoneId?: string;
   /** `privateTasks` / TANDEM_PRIVATE_TASKS: tasks in private subnets behind VPC endpoints. Default false. */
   privateTasks: boolean;
 }
@@ -30,8 +35,7 @@ const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-// CloudFront only uses certificates in us-east-1 (the same rule as the spec's cdn.certificateArn).
-const CERTIFICATE = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+const HOSTED_ZONE = /^Z[A-Z0-9]{1,31}$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -74,16 +78,20 @@ export function readConfig(
   if (!TABLE.test(tableName))
     problems.push(`tableName is "${tableName}": a DynamoDB table name is 3–255 letters, digits, _ - or .`);
 
-  const domain = value('domain', 'TANDEM_DOMAIN')?.toLowerCase();
+  const domain = value('domain', 'TANDEM_DOMAIN')?.toLowerCase().replace(/\.$/, '');
   if (domain !== undefined && !DOMAIN.test(domain))
-    problems.push(`domain is "${domain}", which is not a domain name such as www.example.com`);
-  const certificateArn = value('certificateArn', 'TANDEM_CERTIFICATE_ARN');
-  if (certificateArn !== undefined && !CERTIFICATE.test(certificateArn))
+    problems.push(`domain is "${domain}", which is not a domain name such as example.com`);
+  const hostedZoneId = value('hostedZoneId', 'TANDEM_HOSTED_ZONE_ID')?.toUpperCase();
+  if (hostedZoneId !== undefined && !HOSTED_ZONE.test(hostedZoneId))
     problems.push(
-      `certificateArn is "${certificateArn}": it must be an ACM certificate ARN in us-east-1 (CloudFront only uses those)`,
+      `hostedZoneId is "${hostedZoneId}", which is not a Route 53 hosted zone id such as Z0123456789ABC`,
     );
-  if (domain !== undefined && certificateArn === undefined)
-    problems.push('domain is set without certificateArn: CloudFront needs a certificate covering the domain');
+  if (domain !== undefined && hostedZoneId === undefined)
+    problems.push(
+      'domain is set without hostedZoneId: the origin certificates are validated, and the origin names created, in its Route 53 hosted zone',
+    );
+  if (domain === undefined && hostedZoneId !== undefined)
+    problems.push("hostedZoneId is set without domain: name the zone's domain too (-c domain=example.com)");
 
   const privateSetting = value('privateTasks', 'TANDEM_PRIVATE_TASKS')?.toLowerCase();
   if (privateSetting !== undefined && privateSetting !== 'true' && privateSetting !== 'false')
@@ -98,7 +106,6 @@ export function readConfig(
     controlRegion: regions[0]!,
     tableName,
     privateTasks,
-    ...(domain === undefined ? {} : { domain }),
-    ...(certificateArn === undefined ? {} : { certificateArn }),
+    ...(domain === undefined || hostedZoneId === undefined ? {} : { domain, hostedZoneId }),
   };
 }

@@ -34,6 +34,8 @@ export interface ControlStackProps extends StackProps {
   regions: readonly string[];
   /** How long the reconciler's logs are kept. Default one month. */
   logRetention?: logs.RetentionDays;
+  /** CloudFront reaches the ALBs over HTTPS (the platform stacks have origin certificates). Default false: HTTP. */
+  httpsOrigins?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export class ControlStack extends Stack {
           document: {
             S: this.toJsonString({
               originHeaderName: ORIGIN_HEADER_NAME,
-              originProtocol: 'http-only',
+              originProtocol: props.httpsOrigins ? 'https-only' : 'http-only',
               originSecretArn: secret.secretArn,
             }),
           },

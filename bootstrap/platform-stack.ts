@@ -1,10 +1,13 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
@@ -43,6 +46,12 @@ export interface PlatformStackProps extends StackProps {
    * tasks in the public subnets with public IPs (docs/bootstrap.md, cost notes).
    */
   privateTasks?: boolean;
+  /**
+   * CloudFront reaches the ALB over HTTPS at `origin-<region>.<domain>`: an ACM certificate for
+   * that name, validated in the hosted zone, an alias record to the ALB and an HTTPS listener
+   * (TLS 1.2 or later) in place of the HTTP one. Default none: HTTP on port 80.
+   */
+  origin?: { domain: string; hostedZoneId: string };
 }
 
 /**
@@ -114,12 +123,14 @@ export class PlatformStack extends Stack {
     });
     const cloudFront = ec2.Peer.prefixList(prefixList.getResponseField('PrefixLists.0.PrefixListId'));
 
+    const origin = props.origin;
+    const port = origin === undefined ? 80 : 443;
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc,
-      description: 'tandem ALB: HTTP from CloudFront origin-facing addresses only',
+      description: `tandem ALB: ${origin === undefined ? 'HTTP' : 'HTTPS'} from CloudFront origin-facing addresses only`,
       allowAllOutbound: false,
     });
-    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
+    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(port), 'CloudFront origin-facing');
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -145,15 +156,44 @@ export class PlatformStack extends Stack {
         'Access logs need an S3 bucket and cost per request; CloudFront sees every request first and the ALB publishes request and error metrics.',
     });
     // The reconciler adds one rule per site matching its origin header; anything else is refused.
-    const listener = loadBalancer.addListener('Http', {
-      port: 80,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      open: false,
-      defaultAction: elbv2.ListenerAction.fixedResponse(403, {
-        contentType: 'text/plain',
-        messageBody: 'Forbidden',
-      }),
+    const refuse = elbv2.ListenerAction.fixedResponse(403, {
+      contentType: 'text/plain',
+      messageBody: 'Forbidden',
     });
+    let listener: elbv2.ApplicationListener;
+    let originName: string = loadBalancer.loadBalancerDnsName;
+    if (origin === undefined) {
+      listener = loadBalancer.addListener('Http', {
+        port,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: refuse,
+      });
+    } else {
+      // CloudFront checks the origin's certificate against the origin's name, so the ALB gets a name of its own.
+      originName = `origin-${region}.${origin.domain}`;
+      const zone = route53.PublicHostedZone.fromHostedZoneAttributes(this, 'OriginZone', {
+        hostedZoneId: origin.hostedZoneId,
+        zoneName: origin.domain,
+      });
+      const certificate = new acm.Certificate(this, 'OriginCertificate', {
+        domainName: originName,
+        validation: acm.CertificateValidation.fromDns(zone),
+      });
+      new route53.ARecord(this, 'OriginRecord', {
+        zone,
+        recordName: originName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(loadBalancer)),
+      });
+      listener = loadBalancer.addListener('Https', {
+        port,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [certificate],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        open: false,
+        defaultAction: refuse,
+      });
+    }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {
       logGroupName: SITE_LOG_GROUP,
@@ -237,7 +277,7 @@ export class PlatformStack extends Stack {
       region,
       cluster: cluster.clusterName,
       loadBalancerArn: loadBalancer.loadBalancerArn,
-      loadBalancerDnsName: loadBalancer.loadBalancerDnsName,
+      loadBalancerDnsName: originName,
       listenerArn: listener.listenerArn,
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),

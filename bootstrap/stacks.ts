@@ -20,6 +20,7 @@ export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks
     env: { account: config.account, region: config.controlRegion },
     tableName: config.tableName,
     regions: config.regions,
+    httpsOrigins: config.domain !== undefined,
     description: 'tandem: the table, the origin secret and the reconciler',
   });
   const platforms: Record<string, PlatformStack> = {};
@@ -28,6 +29,9 @@ export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks
       env: { account: config.account, region },
       tableName: config.tableName,
       privateTasks: config.privateTasks,
+      ...(config.domain === undefined || config.hostedZoneId === undefined
+        ? {}
+        : { origin: { domain: config.domain, hostedZoneId: config.hostedZoneId } }),
       description: `tandem: the shared platform in ${region}`,
     });
     platform.addStackDependency(control, 'the platform item goes into the table the control stack creates');

@@ -35,7 +35,24 @@ const privatePlatform = new PlatformStack(privateApp, 'TandemPlatform-eu-west-1'
   privateTasks: true,
 });
 const privateTemplate = Template.fromStack(privatePlatform);
-const templates = { TandemControl: control, ...platforms, PrivatePlatform: privateTemplate };
+
+/** The third configuration: HTTPS between CloudFront and the ALBs, under a domain with a hosted zone. */
+const httpsApp = new App({ context, builtinCloudFormationValidation: false });
+const httpsStacks = addTandemStacks(
+  httpsApp,
+  readConfig((key) => ({ domain: 'example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' })[key], {}),
+);
+const httpsControl = Template.fromStack(httpsStacks.control);
+const httpsPlatforms = Object.fromEntries(
+  Object.entries(httpsStacks.platforms).map(([region, stack]) => [region, Template.fromStack(stack)]),
+);
+const templates = {
+  TandemControl: control,
+  ...platforms,
+  PrivatePlatform: privateTemplate,
+  HttpsControl: httpsControl,
+  ...Object.fromEntries(Object.entries(httpsPlatforms).map(([region, t]) => [`HttpsPlatform-${region}`, t])),
+};
 
 /** Mutating actions that may name `*`, each because its API has no resource-level permissions. */
 const JUSTIFIED_ON_ANY_RESOURCE = new Set([
@@ -86,8 +103,8 @@ test('bad settings are all reported at once, each naming the setting', () => {
       readConfig(() => undefined, {
         TANDEM_ACCOUNT: '12345',
         TANDEM_REGIONS: 'us-east-1,moon-1,us-east-1',
-        TANDEM_DOMAIN: 'www.example.com',
-        TANDEM_CERTIFICATE_ARN: 'arn:aws:acm:eu-west-1:123456789012:certificate/x',
+        TANDEM_DOMAIN: 'example.com',
+        TANDEM_HOSTED_ZONE_ID: 'nope',
       }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
@@ -95,7 +112,7 @@ test('bad settings are all reported at once, each naming the setting', () => {
         'account is "12345"',
         '"moon-1", which is not an AWS region',
         'us-east-1 more than once',
-        'certificateArn is',
+        'hostedZoneId is "NOPE", which is not a Route 53 hosted zone id',
       ])
         assert.match(error.message, new RegExp(phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
       return true;
@@ -103,8 +120,28 @@ test('bad settings are all reported at once, each naming the setting', () => {
   );
 });
 
+test('domain and hostedZoneId come together, or not at all', () => {
+  const read = (settings: Record<string, string>) => readConfig((key) => settings[key], {});
+  assert.deepEqual(
+    (({ domain, hostedZoneId }) => ({ domain, hostedZoneId }))(
+      read({ domain: 'Example.com.', hostedZoneId: 'z0123456789abc' }),
+    ),
+    { domain: 'example.com', hostedZoneId: 'Z0123456789ABC' },
+  );
+  assert.throws(() => read({ domain: 'example.com' }), /domain is set without hostedZoneId/);
+  assert.throws(() => read({ hostedZoneId: 'Z0123456789ABC' }), /hostedZoneId is set without domain/);
+  assert.throws(
+    () => read({ domain: 'not a domain', hostedZoneId: 'Z0123456789ABC' }),
+    /domain is "not a domain", which is not a domain name/,
+  );
+});
+
 test("the ALB security group's only ingress is CloudFront's origin-facing prefix list", () => {
-  for (const [region, template] of Object.entries(platforms)) {
+  const all = [
+    ...Object.entries(platforms),
+    ...Object.entries(httpsPlatforms).map(([r, t]) => [`${r} https`, t] as const),
+  ];
+  for (const [region, template] of all) {
     const groups = template.findResources('AWS::EC2::SecurityGroup', {
       Properties: { GroupDescription: Match.stringLikeRegexp('^tandem ALB') },
     });
@@ -120,7 +157,7 @@ test("the ALB security group's only ingress is CloudFront's origin-facing prefix
     assert.equal(ingress.length, 1, `${region}: one ingress rule`);
     assert.equal(ingress[0]!['CidrIp'], undefined);
     assert.equal(ingress[0]!['CidrIpv6'], undefined);
-    assert.equal(ingress[0]!['FromPort'], 80);
+    assert.equal(ingress[0]!['FromPort'], region.endsWith('https') ? 443 : 80);
     assert.deepEqual(ingress[0]!['SourcePrefixListId'], {
       'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
     });
@@ -174,6 +211,48 @@ test("the listener's default action refuses with 403", () => {
       Name: 'tandem',
     });
   }
+});
+
+test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at origin-<region>.<domain>', () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const name = `origin-${region}.example.com`;
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      SslPolicy: Match.stringLikeRegexp('^ELBSecurityPolicy-TLS13'),
+      Certificates: [{ CertificateArn: Match.anyValue() }],
+      DefaultActions: [
+        { Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) },
+      ],
+    });
+    template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: name,
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: [{ DomainName: name, HostedZoneId: 'Z0123456789ABCDEFGHIJ' }],
+    });
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: `${name}.`,
+      Type: 'A',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+    });
+    const item = resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .find((call) => call['action'] === 'putItem')!;
+    const { Item } = item['parameters'] as { Item: Record<string, Json> };
+    const document = JSON.parse(String(Item['document']!['S'])) as Json;
+    assert.equal(document['loadBalancerDnsName'], name, 'the CDN uses the name the certificate covers');
+  }
+  const settings = (template: Template) =>
+    resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .map((call) => (call['parameters'] as { Item?: Record<string, Json> }).Item)
+      .find((item) => JSON.stringify(item?.['sk']) === JSON.stringify({ S: 'settings' }))!;
+  const protocol = (template: Template) =>
+    (JSON.parse(String(settings(template)['document']!['S'])) as Json)['originProtocol'];
+  assert.equal(protocol(httpsControl), 'https-only');
+  assert.equal(protocol(control), 'http-only', 'without a domain, HTTP');
 });
 
 test('each region has a VPC over 2 AZs with no NAT gateway, and a Fargate cluster with Container Insights', () => {
@@ -533,7 +612,7 @@ test('no IAM statement grants a mutating action on * unless the action is on the
 });
 
 test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every acknowledgement has a reason', () => {
-  const findings = [app, privateApp].flatMap((scope) =>
+  const findings = [app, privateApp, httpsApp].flatMap((scope) =>
     new AwsSolutionsChecks(scope)
       .validateScope(scope)
       .violations.flatMap((v) =>
@@ -541,7 +620,7 @@ test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every
       ),
   );
   assert.deepEqual(findings, []);
-  const acknowledged = [app, privateApp]
+  const acknowledged = [app, privateApp, httpsApp]
     .flatMap((scope) => scope.node.findAll())
     .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
     .flatMap((m) => Object.entries(m.data as Record<string, string>));

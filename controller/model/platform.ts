@@ -6,7 +6,7 @@ export interface RegionPlatform {
   region: string;
   cluster: string;
   loadBalancerArn: string;
-  /** The ALB's DNS name: the CDN's origin for this region. */
+  /** The name the CDN reaches the ALB by: its DNS name, or `origin-<region>.<domain>` with HTTPS origins. */
   loadBalancerDnsName: string;
   listenerArn: string;
   vpcId: string;
