@@ -110,6 +110,24 @@ test('scaling arithmetic', async (t) => {
       reason: 'ScaleInHeldDuringRollout',
     },
     {
+      name: 'a deployment holds scale-in for at most one window',
+      input: { requestsPerMinute: 600, rolloutInProgress: true, heldSince: minutesAgo(4) },
+      tasks: 4,
+      reason: 'ScaleInHeldDuringRollout',
+    },
+    {
+      name: 'a deployment that has not finished within the window no longer holds scale-in',
+      input: { requestsPerMinute: 1800, rolloutInProgress: true, heldSince: minutesAgo(5) },
+      tasks: 3,
+      reason: 'ScaleIn',
+    },
+    {
+      name: 'tasks that cannot start (no capacity) hold scale-in for at most one window',
+      input: { requestsPerMinute: 1800, desired: 12, running: 8, heldSince: minutesAgo(6) },
+      tasks: 3,
+      reason: 'ScaleIn',
+    },
+    {
       name: 'scale-out goes ahead during a deployment',
       input: { requestsPerMinute: 4000, rolloutInProgress: true },
       tasks: 7,

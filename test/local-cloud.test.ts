@@ -8,7 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadSummary } from '../controller/cli/load.ts';
 import type { LocalCloud } from '../controller/providers/local/cloud.ts';
 import { artifactsDir, launchChromium } from './support/browser.ts';
-import { ready, specFile, startTestCloud, status, tandem, waitFor } from './support/local-cloud.ts';
+import {
+  ready,
+  siteSummary,
+  specFile,
+  startTestCloud,
+  status,
+  tandem,
+  waitFor,
+} from './support/local-cloud.ts';
 
 const INTERVAL_SECONDS = 3;
 const interval = INTERVAL_SECONDS * 1000;
@@ -105,6 +113,48 @@ describe('the demo site on the local cloud', () => {
         (await status(cloud, 'demo'))?.conditions.FailoverActive?.status === 'False' ? true : undefined,
       3 * interval,
     );
+  });
+
+  test('tandem promote under 30 rps rolls every region over to v2 without a failed request', async () => {
+    // The earlier loads scaled the regions up to the local cloud's capacity; a short window brings
+    // them back down, leaving room for the rollout's new tasks beside the old ones (as on Fargate).
+    const file = specFile(dir, 'demo-short-window', (d) => {
+      d.spec.canary!.weight = 50;
+      d.spec.scaling['scaleInStabilizationSeconds'] = 2 * INTERVAL_SECONDS;
+    });
+    assert.equal((await tandem(dir, ['apply', '-f', file])).code, 0);
+    await waitFor(
+      'the regions to scale back in',
+      async () => {
+        const s = await ready(cloud, 'demo');
+        const tasks = Object.values(s?.regions ?? {}).map((r) => r.stable.desired + r.canary.desired);
+        return tasks.length === 2 && tasks.every((n) => n <= 4) ? true : undefined;
+      },
+      20 * interval,
+      () => siteSummary(cloud, 'demo'),
+    );
+
+    const load = runLoad({ url: cloud.endpoints!.cdn, rps: 30, durationSeconds: 8 * INTERVAL_SECONDS });
+    await sleep(2000);
+    const promoted = await tandem(dir, ['promote', 'demo']);
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.match(promoted.stdout, /canary promoted to stable/);
+    const summary = await load;
+    assert.equal(summary.failed, 0, JSON.stringify(summary.statuses));
+    const { value: done } = await waitFor(
+      'the rollout to finish',
+      async () => {
+        const s = await ready(cloud, 'demo');
+        return s !== undefined && Object.values(s.regions).every((r) => r.canary.desired === 0)
+          ? s
+          : undefined;
+      },
+      10 * interval,
+      () => siteSummary(cloud, 'demo'),
+    );
+    assert.ok(done);
+    const after = await runLoad({ url: cloud.endpoints!.cdn, rps: 50, durationSeconds: 2 });
+    assert.equal(after.byVersion['v2'], after.sent, 'every request is served by v2');
   });
 
   test('fail-region names the regions when given one the local cloud does not have', async () => {

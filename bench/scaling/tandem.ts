@@ -40,6 +40,7 @@ export function tandemScalingPolicy(
  */
 export function tandemPolicy(policy: ScalingPolicy): Policy {
   let history: Recommendation[] = [];
+  let heldSince: number | undefined;
   return {
     decide(view) {
       const now = T0 + view.minute * 60_000;
@@ -50,8 +51,11 @@ export function tandemPolicy(policy: ScalingPolicy): Policy {
         desired: view.desired,
         ...(latest === undefined ? {} : { requestsPerMinute: latest.requests }),
         rolloutInProgress: false,
+        ...(heldSince === undefined ? {} : { heldSince }),
         history,
       });
+      // Kept between minutes as the reconciler keeps it in status.
+      heldSince = decision.heldSince;
       if (decision.reason !== 'MetricsMissing') {
         history = nextHistory(policy, history, now, decision.recommendation);
       }

@@ -43,6 +43,12 @@ export interface ScalingInput {
   cpuPercent?: number;
   /** True while ECS is still replacing or starting tasks. */
   rolloutInProgress: boolean;
+  /**
+   * When scale-in was first held for a deployment in progress or tasks still starting (from
+   * status). The hold lasts at most one stabilization window: a deployment that cannot finish,
+   * say for want of capacity, must not pin the count above demand for ever.
+   */
+  heldSince?: number;
   /** A floor above minTasks, e.g. to carry a failed region's traffic. */
   floor?: number;
   /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
@@ -65,6 +71,8 @@ export interface ScalingDecision {
     | 'AtMinimum'
     | 'AtMaximum';
   message: string;
+  /** Set while a deployment in progress holds scale-in: when the hold began (kept in status). */
+  heldSince?: number;
 }
 
 /** The tasks one metric asks for, or the current count within tolerance. */
@@ -113,20 +121,29 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   let tasks: number;
   let reason: ScalingDecision['reason'];
   let message: string;
+  let heldSince: number | undefined;
+  let held = false;
   if (stabilized > input.desired) {
     tasks = Math.min(stabilized, input.desired + policy.maxScaleOutStep);
     reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : 'ScaleOut';
     message = `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
   } else if (stabilized < input.desired) {
     // Tasks still starting count as a deployment in progress: their demand estimate is not settled.
-    if (input.rolloutInProgress || input.running < input.desired) {
+    const deploying = input.rolloutInProgress || input.running < input.desired;
+    heldSince = deploying ? (input.heldSince ?? input.now) : undefined;
+    const windowMs = policy.scaleInStabilizationSeconds * 1000;
+    if (heldSince !== undefined && input.now - heldSince < windowMs) {
+      held = true;
       tasks = input.desired;
       reason = 'ScaleInHeldDuringRollout';
       message = `demand needs ${stabilized} task(s), but a deployment is in progress`;
     } else {
       tasks = stabilized;
       reason = 'ScaleIn';
-      message = `demand has needed at most ${stabilized} task(s) for ${policy.scaleInStabilizationSeconds} s`;
+      message =
+        heldSince === undefined
+          ? `demand has needed at most ${stabilized} task(s) for ${policy.scaleInStabilizationSeconds} s`
+          : `demand needs ${stabilized} task(s); the deployment in progress has not finished in ${policy.scaleInStabilizationSeconds} s, so it no longer holds scale-in`;
     }
   } else {
     tasks = input.desired;
@@ -151,7 +168,7 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     reason = 'AtMaximum';
     message = `capped at maxTasks ${bounded}; demand needs ${tasks}`;
   }
-  return { tasks: bounded, recommendation, reason, message };
+  return { tasks: bounded, recommendation, reason, message, ...(held ? { heldSince } : {}) };
 }
 
 /** History to keep: the runs that reach into the window, and this recommendation when it starts a new run. */

@@ -136,6 +136,7 @@ export function decideSite(
           (s) => s.rolloutInProgress && !(wantedFamilies[region.name]?.has(s.taskDefinition) ?? false),
         ),
         ...(floor === undefined ? {} : { floor }),
+        ...(before?.heldSince === undefined ? {} : { heldSince: before.heldSince }),
         history: before?.history ?? [],
       });
     }
@@ -154,6 +155,7 @@ export function decideSite(
         ...(lastHealthy === undefined ? {} : { lastHealthyRequestsPerMinute: lastHealthy }),
         ...(h.failingSince === undefined ? {} : { failingSince: h.failingSince }),
         ...(h.unhealthySince === undefined ? {} : { unhealthySince: h.unhealthySince }),
+        ...(decision.heldSince === undefined ? {} : { heldSince: decision.heldSince }),
         ...(h.healthySince === undefined || !h.recovering ? {} : { healthySince: h.healthySince }),
       },
     };

@@ -43,6 +43,8 @@ export interface RegionScaling {
    * the healthy-host datapoint is a period behind the tasks, so tasks that just turned healthy read as none.
    */
   unhealthySince?: number;
+  /** When a deployment in progress began holding scale-in; the hold lasts at most one window. */
+  heldSince?: number;
   /** Set while the region has recovered for less than a full window. */
   healthySince?: number;
 }

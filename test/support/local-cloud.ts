@@ -103,15 +103,30 @@ export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
+  /** What to say about the state of things when the wait times out. */
+  explain?: () => Promise<unknown>,
 ): Promise<{ value: T; elapsedMs: number }> {
   const start = Date.now();
   for (;;) {
     const value = await check();
     if (value !== undefined) return { value, elapsedMs: Date.now() - start };
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs) {
+      const state = explain === undefined ? '' : `; ${JSON.stringify(await explain())}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state}`);
+    }
     await sleep(250);
   }
+}
+
+/** A site's conditions and task counts, for a failure message. */
+export async function siteSummary(cloud: LocalCloud, site: string): Promise<unknown> {
+  const s = await status(cloud, site);
+  return {
+    conditions: Object.fromEntries(
+      Object.entries(s?.conditions ?? {}).map(([type, c]) => [type, `${c.status} ${c.reason}: ${c.message}`]),
+    ),
+    regions: s?.regions,
+  };
 }
 
 /** The site is Ready with every task of every region running and healthy behind its load balancer. */
