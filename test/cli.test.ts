@@ -61,7 +61,9 @@ test('tandem validate explains a file that is missing or not JSON', async () => 
 
 test('tandem plan demo against an empty simulated world prints the full creation plan and changes nothing', async () => {
   const state = tempDir();
-  assert.equal((await tandem('apply', '-f', 'specs/demo.json', '--state', state)).code, 0);
+  const applied = await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  assert.equal(applied.code, 0);
+  assert.equal(applied.out.trim(), `site demo created (generation 1) in the simulated cloud (${state})`);
   const world = readFileSync(join(state, 'world.json'), 'utf8');
 
   const plan = await tandem('plan', 'demo', '--state', state);

@@ -36,7 +36,7 @@ describe('the demo site on the local cloud', () => {
     }));
     const applied = await tandem(dir, ['apply', '-f', 'specs/demo.json']);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /site demo created/);
+    assert.match(applied.stdout, /site demo created \(generation 1\) in the local cloud \(/);
     await waitFor('the demo site to be ready', () => ready(cloud, 'demo'), 60_000);
   });
 

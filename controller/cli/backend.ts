@@ -27,6 +27,8 @@ export interface BackendOptions {
 
 export interface Backend {
   kind: 'aws' | 'sim' | 'local';
+  /** Where the command acted, for what it prints: "the local cloud (.tandem/local)". */
+  where: string;
   ports: Ports;
   /** Where the platform is; read only by commands that observe or change the cloud. */
   platform(): Promise<Platform>;
@@ -88,7 +90,7 @@ export async function openBackend(
           'to plan or reconcile the simulated cloud instead, pass --state <dir>',
       );
     }
-    return localBackend(local);
+    return localBackend(local, options.local);
   }
   const [{ CallCounter }, { AwsClients }, { awsPorts }, { loadPlatform, platformFromFile }] =
     await Promise.all([
@@ -107,6 +109,7 @@ export async function openBackend(
   let platform: Promise<Platform> | undefined;
   return {
     kind: 'aws',
+    where: `table ${tableName} in ${region}`,
     ports: awsPorts({ clients, tableName, controlRegion: region }),
     platform: () =>
       (platform ??=
@@ -120,7 +123,7 @@ export async function openBackend(
 }
 
 /** The local cloud's spec store, over the DynamoDB API as on AWS; nothing else is reachable from here. */
-async function localBackend(local: LocalEndpoints): Promise<Backend> {
+async function localBackend(local: LocalEndpoints, dir: string): Promise<Backend> {
   quietSdkNodeWarning();
   const [{ DynamoSpecStore }, { localStoreClient }] = await Promise.all([
     import('../providers/aws/store.ts'),
@@ -133,6 +136,7 @@ async function localBackend(local: LocalEndpoints): Promise<Backend> {
   const elsewhere = new Proxy({}, { get: () => unreachable });
   return {
     kind: 'local',
+    where: `the local cloud (${dir})`,
     ports: {
       store: new DynamoSpecStore(client, local.table),
       ecs: elsewhere as Ports['ecs'],
@@ -152,6 +156,7 @@ function simBackend(state: string): Backend {
   const ports = sim.ports();
   return {
     kind: 'sim',
+    where: `the simulated cloud (${state})`,
     ports,
     platform: () => Promise.resolve(sim.platform),
     beforePass: () => sim.tick(),

@@ -87,7 +87,7 @@ export function program(): Command {
     const stored = await backend.ports.store.putSpec(name, document, current?.generation ?? 0);
     backend.save();
     console.log(
-      `site ${name} ${current === undefined ? 'created' : 'configured'} (generation ${stored.generation})`,
+      `site ${name} ${current === undefined ? 'created' : 'configured'} (generation ${stored.generation}) in ${backend.where}`,
     );
   });
 
@@ -255,7 +255,7 @@ export function program(): Command {
       // Conditional on the generation read: an edit made meanwhile wins and this one fails cleanly.
       const stored = await store.putSpec(site, next, spec.generation);
       backend.save();
-      console.log(`site ${site}: ${done} (generation ${stored.generation})`);
+      console.log(`site ${site}: ${done} (generation ${stored.generation}) in ${backend.where}`);
     });
   editCanary('promote', promoteCanary, 'canary promoted to stable');
   editCanary('abort', abortCanary, 'canary removed; its traffic returns to stable');
@@ -272,7 +272,7 @@ export function program(): Command {
     if (spec === undefined) throw new CliError(`no site ${site} is stored`);
     await store.deleteSpec(site, spec.generation);
     backend.save();
-    console.log(`site ${site} deleted; its resources are removed over the next passes`);
+    console.log(`site ${site} deleted from ${backend.where}; its resources are removed over the next passes`);
   });
 
   cli
