@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { dashboardBody, type DashboardRegion } from '../controller/dashboard/body.ts';
 import type { SiteStatus } from '../controller/model/status.ts';
 import type { MetricQuery, MetricSeries } from '../controller/ports/metrics.ts';
+import type { CdnStats } from '../controller/providers/local/cdn.ts';
 import { MAX_REQUEST_BYTES, startDashboardPage } from '../controller/providers/local/dashboard-page.ts';
 import type { DashboardSource } from '../controller/providers/local/types.ts';
 import type { Page } from 'playwright-core';
@@ -98,6 +99,22 @@ interface FakeSource extends DashboardSource {
   body: string | undefined;
   calls: { region: string; queries: readonly MetricQuery[]; start: number; end: number }[];
   failSites: boolean;
+  /** The CDN's counters as last read. */
+  cdnStats: CdnStats;
+  /** The origin that answers the CDN's traffic; each read of the counters adds a refresh's worth. */
+  cdnOrigin: string;
+}
+
+/** What the fake CDN serves between two reads: 10 requests, 2 from the cache, 8 answered by `cdnOrigin`. */
+function serveTraffic(source: FakeSource): void {
+  const stats = source.cdnStats;
+  // While the primary is down every miss tries it first, then fails over.
+  const failingOver = source.cdnOrigin !== 'us-east-1';
+  stats.requests += 10;
+  stats.cacheHits += 2;
+  stats.originRequests += failingOver ? 16 : 8;
+  stats.failovers += failingOver ? 8 : 0;
+  stats.byOrigin[source.cdnOrigin] = (stats.byOrigin[source.cdnOrigin] ?? 0) + 8;
 }
 
 /** A point a minute per query over [start, end), on whole periods, each query its own wave. */
@@ -107,6 +124,8 @@ function fakeSource(): FakeSource {
     body: BODY,
     calls: [],
     failSites: false,
+    cdnStats: { requests: 0, cacheHits: 0, originRequests: 0, failovers: 0, errors5xx: 0, byOrigin: {} },
+    cdnOrigin: 'us-east-1',
     dashboardBody: () => source.body,
     metricData: (region, queries, start, end) => {
       source.calls.push({ region, queries, start, end });
@@ -127,6 +146,10 @@ function fakeSource(): FakeSource {
     sites: () =>
       source.failSites ? Promise.reject(new Error('status table unreachable')) : Promise.resolve([STATUS]),
     regions: () => REGIONS,
+    cdn: () => {
+      serveTraffic(source);
+      return structuredClone(source.cdnStats);
+    },
   };
   return source;
 }
@@ -178,9 +201,21 @@ describe('the page server', () => {
       });
     }));
 
-  test('GET /api/sites returns the sites and regions the source gives', () =>
-    withPage(async (url) => {
-      assert.deepEqual(await (await fetch(`${url}/api/sites`)).json(), { sites: [STATUS], regions: REGIONS });
+  test('GET /api/sites returns the sites, regions and CDN counters the source gives', () =>
+    withPage(async (url, source) => {
+      const body = (await (await fetch(`${url}/api/sites`)).json()) as unknown;
+      assert.deepEqual(body, { sites: [STATUS], regions: REGIONS, cdn: source.cdnStats });
+      assert.deepEqual(source.cdnStats.byOrigin, { 'us-east-1': 8 }, 'read once');
+    }));
+
+  test('GET /api/sites returns a null cdn when the source has no CDN', () =>
+    withPage(async (url, source) => {
+      delete source.cdn;
+      assert.deepEqual(await (await fetch(`${url}/api/sites`)).json(), {
+        sites: [STATUS],
+        regions: REGIONS,
+        cdn: null,
+      });
     }));
 
   test('POST /api/metric-data passes the request to the source and returns its series', () =>
@@ -366,6 +401,33 @@ describe('the page in a browser', () => {
         assert.match(await page.locator('[data-site="demo"] ul.errors').innerText(), /deploy <img src=x/);
         assert.equal(await page.locator('img').count(), 0);
         assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+      }),
+    ));
+
+  test('the CDN panel shows traffic moving from us-east-1 to eu-west-1 when us-east-1 fails', () =>
+    withPage((url, source) =>
+      open(url, async () => {
+        const share = (origin: string) => page.locator(`#cdn [data-origin="${origin}"]`);
+        // Shares need two reads of the counters: the first refresh has nothing to compare with.
+        await page.waitForSelector('#cdn [data-origin="us-east-1"][data-share="100"]', { timeout: 5000 });
+        assert.equal(await share('eu-west-1').innerText(), 'eu-west-1 0 %');
+
+        source.regions = () => [
+          { name: 'us-east-1', failed: true },
+          { name: 'eu-west-1', failed: false },
+        ];
+        source.cdnOrigin = 'eu-west-1';
+        await page.waitForSelector('#cdn [data-origin="eu-west-1"][data-share="100"]', { timeout: 5000 });
+        assert.equal(await share('eu-west-1').innerText(), 'eu-west-1 100 %');
+        assert.equal(await share('us-east-1').innerText(), 'us-east-1 0 %');
+        const panel = await page.locator('#cdn').innerText();
+        assert.match(panel, /\d+\.\d req\/s/);
+        assert.match(panel, /20 % cache hits/);
+        assert.match(panel, /[1-9]\d*\.\d failovers\/s/);
+        assert.match(panel, /0\.0 5xx\/s/);
+        assert.match(panel, /since start: \d+ requests · 20 % from cache · [1-9]\d* failovers · 0 5xx/);
+        await page.screenshot({ path: join(artifactsDir(), 'local-dashboard-cdn.png'), fullPage: true });
+        assert.deepEqual(problems, []);
       }),
     ));
 

@@ -197,6 +197,7 @@ export class LocalCloud {
           Promise.resolve(this.metrics.read(region, queries, start, end)),
         sites: async () => (await this.store.store.listStatuses()).map((s) => s.status),
         regions: () => Object.keys(platform.regions).map((name) => ({ name, failed: this.failed.has(name) })),
+        cdn: () => cdn.stats(),
       },
       extraRoutes: (req, res) => this.controlApi(req, res),
     }).catch((error: unknown) => {

@@ -29,8 +29,17 @@ const HEALTHY_STATUS = {
 const TRACK_COLOURS = { stable: '#2563eb', canary: '#ea580c' };
 const PALETTE = ['#16a34a', '#9333ea', '#0891b2', '#ca8a04', '#db2777', '#4b5563'];
 
-/** What the page drew last: the dashboard body (as JSON text) and a chart per metric widget. */
-const state = { periodSeconds: 5, bodyText: undefined, metricWidgets: [], failedRegions: new Set() };
+/**
+ * What the page drew last: the dashboard body (as JSON text), a chart per metric widget, and the
+ * CDN's counters with when they were read (the CDN panel shows what changed since).
+ */
+const state = {
+  periodSeconds: 5,
+  bodyText: undefined,
+  metricWidgets: [],
+  failedRegions: new Set(),
+  cdnLast: undefined,
+};
 
 /** An element with attributes and children; strings become text nodes, so nothing is parsed as HTML. */
 function el(tag, attributes, ...children) {
@@ -276,6 +285,130 @@ function plainList(items, render, empty, className) {
   );
 }
 
+// ---- the CDN ----
+
+/**
+ * The CDN's counters are totals since it started; the panel shows their change since the last
+ * refresh, per second, so a failover reads as traffic moving from one origin (region) to another.
+ */
+function renderCdn(stats, regions) {
+  const panel = document.getElementById('cdn');
+  if (stats === null || stats === undefined) {
+    panel.hidden = true;
+    state.cdnLast = undefined;
+    return;
+  }
+  const now = Date.now();
+  const recent = cdnWindow(state.cdnLast, stats, now);
+  state.cdnLast = { stats, at: now };
+  // Regions first, in the strip's order, then any other origin the CDN has answered from.
+  const names = regions.map((r) => r.name);
+  const others = Object.keys(stats.byOrigin ?? {}).filter((id) => !names.includes(id));
+  const origins = [...names, ...others.sort()];
+  const colour = (i) => PALETTE[i % PALETTE.length];
+  // An origin that answered nothing while others did has 0 %; with no answers at all, no shares.
+  const shareOf = (id) => (recent?.shares.size ? (recent.shares.get(id) ?? 0) : undefined);
+  const rateTitle = recent ? `over the last ${recent.seconds.toFixed(1)} s` : 'from the next refresh';
+  panel.hidden = false;
+  panel.replaceChildren(
+    el('span', { class: 'cdn-title' }, 'CDN'),
+    figure(recent && rate(recent.requests), 'req/s', rateTitle),
+    el(
+      'span',
+      { class: 'shares', title: `share of origin responses ${rateTitle}` },
+      el(
+        'span',
+        { class: 'share-bar' },
+        origins.map((id, i) => {
+          const share = shareOf(id);
+          return share ? el('span', { style: `width: ${share}%; background: ${colour(i)}` }) : '';
+        }),
+      ),
+      origins.map((id, i) => {
+        const share = shareOf(id);
+        return el(
+          'span',
+          {
+            class: state.failedRegions.has(id) ? 'share failed' : 'share',
+            'data-origin': id,
+            'data-share': share === undefined ? undefined : Math.round(share),
+            title: `${total(counter(stats.byOrigin, id))} responses since start`,
+          },
+          el('span', { class: 'swatch', style: `background: ${colour(i)}` }),
+          `${id} `,
+          el('b', {}, share === undefined ? '–' : `${Math.round(share)} %`),
+        );
+      }),
+    ),
+    figure(
+      recent?.cacheHitPercent !== undefined && `${Math.round(recent.cacheHitPercent)} %`,
+      'cache hits',
+      rateTitle,
+    ),
+    figure(recent && rate(recent.failovers), 'failovers/s', rateTitle, recent?.failovers > 0 && 'warn'),
+    figure(recent && rate(recent.errors5xx), '5xx/s', rateTitle, recent?.errors5xx > 0 && 'bad'),
+    el(
+      'span',
+      { class: 'totals' },
+      `since start: ${[
+        `${total(stats.requests)} requests`,
+        stats.requests > 0 ? `${Math.round((100 * stats.cacheHits) / stats.requests)} % from cache` : '',
+        `${total(stats.failovers)} failovers`,
+        `${total(stats.errors5xx)} 5xx`,
+      ]
+        .filter(Boolean)
+        .join(' · ')}`,
+    ),
+  );
+}
+
+/**
+ * Rates per second and each origin's share (percent of origin responses) between two reads of
+ * the counters; undefined on the first read, or when a counter went back (the CDN restarted).
+ */
+function cdnWindow(last, stats, now) {
+  if (last === undefined) return undefined;
+  const seconds = (now - last.at) / 1000;
+  const delta = (key) => counter(stats, key) - counter(last.stats, key);
+  const keys = ['requests', 'cacheHits', 'failovers', 'errors5xx'];
+  const ids = Object.keys(stats.byOrigin ?? {});
+  const byOrigin = ids.map((id) => [id, counter(stats.byOrigin, id) - counter(last.stats.byOrigin, id)]);
+  if (seconds <= 0 || keys.some((key) => delta(key) < 0) || byOrigin.some(([, n]) => n < 0)) return undefined;
+  const answered = byOrigin.reduce((sum, [, n]) => sum + n, 0);
+  const requests = delta('requests');
+  return {
+    seconds,
+    requests: requests / seconds,
+    failovers: delta('failovers') / seconds,
+    errors5xx: delta('errors5xx') / seconds,
+    cacheHitPercent: requests > 0 ? (100 * delta('cacheHits')) / requests : undefined,
+    shares: new Map(answered > 0 ? byOrigin.map(([id, n]) => [id, (100 * n) / answered]) : []),
+  };
+}
+
+/** A count from the API's JSON; an origin id such as `constructor` must not reach the prototype. */
+function counter(record, key) {
+  return record && Object.hasOwn(record, key) ? Number(record[key]) || 0 : 0;
+}
+
+function figure(value, unit, title, tone) {
+  return el(
+    'span',
+    { class: tone ? `figure ${tone}` : 'figure', title },
+    el('b', {}, value === undefined || value === false ? '–' : value),
+    ' ',
+    el('span', { class: 'unit' }, unit),
+  );
+}
+
+function rate(perSecond) {
+  return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
+}
+
+function total(n) {
+  return (Number(n) || 0).toLocaleString('en-US');
+}
+
 // ---- the dashboard ----
 
 function renderDashboard(body) {
@@ -512,6 +645,7 @@ async function refresh() {
   document.getElementById('period').textContent =
     `a datapoint every ${state.periodSeconds} s (CloudWatch: 60 s), counts shown per minute · last 15 minutes`;
   renderRegions(sites.regions);
+  renderCdn(sites.cdn, sites.regions);
   renderSites(sites.sites);
   // Rebuild the grid only when the reconciler wrote a new body; otherwise charts update in place.
   const bodyText = JSON.stringify(dashboard.body);

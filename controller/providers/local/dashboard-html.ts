@@ -33,9 +33,26 @@ export const DASHBOARD_HTML = `<!doctype html>
     letter-spacing: .03em; line-height: 18px; vertical-align: middle; }
   .badge.failed { background: var(--bad); color: #fff; }
   .badge.ok { background: #dafbe1; color: var(--good); }
+  .strip { display: flex; gap: 8px; flex-wrap: wrap; align-items: flex-start; }
   #regions { display: flex; gap: 8px; flex-wrap: wrap; }
   .region { padding: 6px 12px; display: flex; gap: 8px; align-items: center; font-weight: 600; }
   .region.failed { border-color: var(--bad); background: #fff5f5; }
+  /* Beside the regions: rates since the last refresh, then a line of totals since the CDN started. */
+  #cdn { flex: 1 1 640px; padding: 6px 12px; display: flex; gap: 4px 18px; flex-wrap: wrap;
+    align-items: center; font-variant-numeric: tabular-nums; }
+  #cdn .cdn-title { font-weight: 600; }
+  #cdn .figure { white-space: nowrap; }
+  #cdn .figure b { font-weight: 600; }
+  #cdn .unit { color: var(--muted); font-size: 12px; }
+  #cdn .figure.warn b { color: var(--warn); } #cdn .figure.bad b { color: var(--bad); }
+  .shares { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+  .share-bar { display: flex; width: 120px; height: 8px; border-radius: 4px; overflow: hidden;
+    background: #eef0f3; }
+  .share { white-space: nowrap; }
+  .share.failed { color: var(--bad); }
+  .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px;
+    vertical-align: -1px; }
+  #cdn .totals { flex-basis: 100%; font-size: 12px; color: var(--muted); }
   #sites { display: grid; gap: 16px; }
   .site { padding: 14px 16px; display: grid; gap: 14px; }
   .site-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; }
@@ -59,6 +76,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   th { font-size: 12px; font-weight: 600; color: var(--muted); }
   th:first-child, td:first-child { text-align: left; }
   td.note { text-align: left; white-space: normal; color: var(--bad); font-size: 12px; }
+  td.note.muted { color: var(--muted); }
   thead tr:first-child th { border-bottom: none; padding-bottom: 0; }
   th.group { text-align: center; }
   ul.plain { margin: 0; padding: 0; list-style: none; display: grid; gap: 2px; font-size: 13px; }
@@ -89,7 +107,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span id="status">loading…</span>
 </header>
 <main>
-  <div id="regions" aria-label="regions"></div>
+  <div class="strip">
+    <div id="regions" aria-label="regions"></div>
+    <div id="cdn" class="card" aria-label="CDN" hidden></div>
+  </div>
   <h2 class="section">Sites</h2>
   <div id="sites"></div>
   <h2 class="section">Dashboard</h2>

@@ -10,7 +10,7 @@ import { DASHBOARD_HTML } from './dashboard-html.ts';
 import type { DashboardSource } from './types.ts';
 
 export interface DashboardPageOptions {
-  /** What the page draws: the dashboard body, metrics, site status and regions. */
+  /** What the page draws: the dashboard body, metrics, site status, regions and the CDN's counters. */
   source: DashboardSource;
   /** Interface to listen on. Default `127.0.0.1`: the page (and any extra routes) are for this machine only. */
   host?: string;
@@ -108,7 +108,11 @@ async function handle(
       return sendJson(res, 200, { periodSeconds: source.periodSeconds, body: parseBody(body) });
     }
     case 'sites':
-      return sendJson(res, 200, { sites: await source.sites(), regions: source.regions() });
+      return sendJson(res, 200, {
+        sites: await source.sites(),
+        regions: source.regions(),
+        cdn: source.cdn?.() ?? null,
+      });
     case 'metric-data': {
       const request = parseMetricDataRequest(
         await readJson(req),

@@ -2,6 +2,7 @@ import type { DistributionConfig } from '../../ports/cdn.ts';
 import type { RuleState } from '../../ports/load-balancer.ts';
 import type { MetricQuery, MetricSeries } from '../../ports/metrics.ts';
 import type { SiteStatus } from '../../model/status.ts';
+import type { CdnStats } from './cdn.ts';
 
 /**
  * The seams between the local cloud's parts. The control plane (what the
@@ -79,4 +80,6 @@ export interface DashboardSource {
   sites(): Promise<SiteStatus[]>;
   /** Regions and whether each is failed. */
   regions(): { name: string; failed: boolean }[];
+  /** The CDN proxy's counters since it started; the page turns them into rates. Absent: no CDN panel. */
+  cdn?: () => CdnStats;
 }
