@@ -68,9 +68,6 @@ class FakeView implements LoadBalancerView {
   rules(): readonly RuleState[] {
     return this.currentRules;
   }
-  targetGroupName(arn: string): string | undefined {
-    return arn.split('/')[1];
-  }
   healthyTargets(targetGroupArn: string): readonly LocalTarget[] {
     return this.targets.get(targetGroupArn) ?? [];
   }

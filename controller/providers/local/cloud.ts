@@ -162,7 +162,6 @@ export class LocalCloud {
           Object.values(world().rules)
             .filter((rule) => rule.listenerArn === where.listenerArn)
             .sort((a, b) => a.priority - b.priority),
-        targetGroupName: (arn) => world().targetGroups[arn]?.name,
         healthyTargets: (arn) => runtime.healthyTargets(arn),
         failed: () => this.failed.has(region),
       };

@@ -25,8 +25,6 @@ export interface LoadBalancerView {
   loadBalancerDimension: string;
   /** The listener's rules, lowest priority number first. */
   rules(): readonly RuleState[];
-  /** The name of a target group, or undefined once it is gone. */
-  targetGroupName(arn: string): string | undefined;
   /** Targets registered in the target group that pass health checks and are not draining. */
   healthyTargets(targetGroupArn: string): readonly LocalTarget[];
   /** True while the region is failed (`tandem fail-region`): every request gets a 503. */
