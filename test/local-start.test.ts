@@ -1,7 +1,7 @@
 // `npm start` as a newcomer runs it: the local cloud in its own process, serving the demo site
 // through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
 import assert from 'node:assert/strict';
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,48 +9,27 @@ import { test } from 'node:test';
 import { readEndpoints, runningLocalCloud } from '../controller/providers/local/endpoints.ts';
 import { assertNoTaskLeft, TANDEM, waitFor } from './support/local-cloud.ts';
 
-/** What `npm start` runs, on free ports so the test never collides with a tandem up of yours. */
-function spawnUp(dir: string, stdio: StdioOptions) {
-  return spawn(
-    process.execPath,
-    [
-      TANDEM,
-      'up',
-      '--dir',
-      dir,
-      '--in-memory',
-      '--cdn-port',
-      '0',
-      '--dashboard-port',
-      '0',
-      '--store-port',
-      '0',
-    ],
-    { stdio },
-  );
-}
+/** `tandem up`'s flags for a test: a fresh directory, the store in memory, free ports. */
+const upFlags = (dir: string) => [
+  '--dir',
+  dir,
+  '--in-memory',
+  '--cdn-port',
+  '0',
+  '--dashboard-port',
+  '0',
+  '--store-port',
+  '0',
+];
 
 test('npm start serves the demo page and its image through the CDN within 30 s, and Ctrl-C leaves no process', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-start-'));
   const started = Date.now();
   // npm start itself, in its own process group as in a terminal, on free ports so it never collides with yours.
-  const child = spawn(
-    'npm',
-    [
-      'start',
-      '--',
-      '--dir',
-      dir,
-      '--in-memory',
-      '--cdn-port',
-      '0',
-      '--dashboard-port',
-      '0',
-      '--store-port',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
+  const child = spawn('npm', ['start', '--', ...upFlags(dir)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -101,7 +80,7 @@ test('npm start serves the demo page and its image through the CDN within 30 s, 
 
 test('if tandem up is killed outright, its tasks stop by themselves and the CLI stops trusting its endpoints file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-kill-'));
-  const child = spawnUp(dir, 'ignore');
+  const child = spawn(process.execPath, [TANDEM, 'up', ...upFlags(dir)], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);
