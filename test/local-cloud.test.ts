@@ -1,7 +1,7 @@
 // End to end on the local cloud: real task processes, real load balancers and CDN on sockets, the
 // spec store on dynalite, and the CLI run as a user runs it. Slow by nature (about a minute and a half).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -250,6 +250,69 @@ describe('the scaling loop on the local cloud', () => {
       `scaled in after ${seconds} s, inside the ${window} s window`,
     );
     assert.ok(down.value);
+  });
+});
+
+describe('progressive delivery on the local cloud', () => {
+  let cloud: LocalCloud;
+  let dir: string;
+  let stop: () => Promise<void>;
+
+  before(async () => {
+    ({ cloud, dir, stop } = await startTestCloud({
+      intervalSeconds: INTERVAL_SECONDS,
+      periodSeconds: INTERVAL_SECONDS,
+    }));
+  });
+
+  after(() => stop());
+
+  test('under real traffic the canary steps up to maxWeight on the measured metrics, then promote: auto makes it stable', async () => {
+    const document = JSON.parse(readFileSync('specs/progressive.json', 'utf8')) as {
+      spec: { canary: { analysis: Record<string, unknown> } };
+    };
+    document.spec.canary.analysis['intervalSeconds'] = 10; // the schema's shortest
+    const file = join(dir, 'progressive.json');
+    writeFileSync(file, JSON.stringify(document));
+    // Traffic from the start: a check with no canary traffic to judge fails, as in Flagger.
+    const stopLoad = new AbortController();
+    const load = runLoad({
+      url: cloud.endpoints!.cdn,
+      rps: 20,
+      durationSeconds: 120,
+      signal: stopLoad.signal,
+    });
+    assert.equal((await tandem(dir, ['apply', '-f', file])).code, 0);
+
+    const weights = new Set<number>();
+    const watch = setInterval(() => {
+      void status(cloud, 'shop').then((s) => {
+        if (s?.canary !== undefined) weights.add(s.canary.weight);
+      });
+    }, 500);
+    try {
+      await waitFor(
+        'the canary to be promoted',
+        async () => {
+          const stored = await cloud.ports.store.getSpec('shop');
+          const spec = (stored?.document as { spec: { image: { tag: string }; canary?: unknown } }).spec;
+          return spec.image.tag === 'v2' && spec.canary === undefined ? true : undefined;
+        },
+        90_000,
+        () => siteSummary(cloud, 'shop'),
+      );
+    } finally {
+      clearInterval(watch);
+      stopLoad.abort();
+    }
+    // 10 a step up to 50, each after a passing check of the canary's success rate and p95 latency.
+    assert.deepEqual(
+      [...weights].filter((w) => w > 0).sort((a, b) => a - b),
+      [10, 20, 30, 40, 50],
+    );
+    const summary = await load;
+    // The CDN answers 503 until the site's distribution exists; after that nothing fails.
+    assert.ok(summary.ok > 0.8 * summary.sent, JSON.stringify(summary.statuses));
   });
 });
 
