@@ -1,8 +1,8 @@
 // `npm start` as a newcomer runs it: the local cloud in its own process, serving the demo site
 // through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -112,4 +112,18 @@ test('if tandem up is killed outright, its tasks stop by themselves and the CLI 
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+test('tandem up with an invalid --spec names each problem and starts nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bad-'));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ apiVersion: 'tandem.dev/v1', kind: 'Site', metadata: { name: 'x' } }));
+  const result = spawnSync(process.execPath, [TANDEM, 'up', ...upFlags(dir), '--spec', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, new RegExp(`--spec ${file} is invalid; nothing was started`));
+  assert.match(result.stderr, /spec is required/);
+  assert.equal(readEndpoints(dir), undefined, 'no local cloud was started');
 });

@@ -8,7 +8,7 @@ import {
   runningLocalCloud,
 } from '../providers/local/endpoints.ts';
 import type { PassReport } from '../reconcile/pass.ts';
-import { validateSite } from '../spec/validate.ts';
+import { formatProblems, validateSite } from '../spec/validate.ts';
 
 export interface UpOptions {
   dir: string;
@@ -34,6 +34,8 @@ const DEMO_SPEC = new URL('../../specs/demo.json', import.meta.url);
  */
 export async function runUp(options: UpOptions): Promise<void> {
   quietSdkNodeWarning();
+  // The spec is checked before anything starts, so a bad one leaves nothing running.
+  const spec = options.spec === false ? undefined : readStartSpec(options.spec);
   const log = pino({ level: options.logLevel }, pino.destination(2));
   const started = Date.now();
   const cloud = await LocalCloud.start({
@@ -59,15 +61,10 @@ export async function runUp(options: UpOptions): Promise<void> {
 
   const endpoints = cloud.endpoints!;
   let applied = '';
-  if (options.spec !== false) {
-    const file = options.spec === '' ? DEMO_SPEC : options.spec;
-    const document = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    const result = validateSite(document);
-    if (!result.ok) throw new Error(`${String(file)} is not a valid site spec`);
-    const name = result.site.metadata.name;
-    applied = (await cloud.applyIfAbsent(name, document))
-      ? `Applied ${options.spec === '' ? 'specs/demo.json' : options.spec} as site "${name}".`
-      : `Site "${name}" is already stored; it keeps its spec.`;
+  if (spec !== undefined) {
+    applied = (await cloud.applyIfAbsent(spec.name, spec.document))
+      ? `Applied ${spec.file} as site "${spec.name}".`
+      : `Site "${spec.name}" is already stored; it keeps its spec.`;
   }
   const [primary, ...others] = endpoints.regions;
   console.log(
@@ -89,6 +86,24 @@ export async function runUp(options: UpOptions): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** The spec `tandem up` applies on start ('' for the demo's), read and validated, or a LocalCloudError saying why not. */
+function readStartSpec(given: string): { file: string; name: string; document: unknown } {
+  const file = given === '' ? 'specs/demo.json' : given;
+  let document: unknown;
+  try {
+    document = JSON.parse(readFileSync(given === '' ? DEMO_SPEC : given, 'utf8')) as unknown;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new LocalCloudError(`--spec ${file} cannot be read as JSON (${reason}); nothing was started`);
+  }
+  const result = validateSite(document);
+  if (!result.ok)
+    throw new LocalCloudError(
+      `--spec ${file} is invalid; nothing was started:\n${formatProblems(result.problems)}`,
+    );
+  return { file, name: result.site.metadata.name, document };
 }
 
 /**
