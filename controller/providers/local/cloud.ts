@@ -242,19 +242,9 @@ export class LocalCloud {
     this.sim.healRegion(region);
   }
 
-  isFailed(region: string): boolean {
-    return this.failed.has(region);
-  }
-
   /** Process ids of every task running now, in every region. */
   taskPids(): number[] {
     return [...this.runtimes.values()].flatMap((r) => r.pids());
-  }
-
-  /** Runs a pass now, after any pass in progress; resolves when it is done. */
-  async reconcileNow(): Promise<void> {
-    await this.running;
-    await this.pass();
   }
 
   /** Stops the loop, every task and every server; resolves when all are gone. */
@@ -278,7 +268,7 @@ export class LocalCloud {
 
   private checkRegion(region: string): void {
     if (this.platform.regions[region] === undefined)
-      throw new Error(
+      throw new LocalCloudError(
         `no region ${region} in the local cloud; its regions are ${Object.keys(this.platform.regions).join(', ')}`,
       );
   }
