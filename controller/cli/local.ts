@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { LocalCloud } from '../providers/local/cloud.ts';
 import {
@@ -9,6 +8,7 @@ import {
 } from '../providers/local/endpoints.ts';
 import type { PassReport } from '../reconcile/pass.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
+import { readSpecFile } from './spec-file.ts';
 
 export interface UpOptions {
   dir: string;
@@ -88,16 +88,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   );
 }
 
-/** The spec `tandem up` applies on start ('' for the demo's), read and validated, or a LocalCloudError saying why not. */
+/** The spec `tandem up` applies on start ('' for the demo's), read and validated; a bad one throws, naming the file. */
 function readStartSpec(given: string): { file: string; name: string; document: unknown } {
   const file = given === '' ? 'specs/demo.json' : given;
-  let document: unknown;
-  try {
-    document = JSON.parse(readFileSync(given === '' ? DEMO_SPEC : given, 'utf8')) as unknown;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new LocalCloudError(`--spec ${file} cannot be read as JSON (${reason}); nothing was started`);
-  }
+  const document = readSpecFile(given === '' ? DEMO_SPEC : given);
   const result = validateSite(document);
   if (!result.ok)
     throw new LocalCloudError(

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -13,28 +12,12 @@ import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, table } from './format.ts';
 import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
 import { runDemo } from './demo.ts';
+import { readSpecFile, SpecFileError } from './spec-file.ts';
 import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
 import { formatProgress, formatSummary, LoadOptionsError, runLoad, type LoadProgress } from './load.ts';
 import type { UpOptions } from './local.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
-
-/** Reads and parses a JSON spec file, with errors that name the file. */
-function readSpecFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 class CliError extends Error {}
 
@@ -414,7 +397,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program().parseAsync(argv as string[], { from: 'node' });
     return 0;
   } catch (error) {
-    if (error instanceof CliError || error instanceof BackendError || error instanceof LocalCloudError)
+    if (
+      error instanceof CliError ||
+      error instanceof BackendError ||
+      error instanceof LocalCloudError ||
+      error instanceof SpecFileError
+    )
       console.error(`error: ${error.message}`);
     else if (error instanceof CloudError)
       console.error(`error: ${error.kind} ${error.resource}: ${error.message}`);
