@@ -21,6 +21,10 @@ import {
 const INTERVAL_SECONDS = 3;
 const interval = INTERVAL_SECONDS * 1000;
 
+/** A local cloud whose passes and metric periods are INTERVAL_SECONDS apart. */
+const startCloud = () =>
+  startTestCloud({ intervalSeconds: INTERVAL_SECONDS, periodSeconds: INTERVAL_SECONDS });
+
 const share = (summary: LoadSummary, key: 'byVersion' | 'byRegion', value: string) =>
   ((summary[key][value] ?? 0) / summary.sent) * 100;
 
@@ -30,10 +34,7 @@ describe('the demo site on the local cloud', () => {
   let stop: () => Promise<void>;
 
   before(async () => {
-    ({ cloud, dir, stop } = await startTestCloud({
-      intervalSeconds: INTERVAL_SECONDS,
-      periodSeconds: INTERVAL_SECONDS,
-    }));
+    ({ cloud, dir, stop } = await startCloud());
     const applied = await tandem(dir, ['apply', '-f', 'specs/demo.json']);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /site demo created \(generation 1\) in the local cloud \(/);
@@ -202,10 +203,7 @@ describe('the scaling loop on the local cloud', () => {
   const window = 12;
 
   before(async () => {
-    ({ cloud, dir, stop } = await startTestCloud({
-      intervalSeconds: INTERVAL_SECONDS,
-      periodSeconds: INTERVAL_SECONDS,
-    }));
+    ({ cloud, dir, stop } = await startCloud());
     const file = specFile(dir, 'scaling', (d) => {
       d.metadata.name = 'scaling';
       delete d.spec.canary;
@@ -259,10 +257,7 @@ describe('progressive delivery on the local cloud', () => {
   let stop: () => Promise<void>;
 
   before(async () => {
-    ({ cloud, dir, stop } = await startTestCloud({
-      intervalSeconds: INTERVAL_SECONDS,
-      periodSeconds: INTERVAL_SECONDS,
-    }));
+    ({ cloud, dir, stop } = await startCloud());
   });
 
   after(() => stop());
