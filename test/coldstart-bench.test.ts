@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Metafile } from 'esbuild';
+import { requiredLibrariesEntry } from '../bench/coldstart.ts';
+import { bundle, bundleReconciler } from '../controller/lambda/bundle.ts';
+
+/** A metafile whose one output holds `inputs`, as esbuild writes it. */
+function metafileWith(inputs: readonly string[]): Metafile {
+  const output = {
+    bytes: 0,
+    imports: [],
+    exports: [],
+    inputs: Object.fromEntries(inputs.map((path) => [path, { bytesInOutput: 1 }])),
+  };
+  return { inputs: {}, outputs: { 'index.js.map': { ...output, inputs: {} }, 'index.js': output } };
+}
+
+test('the required-libraries entry re-exports each command the reconciler bundles, once, by client', () => {
+  const entry = requiredLibrariesEntry(
+    metafileWith([
+      'node_modules/@aws-sdk/client-ecs/dist-es/commands/UpdateServiceCommand.js',
+      'node_modules/@aws-sdk/client-ecs/dist-es/commands/CreateServiceCommand.js',
+      'node_modules/@aws-sdk/client-ecs/dist-es/commands/index.js',
+      'node_modules/@aws-sdk/client-cloudwatch/dist-es/commands/GetMetricDataCommand.js',
+      // The credential chain's own clients are in the bare clients already.
+      'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/commands/AssumeRoleCommand.js',
+      'controller/providers/aws/ecs.ts',
+    ]),
+  );
+  const exports = entry.split('\n').filter((line) => line.startsWith('export {'));
+  assert.deepEqual(exports, [
+    "export { CreateServiceCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';",
+    "export { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';",
+  ]);
+  for (const library of ["from 'pino'", "from 'zod/mini'", "import('aws-embedded-metrics')", 'new ECSClient'])
+    assert.ok(entry.includes(library), `the entry has ${library}`);
+});
+
+test('the required libraries hold every package the reconciler bundle holds, and none of tandem’s code', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-coldstart-test-'));
+  try {
+    const reconciler = await bundleReconciler(join(dir, 'reconciler/index.js'));
+    const required = await bundle(
+      { source: requiredLibrariesEntry(reconciler.metafile) },
+      join(dir, 'required/index.js'),
+    );
+    const sources = (metafile: Metafile) => {
+      const output = Object.entries(metafile.outputs).find(([name]) => name.endsWith('.js'))![1];
+      return Object.keys(output.inputs);
+    };
+    const packages = (metafile: Metafile) =>
+      new Set(
+        sources(metafile).flatMap((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? []),
+      );
+    assert.deepEqual(packages(required.metafile), packages(reconciler.metafile));
+    assert.deepEqual(
+      sources(required.metafile).filter((path) => path.startsWith('controller/')),
+      [],
+    );
+    assert.ok(
+      sources(reconciler.metafile).some((path) => path.startsWith('controller/')),
+      'the reconciler bundle has tandem’s code',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
