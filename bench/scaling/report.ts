@@ -1,3 +1,4 @@
+import type { FrontierRow } from './frontier.ts';
 import { FIXED, flaps, ratio, TANDEM, TARGET_TRACKING, type Goal, type TraceResults } from './goals.ts';
 
 /** Prints a Markdown table, padded so it reads in a terminal too. */
@@ -108,11 +109,41 @@ export function printTimeline(results: TraceResults, from: number, minutes: numb
   );
 }
 
+/** The headroom frontier: per target, overload / TT (median over reruns), cost / TT and the goals met. */
+export function printFrontier(rows: readonly FrontierRow[]): void {
+  const traces = rows[0]?.overload.map((o) => o.trace) ?? [];
+  printTable(
+    ['tandem target', 'headroom', ...traces.map((t) => `${t} overload / TT`), 'task-min / TT', 'goals met'],
+    rows.map((row) => {
+      const met = [
+        ...row.overload.filter((o) => o.met).map((o) => o.trace),
+        ...(row.costMet ? ['cost'] : []),
+      ];
+      return [
+        String(row.target),
+        `${row.headroom.toFixed(2)}×`,
+        ...row.overload.map(
+          (o) => `${ratioText(o.ratio)}${o.median === undefined ? '' : ` (${ratioText(o.median)})`}`,
+        ),
+        row.cost.toFixed(2),
+        met.length === 0 ? 'none' : met.join(', '),
+      ];
+    }),
+    1,
+  );
+}
+
 export function printGoals(goals: readonly Goal[]): void {
   for (const goal of goals) {
     const mark = goal.ok === undefined ? 'SKIP' : goal.ok ? 'PASS' : 'FAIL';
     console.log(`  ${mark}  ${goal.name}\n        measured: ${goal.measured}`);
   }
+}
+
+/** A computed ratio as `ratio` writes one: "n/a (both 0)" for undefined, "∞" when only the baseline is 0. */
+function ratioText(value: number | undefined): string {
+  if (value === undefined) return 'n/a (both 0)';
+  return Number.isFinite(value) ? value.toFixed(2) : '∞';
 }
 
 /** Requests per healthy task, marked when above the capacity C. */

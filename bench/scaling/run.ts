@@ -3,10 +3,26 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fixedPolicy, fixedTasks } from './fixed.ts';
 import { reactiveFollowerPolicy } from './follower.ts';
-import { evaluateGoals, FIXED, OVERLOAD_GOAL, TANDEM, TARGET_TRACKING, type TraceResults } from './goals.ts';
+import { headroomFrontier } from './frontier.ts';
+import {
+  COST_GOAL_RATIO,
+  evaluateGoals,
+  FIXED,
+  OVERLOAD_GOAL,
+  TANDEM,
+  TARGET_TRACKING,
+  type TraceResults,
+} from './goals.ts';
 import { REGION_MODEL, type RegionModel } from './model.ts';
 import type { PolicyEntry } from './policy.ts';
-import { printGoals, printResults, printTable, printTimeline, printVariants } from './report.ts';
+import {
+  printFrontier,
+  printGoals,
+  printResults,
+  printTable,
+  printTimeline,
+  printVariants,
+} from './report.ts';
 import { simulate, type RunResult } from './simulator.ts';
 import { overloadSpread, summarize } from './spread.ts';
 import { tandemPolicy, tandemScalingPolicy } from './tandem.ts';
@@ -45,9 +61,15 @@ const REACTIVE_FOLLOWER = 'reactive follower';
 const FRESHER = `tandem, maxScaleOutStep ${REGION_MODEL.maxTasks}, metric 1 min fresher`;
 /** Reruns of the overload-goal traces for the spread. */
 const SPREAD_RERUNS = 10;
+/**
+ * Diagnosis only: tandem's targets for the headroom frontier, from the default
+ * down in steps of 60 to one below the first that meets both overload goals.
+ */
+const FRONTIER_TARGETS: readonly number[] = [600, 540, 480, 420, 360, 300, 240];
 
 /** Autoscaled policies start warm: ceil(first minute / target) tasks, already healthy. */
-const warm = (requests: readonly number[]) => Math.ceil((requests[0] ?? 0) / TARGET);
+const warmAt = (target: number) => (requests: readonly number[]) => Math.ceil((requests[0] ?? 0) / target);
+const warm = warmAt(TARGET);
 
 const POLICIES: readonly PolicyEntry[] = [
   { name: TANDEM, initialTasks: warm, create: () => tandemPolicy(TANDEM_POLICY) },
@@ -101,7 +123,12 @@ export async function runScalingBenchmark(args: readonly string[] = []): Promise
   console.log(`  flaps: scale-ins followed by a scale-out within ${WINDOW_MINUTES} min; TT: target tracking`);
   console.log('');
   printDiagnosis(results);
-  if (options.files.length === 0) printSpread();
+  if (options.files.length === 0) {
+    const spread = spreadCases();
+    const reruns = spread.map((c) => runAll(c.traces, c.model));
+    printSpread(reruns);
+    printHeadroomFrontier(traces, results, spread, reruns);
+  }
 
   const goals = evaluateGoals(results, WINDOW_MINUTES);
   console.log('goals');
@@ -163,11 +190,15 @@ async function builtInTraces(): Promise<Trace[] | undefined> {
 }
 
 /** Every policy over every trace, each run fresh. */
-function runAll(traces: readonly Trace[], model: RegionModel): TraceResults[] {
+function runAll(
+  traces: readonly Trace[],
+  model: RegionModel,
+  policies: readonly PolicyEntry[] = POLICIES,
+): TraceResults[] {
   return traces.map((trace) => ({
     trace: trace.name,
     runs: new Map<string, RunResult>(
-      POLICIES.map((p) => [
+      policies.map((p) => [
         p.name,
         simulate(
           trace.requests,
@@ -219,14 +250,18 @@ function printDiagnosis(results: readonly TraceResults[]): void {
   }
 }
 
-/** The overload goal's ratio over reruns with other noise and start-delay seeds. */
-function printSpread(): void {
-  const reruns = Array.from({ length: SPREAD_RERUNS }, (_, i) =>
-    runAll(
-      syntheticTraces(i + 1).filter((t) => (OVERLOAD_GOAL.traces as readonly string[]).includes(t.name)),
-      { ...REGION_MODEL, seed: REGION_MODEL.seed + i + 1 },
+/** The spread's reruns: the overload-goal traces with other noise, in a region with another start-delay seed. */
+function spreadCases(): { traces: Trace[]; model: RegionModel }[] {
+  return Array.from({ length: SPREAD_RERUNS }, (_, i) => ({
+    traces: syntheticTraces(i + 1).filter((t) =>
+      (OVERLOAD_GOAL.traces as readonly string[]).includes(t.name),
     ),
-  );
+    model: { ...REGION_MODEL, seed: REGION_MODEL.seed + i + 1 },
+  }));
+}
+
+/** The overload goal's ratio over reruns with other noise and start-delay seeds. */
+function printSpread(reruns: readonly TraceResults[][]): void {
   console.log(
     `spread: overload / target tracking over ${SPREAD_RERUNS} reruns with other noise and start-delay seeds (goal ≤ ${OVERLOAD_GOAL.ratio})`,
   );
@@ -242,6 +277,52 @@ function printSpread(): void {
     ];
   });
   printTable(['trace', 'policy', 'min', 'median', 'max', 'reruns ≤ goal'], rows);
+  console.log('');
+}
+
+/**
+ * tandem at each FRONTIER_TARGETS target on the main run's traces and the
+ * spread's reruns, against target tracking's runs at TARGET from those runs.
+ */
+function printHeadroomFrontier(
+  traces: readonly Trace[],
+  results: readonly TraceResults[],
+  spread: readonly { traces: Trace[]; model: RegionModel }[],
+  reruns: readonly TraceResults[][],
+): void {
+  const points = FRONTIER_TARGETS.map((target) => {
+    // The cap scaled with the target, to leave the main run's room above each trace's peak.
+    const maxTasks = Math.ceil((REGION_MODEL.maxTasks * TARGET) / target);
+    const tandem: PolicyEntry = {
+      name: TANDEM,
+      initialTasks: warmAt(target),
+      create: () =>
+        tandemPolicy(
+          tandemScalingPolicy(
+            { minTasks: REGION_MODEL.minTasks, maxTasks },
+            { targetRequestsPerTask: target },
+          ),
+        ),
+      model: { maxTasks },
+    };
+    return {
+      target,
+      runs: runAll(traces, REGION_MODEL, [tandem]),
+      reruns: spread.map((c) => runAll(c.traces, c.model, [tandem])),
+    };
+  });
+  console.log(
+    `headroom frontier: what standing headroom (a lower target) buys in overload and costs in task-minutes — ` +
+      `tandem at each target, target tracking at ${TARGET}`,
+  );
+  printFrontier(headroomFrontier(points, { runs: results, reruns }, REGION_MODEL.capacityPerTask));
+  console.log(
+    `  headroom: C / target; overload / TT on the default seed (median over the ${SPREAD_RERUNS} reruns), goal ≤ ${OVERLOAD_GOAL.ratio};`,
+  );
+  console.log(
+    `  task-min / TT over all traces, goal ≤ ${COST_GOAL_RATIO.toFixed(1)}; maxTasks ⌈${REGION_MODEL.maxTasks} × ${TARGET} / target⌉ in each row;`,
+  );
+  console.log(`  a diagnosis: the goals below stay measured on tandem at ${TARGET}`);
   console.log('');
 }
 
