@@ -18,24 +18,29 @@ function metafileWith(inputs: readonly string[]): Metafile {
   return { inputs: {}, outputs: { 'index.js.map': { ...output, inputs: {} }, 'index.js': output } };
 }
 
-test('the required-libraries entry re-exports each command the reconciler bundles, once, by client', () => {
+test('the required-libraries entry exports each client with the commands the reconciler bundles, constructing none', () => {
   const entry = requiredLibrariesEntry(
     metafileWith([
       'node_modules/@aws-sdk/client-ecs/dist-es/commands/UpdateServiceCommand.js',
       'node_modules/@aws-sdk/client-ecs/dist-es/commands/CreateServiceCommand.js',
       'node_modules/@aws-sdk/client-ecs/dist-es/commands/index.js',
       'node_modules/@aws-sdk/client-cloudwatch/dist-es/commands/GetMetricDataCommand.js',
-      // The credential chain's own clients are in the bare clients already.
+      // The credential chain's own clients come with the five clients.
       'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/commands/AssumeRoleCommand.js',
       'controller/providers/aws/ecs.ts',
     ]),
   );
   const exports = entry.split('\n').filter((line) => line.startsWith('export {'));
   assert.deepEqual(exports, [
-    "export { CreateServiceCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';",
-    "export { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';",
+    "export { CloudFrontClient } from '@aws-sdk/client-cloudfront';",
+    "export { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';",
+    "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+    "export { CreateServiceCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';",
+    "export { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';",
   ]);
-  for (const library of ["from 'pino'", "from 'zod/mini'", "import('aws-embedded-metrics')", 'new ECSClient'])
+  // The reconciler constructs its clients on its first invocation, not at import.
+  assert.doesNotMatch(entry, /new \w+Client\(/);
+  for (const library of ["from 'pino'", "from 'zod/mini'", "import('aws-embedded-metrics')"])
     assert.ok(entry.includes(library), `the entry has ${library}`);
 });
 
