@@ -124,6 +124,15 @@ test('tandem apply refuses an invalid spec and stores nothing', async () => {
   assert.match((await tandem('get', '--state', state)).out, /No sites/);
 });
 
+test('tandem promote, abort and delete name a site that is not stored', async () => {
+  const state = tempDir();
+  for (const verb of ['promote', 'abort', 'delete']) {
+    const result = await tandem(verb, 'missing', '--state', state);
+    assert.equal(result.code, 1, verb);
+    assert.match(result.err, /no site missing is stored/, verb);
+  }
+});
+
 test('the installed bin runs the CLI', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, [
     'bin/tandem.js',

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { keepSitesDashboard } from '../dashboard/publish.ts';
 import { dashboardSites } from '../dashboard/sites.ts';
 import { CloudError } from '../errors.ts';
-import type { StoredSpec } from '../ports/store.ts';
+import type { SpecStorePort, StoredSpec } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { abortCanary, promoteCanary } from '../spec/promote.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
@@ -224,8 +224,7 @@ export function program(): Command {
     ).action(async (site: string, options: BackendOptions) => {
       const backend = await openBackend(options, { storeOnly: true });
       const { store } = backend.ports;
-      const spec = await store.getSpec(site);
-      if (spec === undefined) throw new CliError(`no site ${site} is stored`);
+      const spec = await storedSpec(store, site);
       let next: unknown;
       try {
         next = edit(spec.document);
@@ -251,8 +250,7 @@ export function program(): Command {
   ).action(async (site: string, options: BackendOptions) => {
     const backend = await openBackend(options, { storeOnly: true });
     const { store } = backend.ports;
-    const spec = await store.getSpec(site);
-    if (spec === undefined) throw new CliError(`no site ${site} is stored`);
+    const spec = await storedSpec(store, site);
     await store.deleteSpec(site, spec.generation);
     backend.save();
     console.log(`site ${site} deleted from ${backend.where}; its resources are removed over the next passes`);
@@ -374,6 +372,13 @@ export function program(): Command {
     });
 
   return cli;
+}
+
+/** The site's stored spec, or a CliError saying it is not stored. */
+async function storedSpec(store: SpecStorePort, site: string): Promise<StoredSpec> {
+  const spec = await store.getSpec(site);
+  if (spec === undefined) throw new CliError(`no site ${site} is stored`);
+  return spec;
 }
 
 function printPass(report: PassReport, calls: readonly { service: string; count: number }[]): void {
