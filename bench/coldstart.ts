@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
-import { bundle, bundleReconciler, type BundleResult } from '../controller/lambda/bundle.ts';
+import { bundle, bundleReconciler, ROOT, type BundleResult } from '../controller/lambda/bundle.ts';
 
 /**
  * What a cold start costs: the size of the reconciler Lambda's bundle and the
@@ -40,14 +40,20 @@ const BARE_CLIENTS_ENTRY = [
  * five clients, imported but not constructed (the reconciler constructs them
  * on its first invocation), and the SDK commands it sends (read from its
  * bundle, so the list stays true); pino's logger as the handler creates it;
- * zod/mini with its English locale (the specs' validation); and
- * aws-embedded-metrics, imported on first use as the handler does. Its import
- * over the bare clients' is what these libraries cost; the reconciler's over
- * it is what tandem's code costs.
+ * the valibot functions tandem's schemas are built with (read from tandem's
+ * files in the bundle), none of them called; and aws-embedded-metrics,
+ * imported on first use as the handler does. Its import over the bare
+ * clients' is what these libraries cost; the reconciler's over it is what
+ * tandem's code costs, building its schemas included.
  */
 export function requiredLibrariesEntry(reconciler: Metafile): string {
   const exports = new Map(Object.entries(CLIENTS).map(([pkg, client]) => [pkg, new Set([client])]));
+  const valibot = new Set<string>();
   for (const path of Object.keys(bundleOutput(reconciler).inputs)) {
+    if (!path.includes('node_modules/')) {
+      for (const name of valibotFunctions(readFileSync(join(ROOT, path), 'utf8'))) valibot.add(name);
+      continue;
+    }
     const match = /node_modules\/(@aws-sdk\/client-[\w-]+)\/dist-es\/commands\/(\w+Command)\.js$/.exec(path);
     if (match === null) continue;
     const [pkg, command] = [match[1]!, match[2]!];
@@ -55,13 +61,19 @@ export function requiredLibrariesEntry(reconciler: Metafile): string {
   }
   return [
     ...[...exports].map(([pkg, names]) => `export { ${[...names].sort().join(', ')} } from '${pkg}';`),
+    ...(valibot.size === 0 ? [] : [`export { ${[...valibot].sort().join(', ')} } from 'valibot';`]),
     `import { pino } from 'pino';`,
-    `import * as z from 'zod/mini';`,
-    `import en from 'zod/v4/locales/en.js';`,
-    `z.config(en());`,
     `export const log = pino({ level: 'info', base: { service: 'tandem-reconciler' } });`,
     `export const metrics = () => import('aws-embedded-metrics');`,
   ].join('\n');
+}
+
+/** The valibot functions a source file calls: `v.name(` or `v.name<…>(` of `import * as v from 'valibot'`. */
+export function valibotFunctions(source: string): string[] {
+  const namespace = /^import \* as (\w+) from 'valibot';$/m.exec(source)?.[1];
+  if (namespace === undefined) return [];
+  const call = new RegExp(`\\b${namespace}\\.(\\w+)(?:<[^>()]*>)?\\(`, 'g');
+  return [...source.matchAll(call)].map((m) => m[1]!);
 }
 
 interface Measured {
@@ -128,11 +140,11 @@ export async function runColdstartBenchmark(): Promise<boolean> {
     );
     console.log('');
     console.log(
-      '  required libraries: the five clients (imported; the reconciler constructs them later), the SDK commands it sends, pino, zod/mini and',
+      '  required libraries: the five clients (imported; the reconciler constructs them later), the SDK commands it sends, pino, the valibot',
     );
     console.log(
-      `  aws-embedded-metrics, without tandem's code: they take ${importRatio(libraries).toFixed(2)}× alone, ` +
-        `and tandem's code (with the parts of zod its schemas use, ${((ours.bytes - libraries.bytes) / 1024).toFixed(0)} KB) ` +
+      `  functions its schemas use and aws-embedded-metrics, without tandem's code: they take ${importRatio(libraries).toFixed(2)}× alone, ` +
+        `and tandem's code (${((ours.bytes - libraries.bytes) / 1024).toFixed(0)} KB, building its schemas included) ` +
         `adds ${(importRatio(ours) - importRatio(libraries)).toFixed(2)}×`,
     );
     console.log(`  largest parts of the reconciler bundle: ${largestParts(ours.metafile, 8)}`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Metafile } from 'esbuild';
-import { requiredLibrariesEntry } from '../bench/coldstart.ts';
+import { requiredLibrariesEntry, valibotFunctions } from '../bench/coldstart.ts';
 import { bundle, bundleReconciler } from '../controller/lambda/bundle.ts';
 
 /** A metafile whose one output holds `inputs`, as esbuild writes it. */
@@ -28,6 +28,7 @@ test('the required-libraries entry exports each client with the commands the rec
       // The credential chain's own clients come with the five clients.
       'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/commands/AssumeRoleCommand.js',
       'controller/providers/aws/ecs.ts',
+      'controller/providers/local/endpoints.ts',
     ]),
   );
   const exports = entry.split('\n').filter((line) => line.startsWith('export {'));
@@ -37,11 +38,24 @@ test('the required-libraries entry exports each client with the commands the rec
     "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
     "export { CreateServiceCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';",
     "export { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';",
+    // The valibot functions tandem's files call (here endpoints.ts), exported, not called.
+    "export { array, number, object, safeParse, string } from 'valibot';",
   ]);
   // The reconciler constructs its clients on its first invocation, not at import.
   assert.doesNotMatch(entry, /new \w+Client\(/);
-  for (const library of ["from 'pino'", "from 'zod/mini'", "import('aws-embedded-metrics')"])
+  for (const library of ["from 'pino'", "import('aws-embedded-metrics')"])
     assert.ok(entry.includes(library), `the entry has ${library}`);
+});
+
+test('the valibot functions a file calls are read with or without type arguments, and only through valibot', () => {
+  const source = [
+    "import * as v from 'valibot';",
+    'const a = v.pipe(v.number(), v.minValue<number, number, string>(1, "x"));',
+    'const b = v.rawCheck<Site>(({ dataset }) => dataset);',
+    'type A = v.InferOutput<typeof a>;',
+  ].join('\n');
+  assert.deepEqual(valibotFunctions(source), ['pipe', 'number', 'minValue', 'rawCheck']);
+  assert.deepEqual(valibotFunctions("import * as z from 'zod';\nz.string();"), []);
 });
 
 test('the required libraries hold every package the reconciler bundle holds, and none of tandem’s code', async () => {

@@ -173,6 +173,45 @@ test('formatProblems names the field of each problem', () => {
   assert.equal(formatProblems([{ field: '', message: 'is 20000 bytes' }]), 'document is 20000 bytes');
 });
 
+test('an array where the spec has an object is of the wrong type, even an empty one', () => {
+  for (const [set, field] of [
+    [(d: ReturnType<typeof demo>) => (d.spec.task = []), 'spec.task'],
+    [(d: ReturnType<typeof demo>) => (d.spec.regions[0] = [{ name: 'us-east-1' }]), 'spec.regions[0]'],
+    [(d: ReturnType<typeof demo>) => (d.spec.task.environment = ['A']), 'spec.task.environment'],
+  ] as const) {
+    const document = demo();
+    set(document);
+    assert.deepEqual(problems(document), [{ field, message: 'must be an object' }]);
+  }
+});
+
+test('a missing field is required, and every unknown field of an object is named in one problem', () => {
+  const document = demo();
+  delete document.spec.regions[1].role;
+  document.spec.cdn.ttl = 60;
+  document.spec.cdn.origin = 'x';
+  assert.deepEqual(problems(document), [
+    { field: 'spec.regions[1].role', message: 'is required' },
+    { field: 'spec.cdn', message: 'has unknown fields ttl, origin: remove or rename them' },
+  ]);
+});
+
+test('a field gets one problem, its first; a rule across fields waits for their types', () => {
+  const document = demo();
+  document.spec.task.containerPort = 1e20; // neither whole nor a port
+  document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks
+  assert.deepEqual(problems(document), [
+    { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },
+    { field: 'spec.task.containerPort', message: 'must be a whole number' },
+  ]);
+  document.spec.regions[0].role = 7;
+  document.spec.regions[1].minTasks = 20; // above maxTasks: checked only once every field has its type
+  assert.deepEqual(
+    problems(document).map((p) => p.field),
+    ['spec.regions[0].role', 'spec.regions[0].minTasks', 'spec.task.containerPort'],
+  );
+});
+
 test('specs/site.schema.json matches the schema', () => {
   const committed = readFileSync(new URL('specs/site.schema.json', root), 'utf8');
   assert.equal(committed, siteJsonSchema(), 'specs/site.schema.json is stale: run `npm run schema`');

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import {
   decideTasks,
   nextHistory,
@@ -11,7 +12,7 @@ import type { Policy } from './policy.ts';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 /** The spec's `scaling` section with every default filled in. */
-export const SPEC_SCALING_DEFAULTS = SiteSchema.shape.spec.shape.scaling.parse(undefined);
+export const SPEC_SCALING_DEFAULTS = v.parse(SiteSchema.entries.spec.entries.scaling, undefined);
 
 /**
  * The autoscaler policy a spec with default `scaling` gives a region, mapped

@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 /**
  * Bundles the reconciler Lambda: `npm run bundle` writes
@@ -21,34 +20,6 @@ export const RECONCILER_OUTFILE = join(ROOT, 'dist/reconciler/index.js');
 const REQUIRE_BANNER =
   "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);";
 
-/**
- * `import { z } from 'zod'` hands esbuild zod's namespace as one value, so it
- * keeps all of it, every one of zod's ~40 locales included (about 350 KB
- * minified). Importing the same namespace as `import * as z` lets esbuild keep
- * only the members used. Same module, same object: behaviour does not change.
- * The Lambda's own schemas use `zod/mini` (smaller still: classic zod's
- * methods bring its JSON Schema generator along); this keeps any classic
- * import that reaches the bundle from taking all of zod with it.
- */
-function zodNamespacePlugin(): Plugin {
-  const external = join(
-    dirname(createRequire(import.meta.url).resolve('zod/package.json')),
-    'v4/classic/external.js',
-  );
-  return {
-    name: 'tandem-zod-namespace',
-    setup(build) {
-      build.onLoad({ filter: /[\\/]controller[\\/].*\.ts$/ }, (args) => ({
-        contents: readFileSync(args.path, 'utf8').replace(
-          /^import \{ z \} from 'zod';$/m,
-          `import * as z from ${JSON.stringify(external)};`,
-        ),
-        loader: 'ts',
-      }));
-    },
-  };
-}
-
 /** How every Lambda bundle is built, so the coldstart benchmark compares like with like. */
 export const LAMBDA_BUILD: BuildOptions = {
   bundle: true,
@@ -61,7 +32,6 @@ export const LAMBDA_BUILD: BuildOptions = {
   sourcemap: 'external',
   legalComments: 'none',
   banner: { js: REQUIRE_BANNER },
-  plugins: [zodNamespacePlugin()],
   // Only the CLI reads the origin secret with the SDK (imported on that path alone); the Lambda uses the extension.
   external: ['@aws-sdk/client-secrets-manager'],
   logLevel: 'warning',
@@ -85,6 +55,8 @@ export async function bundle(
       ? { entryPoints: [entry.file] }
       : { stdin: { contents: entry.source, resolveDir: ROOT, loader: 'ts', sourcefile: 'entry.ts' } }),
     outfile,
+    // The metafile's paths are relative to the repository, wherever the build runs from.
+    absWorkingDir: ROOT,
     metafile: true,
   });
   // Node treats index.js as an ES module only with this beside it (Lambda's zip has no other package.json).

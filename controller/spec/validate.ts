@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { MAX_SPEC_BYTES, SiteSchema, type Site } from './schema.ts';
 
 /** One problem with a spec: the field it is about and what to do. */
@@ -24,19 +24,15 @@ export function validateSite(document: unknown): SpecValidation {
       problems: [{ field: '', message: `is ${size} bytes; a spec may be at most ${MAX_SPEC_BYTES} bytes` }],
     };
   }
-  const parsed = SiteSchema.safeParse(document);
-  if (parsed.success) return { ok: true, site: parsed.data };
-  // A field of the wrong type gets one problem, not also the checks that assumed its type.
-  const problems = parsed.error.issues.map(toProblem);
-  const mistyped = new Set(
-    parsed.error.issues.filter((i) => i.code === 'invalid_type').map((i) => formatPath(i.path)),
-  );
-  return {
-    ok: false,
-    problems: problems.filter(
-      (p, i) => parsed.error.issues[i]!.code === 'invalid_type' || !mistyped.has(p.field),
-    ),
-  };
+  const parsed = v.safeParse(SiteSchema, document);
+  if (parsed.success) return { ok: true, site: parsed.output };
+  // One problem per field, its first: a field's own checks come before the rules across fields.
+  const problems = new Map<string, SpecProblem>();
+  for (const issue of parsed.issues) {
+    const field = formatPath(issueKeys(issue));
+    if (!problems.has(field)) problems.set(field, { field, message: issueMessage(issue) });
+  }
+  return { ok: false, problems: [...problems.values()] };
 }
 
 /** One line per problem, each naming its field. */
@@ -46,21 +42,38 @@ export function formatProblems(problems: readonly SpecProblem[]): string {
     .join('\n');
 }
 
-function toProblem(issue: z.core.$ZodIssue): SpecProblem {
-  const path = issue.path;
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    message = `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}: remove or rename ${issue.keys.length > 1 ? 'them' : 'it'}`;
-  } else if (issue.code === 'invalid_key') {
-    message = `has a bad key: ${issue.issues[0]?.message ?? 'rename it'}`;
-  } else if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) {
-    message = message.endsWith('received undefined') ? 'is required' : `must be ${article(issue.expected)}`;
-  }
-  return { field: formatPath(path), message };
+/** Object schemas: their issues about a key (missing or unknown) have the key's own origin. */
+const OBJECT_TYPES = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
+
+/**
+ * The keys from the document's root to the field an issue is about. An
+ * unknown field is reported on the object that holds it (its message names
+ * every unknown field there).
+ */
+export function issueKeys(issue: v.BaseIssue<unknown>): PropertyKey[] {
+  const keys = (issue.path ?? []).map((item) => item.key as PropertyKey);
+  return isUnknownField(issue) ? keys.slice(0, -1) : keys;
+}
+
+/**
+ * An issue's message in tandem's words. Schemas give their own messages for
+ * what they check; valibot's message for a value of the wrong type ("Invalid
+ * type: Expected number but received "3"") becomes "must be a number", and
+ * for a missing value "is required".
+ */
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
+  const last = issue.path?.at(-1);
+  if (last?.origin === 'key' && !OBJECT_TYPES.has(issue.type)) return `has a bad key: ${issue.message}`;
+  if (issue.kind !== 'schema' || !/^Invalid (type|key):/.test(issue.message)) return issue.message;
+  if (issue.received === 'undefined') return 'is required';
+  return `must be ${article((issue.expected ?? 'value').toLowerCase())}`;
+}
+
+function isUnknownField(issue: v.BaseIssue<unknown>): boolean {
+  return issue.type === 'strict_object' && issue.expected === 'never' && issue.path?.at(-1)?.origin === 'key';
 }
 
 function article(expected: string): string {
-  if (expected === 'record') return 'an object';
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 

@@ -5,10 +5,10 @@ import {
   type DynamoDBClient,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod/mini';
-import '../../spec/zod-english.ts';
+import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import type { Platform, RegionPlatform } from '../../model/platform.ts';
+import { issueKeys, issueMessage } from '../../spec/validate.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
@@ -36,20 +36,18 @@ export const SETTINGS_SORT_KEY = 'settings';
 export const DEFAULT_EXTENSION_PORT = 2773;
 const EXTENSION_TIMEOUT_MS = 10_000;
 
-/** Missing fields say so; fields of the wrong type say what they must be. */
-const expect = (what: string) => ({
-  error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
-});
-const text = z.string(expect('a string')).check(z.minLength(1, 'must not be empty'));
-const matching = (pattern: RegExp, message: string) => text.check(z.regex(pattern, message));
+// A missing field is reported as "is required" and one of the wrong type as "must be a string" (`issueMessage`).
+const text = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
+const matching = (pattern: RegExp, message: string) => v.pipe(text, v.regex(pattern, message));
 const arn = (service: string) =>
   matching(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
 const ids = (prefix: string) =>
-  z
-    .array(matching(new RegExp(`^${prefix}-`), `must be an id starting ${prefix}-`), expect('a list'))
-    .check(z.minLength(1, 'must name at least one'));
+  v.pipe(
+    v.array(matching(new RegExp(`^${prefix}-`), `must be an id starting ${prefix}-`), 'must be a list'),
+    v.minLength(1, 'must name at least one'),
+  );
 
-const RegionPlatformSchema = z.object({
+const RegionPlatformSchema = v.object({
   region: text,
   cluster: text,
   loadBalancerArn: arn('elasticloadbalancing'),
@@ -58,19 +56,20 @@ const RegionPlatformSchema = z.object({
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
-  assignPublicIp: z.boolean(expect('true or false')),
+  assignPublicIp: v.boolean('must be true or false'),
   executionRoleArn: arn('iam'),
   taskRoleArn: arn('iam'),
   logGroup: text,
 });
 
-const OriginSchema = z.object({
+const OriginSchema = v.object({
   // An HTTP header name (RFC 9110 token); CloudFront adds it to every origin request.
   originHeaderName: matching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
-  originProtocol: z.enum(['http-only', 'https-only'], expect('"http-only" or "https-only"')),
+  originProtocol: v.picklist(['http-only', 'https-only'], 'must be "http-only" or "https-only"'),
 });
 
-const SettingsSchema = z.extend(OriginSchema, {
+const SettingsSchema = v.object({
+  ...OriginSchema.entries,
   // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>. The extension asks Secrets Manager in
   // the Lambda's region, so the bootstrap keeps the secret in the control region.
   originSecretArn: matching(
@@ -79,17 +78,23 @@ const SettingsSchema = z.extend(OriginSchema, {
   ),
 });
 
-const PlatformFileSchema = z.extend(OriginSchema, {
+const PlatformFileSchema = v.object({
+  ...OriginSchema.entries,
   originSecret: text,
-  regions: z.record(z.string(), RegionPlatformSchema, expect('an object keyed by region')),
+  regions: v.record(v.string(), RegionPlatformSchema, 'must be an object keyed by region'),
 });
 
 /** What GetSecretValue answers, through the extension or the SDK; only the string is used. */
-const SecretValueSchema = z.looseObject({
-  SecretString: z
-    .string({ error: 'holds no SecretString: store the origin header value as the secret’s text' })
-    .check(z.minLength(1, 'is empty: store the origin header value as the secret’s text')),
-});
+const SecretValueSchema = v.looseObject(
+  {
+    SecretString: v.pipe(
+      v.string('holds no SecretString: store the origin header value as the secret’s text'),
+      v.minLength(1, 'is empty: store the origin header value as the secret’s text'),
+    ),
+  },
+  // A missing SecretString is reported by the object: the same words.
+  'holds no SecretString: store the origin header value as the secret’s text',
+);
 
 export interface PlatformClients {
   /** The DynamoDB client for a region: `AwsClients` is one. */
@@ -179,15 +184,15 @@ export function platformFromFile(file: string): Platform {
       (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     throw new CloudError('Invalid', file, `cannot read the platform file ${file}: ${reason}`);
   }
-  const parsed = PlatformFileSchema.safeParse(document);
+  const parsed = v.safeParse(PlatformFileSchema, document);
   if (!parsed.success) {
     throw new CloudError(
       'Invalid',
       file,
-      `platform file ${file} is invalid: ${describeIssues(parsed.error)}`,
+      `platform file ${file} is invalid: ${describeIssues(parsed.issues)}`,
     );
   }
-  for (const [key, region] of Object.entries(parsed.data.regions)) {
+  for (const [key, region] of Object.entries(parsed.output.regions)) {
     if (region.region !== key)
       throw new CloudError(
         'Invalid',
@@ -195,7 +200,7 @@ export function platformFromFile(file: string): Platform {
         `platform file ${file} is invalid: regions.${key}.region is "${region.region}"; it must be "${key}"`,
       );
   }
-  return parsed.data;
+  return parsed.output;
 }
 
 // ----- the table -----
@@ -245,7 +250,7 @@ function readItem<T>(
   item: Item | undefined,
   sk: string,
   table: Table,
-  schema: z.ZodMiniType<T>,
+  schema: v.GenericSchema<unknown, T>,
   fix: string,
 ): T | CloudError {
   const resource = itemResource(table, sk);
@@ -273,12 +278,12 @@ function readItem<T>(
       `${what}: field document is not valid JSON (${(error as Error).message}); ${fix}`,
     );
   }
-  const parsed = schema.safeParse(document);
-  if (parsed.success) return parsed.data;
+  const parsed = v.safeParse(schema, document);
+  if (parsed.success) return parsed.output;
   return new CloudError(
     'Invalid',
     resource,
-    `${what}: field document is malformed: ${describeIssues(parsed.error)}; ${fix}`,
+    `${what}: field document is malformed: ${describeIssues(parsed.issues)}; ${fix}`,
   );
 }
 
@@ -401,13 +406,9 @@ async function secretFromSdk(secretArn: string): Promise<string> {
 
 /** The secret's text, checked; never part of a message. */
 function secretString(answer: unknown, secretArn: string): string {
-  const parsed = SecretValueSchema.safeParse(answer);
-  if (parsed.success) return parsed.data.SecretString;
-  throw new CloudError(
-    'Invalid',
-    secretArn,
-    `the origin secret ${secretArn} ${parsed.error.issues[0]?.message ?? 'is unreadable'}`,
-  );
+  const parsed = v.safeParse(SecretValueSchema, answer);
+  if (parsed.success) return parsed.output.SecretString;
+  throw new CloudError('Invalid', secretArn, `the origin secret ${secretArn} ${parsed.issues[0].message}`);
 }
 
 function secretError(error: unknown, secretArn: string, how: string): CloudError {
@@ -421,8 +422,11 @@ function secretError(error: unknown, secretArn: string, how: string): CloudError
   );
 }
 
-function describeIssues(error: z.core.$ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length === 0 ? 'the document' : issue.path.join('.')} ${issue.message}`)
+function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .map((issue) => {
+      const keys = issueKeys(issue);
+      return `${keys.length === 0 ? 'the document' : keys.join('.')} ${issueMessage(issue)}`;
+    })
     .join('; ');
 }

@@ -9,12 +9,12 @@ import {
   type PutItemCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod/mini';
-import '../../spec/zod-english.ts';
+import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import type { SiteStatus } from '../../model/status.ts';
 import type { SpecStorePort, StoredSpec, StoredStatus } from '../../ports/store.ts';
+import { issueKeys, issueMessage } from '../../spec/validate.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
@@ -68,35 +68,37 @@ const readNumber = (value: string): number | string => {
   return Number.isFinite(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER ? n : value;
 };
 
-const positiveWhole = z
-  .number({ error: 'must be a number' })
-  .check(z.int('must be a whole number'), z.positive('must be at least 1'));
+const positiveWhole = v.pipe(
+  v.number('must be a number'),
+  v.safeInteger('must be a whole number'),
+  v.minValue(1, 'must be at least 1'),
+);
 
-const SpecItem = z.object({
+const SpecItem = v.object({
   generation: positiveWhole,
-  document: z.string({ error: 'must be a string holding the spec as JSON' }),
+  document: v.string('must be a string holding the spec as JSON'),
 });
 
-const StatusItem = z.object({
+const StatusItem = v.object({
   revision: positiveWhole,
-  status: z.string({ error: 'must be a string holding the status as JSON' }),
+  status: v.string('must be a string holding the status as JSON'),
 });
 
 /** Only what the reconciler relies on when it reads its previous status back. */
-const StatusShape = z.looseObject({
-  site: z.string(),
-  observedGeneration: z.number(),
-  observedHash: z.string(),
-  conditions: z.record(z.string(), z.unknown()),
-  regions: z.record(z.string(), z.unknown()),
-  cdn: z.looseObject({}),
-  lastActions: z.array(z.unknown()),
-  errors: z.array(z.unknown()),
+const StatusShape = v.looseObject({
+  site: v.string(),
+  observedGeneration: v.number(),
+  observedHash: v.string(),
+  conditions: v.record(v.string(), v.unknown()),
+  regions: v.record(v.string(), v.unknown()),
+  cdn: v.looseObject({}),
+  lastActions: v.array(v.unknown()),
+  errors: v.array(v.unknown()),
 });
 
-const CarryOverItem = z.object({ sites: z.array(z.string(), { error: 'must be a list of site names' }) });
+const CarryOverItem = v.object({ sites: v.array(v.string(), 'must be a list of site names') });
 
-/** An item as plain data (see `plainItem`), which the zod schemas above check. */
+/** An item as plain data (see `plainItem`), which the schemas above check. */
 type Item = Record<string, unknown>;
 /** An item as DynamoDB sends and receives it. */
 type RawItem = Record<string, AttributeValue>;
@@ -272,9 +274,9 @@ export class DynamoSpecStore implements SpecStorePort {
   async getCarryOver(): Promise<string[]> {
     const item = await this.getItem(LEASE_PARTITION, CARRY_OVER_SORT_KEY);
     if (item === undefined) return [];
-    const parsed = CarryOverItem.safeParse(item);
-    if (parsed.success) return parsed.data.sites;
-    this.report(parsed.error, LEASE_PARTITION, CARRY_OVER_SORT_KEY, item);
+    const parsed = v.safeParse(CarryOverItem, item);
+    if (parsed.success) return parsed.output.sites;
+    this.report(parsed.issues, LEASE_PARTITION, CARRY_OVER_SORT_KEY, item);
     return [];
   }
 
@@ -302,19 +304,19 @@ export class DynamoSpecStore implements SpecStorePort {
   /** A spec item as well as it can be read; a malformed one is reported and comes back with what was readable. */
   private readSpec(item: Item): StoredSpec {
     const name = String(item['sk']);
-    const parsed = SpecItem.safeParse(item);
+    const parsed = v.safeParse(SpecItem, item);
     if (parsed.success) {
-      this.documentsRead.set(name, { generation: parsed.data.generation, json: parsed.data.document });
+      this.documentsRead.set(name, { generation: parsed.output.generation, json: parsed.output.document });
       try {
-        const document = JSON.parse(parsed.data.document) as unknown;
-        return { name, generation: parsed.data.generation, hash: documentHash(document), document };
+        const document = JSON.parse(parsed.output.document) as unknown;
+        return { name, generation: parsed.output.generation, hash: documentHash(document), document };
       } catch (error) {
         this.reportField(SPEC_PARTITION, name, 'document', `is not valid JSON (${(error as Error).message})`);
-        const document = parsed.data.document;
-        return { name, generation: parsed.data.generation, hash: documentHash(document), document };
+        const document = parsed.output.document;
+        return { name, generation: parsed.output.generation, hash: documentHash(document), document };
       }
     }
-    this.report(parsed.error, SPEC_PARTITION, name, item);
+    this.report(parsed.issues, SPEC_PARTITION, name, item);
     // An unreadable generation counts as 0 (absent), so `tandem apply` can write over the item and repair it.
     const generation = typeof item['generation'] === 'number' ? item['generation'] : 0;
     const document = readableDocument(item['document']);
@@ -327,38 +329,45 @@ export class DynamoSpecStore implements SpecStorePort {
    */
   private readStatus(item: Item): StoredStatus {
     const name = String(item['sk']);
-    const parsed = StatusItem.safeParse(item);
+    const parsed = v.safeParse(StatusItem, item);
     const revision = typeof item['revision'] === 'number' ? item['revision'] : 0;
     if (!parsed.success) {
-      this.report(parsed.error, STATUS_PARTITION, name, item);
+      this.report(parsed.issues, STATUS_PARTITION, name, item);
       return { name, revision, status: emptyStatus(name) };
     }
     let body: unknown;
     try {
-      body = JSON.parse(parsed.data.status);
+      body = JSON.parse(parsed.output.status);
     } catch (error) {
       this.reportField(STATUS_PARTITION, name, 'status', `is not valid JSON (${(error as Error).message})`);
       return { name, revision, status: emptyStatus(name) };
     }
-    const shape = StatusShape.safeParse(body);
+    const shape = v.safeParse(StatusShape, body);
     if (!shape.success) {
-      this.report(shape.error, STATUS_PARTITION, name, body, 'status');
+      this.report(shape.issues, STATUS_PARTITION, name, body, 'status');
       return { name, revision, status: emptyStatus(name) };
     }
-    return { name, revision, status: { ...(shape.data as unknown as SiteStatus), site: name } };
+    return { name, revision, status: { ...(shape.output as unknown as SiteStatus), site: name } };
   }
 
-  private report(error: z.core.$ZodError, pk: string, sk: string, item: unknown, prefix?: string): void {
-    for (const issue of error.issues) {
-      const path = [...(prefix === undefined ? [] : [prefix]), ...issue.path.map(String)].join('.');
-      const found = issue.path.reduce<unknown>(
+  private report(
+    issues: readonly v.BaseIssue<unknown>[],
+    pk: string,
+    sk: string,
+    item: unknown,
+    prefix?: string,
+  ): void {
+    for (const issue of issues) {
+      const keys = issueKeys(issue);
+      const path = [...(prefix === undefined ? [] : [prefix]), ...keys.map(String)].join('.');
+      const found = keys.reduce<unknown>(
         (value, key) =>
           value !== null && typeof value === 'object'
             ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
             : undefined,
         item,
       );
-      this.reportField(pk, sk, path, `${issue.message} (found ${describeValue(found)})`);
+      this.reportField(pk, sk, path, `${issueMessage(issue)} (found ${describeValue(found)})`);
     }
   }
 

@@ -1,30 +1,30 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod/mini';
+import * as v from 'valibot';
 
 /** Where `tandem up` keeps its store and its endpoints unless told otherwise. */
 export const DEFAULT_LOCAL_DIR = '.tandem/local';
 export const ENDPOINTS_FILE = 'endpoints.json';
 
-const Endpoints = z.object({
-  pid: z.number(),
+const Endpoints = v.object({
+  pid: v.number(),
   /** Tells this run from an earlier one on the same directory. */
-  runId: z.string(),
-  regions: z.array(z.string()),
-  cdn: z.string(),
+  runId: v.string(),
+  regions: v.array(v.string()),
+  cdn: v.string(),
   /** The dashboard page, which also serves the local cloud's control API under /api/. */
-  dashboard: z.string(),
+  dashboard: v.string(),
   /** The spec store's DynamoDB endpoint. */
-  store: z.string(),
-  table: z.string(),
-  intervalSeconds: z.number(),
+  store: v.string(),
+  table: v.string(),
+  intervalSeconds: v.number(),
 });
 
 /** The local cloud is not running, or refused what was asked of it. */
 export class LocalCloudError extends Error {}
 
 /** What a running local cloud writes so the other commands find it. */
-export type LocalEndpoints = z.infer<typeof Endpoints>;
+export type LocalEndpoints = v.InferOutput<typeof Endpoints>;
 
 export function writeEndpoints(dir: string, endpoints: LocalEndpoints): void {
   writeFileSync(join(dir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
@@ -44,8 +44,8 @@ export function readEndpoints(dir: string): LocalEndpoints | undefined {
     return undefined;
   }
   try {
-    const parsed = Endpoints.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    const parsed = v.safeParse(Endpoints, JSON.parse(text));
+    return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;
   }
