@@ -8,7 +8,7 @@ import {
 import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import type { Platform, RegionPlatform } from '../../model/platform.ts';
-import { issueKeys, issueMessage } from '../../spec/validate.ts';
+import { issueKeys, issueMessage } from '../../spec/issues.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
