@@ -104,6 +104,14 @@ const between = (min: number, max: number, message = `must be between ${min} and
 const int = (min: number, max: number, unit = '') =>
   whole(`must be a whole number${unit}`, ...between(min, max));
 
+/** A number of tasks in a region: from `min` to 1000. */
+const tasks = (min: number) =>
+  whole(
+    'must be a whole number',
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(1000, 'must be at most 1000'),
+  );
+
 const imageTag = v.pipe(
   v.string(),
   v.regex(IMAGE_TAG, 'must be an image tag: letters, digits, _ . -, at most 128 characters'),
@@ -177,28 +185,8 @@ const CanarySchema = described(
 const RegionSchema = strict({
   name: v.picklist(AWS_REGIONS, 'must be an AWS region where tandem can run, such as us-east-1'),
   role: v.picklist(['primary', 'failover'], 'must be "primary" or "failover"'),
-  minTasks: v.optional(
-    described(
-      whole(
-        'must be a whole number',
-        v.minValue(0, 'must be at least 0'),
-        v.maxValue(1000, 'must be at most 1000'),
-      ),
-      'Fewest tasks (stable plus canary) this region runs.',
-    ),
-    1,
-  ),
-  maxTasks: v.optional(
-    described(
-      whole(
-        'must be a whole number',
-        v.minValue(1, 'must be at least 1'),
-        v.maxValue(1000, 'must be at most 1000'),
-      ),
-      'Most tasks (stable plus canary) this region runs.',
-    ),
-    10,
-  ),
+  minTasks: v.optional(described(tasks(0), 'Fewest tasks (stable plus canary) this region runs.'), 1),
+  maxTasks: v.optional(described(tasks(1), 'Most tasks (stable plus canary) this region runs.'), 10),
 });
 
 const TaskSchema = v.pipe(
@@ -289,17 +277,7 @@ const ScalingSchema = strict({
     ),
     50,
   ),
-  maxScaleOutStep: v.optional(
-    described(
-      whole(
-        'must be a whole number',
-        v.minValue(1, 'must be at least 1'),
-        v.maxValue(1000, 'must be at most 1000'),
-      ),
-      'Most tasks added to a region in one pass.',
-    ),
-    1000,
-  ),
+  maxScaleOutStep: v.optional(described(tasks(1), 'Most tasks added to a region in one pass.'), 1000),
 });
 
 const CdnSchema = v.pipe(
