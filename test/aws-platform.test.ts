@@ -579,4 +579,6 @@ test('a bad platform file is refused naming the file and each field', () => {
     regions: { 'eu-west-1': regionPlatform('us-east-1') },
   });
   assert.throws(() => platformFromFile(mismatched), /regions\.eu-west-1\.region is "us-east-1"/);
+  const listed = writePlatform('list.json', { ...SETTINGS, originSecret: 'dev', regions: [] });
+  assert.throws(() => platformFromFile(listed), /regions must be an object keyed by region/);
 });

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
+import { objectOnly } from './valibot.ts';
 
 /**
  * The site spec: the one source of truth for what a spec may say and what it
@@ -50,21 +51,6 @@ function strict<const E extends v.ObjectEntries>(entries: E) {
       return `has unknown field${many ? 's' : ''} ${unknown.join(', ')}: remove or rename ${many ? 'them' : 'it'}`;
     }),
   );
-}
-
-/**
- * valibot's object and record schemas take an array for an object with keys
- * 0, 1, …; where a spec has an object, an array is of the wrong type.
- */
-function objectOnly<T extends v.GenericSchema>(schema: T): T {
-  return {
-    ...schema,
-    '~run'(dataset, config) {
-      if (!Array.isArray(dataset.value)) return schema['~run'](dataset, config);
-      v._addIssue(schema, 'type', dataset, config);
-      return dataset as ReturnType<T['~run']>;
-    },
-  };
 }
 
 /**

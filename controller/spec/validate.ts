@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { issueKeys, issueMessage } from './issues.ts';
+import { issueKeys, issueMessage } from './valibot.ts';
 import { MAX_SPEC_BYTES, SiteSchema, type Site } from './schema.ts';
 
 /** One problem with a spec: the field it is about and what to do. */

@@ -8,7 +8,7 @@ import {
 import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import type { Platform, RegionPlatform } from '../../model/platform.ts';
-import { issueKeys, issueMessage } from '../../spec/issues.ts';
+import { issueKeys, issueMessage, objectOnly } from '../../spec/valibot.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
@@ -81,7 +81,7 @@ const SettingsSchema = v.object({
 const PlatformFileSchema = v.object({
   ...OriginSchema.entries,
   originSecret: text,
-  regions: v.record(v.string(), RegionPlatformSchema, 'must be an object keyed by region'),
+  regions: objectOnly(v.record(v.string(), RegionPlatformSchema, 'must be an object keyed by region')),
 });
 
 /** What GetSecretValue answers, through the extension or the SDK; only the string is used. */

@@ -14,7 +14,7 @@ import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import type { SiteStatus } from '../../model/status.ts';
 import type { SpecStorePort, StoredSpec, StoredStatus } from '../../ports/store.ts';
-import { issueKeys, issueMessage } from '../../spec/issues.ts';
+import { issueKeys, issueMessage } from '../../spec/valibot.ts';
 import { fromAwsError } from './errors.ts';
 
 /**

@@ -1,9 +1,25 @@
-import type * as v from 'valibot';
+import * as v from 'valibot';
 
 /**
- * A valibot issue in tandem's words: the field it is about and what to do.
- * Shared by the spec's validation and the checks of items read from AWS.
+ * What tandem adds to valibot, for the spec and for the items and files read
+ * from outside: objects that are objects, and issues in tandem's words (the
+ * field an issue is about and what to do).
  */
+
+/**
+ * valibot's object and record schemas take an array for an object with keys
+ * 0, 1, …; where tandem expects an object, an array is of the wrong type.
+ */
+export function objectOnly<T extends v.GenericSchema>(schema: T): T {
+  return {
+    ...schema,
+    '~run'(dataset, config) {
+      if (!Array.isArray(dataset.value)) return schema['~run'](dataset, config);
+      v._addIssue(schema, 'type', dataset, config);
+      return dataset as ReturnType<T['~run']>;
+    },
+  };
+}
 
 /** Object schemas: their issues about a key (missing or unknown) have the key's own origin. */
 const OBJECT_TYPES = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
