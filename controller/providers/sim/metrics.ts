@@ -1,5 +1,34 @@
-import type { MetricQuery } from '../../ports/metrics.ts';
+import { CloudError } from '../../errors.ts';
+import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricsPort } from '../../ports/metrics.ts';
+import type { SimContext } from './context.ts';
 import type { SimRegion } from './world.ts';
+
+/** CloudWatch in the simulated cloud: one datapoint per query, from the traffic a test sets (`setTraffic`). */
+export function simMetrics(sim: SimContext): MetricsPort {
+  return {
+    getMetricData: (region, queries, start) =>
+      sim.call('cloudwatch', 'GetMetricData', region, false, () => {
+        if (queries.length > GET_METRIC_DATA_MAX)
+          throw new CloudError('Invalid', 'GetMetricData', 'at most 500 queries per call');
+        // As CloudWatch: ids are unique within a call, start with a lowercase letter, then letters, digits or _.
+        const ids = new Set<string>();
+        for (const q of queries) {
+          if (!/^[a-z][A-Za-z0-9_]{0,254}$/.test(q.id) || ids.has(q.id))
+            throw new CloudError(
+              'Invalid',
+              'GetMetricData',
+              `query id ${q.id} must be unique and start with a lowercase letter (letters, digits and _ only)`,
+            );
+          ids.add(q.id);
+        }
+        const r = sim.region(region);
+        return queries.map((q) => {
+          const value = simMetric(r, q, sim.world.ticks ?? 0);
+          return { id: q.id, points: value === undefined ? [] : [{ timestamp: start, value }] };
+        });
+      }),
+  };
+}
 
 /**
  * The value CloudWatch would hold for one query in a simulated region, or
