@@ -5,7 +5,6 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
-import { DASHBOARD_REGION } from '../controller/providers/aws/dashboard.ts';
 import { METRICS_NAMESPACE } from '../controller/lambda/metrics.ts';
 
 /** The bootstrap's own dashboard, in the primary region; the reconciler keeps `tandem-sites` beside it. */
@@ -129,8 +128,8 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
 
 function addControlDashboard(stack: Stack, props: ControlMonitoringProps, alarms: cloudwatch.Alarm[]) {
   const { reconciler } = props;
-  // The reconciler writes its dashboard through us-east-1 whatever the primary region is.
-  const consoleUrl = `https://console.aws.amazon.com/cloudwatch/home?region=${DASHBOARD_REGION}`;
+  // Dashboards are global to the account; the console shows them from the primary region.
+  const consoleUrl = `https://console.aws.amazon.com/cloudwatch/home?region=${stack.region}`;
   const dashboard = new cloudwatch.Dashboard(stack, 'Dashboard', {
     dashboardName: CONTROL_DASHBOARD,
     defaultInterval: Duration.hours(3),

@@ -133,7 +133,7 @@ test('with AWS_ENDPOINT_URL set, tandem reconcile --once sends every service’s
   recorded.length = 0;
   await tandemChild(['apply', '-f', 'specs/demo.json', ...common], env);
   const { stdout } = await tandemChild(['reconcile', '--once', ...common], env);
-  assert.match(stdout, /^demo: /m);
+  assert.match(stdout, /^us-east-1 demo: /m, "the pass of --region's reconciler");
 
   const services = new Set(recorded.map((r) => r.service));
   for (const service of ['dynamodb', 'ecs', 'elasticloadbalancing', 'cloudfront', 'monitoring']) {
@@ -195,8 +195,8 @@ test('tandem plan against the AWS adapters never writes, even with actions to pl
       assert.equal(await main(['node', 'tandem', 'apply', '-f', 'specs/demo.json', ...common]), 0);
       // Build the world through the adapters, then change the spec so the plan has work.
       const clients = new AwsClients();
-      const ports = awsPorts({ clients, tableName: TABLE, controlRegion: 'us-east-1' });
-      await reconcilePass({ ports, platform });
+      const ports = awsPorts({ clients, tableName: TABLE, region: 'us-east-1' });
+      await reconcilePass({ ports, platform, region: 'us-east-1' });
       const demo = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
       demo.spec.image.tag = 'v3';
       const changed = join(dir, 'changed.json');

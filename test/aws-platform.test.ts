@@ -183,7 +183,7 @@ function options(
   return {
     clients: table,
     tableName: TABLE,
-    controlRegion: CONTROL,
+    region: CONTROL,
     regions: ['us-east-1', 'eu-west-1'],
     secret: 'extension',
     ...extra,
@@ -442,7 +442,7 @@ test('the origin secret never appears in an error or a problem', async () => {
   });
 });
 
-test('with secret: sdk the secret is read with GetSecretValue in the secret’s region, not the extension', async () => {
+test('with secret: sdk the secret is read with GetSecretValue from its replica in the reader’s region, not the extension', async () => {
   const secrets = mockClient(SecretsManagerClient);
   const euArn = `arn:aws:secretsmanager:eu-central-1:${ACCOUNT}:secret:tandem/origin-AbCdEf`;
   const asked: { secretId: string; region: string }[] = [];
@@ -455,7 +455,9 @@ test('with secret: sdk the secret is read with GetSecretValue in the secret’s 
     stored.set('settings', item('settings', { ...SETTINGS, originSecretArn: euArn }));
     const platform = await loadPlatform(options(tableWith(stored), { secret: 'sdk' }));
     assert.equal(platform.originSecret, SECRET);
-    assert.deepEqual(asked, [{ secretId: euArn, region: 'eu-central-1' }]);
+    // The settings name the primary's secret; a replica differs only by its region.
+    const replica = euArn.replace('eu-central-1', CONTROL);
+    assert.deepEqual(asked, [{ secretId: replica, region: CONTROL }]);
     assert.deepEqual(extension.requests, []);
 
     secrets.on(GetSecretValueCommand).rejects(
@@ -468,7 +470,10 @@ test('with secret: sdk the secret is read with GetSecretValue in the secret’s 
       assert.ok(e instanceof CloudError);
       assert.equal(e.kind, 'AccessDenied');
       assert.match(e.message, /named by item pk=platform sk=settings/);
-      assert.match(e.message, /Grant secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-central-1:/);
+      assert.match(
+        e.message,
+        new RegExp(`Grant secretsmanager:GetSecretValue on arn:aws:secretsmanager:${CONTROL}:`),
+      );
       return true;
     });
   } finally {

@@ -9,6 +9,7 @@ import {
   demoDocument,
   newSim,
   pass,
+  siteView,
   storeSpec,
   valid,
 } from './support/world.ts';
@@ -39,7 +40,7 @@ for (const fixture of fixtures) {
 
     await converge(sim);
 
-    const status = sim.world.statuses['bad']!.status;
+    const status = siteView(sim, 'bad')!;
     const invalid = status.conditions.Invalid;
     assert.equal(invalid?.status, 'True');
     assert.equal(invalid?.reason, 'InvalidSpec');
@@ -78,24 +79,20 @@ test('an invalid edit of a running site changes nothing in the cloud; what ran k
 
   assert.equal(cloudWrites(sim), 0);
   assert.deepEqual(sim.snapshot(), before);
-  const status = sim.world.statuses['demo']!.status;
+  const status = siteView(sim, 'demo')!;
   assert.equal(status.observedGeneration, 2);
   assert.match(status.conditions.Invalid!.message, /spec\.regions\[0\]\.minTasks/);
 
   await storeSpec(sim, demoDocument());
   await pass(sim);
-  assert.equal(
-    sim.world.statuses['demo']!.status.conditions.Invalid,
-    undefined,
-    'fixing the spec clears Invalid',
-  );
+  assert.equal(siteView(sim, 'demo')!.conditions.Invalid, undefined, 'fixing the spec clears Invalid');
 });
 
 test('a spec stored under another name than its metadata.name is invalid', async () => {
   const sim = newSim(['us-east-1', 'eu-west-1']);
   await storeSpec(sim, demoDocument(), 'other');
   await pass(sim);
-  assert.match(sim.world.statuses['other']!.status.conditions.Invalid!.message, /metadata\.name/);
+  assert.match(siteView(sim, 'other')!.conditions.Invalid!.message, /metadata\.name/);
   assert.equal(sim.cloudWrites().length, 0);
 });
 
@@ -105,7 +102,7 @@ test('a region the platform was not deployed to stalls the site without touching
   document.spec.regions[1]!.name = 'ap-south-1';
   await storeSpec(sim, document);
   await pass(sim);
-  const stalled = sim.world.statuses['demo']!.status.conditions.Stalled!;
+  const stalled = siteView(sim, 'demo')!.conditions.Stalled!;
   assert.equal(stalled.reason, 'NoPlatform');
   assert.match(stalled.message, /ap-south-1/);
   assert.equal(sim.cloudWrites().length, 0);

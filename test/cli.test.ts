@@ -93,13 +93,16 @@ test('tandem reconcile --once converges step by step; get and describe report it
   const state = tempDir();
   await tandem('apply', '-f', 'specs/demo.json', '--state', state);
   const first = await tandem('reconcile', '--once', '--state', state);
-  assert.match(first.out, /demo: 15 applied, 0 failed/);
+  // Each region's reconciler in turn; the primary's also creates the distribution.
+  assert.match(first.out, /us-east-1 demo: 8 applied, 0 failed/);
+  assert.match(first.out, /eu-west-1 demo: 7 applied, 0 failed/);
   await tandem('reconcile', '--once', '--state', state);
   const third = await tandem('reconcile', '--once', '--state', state);
-  assert.match(third.out, /demo: 0 applied, 0 failed; Ready=True/);
+  assert.match(third.out, /us-east-1 demo: 0 applied, 0 failed; Ready=True/);
+  assert.match(third.out, /eu-west-1 demo: 0 applied, 0 failed; Ready=True/);
 
   const get = await tandem('get', '--state', state);
-  assert.match(get.out, /demo\s+1\s+1\s+True\s+Converged/);
+  assert.match(get.out, /demo\s+1\s+1\s+True\s+Converged\s+\S+\s+eu-west-1, us-east-1/);
   const describe = await tandem('describe', 'demo', '--state', state);
   assert.match(describe.out, /us-east-1\s+primary\s+2\/2\/0\s+1\/1\/0\s+15/);
   assert.match(describe.out, /Ready\s+True\s+Converged/);
@@ -147,16 +150,27 @@ test('tandem reconcile skips the pass while another reconciler holds the lease',
   await tandem('apply', '-f', 'specs/demo.json', '--state', state);
   const file = join(state, 'world.json');
   const world = JSON.parse(readFileSync(file, 'utf8'));
-  world.lease = { holder: 'elsewhere:1', expiresAt: Date.now() + 60_000 };
+  // us-east-1's lease, held by another reconciler, as every replica holds it.
+  const lease = (expiresAt: number) => ({
+    pk: 'lease',
+    sk: 'us-east-1',
+    value: { holder: 'elsewhere:1', expiresAt },
+    version: 1_000,
+  });
+  for (const replica of Object.values(world.replicas) as { items: Record<string, unknown> }[])
+    replica.items['lease|us-east-1'] = lease(Date.now() + 60_000);
   writeFileSync(file, JSON.stringify(world));
   const skipped = await tandem('reconcile', '--once', '--state', state);
-  assert.match(skipped.out, /another reconciler holds the lease/);
+  assert.match(skipped.out, /us-east-1: another reconciler holds the lease; this pass is skipped/);
+  assert.match(skipped.out, /eu-west-1 demo: 7 applied/, "the other region's reconciler is not held up");
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).regions['us-east-1'].services, {});
 
-  world.lease.expiresAt = Date.now() - 1; // expired: taken over
-  writeFileSync(file, JSON.stringify(world));
+  const after = JSON.parse(readFileSync(file, 'utf8'));
+  for (const replica of Object.values(after.replicas) as { items: Record<string, unknown> }[])
+    replica.items['lease|us-east-1'] = lease(Date.now() - 1); // expired: taken over
+  writeFileSync(file, JSON.stringify(after));
   const taken = await tandem('reconcile', '--once', '--state', state);
-  assert.match(taken.out, /demo: 15 applied/);
+  assert.match(taken.out, /us-east-1 demo: 8 applied/);
 });
 
 test('tandem promote makes the canary stable and tandem abort removes it, each writing the spec once', async () => {
@@ -166,8 +180,9 @@ test('tandem promote makes the canary stable and tandem abort removes it, each w
   assert.equal(promoted.code, 0, promoted.err);
   assert.match(promoted.out, /canary promoted to stable \(generation 2\)/);
   const world = JSON.parse(readFileSync(join(state, 'world.json'), 'utf8'));
-  assert.equal(world.specs.demo.document.spec.image.tag, 'v2');
-  assert.equal(world.specs.demo.document.spec.canary, undefined);
+  const stored = world.replicas['us-east-1'].items['spec|demo'].value;
+  assert.equal(stored.document.spec.image.tag, 'v2');
+  assert.equal(stored.document.spec.canary, undefined);
 
   const again = await tandem('promote', 'demo', '--state', state);
   assert.equal(again.code, 1);
@@ -177,8 +192,9 @@ test('tandem promote makes the canary stable and tandem abort removes it, each w
   const aborted = await tandem('abort', 'demo', '--state', state);
   assert.match(aborted.out, /canary removed/);
   const after = JSON.parse(readFileSync(join(state, 'world.json'), 'utf8'));
-  assert.equal(after.specs.demo.document.spec.image.tag, 'v1');
-  assert.equal(after.specs.demo.document.spec.canary, undefined);
+  const abortedSpec = after.replicas['us-east-1'].items['spec|demo'].value;
+  assert.equal(abortedSpec.document.spec.image.tag, 'v1');
+  assert.equal(abortedSpec.document.spec.canary, undefined);
 });
 
 test('tandem reconcile keeps the sites’ dashboard, rewriting it only when it changed', async () => {
@@ -212,5 +228,8 @@ test('a state file that is not a simulated world is refused with the fix', async
   writeFileSync(join(state, 'world.json'), '{"hello": "world"}');
   const result = await tandem('get', '--state', state);
   assert.equal(result.code, 1);
-  assert.match(result.err, /is not a simulated world tandem wrote; delete it to start afresh/);
+  assert.match(
+    result.err,
+    /is not a simulated world this version of tandem wrote .*; delete it to start afresh/,
+  );
 });

@@ -290,7 +290,7 @@ let dashboards: AwsDashboard;
 
 beforeEach(() => {
   fake = new FakeCloudWatch();
-  dashboards = new AwsDashboard(new AwsClients());
+  dashboards = new AwsDashboard(new AwsClients(), 'us-east-1');
 });
 
 afterEach(() => fake.restore());

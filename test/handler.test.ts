@@ -15,7 +15,7 @@ import {
   type MetricsPublisher,
 } from '../controller/lambda/metrics.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
-import { demoDocument } from './support/world.ts';
+import { demoDocument, leaseOf, siteView } from './support/world.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
 
@@ -65,8 +65,10 @@ function invocation(
   const { log, lines } = capturingLog();
   const deadline = Date.now() + budgetMs;
   return {
-    ports: sim.ports(),
+    ports: sim.ports('us-east-1'),
     platform: sim.platform,
+    region: 'us-east-1',
+    regionOrder: REGIONS,
     carryOver,
     holder: `invocation-${Math.random().toString(16).slice(2)}`,
     clock: Date.now,
@@ -95,10 +97,11 @@ test('with a 2 s deadline and 50 slow sites, the invocation stops before the dea
   assert.deepEqual([...result.reconciled, ...result.notReached].sort(), names);
   assert.equal(result.reconcileIds.length, result.reconciled.length / 5, 'one pass per chunk of 5');
   // Reached sites have a status; the others were not touched at all.
-  for (const name of result.reconciled) assert.ok(sim.world.statuses[name] !== undefined, name);
-  for (const name of result.notReached) assert.equal(sim.world.statuses[name], undefined, name);
+  for (const name of result.reconciled) assert.ok(siteView(sim, name) !== undefined, name);
+  for (const name of result.notReached) assert.equal(siteView(sim, name), undefined, name);
   assert.deepEqual(carryOver.sites, result.notReached, 'kept for the next invocation');
-  assert.equal(sim.world.lease, undefined, 'the lease is released');
+  assert.equal(leaseOf(sim)?.holder, undefined, 'the lease is released');
+  assert.ok(leaseOf(sim)?.heartbeatAt !== undefined, 'and the heartbeat recorded');
 
   const summary = deps.lines.find((l) => l.msg.startsWith('some sites not reached'));
   assert.deepEqual(summary?.['notReached'], result.notReached, 'the log names the sites not reached');
@@ -134,7 +137,7 @@ test('a second concurrent invocation exits cleanly, saying another holds the lea
   assert.ok(
     skippedLines.some((l) => l.msg === 'another reconciler holds the lease; this invocation does nothing'),
   );
-  assert.equal(sim.world.lease, undefined, 'the winner released the lease');
+  assert.equal(leaseOf(sim)?.holder, undefined, 'the winner released the lease');
 });
 
 test('when every site fits the invocation completes, and an empty carry-over is not rewritten', async () => {
@@ -201,8 +204,13 @@ test('each pass publishes its duration, actions, errors and tasks per site and r
   assert.equal(find('PassDuration', {})?.unit, 'Milliseconds');
   assert.ok((find('Actions', { Site: 'site-01', Region: 'us-east-1' })?.value ?? 0) > 0);
   assert.equal(typeof find('Actions', { Site: 'site-01', Region: 'global' })?.value, 'number', 'the CDN');
-  assert.equal(find('Errors', { Site: 'site-01', Region: 'eu-west-1' })?.value, 0);
-  assert.equal(find('Tasks', { Site: 'site-01', Region: 'eu-west-1' })?.value, 0, 'nothing running yet');
+  assert.equal(find('Errors', { Site: 'site-01', Region: 'us-east-1' })?.value, 0);
+  assert.equal(find('Tasks', { Site: 'site-01', Region: 'us-east-1' })?.value, 0, 'nothing running yet');
+  assert.equal(
+    published.find((d) => d.dimensions['Region'] === 'eu-west-1'),
+    undefined,
+    "a region's reconciler publishes only its own region's metrics",
+  );
   assert.equal(find('ApiCalls', { Region: 'us-east-1' })?.value, 6);
   assert.equal(find('SitesNotReached', {})?.value, 0);
   assert.equal(find('FailoverActive', { Site: 'site-01' })?.value, 0, 'the primary serves');
@@ -213,7 +221,12 @@ test('metrics are written as CloudWatch embedded metric format lines in the tand
   await seed(sim, 1);
   const { log } = capturingLog();
   const { reconcilePass } = await import('../controller/reconcile/pass.ts');
-  const report = await reconcilePass({ ports: sim.ports(), platform: sim.platform, log });
+  const report = await reconcilePass({
+    ports: sim.ports(),
+    platform: sim.platform,
+    region: 'us-east-1',
+    log,
+  });
   const printed: string[] = [];
   const original = console.log;
   console.log = (line: string) => void printed.push(line);
@@ -241,7 +254,7 @@ test('the environment is validated, every problem named with its variable', () =
     () => readEnvironment({ TANDEM_REGIONS: 'us-east-1,mars-1', TANDEM_CHUNK_SIZE: '0' }),
     (e: Error) => {
       assert.match(e.message, /TANDEM_TABLE is not set/);
-      assert.match(e.message, /neither TANDEM_CONTROL_REGION nor AWS_REGION is set/);
+      assert.match(e.message, /neither TANDEM_REGION nor AWS_REGION is set/);
       assert.match(e.message, /TANDEM_REGIONS names "mars-1"/);
       assert.match(e.message, /TANDEM_CHUNK_SIZE is "0"/);
       return true;
@@ -255,8 +268,9 @@ test('the environment is validated, every problem named with its variable', () =
     }),
     {
       tableName: 'tandem',
-      controlRegion: 'us-east-1',
+      region: 'us-east-1',
       regions: ['us-east-1', 'eu-west-1'],
+      intervalSeconds: 60,
       chunkSize: 25,
       safetyMarginMs: 10_000,
       logLevel: 'info',

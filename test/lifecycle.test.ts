@@ -8,8 +8,11 @@ import {
   assertWorldMatches,
   converge,
   demoDocument,
+  editSpecInPlace,
   newSim,
   pass,
+  siteView,
+  statusItem,
   storeSpec,
   valid,
 } from './support/world.ts';
@@ -52,7 +55,7 @@ test('deleting a site removes everything it owns in a safe order, then its statu
   await sim.store.deleteSpec('demo', 1);
 
   const order: string[] = [];
-  for (let i = 0; i < 5 && sim.world.statuses['demo'] !== undefined; i += 1) {
+  for (let i = 0; i < 5 && siteView(sim, 'demo') !== undefined; i += 1) {
     const report = await pass(sim);
     order.push(
       ...report.sites[0]!.plan!.actions.filter((a) => !('region' in a) || a.region === 'us-east-1').map(
@@ -76,7 +79,7 @@ test('deleting a site removes everything it owns in a safe order, then its statu
     'DeleteDistribution', // once the disable has deployed
   ]);
   assertNothingOwned(sim, 'demo');
-  assert.equal(sim.world.statuses['demo'], undefined, 'the status goes with the site');
+  assert.equal(siteView(sim, 'demo'), undefined, 'the status goes with the site');
 });
 
 test('a paused site is observed and reported but nothing is changed', async () => {
@@ -87,7 +90,7 @@ test('a paused site is observed and reported but nothing is changed', async () =
   const report = await pass(sim);
   assert.ok(report.sites[0]!.plan!.actions.length > 0, 'there is work waiting');
   assert.equal(sim.cloudWrites().length, 0);
-  const status = sim.world.statuses['demo']!.status;
+  const status = siteView(sim, 'demo')!;
   assert.equal(status.conditions.Paused?.status, 'True');
   assert.equal(status.conditions.Ready?.reason, 'Paused');
 });
@@ -100,8 +103,10 @@ test('status is written only when it changed', async () => {
     writes.push((await pass(sim)).statusWrites);
     sim.tick();
   }
-  assert.deepEqual(writes, [1, 1, 0, 0]);
-  assert.equal(sim.world.statuses['demo']!.revision, 2);
+  // Each region writes its own status: both change on the first two passes, then neither.
+  assert.deepEqual(writes, [2, 2, 0, 0]);
+  assert.equal(statusItem(sim, 'demo', 'us-east-1')!.revision, 2);
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.revision, 2);
 });
 
 test('an edit made straight in the store without a generation bump is still reconciled', async () => {
@@ -111,11 +116,11 @@ test('an edit made straight in the store without a generation bump is still reco
   const edited = demoDocument();
   edited.spec.canary!.weight = 40;
   // As a console edit would: the document changes, the generation does not.
-  sim.world.specs['demo'] = { ...sim.world.specs['demo']!, document: edited };
+  editSpecInPlace(sim, 'demo', edited);
   await converge(sim);
   assertWorldMatches(sim, valid(edited));
-  assert.equal(sim.world.statuses['demo']!.status.observedGeneration, 1);
-  assert.equal(sim.world.statuses['demo']!.status.observedHash, specHash(edited));
+  assert.equal(siteView(sim, 'demo')!.observedGeneration, 1);
+  assert.equal(siteView(sim, 'demo')!.observedHash, specHash(edited));
 });
 
 test('a CloudFront update quotes the current ETag; a concurrent change makes it fail with Conflict and the next pass repairs it', async () => {
@@ -143,7 +148,7 @@ test('a CloudFront update quotes the current ETag; a concurrent change makes it 
       },
     },
   };
-  const report = await reconcilePass({ ports: racing, platform: sim.platform });
+  const report = await reconcilePass({ ports: racing, platform: sim.platform, region: 'us-east-1' });
   const error = report.sites[0]!.applied!.results.find((r) => r.error !== undefined)?.error;
   assert.ok(error instanceof CloudError);
   assert.equal(error.kind, 'Conflict');
@@ -202,9 +207,15 @@ test('at most the configured number of calls are in flight per region, and throt
     document.metadata.name = `site-${i}`;
     await storeSpec(sim, document);
   }
-  await reconcilePass({ ports: sim.ports(), platform: sim.platform, maxInFlightPerRegion: 4 });
+  for (const region of TWO_REGIONS)
+    await reconcilePass({
+      ports: sim.ports(region),
+      platform: sim.platform,
+      region,
+      maxInFlightPerRegion: 4,
+    });
   assert.ok(sim.callCounts().throttled > 0, 'the write burst was exceeded');
-  for (const region of [...TWO_REGIONS, 'cloudfront', 'store'])
+  for (const region of [...TWO_REGIONS, 'cloudfront', ...TWO_REGIONS.map((r) => `store:${r}`)])
     assert.ok((sim.maxInFlight.get(region) ?? 0) <= 4, `${region}: ${sim.maxInFlight.get(region)}`);
   sim.tick();
   await converge(sim);
@@ -220,7 +231,7 @@ test('the pass that creates a distribution records it, so later passes need no C
   await storeSpec(sim, demoDocument());
   await pass(sim);
   const created = Object.values(sim.world.distributions)[0]!;
-  assert.equal(sim.world.statuses['demo']!.status.cdn.distributionId, created.id);
+  assert.equal(siteView(sim, 'demo')!.cdn.distributionId, created.id);
   sim.tick();
   sim.resetCalls();
   await pass(sim);
@@ -235,7 +246,9 @@ test('a CloudFront tag read that fails leaves only its own site unobserved', asy
     await storeSpec(sim, document);
   }
   await converge(sim);
-  for (const name of ['alpha', 'beta']) delete sim.world.statuses[name]; // forget which distributions are ours
+  // Forget which distributions are ours.
+  for (const name of ['alpha', 'beta'])
+    for (const replica of Object.values(sim.world.replicas)) delete replica.items[`status|${name}#us-east-1`];
   const ports = sim.ports();
   const alphaArn = Object.values(sim.world.distributions).find(
     (d) => d.config.comment === 'tandem site alpha',
@@ -251,7 +264,7 @@ test('a CloudFront tag read that fails leaves only its own site unobserved', asy
     },
   };
   sim.resetCalls();
-  const report = await reconcilePass({ ports: flaky, platform: sim.platform });
+  const report = await reconcilePass({ ports: flaky, platform: sim.platform, region: 'us-east-1' });
   assert.equal(report.statuses.get('alpha')!.conditions.Degraded?.reason, 'CdnDegraded');
   assert.equal(report.statuses.get('beta')!.conditions.Degraded?.status, 'False');
   assert.equal(sim.cloudWrites().length, 0, 'alpha gets no second distribution');

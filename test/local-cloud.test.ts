@@ -289,7 +289,7 @@ describe('progressive delivery on the local cloud', () => {
       await waitFor(
         'the canary to be promoted',
         async () => {
-          const stored = await cloud.ports.store.getSpec('shop');
+          const stored = await cloud.portsOf('us-east-1').store.getSpec('shop');
           const spec = (stored?.document as { spec: { image: { tag: string }; canary?: unknown } }).spec;
           return spec.image.tag === 'v2' && spec.canary === undefined ? true : undefined;
         },

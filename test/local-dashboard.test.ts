@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dashboardBody, type DashboardRegion } from '../controller/dashboard/body.ts';
-import type { SiteStatus } from '../controller/model/status.ts';
+import type { SiteView } from '../controller/reconcile/view.ts';
 import type { MetricQuery, MetricSeries } from '../controller/ports/metrics.ts';
 import type { CdnStats } from '../controller/providers/local/cdn.ts';
 import { MAX_REQUEST_BYTES, startDashboardPage } from '../controller/providers/local/dashboard-page.ts';
@@ -37,8 +37,18 @@ const BODY = dashboardBody([
   },
 ]);
 
-const STATUS: SiteStatus = {
+const STATUS: SiteView = {
   site: 'demo',
+  reporters: [
+    { region: 'us-east-1', global: true, quiet: false, lastPassAt: 1_735_732_860_000, observedGeneration: 3 },
+    {
+      region: 'eu-west-1',
+      global: false,
+      quiet: false,
+      lastPassAt: 1_735_732_855_000,
+      observedGeneration: 3,
+    },
+  ],
   observedGeneration: 3,
   observedHash: 'abc123',
   conditions: {

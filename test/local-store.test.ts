@@ -9,12 +9,12 @@ import { demoDocument } from './support/world.ts';
 test('the local store keeps specs and statuses on disk across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-store-'));
   const first = await startLocalStore({ dir });
-  await first.store.putSpec('demo', demoDocument(), 0);
+  await first.storeFor('us-east-1').putSpec('demo', demoDocument(), 0);
   await first.close();
 
   const second = await startLocalStore({ dir });
   try {
-    const spec = await second.store.getSpec('demo');
+    const spec = await second.storeFor('us-east-1').getSpec('demo');
     assert.equal(spec?.generation, 1);
     assert.deepEqual(spec?.document, demoDocument());
   } finally {
@@ -30,8 +30,8 @@ test('a second store on a directory in use fails with what to do, and the first 
       startLocalStore({ dir }),
       /is in use by another tandem up: stop that one, or pass --dir/,
     );
-    await first.store.putSpec('demo', demoDocument(), 0);
-    assert.equal((await first.store.listSpecs()).length, 1);
+    await first.storeFor('us-east-1').putSpec('demo', demoDocument(), 0);
+    assert.equal((await first.storeFor('us-east-1').listSpecs()).length, 1);
   } finally {
     await first.close();
   }
@@ -39,11 +39,11 @@ test('a second store on a directory in use fails with what to do, and the first 
 
 test('in memory, nothing survives a restart', async () => {
   const first = await startLocalStore();
-  await first.store.putSpec('demo', demoDocument(), 0);
+  await first.storeFor('us-east-1').putSpec('demo', demoDocument(), 0);
   await first.close();
   const second = await startLocalStore();
   try {
-    assert.deepEqual(await second.store.listSpecs(), []);
+    assert.deepEqual(await second.storeFor('us-east-1').listSpecs(), []);
   } finally {
     await second.close();
   }

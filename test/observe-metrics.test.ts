@@ -40,7 +40,9 @@ for (const { periodSeconds, perMinute } of [
     const platform =
       periodSeconds === undefined ? sim.platform : { ...sim.platform, metricPeriodSeconds: periodSeconds };
     const observation = await observe({ ...sim.ports(), metrics: metrics.port }, platform, {
+      region: 'us-east-1',
       sites: ['demo'],
+      cdnSites: [],
       knownDistributions: {},
       now,
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { originHeaderValue } from '../controller/model/naming.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
-import { converge, demoDocument, newSim, pass, storeSpec } from './support/world.ts';
+import { converge, demoDocument, newSim, pass, siteView, specItem, storeSpec } from './support/world.ts';
 
 /** Resources someone else made under the names tandem would use for site "demo". */
 function addLookalikes(sim: SimulatedCloud): void {
@@ -111,7 +111,7 @@ test('resources without tandem’s tags for the site are never changed or delete
   }
   assert.deepEqual(lookalikes(sim), before);
 
-  const status = sim.world.statuses['demo']!.status;
+  const status = siteView(sim, 'demo')!;
   assert.equal(status.conditions.Stalled?.reason, 'OwnershipConflict');
   assert.match(
     status.regions['us-east-1']!.degraded!.message,
@@ -140,7 +140,7 @@ test('deleting a site leaves resources it does not own', async () => {
   addLookalikes(sim); // replaces demo's own stable service with another site's
   const before = structuredClone(lookalikes(sim));
 
-  await sim.store.deleteSpec('demo', sim.world.specs['demo']!.generation);
+  await sim.store.deleteSpec('demo', specItem(sim, 'demo')!.generation);
   for (let i = 0; i < 5; i += 1) {
     await pass(sim);
     sim.tick();

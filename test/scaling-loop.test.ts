@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
-import { reconcilePass, type PassReport } from '../controller/reconcile/pass.ts';
 import { validateSite } from '../controller/spec/validate.ts';
-import { demoDocument, newSim, storeSpec } from './support/world.ts';
+import { demoDocument, newSim, pass, specItem, storeSpec, type RoundReport } from './support/world.ts';
 
 const T0 = Date.parse('2026-11-28T00:00:00Z');
 
-/** One pass at minute `m`, then a minute passes for the simulated cloud. */
-async function passAt(sim: SimulatedCloud, m: number): Promise<PassReport> {
-  const report = await reconcilePass({
-    ports: sim.ports(),
-    platform: sim.platform,
-    now: () => new Date(T0 + m * 60_000),
-  });
+/** Each region's pass at minute `m`, then a minute passes for the simulated cloud. */
+async function passAt(sim: SimulatedCloud, m: number): Promise<RoundReport> {
+  const report = await pass(sim, { now: () => new Date(T0 + m * 60_000) });
   sim.tick();
   return report;
 }
@@ -145,11 +140,7 @@ test('a region whose tasks are still rolling out is not failing for want of heal
   for (const service of Object.values(sim.world.regions['us-east-1']!.services))
     service.rolloutInProgress = true;
   for (let m = 3; m < 6; m += 1) {
-    const report = await reconcilePass({
-      ports: sim.ports(),
-      platform: sim.platform,
-      now: () => new Date(T0 + m * 60_000),
-    });
+    const report = await pass(sim, { now: () => new Date(T0 + m * 60_000) });
     assert.equal(report.statuses.get('demo')!.conditions.FailoverActive, undefined, `minute ${m}`);
   }
 });
@@ -164,7 +155,7 @@ test('progressive delivery: the weight steps up while the canary is healthy, and
   const sim = newSim(['us-east-1', 'eu-west-1']);
   await storeSpec(sim, analysisSpec('auto'));
   const weights: number[] = [];
-  for (let m = 0; m < 8 && sim.world.specs['demo']!.generation === 1; m += 1) {
+  for (let m = 0; m < 8 && specItem(sim, 'demo')!.generation === 1; m += 1) {
     for (const region of ['us-east-1', 'eu-west-1']) {
       sim.setTraffic(region, 'demo-canary', {
         requestsPerMinute: 300,
@@ -176,17 +167,17 @@ test('progressive delivery: the weight steps up while the canary is healthy, and
     weights.push(report.statuses.get('demo')!.canary!.weight);
   }
   assert.deepEqual(weights.slice(0, 4), [0, 20, 40, 40]);
-  const promoted = validateSite(sim.world.specs['demo']!.document);
+  const promoted = validateSite(specItem(sim, 'demo')!.document);
   assert.ok(promoted.ok);
   assert.equal(promoted.site.spec.image.tag, 'v2', 'the canary became stable');
   assert.equal(promoted.site.spec.canary, undefined);
-  assert.equal(sim.world.specs['demo']!.generation, 2);
+  assert.equal(specItem(sim, 'demo')!.generation, 2);
 });
 
 test('a failing canary is rolled back to 0 and marked CanaryFailed; a manual one is never promoted', async () => {
   const sim = newSim(['us-east-1', 'eu-west-1']);
   await storeSpec(sim, analysisSpec('manual'));
-  let report: PassReport | undefined;
+  let report: RoundReport | undefined;
   for (let m = 0; m < 6; m += 1) {
     sim.setTraffic('us-east-1', 'demo-canary', {
       requestsPerMinute: 300,
@@ -204,5 +195,5 @@ test('a failing canary is rolled back to 0 and marked CanaryFailed; a manual one
     rule.forward.map((f) => f.weight),
     [100, 0],
   );
-  assert.equal(sim.world.specs['demo']!.generation, 1, 'the reconciler did not touch the spec');
+  assert.equal(specItem(sim, 'demo')!.generation, 1, 'the reconciler did not touch the spec');
 });

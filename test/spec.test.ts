@@ -65,6 +65,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
     scaleInStabilizationSeconds: 300,
     failoverErrorPercent: 50,
     maxScaleOutStep: 1000,
+    standbyPercent: 0,
   });
   assert.deepEqual(site.spec.cdn, {
     aliases: [],
@@ -90,6 +91,7 @@ test('defaults are filled in inside a partly written section', () => {
     scaleInStabilizationSeconds: 300,
     failoverErrorPercent: 50,
     maxScaleOutStep: 1000,
+    standbyPercent: 0,
   });
   // demo lists its own failover codes; they replace the default rather than merge with it.
   assert.deepEqual(spec.cdn.failoverStatusCodes, [403, 404, 500, 502, 503, 504]);

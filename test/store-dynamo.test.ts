@@ -15,7 +15,7 @@ import { SimulatedCloud, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { storeContract } from './support/store-contract.ts';
-import { demoDocument, FIXED_NOW } from './support/world.ts';
+import { demoDocument, editSpecInPlace, FIXED_NOW, specItem } from './support/world.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, number>) => Server;
@@ -65,7 +65,7 @@ async function putRaw(table: string, item: Record<string, AttributeValue>): Prom
 
 async function freshStore(options: DynamoSpecStoreOptions = {}) {
   const table = await createTable();
-  return { table, store: new DynamoSpecStore(client, table, options) };
+  return { table, store: new DynamoSpecStore(client, table, 'us-east-1', options) };
 }
 
 storeContract({
@@ -91,24 +91,53 @@ storeContract({
     const sim = new SimulatedCloud();
     return {
       store: sim.store,
-      rawSpec: async (name) => structuredClone(sim.world.specs[name]),
+      rawSpec: async (name) => specItem(sim, name),
       async editDocumentDirectly(name, document) {
-        sim.world.specs[name]!.document = structuredClone(document);
+        editSpecInPlace(sim, name, document);
       },
     };
   },
 });
 
-test('specs, statuses and the lease are items keyed as docs/store.md says', async () => {
+test('specs, edits, statuses and the lease are items keyed as docs/store.md says', async () => {
   const { table, store } = await freshStore();
   await store.putSpec('alpha', { any: 'thing' }, 0);
   await store.acquireLease('me', 60, 1_000);
   const spec = await rawItem(table, 'spec', 'alpha');
   assert.equal(spec?.['generation']?.N, '1');
   assert.equal(spec?.['document']?.S, '{"any":"thing"}');
-  const lease = await rawItem(table, 'lease', 'reconciler');
+  assert.deepEqual(spec?.['lineage'], {
+    M: { region: { S: 'us-east-1' }, seen: { M: { 'us-east-1': { N: '1' } } } },
+  });
+  const edit = await rawItem(table, 'edit', 'alpha#us-east-1');
+  assert.equal(edit?.['seq']?.N, '1');
+  assert.equal(edit?.['generation']?.N, '1');
+  const lease = await rawItem(table, 'lease', 'us-east-1');
   assert.equal(lease?.['holder']?.S, 'me');
   assert.equal(lease?.['expiresAt']?.N, '61000');
+  await store.releaseLease('me', 2_000);
+  const released = await rawItem(table, 'lease', 'us-east-1');
+  assert.equal(released?.['holder'], undefined);
+  assert.equal(released?.['heartbeatAt']?.N, '2000');
+});
+
+test('a status item holds the status as a map, so the console shows its fields', async () => {
+  const { table, store } = await freshStore();
+  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  await store.putSpec('demo', demoDocument(), 0);
+  await reconcilePass({
+    ports: { ...sim.ports(), store },
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: FIXED_NOW,
+  });
+  const item = await rawItem(table, 'status', 'demo#us-east-1');
+  assert.equal(item?.['revision']?.N, '1');
+  const status = item?.['status']?.M;
+  assert.equal(status?.['region']?.S, 'us-east-1');
+  assert.equal(status?.['observedGeneration']?.N, '1');
+  assert.ok(status?.['conditions']?.M?.['Ready']?.M?.['status']?.S !== undefined);
+  assert.ok(status?.['regions']?.M?.['us-east-1']?.M?.['stable']?.M !== undefined);
 });
 
 test('listing follows LastEvaluatedKey across every page', async () => {
@@ -169,7 +198,7 @@ test('a site whose item is malformed is marked Invalid by a pass; the other site
     document: { S: 'oops' },
   });
   const ports = { ...sim.ports(), store };
-  const report = await reconcilePass({ ports, platform: sim.platform, now: FIXED_NOW });
+  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
   const statuses = new Map((await store.listStatuses()).map((s) => [s.name, s.status]));
   assert.equal(statuses.get('broken')?.conditions.Invalid?.status, 'True');
   assert.ok((report.sites.find((s) => s.name === 'demo')?.plan?.actions.length ?? 0) > 0);
@@ -182,36 +211,90 @@ test('a pass over an unchanged world writes no status: statuses read back exactl
   await store.putSpec('demo', demoDocument(), 0);
   const ports = { ...sim.ports(), store };
   for (let i = 0; i < 5; i += 1) {
-    await reconcilePass({ ports, platform: sim.platform, now: FIXED_NOW });
+    await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
     sim.tick();
   }
-  const report = await reconcilePass({ ports, platform: sim.platform, now: FIXED_NOW });
+  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
   assert.equal(report.statusWrites, 0);
   assert.equal((await store.listStatuses())[0]?.status.conditions.Ready?.status, 'True');
 });
 
-test('a malformed status item reads as an empty status at its revision, so the next write repairs it', async () => {
+test('a malformed status item is reported and left out: that site loses its history, no other site is touched', async () => {
   const reported: CloudError[] = [];
   const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });
+  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  for (const name of ['alpha', 'beta']) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await store.putSpec(name, document, 0);
+  }
+  const ports = { ...sim.ports(), store };
+  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  // Written by hand, or by another version: its region has no scaling decision.
+  const alpha = (await rawItem(table, 'status', 'alpha#us-east-1'))!;
+  const body = alpha['status']!.M!;
+  const region = body['regions']!.M!['us-east-1']!.M!;
+  region['scaling'] = { M: { history: { L: [] } } };
+  await putRaw(table, alpha);
+
+  const listed = await store.listStatuses();
+  assert.deepEqual(
+    listed.map((s) => [s.name, s.unreadable ?? false]),
+    [
+      ['alpha', true],
+      ['beta', false],
+    ],
+  );
+  assert.equal(listed[0]!.revision, 1, 'its revision is kept, so the next write replaces it');
+  assert.match(
+    reported[0]!.message,
+    /sk=alpha#us-east-1 .*field status\.regions\.us-east-1\.scaling\.decision/,
+  );
+  sim.tick();
+  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  assert.deepEqual(
+    report.sites.map((s) => s.name),
+    ['alpha', 'beta'],
+    'the pass reconciles both sites',
+  );
+  assert.equal(report.statuses.get('alpha')!.regions['us-east-1']!.scaling!.decision.tasks, 3);
+  const [repaired] = await store.listStatuses();
+  assert.equal(repaired?.unreadable, undefined, "alpha's status is written afresh over the unreadable one");
+  assert.equal(repaired?.revision, 2);
+});
+
+test("a status from before statuses were per region is read as the site's one report", async () => {
+  const { table, store } = await freshStore();
+  const legacy = {
+    site: 'alpha',
+    observedGeneration: 3,
+    observedHash: 'h',
+    conditions: {},
+    regions: {},
+    cdn: { distributionId: 'E123' },
+    lastActions: [],
+    errors: [],
+  };
   await putRaw(table, {
     pk: { S: 'status' },
     sk: { S: 'alpha' },
-    revision: { N: '4' },
-    status: { S: '{"site":"alpha"}' },
+    revision: { N: '7' },
+    status: { S: JSON.stringify(legacy) },
   });
   const [read] = await store.listStatuses();
-  assert.equal(read?.revision, 4);
-  assert.deepEqual(read?.status.conditions, {});
-  assert.match(reported[0]!.message, /sk=alpha .*field status\.observedGeneration/);
-  const repaired = await store.putStatus({ ...read!.status, observedGeneration: 1 }, 4);
-  assert.equal(repaired.revision, 5);
+  assert.equal(read?.name, 'alpha');
+  assert.equal(read?.region, undefined);
+  assert.equal(read?.revision, 7);
+  assert.equal(read?.status.cdn.distributionId, 'E123');
+  await store.deleteStatus('alpha', undefined, 7);
+  assert.deepEqual(await store.listStatuses(), []);
 });
 
 test('a lease item whose expiry cannot be read is taken over rather than blocking forever', async () => {
   const { table, store } = await freshStore();
   await putRaw(table, {
     pk: { S: 'lease' },
-    sk: { S: 'reconciler' },
+    sk: { S: 'us-east-1' },
     holder: { S: 'x' },
     expiresAt: { S: 'soon' },
   });
@@ -223,7 +306,7 @@ test('the carry-over survives releasing the lease and reads back in order', asyn
   assert.deepEqual(await store.getCarryOver(), []);
   await store.acquireLease('me', 60, 1_000);
   await store.setCarryOver(['site-9', 'site-3']);
-  await store.releaseLease('me');
+  await store.releaseLease('me', 2_000);
   assert.deepEqual(await store.getCarryOver(), ['site-9', 'site-3']);
   await store.setCarryOver([]);
   assert.deepEqual(await store.getCarryOver(), []);
@@ -236,7 +319,7 @@ test('the hash matches the simulated store for the same document', async () => {
 });
 
 test('a missing table is a NotFound CloudError naming the table and the call', async () => {
-  const store = new DynamoSpecStore(client, 'no-such-table');
+  const store = new DynamoSpecStore(client, 'no-such-table', 'us-east-1');
   await assert.rejects(store.listSpecs(), (e) => {
     assert.ok(e instanceof CloudError);
     assert.equal(e.kind, 'NotFound');

@@ -29,7 +29,14 @@ export interface Backend {
   kind: 'aws' | 'sim' | 'local';
   /** Where the command acted, for what it prints: "the local cloud (.tandem/local)". */
   where: string;
+  /** The region whose replica of the table `ports.store` reads and writes. */
+  region: string;
+  /** Ports of `region`. */
   ports: Ports;
+  /** The regions whose reconcilers `reconcile` and `plan` run: every one in the simulation, `--region` on AWS. */
+  reconcilers: readonly string[];
+  /** Ports of a region whose reconciler runs. */
+  portsOf(region: string): Ports;
   /** Where the platform is; read only by commands that observe or change the cloud. */
   platform(): Promise<Platform>;
   /** A reconcile interval passes before each pass: in the simulation, deployments progress. */
@@ -49,9 +56,10 @@ export function withBackendOptions(command: Command): Command {
       ),
     )
     .addOption(
-      new Option('--region <region>', 'the region of the table (default: the AWS SDK region)').env(
-        'TANDEM_CONTROL_REGION',
-      ),
+      new Option(
+        '--region <region>',
+        'the region whose replica of the table is read and written, and whose reconciler reconcile and plan run (default: the AWS SDK region on AWS, the primary in the simulation)',
+      ).env('TANDEM_REGION'),
     )
     .addOption(new Option('--platform <file>', 'read where the platform is from this JSON file'))
     .addOption(
@@ -69,6 +77,14 @@ export function withBackendOptions(command: Command): Command {
 
 export class BackendError extends Error {}
 
+/** The region asked for, or the first (the primary); a region the backend does not have is an error naming those it has. */
+function knownRegion(wanted: string | undefined, regions: readonly string[], where: string): string {
+  if (wanted === undefined) return regions[0]!;
+  if (!regions.includes(wanted))
+    throw new BackendError(`${where} has no region ${wanted}; its regions are ${regions.join(', ')}`);
+  return wanted;
+}
+
 /**
  * The backend the options choose: AWS with --table; else the simulated cloud
  * with --state; else the local cloud while one runs; else the simulated
@@ -81,16 +97,16 @@ export async function openBackend(
   use: { storeOnly: boolean } = { storeOnly: false },
 ): Promise<Backend> {
   if (options.table === undefined) {
-    if (options.state !== undefined) return simBackend(options.state);
+    if (options.state !== undefined) return simBackend(options.state, options.region);
     const local = await runningLocalCloud(options.local);
-    if (local === undefined) return simBackend(DEFAULT_STATE);
+    if (local === undefined) return simBackend(DEFAULT_STATE, options.region);
     if (!use.storeOnly) {
       throw new BackendError(
         `the local cloud on ${options.local} reconciles itself every ${local.intervalSeconds} s; ` +
           'to plan or reconcile the simulated cloud instead, pass --state <dir>',
       );
     }
-    return localBackend(local, options.local);
+    return localBackend(local, options.local, options.region);
   }
   const [{ CallCounter }, { AwsClients }, { awsPorts }, { loadPlatform, platformFromFile }] =
     await Promise.all([
@@ -107,14 +123,18 @@ export async function openBackend(
   const clients = new AwsClients({ counter });
   const tableName = options.table;
   let platform: Promise<Platform> | undefined;
+  const ports = awsPorts({ clients, tableName, region });
   return {
     kind: 'aws',
     where: `table ${tableName} in ${region}`,
-    ports: awsPorts({ clients, tableName, controlRegion: region }),
+    region,
+    ports,
+    reconcilers: [region],
+    portsOf: (other) => (other === region ? ports : awsPorts({ clients, tableName, region: other })),
     platform: () =>
       (platform ??=
         options.platform === undefined
-          ? loadPlatform({ clients, tableName, controlRegion: region, secret: 'sdk' })
+          ? loadPlatform({ clients, tableName, region, secret: 'sdk' })
           : Promise.resolve(platformFromFile(options.platform))),
     beforePass: () => undefined,
     save: () => undefined,
@@ -123,7 +143,11 @@ export async function openBackend(
 }
 
 /** The local cloud's spec store, over the DynamoDB API as on AWS; nothing else is reachable from here. */
-async function localBackend(local: LocalEndpoints, dir: string): Promise<Backend> {
+async function localBackend(
+  local: LocalEndpoints,
+  dir: string,
+  wanted: string | undefined,
+): Promise<Backend> {
   quietSdkNodeWarning();
   const [{ DynamoSpecStore }, { localStoreClient }] = await Promise.all([
     import('../providers/aws/store.ts'),
@@ -134,16 +158,21 @@ async function localBackend(local: LocalEndpoints, dir: string): Promise<Backend
     throw new BackendError('only the spec store of the local cloud is reachable from the CLI');
   };
   const elsewhere = new Proxy({}, { get: () => unreachable });
+  const region = knownRegion(wanted, local.regions, `the local cloud on ${dir}`);
+  const ports: Ports = {
+    store: new DynamoSpecStore(client, local.table, region),
+    ecs: elsewhere as Ports['ecs'],
+    loadBalancer: elsewhere as Ports['loadBalancer'],
+    cdn: elsewhere as Ports['cdn'],
+    metrics: elsewhere as Ports['metrics'],
+  };
   return {
     kind: 'local',
     where: `the local cloud (${dir})`,
-    ports: {
-      store: new DynamoSpecStore(client, local.table),
-      ecs: elsewhere as Ports['ecs'],
-      loadBalancer: elsewhere as Ports['loadBalancer'],
-      cdn: elsewhere as Ports['cdn'],
-      metrics: elsewhere as Ports['metrics'],
-    },
+    region,
+    ports,
+    reconcilers: [],
+    portsOf: unreachable,
     platform: unreachable,
     beforePass: () => undefined,
     save: () => client.destroy(),
@@ -151,13 +180,17 @@ async function localBackend(local: LocalEndpoints, dir: string): Promise<Backend
   };
 }
 
-function simBackend(state: string): Backend {
+function simBackend(state: string, wanted: string | undefined): Backend {
   const sim = openSimState(state);
-  const ports = sim.ports();
+  const regions = Object.keys(sim.platform.regions);
+  const region = knownRegion(wanted, regions, `the simulated cloud in ${state}`);
   return {
     kind: 'sim',
     where: `the simulated cloud (${state})`,
-    ports,
+    region,
+    ports: sim.ports(region),
+    reconcilers: regions,
+    portsOf: (other) => sim.ports(other),
     platform: () => Promise.resolve(sim.platform),
     beforePass: () => sim.tick(),
     save: () => saveSimState(state, sim),

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { heartbeatsByRegion } from '../decide/ownership.ts';
 import { SimulatedCloud } from '../providers/sim/cloud.ts';
-import { reconcilePass } from '../reconcile/pass.ts';
+import { reconcileRound } from '../reconcile/round.ts';
+import { siteViews } from '../reconcile/view.ts';
 import { describeStatus, planTable, redact } from './format.ts';
 
 const DEMO_SPEC = new URL('../../specs/demo.json', import.meta.url);
@@ -8,7 +10,8 @@ const MAX_PASSES = 6;
 
 /**
  * The reconciler's main job on a simulated cloud: store the demo spec, then
- * run passes a minute apart until the site is Ready and a pass changes nothing.
+ * run each region's reconciler a minute apart until the site is Ready and a
+ * round of passes changes nothing.
  */
 export async function runDemo(): Promise<void> {
   const sim = new SimulatedCloud();
@@ -21,18 +24,26 @@ export async function runDemo(): Promise<void> {
 
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
     sim.resetCalls();
-    const report = await reconcilePass({ ports, platform: sim.platform });
-    const outcome = report.sites[0]!;
-    const status = report.statuses.get('demo')!;
+    const now = Date.now();
+    const reports = await reconcileRound({ portsOf: (region) => sim.ports(region), platform: sim.platform });
+    const [statuses, heartbeats] = await Promise.all([
+      ports.store.listStatuses(),
+      ports.store.listHeartbeats(),
+    ]);
+    const status = siteViews(statuses, {
+      heartbeats: heartbeatsByRegion(heartbeats),
+      now,
+      intervalMs: 60_000,
+    }).get('demo')!;
     const counts = sim.callCounts((c) => c.service !== 'store');
     console.log(
-      `Pass ${pass}: ${counts.reads} reads, ${counts.writes} writes; Ready=${status.conditions.Ready?.status} (${status.conditions.Ready?.reason})`,
+      `Pass ${pass} (each region's reconciler once): ${counts.reads} reads, ${counts.writes} writes; Ready=${status.conditions.Ready?.status} (${status.conditions.Ready?.reason})`,
     );
-    const actions = outcome.plan?.actions ?? [];
+    const actions = reports.flatMap((r) => r.sites[0]?.plan?.actions ?? []);
     if (actions.length > 0) console.log(`${planTable(actions.map(redact))}\n`);
     if (status.conditions.Ready?.status === 'True' && counts.writes === 0) {
-      console.log(`\n${describeStatus(status, 1)}\n`);
-      console.log('Converged: this pass read the world and wrote nothing.');
+      console.log(`\n${describeStatus(status, 1, now)}\n`);
+      console.log('Converged: this round read the world and wrote nothing.');
       return;
     }
     sim.tick(); // a minute passes: ECS starts tasks, CloudFront deploys

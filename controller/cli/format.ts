@@ -1,6 +1,6 @@
 import { isRegionAction, type Action } from '../model/actions.ts';
-import type { SiteStatus } from '../model/status.ts';
 import { describeTarget } from '../reconcile/apply.ts';
+import type { Reporter, SiteView } from '../reconcile/view.ts';
 
 const REDACTED = '(secret)';
 
@@ -71,12 +71,16 @@ function detail(action: Action): string {
   }
 }
 
-/** Conditions and per-region counts of one site, as `tandem describe` prints them. */
-export function describeStatus(status: SiteStatus, generation?: number): string {
+/** Conditions and per-region counts of one site, every region's report merged, as `tandem describe` prints them. */
+export function describeStatus(status: SiteView, generation: number | undefined, now = Date.now()): string {
   const lines = [`Site: ${status.site}`];
   lines.push(`Generation: ${generation ?? '?'} (observed ${status.observedGeneration})`);
   if (status.cdn.distributionId !== undefined) {
     lines.push(`CDN: ${status.cdn.domainName} (${status.cdn.distributionId}, ${status.cdn.state})`);
+  }
+  if (status.reporters.length > 0) {
+    lines.push('', 'Reconcilers (each region reports its own):');
+    for (const r of status.reporters) lines.push(`  ${reporterLine(r, now)}`);
   }
   lines.push('', 'Conditions:');
   lines.push(
@@ -136,6 +140,25 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
       lines.push(`  ${e.region ?? 'global'}  ${e.kind} ${e.resource}: ${e.message}`);
   }
   return lines.join('\n');
+}
+
+/** `us-east-1  last pass 12 s ago, holds the global duties` or `… quiet since …`. */
+export function reporterLine(r: Reporter, now: number): string {
+  const pass =
+    r.lastPassAt === undefined
+      ? 'no pass recorded'
+      : `last pass ${Math.max(0, Math.round((now - r.lastPassAt) / 1000))} s ago (${new Date(r.lastPassAt).toISOString()})`;
+  const notes = [
+    r.quiet ? 'QUIET: its reconciler stopped reporting; its region may be lost' : '',
+    r.global ? 'holds the global duties (CDN, canary analysis)' : '',
+    `observed generation ${r.observedGeneration}`,
+  ].filter(Boolean);
+  return `${r.region || '(before per-region status)'}  ${pass}; ${notes.join('; ')}`;
+}
+
+/** `us-east-1, eu-west-1 (quiet)`: who reported, as `tandem get` lists it. */
+export function reportersCell(reporters: readonly Reporter[]): string {
+  return reporters.map((r) => `${r.region || 'legacy'}${r.quiet ? ' (quiet)' : ''}`).join(', ') || '-';
 }
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

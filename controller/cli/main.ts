@@ -2,14 +2,16 @@ import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { keepSitesDashboard } from '../dashboard/publish.ts';
-import { dashboardSites } from '../dashboard/sites.ts';
+import { keepSitesDashboardAsHolder } from '../dashboard/publish.ts';
+import { DEFAULT_INTERVAL_SECONDS, heartbeatsByRegion } from '../decide/ownership.ts';
 import { CloudError } from '../errors.ts';
 import type { SpecStorePort, StoredSpec } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
+import { regionPass } from '../reconcile/round.ts';
+import { siteViews, type SiteView } from '../reconcile/view.ts';
 import { abortCanary, promoteCanary } from '../spec/promote.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
-import { describeStatus, planTable, redact, table } from './format.ts';
+import { describeStatus, planTable, redact, reportersCell, table } from './format.ts';
 import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
 import { runDemo } from './demo.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
@@ -106,25 +108,37 @@ export function program(): Command {
           throw new CliError(`no site ${name} is stored; apply it first or plan a file with -f`);
         specs = [stored];
       }
-      const report = await reconcilePass({
-        ports: backend.ports,
-        platform: await backend.platform(),
-        dryRun: true,
-        specs,
-        sites: [name],
-      });
-      const outcome = report.sites[0]!;
-      if (outcome.problems !== undefined)
-        throw new CliError(`site ${name} is invalid:\n${formatProblems(outcome.problems)}`);
-      const actions = (outcome.plan?.actions ?? []).map(redact);
+      // Each region's reconciler plans its own region, and the CDN if it holds the site's global duties.
+      const platform = await backend.platform();
+      const outcomes = [];
+      for (const region of backend.reconcilers) {
+        const report = await reconcilePass({
+          ports: backend.portsOf(region),
+          platform,
+          region,
+          dryRun: true,
+          specs,
+          sites: [name],
+        });
+        outcomes.push(report.sites[0]!);
+      }
+      const problems = outcomes.find((o) => o.problems !== undefined)?.problems;
+      if (problems !== undefined) throw new CliError(`site ${name} is invalid:\n${formatProblems(problems)}`);
+      const actions = outcomes.flatMap((o) => o.plan?.actions ?? []).map(redact);
+      const blockers = Object.assign({}, ...outcomes.map((o) => o.plan?.blockers ?? {})) as Record<
+        string,
+        { message: string }[]
+      >;
+      const stalled = outcomes.find((o) => o.stalled !== undefined)?.stalled;
       if (options.output === 'json') {
-        const blockers = outcome.plan?.blockers ?? {};
-        console.log(JSON.stringify({ site: name, actions, blockers, stalled: outcome.stalled }, null, 2));
+        console.log(JSON.stringify({ site: name, actions, blockers, stalled }, null, 2));
         return;
       }
-      if (outcome.stalled !== undefined) console.log(`Stalled: ${outcome.stalled.message}`);
-      for (const [region, blockers] of Object.entries(outcome.plan?.blockers ?? {})) {
-        for (const b of blockers) console.log(`Blocked in ${region}: ${b.message}`);
+      if (backend.reconcilers.length === 1)
+        console.log(`The plan of ${backend.reconcilers[0]}'s reconciler (each region plans its own):`);
+      if (stalled !== undefined) console.log(`Stalled: ${stalled.message}`);
+      for (const [region, list] of Object.entries(blockers)) {
+        for (const b of list) console.log(`Blocked in ${region}: ${b.message}`);
       }
       console.log(planTable(actions));
     },
@@ -145,21 +159,43 @@ export function program(): Command {
     for (;;) {
       const backend = await openBackend(options);
       backend.beforePass();
-      const { store } = backend.ports;
-      // One reconciler acts at a time; the lease outlives a pass that hangs, never a crashed one for long.
-      if (await store.acquireLease(holder, options.interval * 2, Date.now())) {
-        try {
-          const platform = await backend.platform();
-          const report = await reconcilePass({ ports: backend.ports, platform, log });
-          await keepSitesDashboard(backend.ports, dashboardSites([report], platform), log);
-          const calls = backend.drainCalls();
-          log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
-          printPass(report, calls);
-        } finally {
-          await store.releaseLease(holder);
+      const platform = await backend.platform();
+      // Each region's reconciler in turn, under its region's lease, as the regional Lambdas run.
+      for (const region of backend.reconcilers) {
+        const ports = backend.portsOf(region);
+        const report = await regionPass({
+          ports,
+          platform,
+          region,
+          holder: `${holder}:${region}`,
+          leaseSeconds: options.interval * 2,
+          intervalSeconds: options.interval,
+          log,
+        });
+        if (report === undefined) {
+          console.log(`${region}: another reconciler holds the lease; this pass is skipped`);
+          continue;
         }
-      } else {
-        console.log('another reconciler holds the lease; this pass is skipped');
+        const [statuses, heartbeats] = await Promise.all([
+          ports.store.listStatuses(),
+          ports.store.listHeartbeats(),
+        ]);
+        await keepSitesDashboardAsHolder({
+          region,
+          ports,
+          platform,
+          regionOrder: backend.reconcilers,
+          statuses,
+          liveness: {
+            heartbeats: heartbeatsByRegion(heartbeats),
+            now: Date.now(),
+            intervalMs: options.interval * 1000,
+          },
+          log,
+        });
+        const calls = backend.drainCalls();
+        log.info({ reconcileId: report.reconcileId, region, calls }, 'API calls this pass');
+        printPass(report, calls);
       }
       backend.save();
       if (options.once) return;
@@ -171,8 +207,7 @@ export function program(): Command {
     cli.command('get').description('list the stored sites and whether they are ready'),
   ).action(async (options: BackendOptions) => {
     const { store } = (await openBackend(options, { storeOnly: true })).ports;
-    const [specs, statuses] = await Promise.all([store.listSpecs(), store.listStatuses()]);
-    const statusOf = new Map(statuses.map((s) => [s.name, s.status]));
+    const [specs, statusOf] = await Promise.all([store.listSpecs(), views(store)]);
     const names = [...new Set([...specs.map((s) => s.name), ...statusOf.keys()])].sort();
     const rows = names.map((name) => {
       const spec = specs.find((s) => s.name === name);
@@ -185,12 +220,13 @@ export function program(): Command {
         ready === undefined ? 'Unknown' : ready.status,
         ready?.reason ?? 'NotYetReconciled',
         status?.cdn.domainName ?? '-',
+        reportersCell(status?.reporters ?? []),
       ];
     });
     console.log(
       rows.length === 0
         ? 'No sites.'
-        : table(['SITE', 'GENERATION', 'OBSERVED', 'READY', 'REASON', 'CDN'], rows),
+        : table(['SITE', 'GENERATION', 'OBSERVED', 'READY', 'REASON', 'CDN', 'REPORTED BY'], rows),
     );
   });
 
@@ -201,8 +237,8 @@ export function program(): Command {
       .argument('<site>'),
   ).action(async (site: string, options: BackendOptions) => {
     const { store } = (await openBackend(options, { storeOnly: true })).ports;
-    const [spec, statuses] = await Promise.all([store.getSpec(site), store.listStatuses()]);
-    const status = statuses.find((s) => s.name === site)?.status;
+    const [spec, all] = await Promise.all([store.getSpec(site), views(store)]);
+    const status = all.get(site);
     if (spec === undefined && status === undefined) throw new CliError(`no site ${site}`);
     if (status === undefined) {
       console.log(`Site: ${site}\nGeneration: ${spec!.generation}\nNot reconciled yet.`);
@@ -374,6 +410,16 @@ export function program(): Command {
   return cli;
 }
 
+/** Every site as the store's replica shows it: all regions' reports merged (reconcile/view.ts). */
+async function views(store: SpecStorePort): Promise<Map<string, SiteView>> {
+  const [statuses, heartbeats] = await Promise.all([store.listStatuses(), store.listHeartbeats()]);
+  return siteViews(statuses, {
+    heartbeats: heartbeatsByRegion(heartbeats),
+    now: Date.now(),
+    intervalMs: DEFAULT_INTERVAL_SECONDS * 1000,
+  });
+}
+
 /** The site's stored spec, or a CliError saying it is not stored. */
 async function storedSpec(store: SpecStorePort, site: string): Promise<StoredSpec> {
   const spec = await store.getSpec(site);
@@ -388,7 +434,7 @@ function printPass(report: PassReport, calls: readonly { service: string; count:
     const failed = outcome.applied?.results.filter((r) => r.error !== undefined).length ?? 0;
     const ready = status.conditions.Ready;
     console.log(
-      `${outcome.name}: ${applied} applied, ${failed} failed; Ready=${ready?.status} (${ready?.reason})`,
+      `${report.region} ${outcome.name}: ${applied} applied, ${failed} failed; Ready=${ready?.status} (${ready?.reason})`,
     );
   }
   if (report.sites.length === 0) console.log('no sites stored; apply one with tandem apply -f <file>');

@@ -20,7 +20,9 @@ export function openSimState(dir: string): SimulatedCloud {
     }
   }
   if (world !== undefined && !looksLikeWorld(world)) {
-    throw new Error(`${file} is not a simulated world tandem wrote; delete it to start afresh`);
+    throw new Error(
+      `${file} is not a simulated world this version of tandem wrote (before 0.2, the world had one table; since, a replica per region); delete it to start afresh`,
+    );
   }
   return new SimulatedCloud(world === undefined ? {} : { world });
 }
@@ -41,7 +43,6 @@ function looksLikeWorld(value: unknown): value is SimWorld {
     typeof world!.seq === 'number' &&
     isRecord(world!.regions) &&
     isRecord(world!.distributions) &&
-    isRecord(world!.specs) &&
-    isRecord(world!.statuses)
+    isRecord(world!.replicas)
   );
 }

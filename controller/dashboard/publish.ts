@@ -2,8 +2,12 @@ import type { Logger } from 'pino';
 import { asCloudError } from '../errors.ts';
 import type { DashboardPort } from '../ports/dashboard.ts';
 import type { Ports } from '../ports/index.ts';
+import { dutyHolder, type Liveness } from '../decide/ownership.ts';
+import type { Platform } from '../model/platform.ts';
+import type { StoredStatus } from '../ports/store.ts';
+import { siteViews } from '../reconcile/view.ts';
 import { dashboardBody, type DashboardSite } from './body.ts';
-import { SITES_DASHBOARD } from './sites.ts';
+import { dashboardSites, SITES_DASHBOARD } from './sites.ts';
 
 /**
  * Writes `body` only when the stored dashboard differs, so a converged pass
@@ -36,4 +40,29 @@ export async function keepSitesDashboard(
       'dashboard not updated; the next pass retries',
     );
   }
+}
+
+export interface SitesDashboardDuty {
+  /** The region whose reconciler asks; its ports write the dashboard. */
+  region: string;
+  ports: Ports;
+  platform: Platform;
+  /** Every platform region, primary first: the order in which they take the duty. */
+  regionOrder: readonly string[];
+  /** Every region's status items, as this region's replica holds them (with this pass's own). */
+  statuses: readonly StoredStatus[];
+  liveness: Liveness;
+  log: Logger | undefined;
+}
+
+/**
+ * Keeps the sites' dashboard when `region` holds that duty (the first region
+ * in the order whose reconciler is alive), from every region's reports
+ * merged. False when another region holds it.
+ */
+export async function keepSitesDashboardAsHolder(duty: SitesDashboardDuty): Promise<boolean> {
+  if (dutyHolder(duty.regionOrder, duty.region, duty.liveness) !== duty.region) return false;
+  const views = siteViews(duty.statuses, duty.liveness);
+  await keepSitesDashboard(duty.ports, dashboardSites(views.values(), duty.platform), duty.log);
+  return true;
 }

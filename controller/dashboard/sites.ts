@@ -1,52 +1,48 @@
 import type { Platform } from '../model/platform.ts';
-import { targetGroupName } from '../model/naming.ts';
-import { isOwnedBy } from '../model/tags.ts';
-import type { PassReport } from '../reconcile/pass.ts';
+import type { SiteView } from '../reconcile/view.ts';
 import type { DashboardSite } from './body.ts';
 
 /** The name of the dashboard the reconciler keeps; the bootstrap's own dashboard is separate. */
 export const SITES_DASHBOARD = 'tandem-sites';
 
 /**
- * What the dashboard shows for the sites a pass reconciled: each valid site's
- * regions with their load balancer and target groups as observed, its canary
- * weight and its distribution. Pure.
+ * What the dashboard shows for each site, from every region's report merged
+ * (reconcile/view.ts): the regions with their load balancer and the target
+ * groups each region published, the canary's weight and the distribution.
+ * Sites that are invalid or being deleted are left out. Pure.
  */
-export function dashboardSites(reports: readonly PassReport[], platform: Platform): DashboardSite[] {
+export function dashboardSites(views: Iterable<SiteView>, platform: Platform): DashboardSite[] {
   const sites: DashboardSite[] = [];
-  for (const report of reports) {
-    for (const outcome of report.sites) {
-      if (outcome.site === undefined || outcome.observed === undefined) continue;
-      const name = outcome.name;
-      const status = report.statuses.get(name);
-      const groupArn = (region: string, track: 'stable' | 'canary') =>
-        outcome.observed?.regions[region]?.targetGroups.find(
-          (tg) => tg.name === targetGroupName(name, track) && isOwnedBy(tg.tags, name),
-        )?.arn;
-      const regions = outcome.site.spec.regions.flatMap((r) => {
-        const where = platform.regions[r.name];
+  for (const view of views) {
+    if (view.conditions.Invalid?.status === 'True' || view.conditions.Deleting?.status === 'True') continue;
+    const regions = Object.entries(view.regions)
+      .sort(
+        ([a, ra], [b, rb]) =>
+          Number(rb.role === 'primary') - Number(ra.role === 'primary') || (a < b ? -1 : 1),
+      )
+      .flatMap(([name, r]) => {
+        const where = platform.regions[name];
         if (where === undefined) return [];
-        const stable = groupArn(r.name, 'stable');
-        const canary = groupArn(r.name, 'canary');
         return [
           {
-            region: r.name,
+            region: name,
             role: r.role,
             loadBalancerArn: where.loadBalancerArn,
             cluster: where.cluster,
-            ...(stable === undefined ? {} : { stableTargetGroupArn: stable }),
-            ...(canary === undefined ? {} : { canaryTargetGroupArn: canary }),
+            ...(r.targetGroups?.stable === undefined ? {} : { stableTargetGroupArn: r.targetGroups.stable }),
+            ...(r.targetGroups?.canary === undefined ? {} : { canaryTargetGroupArn: r.targetGroups.canary }),
           },
         ];
       });
-      const distributionId = status?.cdn.distributionId;
-      sites.push({
-        site: name,
-        regions,
-        ...(outcome.decisions === undefined ? {} : { canaryWeight: outcome.decisions.canaryWeight }),
-        ...(distributionId === undefined ? {} : { distributionId }),
-      });
-    }
+    if (regions.length === 0) continue;
+    const distributionId = view.cdn.distributionId;
+    sites.push({
+      site: view.site,
+      regions,
+      canaryWeight:
+        view.canary?.weight ?? Math.max(...Object.values(view.regions).map((r) => r.canaryWeight)),
+      ...(distributionId === undefined ? {} : { distributionId }),
+    });
   }
   return sites;
 }

@@ -51,6 +51,8 @@ export interface ScalingInput {
   heldSince?: number;
   /** A floor above minTasks, e.g. to carry a failed region's traffic. */
   floor?: number;
+  /** Why the floor is there, for the message when it holds the count. */
+  floorBecause?: string;
   /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
   history: readonly Recommendation[];
 }
@@ -163,7 +165,9 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     reason !== 'ScaleInHeldDuringRollout';
   if (bounded > tasks || restingAtFloor) {
     reason = 'AtMinimum';
-    message = `held at the floor of ${bounded} task(s); demand needs ${recommendation}`;
+    const why =
+      bounded > policy.minTasks && input.floorBecause !== undefined ? ` (${input.floorBecause})` : '';
+    message = `held at the floor of ${bounded} task(s)${why}; demand needs ${recommendation}`;
   } else if (bounded < tasks) {
     reason = 'AtMaximum';
     message = `capped at maxTasks ${bounded}; demand needs ${tasks}`;

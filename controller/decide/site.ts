@@ -1,9 +1,10 @@
 import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
-import type { RegionScaling, SiteStatus } from '../model/status.ts';
+import type { RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
 import type { Site } from '../spec/schema.ts';
 import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
-import { analyzeCanary, type CanaryState } from './canary.ts';
+import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
+import { handOver, type PeerRegion } from './handover.ts';
 
 /** Fewest requests a minute before a 5xx share can mark a region failing (a few errors are noise). */
 const MIN_REQUESTS_FOR_ERROR_SHARE = 20;
@@ -14,151 +15,75 @@ export interface RegionDecision {
   scaling: RegionScaling;
 }
 
+/** Another region's report on the site (its status item) and whether its reconciler went quiet. */
+export interface PeerReport {
+  region: string;
+  status?: SiteStatus;
+  /** Its reconciler has not finished a pass for a while (decide/ownership.ts): treat the region as lost. */
+  quiet: boolean;
+}
+
+/** What a region's reconciler knows besides the spec and what it observed in its own region. */
+export interface SiteContext {
+  /** The region whose reconciler decides. */
+  self: string;
+  /** This region's own last report on the site. */
+  previous?: SiteStatus;
+  /** The other regions' reports, as this region's replica holds them. */
+  peers: readonly PeerReport[];
+  /** True while this region holds the site's global duties (the canary analysis among them). */
+  global: boolean;
+  now: number;
+  /** The task definition families the spec wants in this region now. */
+  wantedFamilies: ReadonlySet<string>;
+}
+
 export interface SiteDecisions {
+  /** This region's decision, keyed by its name; empty when the spec does not name the region. */
   regions: Record<string, RegionDecision>;
   /** The canary's weight this pass: the spec's, or the analysis's. */
   canaryWeight: number;
-  /** Set when the spec's canary has an analysis. */
+  /** Set when the spec's canary has an analysis and this region holds it (the global duties). */
   canary?: CanaryState;
-  /** Regions that are failing, and whether the primary is one of them (the CDN is failing over). */
+  /** Regions failing as this region sees them, and whether the primary is one (the CDN is failing over). */
   failing: string[];
   failoverActive: boolean;
 }
 
 /**
- * Everything a pass decides for one site before planning, from the spec, what
- * was observed and what earlier passes recorded in status. Pure.
+ * Everything one region's reconciler decides for one site before planning:
+ * its own task count, from its own metrics and from what the other regions
+ * published (capacity handed over once, decide/handover.ts); which regions
+ * fail; and the canary's weight. Pure.
  */
-export function decideSite(
-  site: Site,
-  observed: ObservedSite,
-  previous: SiteStatus | undefined,
-  now: number,
-  /** Per region, the task definition families the spec wants now. */
-  wantedFamilies: Readonly<Record<string, ReadonlySet<string>>>,
-): SiteDecisions {
+export function decideSite(site: Site, observed: ObservedSite, context: SiteContext): SiteDecisions {
   const { spec } = site;
-  const name = site.metadata.name;
-  const policyFor = (region: Site['spec']['regions'][number]): ScalingPolicy => ({
-    targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
-    targetCpuPercent: spec.scaling.targetCpuPercent,
-    tolerance: spec.scaling.tolerance,
-    scaleInStabilizationSeconds: spec.scaling.scaleInStabilizationSeconds,
-    maxScaleOutStep: spec.scaling.maxScaleOutStep,
-    minTasks: region.minTasks,
-    maxTasks: region.maxTasks,
-  });
+  const { self, now } = context;
   const windowMs = spec.scaling.scaleInStabilizationSeconds * 1000;
+  const mine = spec.regions.find((r) => r.name === self);
+  const seen = observed.regions[self];
+  const before = context.previous?.regions[self]?.scaling;
+  const health = mine === undefined ? undefined : selfHealth(site, seen, before, now, windowMs);
 
-  // Which regions are failing now, and which are still inside the window after recovering.
-  const health = Object.fromEntries(
-    spec.regions.map((region) => {
-      const seen = observed.regions[region.name];
-      const before = previous?.regions[region.name]?.scaling;
-      const signal =
-        seen === undefined ? 'unobserved' : failureSignal(seen, name, spec.scaling.failoverErrorPercent);
-      const unhealthySince = signal === 'noHealthyTargets' ? (before?.unhealthySince ?? now) : undefined;
-      const failing = signal !== undefined && (signal !== 'noHealthyTargets' || unhealthySince !== now);
-      const healthySince = failing
-        ? undefined
-        : (before?.healthySince ?? (before?.failingSince === undefined ? undefined : now));
-      const recovering = !failing && healthySince !== undefined && now - healthySince < windowMs;
-      return [
-        region.name,
-        {
-          failing,
-          recovering,
-          healthySince,
-          failingSince: failing ? (before?.failingSince ?? now) : undefined,
-          unhealthySince,
-        },
-      ];
-    }),
-  );
-  const failing = spec.regions.filter((r) => health[r.name]!.failing).map((r) => r.name);
-  const covering = spec.regions
-    .filter((r) => health[r.name]!.failing || health[r.name]!.recovering)
-    .map((r) => r.name);
-
-  // Demand per region: what it serves now, or for a failing region what it served when last healthy.
-  const demand = Object.fromEntries(
-    spec.regions.map((region) => {
-      const seen = observed.regions[region.name];
-      const current = requestsOf(seen);
-      const last = previous?.regions[region.name]?.scaling?.lastHealthyRequestsPerMinute;
-      return [region.name, health[region.name]!.failing ? (last ?? 0) : current];
-    }),
-  );
-  const totalDemand = Object.values(demand).reduce<number>((a, b) => a + (b ?? 0), 0);
+  const peers = context.peers
+    .filter((p) => p.region !== self && spec.regions.some((r) => r.name === p.region))
+    .map((p): PeerRegion => {
+      const reported = p.status?.regions[p.region];
+      return {
+        region: p.region,
+        failing: p.quiet || reported?.scaling?.failingSince !== undefined,
+        ...optional('lastHealthyRequestsPerMinute', reported?.scaling?.lastHealthyRequestsPerMinute),
+        ...optional('requestsPerMinute', reported?.requestsPerMinute),
+      };
+    });
+  const failing = [
+    ...(health?.failing ? [self] : []),
+    ...peers.filter((p) => p.failing).map((p) => p.region),
+  ].sort();
 
   const regions: Record<string, RegionDecision> = {};
-  for (const region of spec.regions) {
-    const seen = observed.regions[region.name];
-    const before = previous?.regions[region.name]?.scaling;
-    const policy = policyFor(region);
-    const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
-    // The base is the previous decision, our own intent, rather than the services' desired counts:
-    // those may be mid-change after an interrupted pass, or drifted by hand.
-    const desired =
-      before?.decision.tasks ??
-      (services.length === 0 ? region.minTasks : services.reduce((n, s) => n + s.desiredCount, 0));
-    const running = services.reduce((sum, s) => sum + s.runningCount, 0);
-    const h = health[region.name]!;
-    // While another region fails (and for a window after it recovers), the healthy ones carry all demand.
-    const othersCovering = covering.some((r) => r !== region.name);
-    const floor =
-      othersCovering && !h.failing
-        ? Math.ceil(totalDemand / spec.scaling.targetRequestsPerTaskPerMinute)
-        : undefined;
-
-    let decision: ScalingDecision;
-    if (seen?.error !== undefined) {
-      // Unreachable: nothing can be applied there anyway; keep what status last said.
-      const tasks = before?.decision?.tasks ?? desired;
-      decision = {
-        tasks,
-        recommendation: tasks,
-        reason: 'MetricsMissing',
-        message: 'region unreachable; holding the last decision',
-      };
-    } else {
-      const requests = requestsOf(seen);
-      const cpu = averageCpu(seen, name);
-      decision = decideTasks(policy, {
-        now,
-        running,
-        desired,
-        ...(requests === undefined ? {} : { requestsPerMinute: requests }),
-        ...(cpu === undefined ? {} : { cpuPercent: cpu }),
-        // A rollout this spec asked for carries the new count with it; one still finishing from
-        // before (an earlier spec, a change by hand) holds scale-in until it completes.
-        rolloutInProgress: services.some(
-          (s) => s.rolloutInProgress && !(wantedFamilies[region.name]?.has(s.taskDefinition) ?? false),
-        ),
-        ...(floor === undefined ? {} : { floor }),
-        ...(before?.heldSince === undefined ? {} : { heldSince: before.heldSince }),
-        history: before?.history ?? [],
-      });
-    }
-    const lastHealthy = h.failing
-      ? before?.lastHealthyRequestsPerMinute
-      : (requestsOf(seen) ?? before?.lastHealthyRequestsPerMinute);
-    regions[region.name] = {
-      tasks: decision.tasks,
-      scaling: {
-        // Only recommendations made from metrics enter the window; holding on missing data is not demand.
-        history:
-          decision.reason === 'MetricsMissing'
-            ? (before?.history ?? [])
-            : nextHistory(policy, before?.history ?? [], now, decision.recommendation),
-        decision: { tasks: decision.tasks, reason: decision.reason, message: decision.message },
-        ...(lastHealthy === undefined ? {} : { lastHealthyRequestsPerMinute: lastHealthy }),
-        ...(h.failingSince === undefined ? {} : { failingSince: h.failingSince }),
-        ...(h.unhealthySince === undefined ? {} : { unhealthySince: h.unhealthySince }),
-        ...(decision.heldSince === undefined ? {} : { heldSince: decision.heldSince }),
-        ...(h.healthySince === undefined || !h.recovering ? {} : { healthySince: h.healthySince }),
-      },
-    };
+  if (mine !== undefined && health !== undefined) {
+    regions[self] = decideRegion(site, mine, seen, before, health, peers, context);
   }
 
   const primary = spec.regions.find((r) => r.role === 'primary')?.name;
@@ -168,18 +93,149 @@ export function decideSite(
     failing,
     failoverActive: primary !== undefined && failing.includes(primary),
   };
-  if (spec.canary?.analysis !== undefined) {
-    const canary = analyzeCanary(
-      spec.canary.analysis,
-      spec.canary.tag,
-      previous?.canary,
-      canarySample(observed),
-      now,
-    );
-    decisions.canary = canary;
-    decisions.canaryWeight = canary.weight;
+  const analysis = spec.canary?.analysis;
+  if (spec.canary !== undefined && analysis !== undefined) {
+    const tag = spec.canary.tag;
+    const known = canaryStateOf(tag, context);
+    if (context.global) {
+      decisions.canary = analyzeCanary(analysis, tag, known, canarySample(self, seen, context.peers), now);
+      decisions.canaryWeight = decisions.canary.weight;
+    } else {
+      // The analysis is the global duties holder's: follow the weight it last published.
+      decisions.canaryWeight = known?.weight ?? 0;
+    }
   }
   return decisions;
+}
+
+interface SelfHealth {
+  failing: boolean;
+  failingSince?: number;
+  unhealthySince?: number;
+  healthySince?: number;
+}
+
+/** Whether this region fails now, from its own observation, and the timers kept in status. */
+function selfHealth(
+  site: Site,
+  seen: ObservedRegion | undefined,
+  before: RegionScaling | undefined,
+  now: number,
+  windowMs: number,
+): SelfHealth {
+  const signal =
+    seen === undefined
+      ? 'unobserved'
+      : failureSignal(seen, site.metadata.name, site.spec.scaling.failoverErrorPercent);
+  const unhealthySince = signal === 'noHealthyTargets' ? (before?.unhealthySince ?? now) : undefined;
+  const failing = signal !== undefined && (signal !== 'noHealthyTargets' || unhealthySince !== now);
+  const healthySince = failing
+    ? undefined
+    : (before?.healthySince ?? (before?.failingSince === undefined ? undefined : now));
+  const recovering = !failing && healthySince !== undefined && now - healthySince < windowMs;
+  return {
+    failing,
+    ...optional('failingSince', failing ? (before?.failingSince ?? now) : undefined),
+    ...optional('unhealthySince', unhealthySince),
+    ...optional('healthySince', recovering ? healthySince : undefined),
+  };
+}
+
+/** This region's task count, and the scaling memory its status keeps. */
+function decideRegion(
+  site: Site,
+  region: Site['spec']['regions'][number],
+  seen: ObservedRegion | undefined,
+  before: RegionScaling | undefined,
+  health: SelfHealth,
+  peers: readonly PeerRegion[],
+  context: SiteContext,
+): RegionDecision {
+  const { spec } = site;
+  const name = site.metadata.name;
+  const { now } = context;
+  const policy: ScalingPolicy = {
+    targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
+    targetCpuPercent: spec.scaling.targetCpuPercent,
+    tolerance: spec.scaling.tolerance,
+    scaleInStabilizationSeconds: spec.scaling.scaleInStabilizationSeconds,
+    maxScaleOutStep: spec.scaling.maxScaleOutStep,
+    minTasks: region.minTasks,
+    maxTasks: region.maxTasks,
+  };
+  const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
+  // The base is the previous decision, our own intent, rather than the services' desired counts:
+  // those may be mid-change after an interrupted pass, or drifted by hand.
+  const desired =
+    before?.decision.tasks ??
+    (services.length === 0 ? region.minTasks : services.reduce((n, s) => n + s.desiredCount, 0));
+  const running = services.reduce((sum, s) => sum + s.runningCount, 0);
+  const requests = requestsOf(seen);
+
+  // The CDN's origin group fails over from the primary to the first failover region listed.
+  const primary = spec.regions.find((r) => r.role === 'primary');
+  const failoverOrigin = spec.regions.find((r) => r.role === 'failover');
+  const handover = health.failing
+    ? {}
+    : handOver({
+        fallbackFor: primary !== undefined && failoverOrigin?.name === region.name ? [primary.name] : [],
+        peers,
+        ...optional('requestsPerMinute', requests),
+        ...optional('previous', before?.carrying),
+        now,
+        windowMs: spec.scaling.scaleInStabilizationSeconds * 1000,
+        targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
+        standbyPercent: spec.scaling.standbyPercent,
+      });
+
+  let decision: ScalingDecision;
+  if (seen?.error !== undefined) {
+    // Unreachable: nothing can be applied here anyway; keep what status last said.
+    decision = {
+      tasks: desired,
+      recommendation: desired,
+      reason: 'MetricsMissing',
+      message: 'region unreachable; holding the last decision',
+    };
+  } else {
+    const cpu = averageCpu(seen, name);
+    decision = decideTasks(policy, {
+      now,
+      running,
+      desired,
+      ...optional('requestsPerMinute', requests),
+      ...optional('cpuPercent', cpu),
+      // A rollout this spec asked for carries the new count with it; one still finishing from
+      // before (an earlier spec, a change by hand) holds scale-in until it completes.
+      rolloutInProgress: services.some(
+        (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
+      ),
+      ...optional('floor', handover.floor),
+      ...optional('floorBecause', handover.because),
+      ...optional('heldSince', before?.heldSince),
+      history: before?.history ?? [],
+    });
+  }
+  const lastHealthy = health.failing
+    ? before?.lastHealthyRequestsPerMinute
+    : (requests ?? before?.lastHealthyRequestsPerMinute);
+  return {
+    tasks: decision.tasks,
+    scaling: {
+      // Only recommendations made from metrics enter the window; holding on missing data is not demand.
+      history:
+        decision.reason === 'MetricsMissing'
+          ? (before?.history ?? [])
+          : nextHistory(policy, before?.history ?? [], now, decision.recommendation),
+      decision: { tasks: decision.tasks, reason: decision.reason, message: decision.message },
+      ...optional('lastHealthyRequestsPerMinute', lastHealthy),
+      ...optional('carrying', handover.carrying),
+      ...optional('failingSince', health.failingSince),
+      ...optional('unhealthySince', health.unhealthySince),
+      ...optional('heldSince', decision.heldSince),
+      ...optional('healthySince', health.healthySince),
+    },
+  };
 }
 
 type FailureSignal = 'unobserved' | 'noHealthyTargets' | 'errors';
@@ -227,16 +283,51 @@ function averageCpu(region: ObservedRegion | undefined, site: string): number | 
   return tasks === 0 ? undefined : weighted / tasks;
 }
 
-function canarySample(observed: ObservedSite) {
-  const canaries = Object.values(observed.regions).map((r) => r.traffic.canary);
-  const p95s = canaries.map((c) => c.p95LatencyMs).filter((v): v is number => v !== undefined);
+/**
+ * The analysis state to go on from: this region's own, else the freshest
+ * another region published for the same tag (the holder before a takeover).
+ */
+function canaryStateOf(tag: string, context: SiteContext): CanaryState | undefined {
+  const own = context.previous?.canary;
+  if (context.global && own?.tag === tag) return own;
+  const published = context.peers
+    .filter((p) => p.region !== context.self)
+    .map((p) => ({ state: p.status?.canary, holder: p.status?.global === true && !p.quiet }))
+    .filter((p): p is { state: CanaryState; holder: boolean } => p.state?.tag === tag)
+    .sort((a, b) => Number(b.holder) - Number(a.holder) || b.state.lastCheckAt - a.state.lastCheckAt);
+  return published[0]?.state ?? (own?.tag === tag ? own : undefined);
+}
+
+/**
+ * The canary's traffic across regions: this region's from its own metrics,
+ * the others' as they published it. Requests and 5xx are summed; p95 is the
+ * worst region's.
+ */
+function canarySample(
+  self: string,
+  seen: ObservedRegion | undefined,
+  peers: readonly PeerReport[],
+): CanarySample {
+  const samples: RegionStatus['canaryTraffic'][] = [
+    seen?.traffic.canary,
+    ...peers
+      .filter((p) => p.region !== self && !p.quiet)
+      .map((p) => p.status?.regions[p.region]?.canaryTraffic),
+  ];
+  const present = samples.filter((s) => s !== undefined);
+  const p95s = present.map((s) => s.p95LatencyMs).filter((v): v is number => v !== undefined);
   return {
-    requests: canaries.reduce<number | undefined>((a, c) => sum(a, c.requestsPerMinute), undefined),
-    errors5xx: canaries.reduce<number | undefined>((a, c) => sum(a, c.errors5xxPerMinute), undefined),
+    requests: present.reduce<number | undefined>((a, s) => sum(a, s.requestsPerMinute), undefined),
+    errors5xx: present.reduce<number | undefined>((a, s) => sum(a, s.errors5xxPerMinute), undefined),
     ...(p95s.length === 0 ? {} : { p95LatencyMs: Math.max(...p95s) }),
   };
 }
 
 function sum(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (optional fields stay absent, not undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

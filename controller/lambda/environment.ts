@@ -1,19 +1,29 @@
+import { DEFAULT_INTERVAL_SECONDS } from '../decide/ownership.ts';
+
 /**
- * The reconciler Lambda's settings, from its environment. Every problem is
- * reported at once, each naming the variable and what it should hold.
+ * The reconciler Lambda's settings, from its environment. The bootstrap
+ * deploys one reconciler in every region; each manages its own. Every problem
+ * is reported at once, each naming the variable and what it should hold.
  */
 export interface ReconcilerEnvironment {
-  /** TANDEM_TABLE: the DynamoDB table holding specs, statuses, the lease and the platform items. */
+  /** TANDEM_TABLE: the DynamoDB table holding specs, statuses, the leases and the platform items. */
   tableName: string;
   /**
-   * TANDEM_CONTROL_REGION, default AWS_REGION: the table's region the
-   * reconciler uses (its specs, statuses, lease and platform items), and the
-   * origin secret's. The secret is read through the AWS Parameters and Secrets
-   * Lambda Extension, which reads PARAMETERS_SECRETS_EXTENSION_HTTP_PORT itself.
+   * TANDEM_REGION, default AWS_REGION: the region this reconciler manages.
+   * It reads and writes that region's replica of the table, reads that
+   * region's replica of the origin secret (through the AWS Parameters and
+   * Secrets Lambda Extension, which reads PARAMETERS_SECRETS_EXTENSION_HTTP_PORT
+   * itself) and calls only that region's ECS, ELB and CloudWatch.
    */
-  controlRegion: string;
-  /** TANDEM_REGIONS: comma-separated regions sites may run in (each has the bootstrap deployed). */
+  region: string;
+  /**
+   * TANDEM_REGIONS: comma-separated regions sites may run in (each has the
+   * bootstrap deployed), primary first: the order in which they take the
+   * platform's global duty (the sites' dashboard) when one goes quiet.
+   */
   regions: string[];
+  /** TANDEM_INTERVAL_SECONDS: seconds between two scheduled passes (the schedule's rate). Default 60. */
+  intervalSeconds: number;
   /** TANDEM_CHUNK_SIZE: sites per reconcile pass. Default 25. */
   chunkSize: number;
   /** TANDEM_SAFETY_MARGIN_MS: no new chunk starts with less time than this (plus the slowest chunk) left. Default 10000. */
@@ -47,15 +57,13 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
   else if (!TABLE.test(tableName))
     problems.push(`TANDEM_TABLE is "${tableName}": a DynamoDB table name is 3–255 letters, digits, _ - or .`);
 
-  const controlRegion = value('TANDEM_CONTROL_REGION') ?? value('AWS_REGION');
-  if (controlRegion === undefined)
+  const region = value('TANDEM_REGION') ?? value('AWS_REGION');
+  if (region === undefined)
     problems.push(
-      'neither TANDEM_CONTROL_REGION nor AWS_REGION is set: set TANDEM_CONTROL_REGION to the table’s region',
+      'neither TANDEM_REGION nor AWS_REGION is set: set TANDEM_REGION to the region this reconciler manages',
     );
-  else if (!REGION.test(controlRegion))
-    problems.push(
-      `TANDEM_CONTROL_REGION is "${controlRegion}", which is not an AWS region name such as us-east-1`,
-    );
+  else if (!REGION.test(region))
+    problems.push(`TANDEM_REGION is "${region}", which is not an AWS region name such as us-east-1`);
 
   const regionList = value('TANDEM_REGIONS');
   const regions = [
@@ -70,8 +78,19 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
     problems.push(
       'TANDEM_REGIONS is not set: list the regions sites may run in, comma-separated (e.g. us-east-1,eu-west-1)',
     );
-  for (const region of regions.filter((r) => !REGION.test(r)))
-    problems.push(`TANDEM_REGIONS names "${region}", which is not an AWS region name such as eu-west-1`);
+  for (const bad of regions.filter((r) => !REGION.test(r)))
+    problems.push(`TANDEM_REGIONS names "${bad}", which is not an AWS region name such as eu-west-1`);
+  if (region !== undefined && REGION.test(region) && regions.length > 0 && !regions.includes(region))
+    problems.push(
+      `TANDEM_REGIONS (${regions.join(',')}) does not name ${region}, the region this reconciler manages: add it`,
+    );
+  const intervalSeconds = wholeNumber(
+    value('TANDEM_INTERVAL_SECONDS'),
+    'TANDEM_INTERVAL_SECONDS',
+    DEFAULT_INTERVAL_SECONDS,
+    1,
+    problems,
+  );
 
   const chunkSize = wholeNumber(
     value('TANDEM_CHUNK_SIZE'),
@@ -95,8 +114,9 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
     throw new EnvironmentError(`the reconciler's environment is incomplete:\n- ${problems.join('\n- ')}`);
   return {
     tableName: tableName!,
-    controlRegion: controlRegion!,
+    region: region!,
     regions,
+    intervalSeconds,
     chunkSize,
     safetyMarginMs,
     logLevel,

@@ -12,9 +12,10 @@ import { runInvocation, type InvocationResult } from './invocation.ts';
 import { embeddedMetricsPublisher, type MetricsPublisher } from './metrics.ts';
 
 /**
- * The reconciler Lambda, run by EventBridge every minute. This module only
- * wires the AWS pieces; what an invocation does is `runInvocation`, which the
- * tests drive with the simulated cloud.
+ * The reconciler Lambda, deployed in every region and run there by
+ * EventBridge every minute. This module only wires the AWS pieces for its own
+ * region; what an invocation does is `runInvocation`, which the tests drive
+ * with the simulated cloud.
  */
 
 /** The part of Lambda's context the handler uses. */
@@ -55,21 +56,22 @@ let wiring: Wiring | undefined;
 function wire(): Wiring {
   if (wiring !== undefined) return wiring;
   const env = readEnvironment(process.env);
-  const store = new DynamoSpecStore(clients.dynamodb(env.controlRegion), env.tableName, {
+  // This region's replica of the table: a region is managed from its own replica, whatever happens elsewhere.
+  const store = new DynamoSpecStore(clients.dynamodb(env.region), env.tableName, env.region, {
     onMalformed: (error) =>
       log.warn({ item: error.resource, err: error.message }, 'malformed item in the table'),
   });
   wiring = {
     env,
     store,
-    ports: awsPorts({ clients, tableName: env.tableName, controlRegion: env.controlRegion, store }),
+    ports: awsPorts({ clients, tableName: env.tableName, region: env.region, store }),
     metrics: embeddedMetricsPublisher(),
     platform: new PlatformCache(
       (onRegionProblem) =>
         loadPlatform({
           clients,
           tableName: env.tableName,
-          controlRegion: env.controlRegion,
+          region: env.region,
           regions: env.regions,
           // The AWS Parameters and Secrets Lambda Extension (a layer): no Secrets Manager client in the bundle.
           secret: 'extension',
@@ -96,8 +98,11 @@ export const handler = async (_event: unknown, context: LambdaContext): Promise<
     {
       ports: w.ports,
       platform,
+      region: w.env.region,
+      regionOrder: w.env.regions,
+      intervalSeconds: w.env.intervalSeconds,
       carryOver: w.store,
-      holder: `reconciler:${context.awsRequestId}`,
+      holder: `reconciler:${w.env.region}:${context.awsRequestId}`,
       clock: Date.now,
       remainingMs: () => context.getRemainingTimeInMillis(),
       log: requestLog,

@@ -2,16 +2,17 @@ import type { Logger } from 'pino';
 import { asCloudError, type CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
-import { keepSitesDashboard } from '../dashboard/publish.ts';
-import { dashboardSites } from '../dashboard/sites.ts';
-import type { StoredSpec, StoredStatus } from '../ports/store.ts';
+import { keepSitesDashboardAsHolder } from '../dashboard/publish.ts';
+import { DEFAULT_INTERVAL_SECONDS, heartbeatsByRegion, type Liveness } from '../decide/ownership.ts';
+import type { EditRecord, Heartbeat, StoredSpec, StoredStatus } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_SAFETY_MARGIN_MS } from './environment.ts';
 import { passMetrics, type MetricsPublisher, type RegionCalls } from './metrics.ts';
 
 /**
  * The sites an invocation ran out of time for, kept between invocations so
- * they go first in the next. The DynamoDB store keeps them in their own item.
+ * they go first in the next. The DynamoDB store keeps them in an item of
+ * their region's own.
  */
 export interface CarryOverStore {
   getCarryOver(): Promise<string[]>;
@@ -19,10 +20,20 @@ export interface CarryOverStore {
 }
 
 export interface InvocationDependencies {
+  /** Ports of the region this reconciler manages; its store is that region's replica of the table. */
   ports: Ports;
   platform: Platform;
+  /** The region this reconciler manages. */
+  region: string;
+  /**
+   * Every platform region, primary first: the order in which they take the
+   * platform's global duty (the sites' dashboard) when one goes quiet.
+   */
+  regionOrder: readonly string[];
+  /** Seconds between two scheduled invocations. Default 60. */
+  intervalSeconds?: number;
   carryOver: CarryOverStore;
-  /** Who takes the lease; unique per invocation (the Lambda request id). */
+  /** Who takes the region's lease; unique per invocation (the Lambda request id). */
   holder: string;
   /** Epoch milliseconds. */
   clock: () => number;
@@ -61,10 +72,12 @@ export interface InvocationResult {
 }
 
 /**
- * One scheduled invocation: take the lease, reconcile every site in chunks
- * while time allows (the sites left over last time first), record the sites
- * not reached, release the lease. Never throws: a failure is logged and
- * returned, and the next invocation starts afresh a minute later.
+ * One scheduled invocation of a region's reconciler: take the region's lease,
+ * reconcile every site in chunks while time allows (the sites left over last
+ * time first), record the sites not reached, keep the sites' dashboard if
+ * this region holds that duty, and release the lease, which records the
+ * region's heartbeat. Never throws: a failure is logged and returned, and the
+ * next invocation starts afresh a minute later.
  */
 export async function runInvocation(
   deps: InvocationDependencies,
@@ -111,11 +124,15 @@ export async function runInvocation(
     let carried: string[];
     let specs: StoredSpec[];
     let statuses: StoredStatus[];
+    let edits: EditRecord[];
+    let heartbeats: Heartbeat[];
     try {
       let previous: string[];
-      [specs, statuses, previous] = await Promise.all([
+      [specs, statuses, edits, heartbeats, previous] = await Promise.all([
         ports.store.listSpecs(),
         ports.store.listStatuses(),
+        ports.store.listEdits(),
+        ports.store.listHeartbeats(),
         deps.carryOver.getCarryOver().catch((error: unknown) => {
           log.warn(
             { err: asCloudError(error, 'carry-over').message },
@@ -157,10 +174,14 @@ export async function runInvocation(
         const report = await reconcilePass({
           ports,
           platform: deps.platform,
+          region: deps.region,
           sites: chunk,
-          // Read once for the whole invocation: each site's spec and status belong to one chunk.
+          // Read once for the whole invocation: each site's spec and statuses belong to one chunk.
           specs: specs.filter((s) => inChunk.has(s.name)),
           statuses: statuses.filter((s) => inChunk.has(s.name)),
+          edits,
+          heartbeats,
+          intervalSeconds: deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
           log,
           now: () => new Date(clock()),
           ...(options.maxInFlightPerRegion === undefined
@@ -186,8 +207,8 @@ export async function runInvocation(
         if (calls.length > 0) log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
         await publish(deps, passMetrics(report, tookMs, calls));
       } catch (error) {
-        // A pass throws only when the store cannot be read; the rest of the sites wait for the next invocation.
-        failure = asCloudError(error, 'store');
+        // A pass reports every site's trouble in its status; one that throws met something unforeseen.
+        failure = asCloudError(error, `reconcile pass of ${chunk.join(', ')}`);
         log.error({ kind: failure.kind, err: failure.message, sites: chunk }, 'pass failed; stopping');
         break;
       }
@@ -213,13 +234,27 @@ export async function runInvocation(
       durationMs: clock() - started,
     };
     // The dashboard shows every site, so it is rewritten only after a pass over all of them.
-    if (outcome === 'completed') await keepSitesDashboard(ports, dashboardSites(reports, deps.platform), log);
+    const liveness: Liveness = {
+      heartbeats: heartbeatsByRegion(heartbeats),
+      now: clock(),
+      intervalMs: (deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000,
+    };
+    if (outcome === 'completed')
+      await keepSitesDashboardAsHolder({
+        region: deps.region,
+        ports,
+        platform: deps.platform,
+        regionOrder: deps.regionOrder,
+        statuses: withReports(statuses, reports, deps.region),
+        liveness,
+        log,
+      });
     if (outcome === 'completed') log.info(summary, 'every site reconciled');
     else log.warn(summary, 'some sites not reached; they go first in the next invocation');
     return done(outcome, failure);
   } finally {
     try {
-      await ports.store.releaseLease(deps.holder);
+      await ports.store.releaseLease(deps.holder, clock());
     } catch (error) {
       // It expires at this invocation's deadline anyway.
       log.warn({ err: asCloudError(error, 'lease').message }, 'lease not released');
@@ -234,6 +269,19 @@ async function publish(deps: InvocationDependencies, data: Parameters<MetricsPub
   } catch (error) {
     deps.log.warn({ err: (error as Error).message }, 'metrics not published');
   }
+}
+
+/** The statuses read at the start, with this region's as this invocation's passes left them. */
+export function withReports(
+  statuses: readonly StoredStatus[],
+  reports: readonly PassReport[],
+  region: string,
+): StoredStatus[] {
+  const mine = new Map(reports.flatMap((r) => [...r.statuses]));
+  return [
+    ...statuses.filter((s) => s.region !== region || !mine.has(s.name)),
+    ...[...mine].map(([name, status]) => ({ name, region, revision: 0, status })),
+  ];
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -50,11 +50,8 @@ export interface ObservedCdn {
 
 export interface ObservedSite {
   name: string;
+  /** The observing reconciler's own region (a reconciler reads no other region). */
   regions: Record<string, ObservedRegion>;
-  cdn: ObservedCdn;
-}
-
-/** What one region's listener looks like across all sites: rule priorities are shared. */
-export interface ObservedListener {
-  takenPriorities: ReadonlySet<number>;
+  /** The site's distributions; undefined unless the observing reconciler holds the site's global duties. */
+  cdn?: ObservedCdn;
 }

@@ -12,7 +12,8 @@ export type ConditionType =
   | 'Deleting'
   | 'FailoverActive'
   | 'CanaryProgressing'
-  | 'CanaryFailed';
+  | 'CanaryFailed'
+  | 'SpecConflict';
 
 export interface Condition {
   status: 'True' | 'False' | 'Unknown';
@@ -35,8 +36,13 @@ export interface RegionScaling {
   /** Recommendations inside the scale-in stabilization window, oldest first. */
   history: { at: number; tasks: number }[];
   decision: { tasks: number; reason: string; message: string };
-  /** Requests a minute when the region was last healthy: the demand others carry while it fails. */
+  /**
+   * Requests a minute when the region was last healthy: the demand another region carries while it
+   * fails. Published in this region's status item, so the region that takes it over needs no call here.
+   */
   lastHealthyRequestsPerMinute?: number;
+  /** Set while this region carries failing regions' demand, and for a window after they recover (decide/handover.ts). */
+  carrying?: Carrying;
   failingSince?: number;
   /**
    * First pass that saw running tasks and none healthy. One such pass does not fail the region:
@@ -46,6 +52,18 @@ export interface RegionScaling {
   /** When a deployment in progress began holding scale-in; the hold lasts at most one window. */
   heldSince?: number;
   /** Set while the region has recovered for less than a full window. */
+  healthySince?: number;
+}
+
+/** Another region's demand this region carries: the CDN sends it here while that region fails. */
+export interface Carrying {
+  /** The regions whose demand it carries (or carried, during the window after they recovered). */
+  regions: string[];
+  /** Their last healthy requests a minute, summed. */
+  requestsPerMinute: number;
+  /** Epoch milliseconds: when it began carrying. */
+  since: number;
+  /** Epoch milliseconds: when every carried region was seen healthy again; the floor holds one window more. */
   healthySince?: number;
 }
 
@@ -60,6 +78,10 @@ export interface RegionStatus {
   /** Set while this region could not be observed or converged. */
   degraded?: { reason: string; message: string };
   scaling?: RegionScaling;
+  /** The site's target groups here (ARNs), for the dashboard the global duties' holder keeps. */
+  targetGroups?: { stable?: string; canary?: string };
+  /** What the canary served here in the last period, published for the canary analysis (held by one region). */
+  canaryTraffic?: { requestsPerMinute?: number; errors5xxPerMinute?: number; p95LatencyMs?: number };
 }
 
 export interface ActionRecord {
@@ -75,8 +97,18 @@ export interface ErrorRecord {
   region?: string;
 }
 
+/**
+ * One region's reconciler's report on one site, kept in its own item (one per
+ * site and region), so no two regions ever write the same item. `regions`
+ * holds that region only; `cdn` and `canary` are filled by the region holding
+ * the site's global duties. Readers merge the reports (reconcile/view.ts).
+ */
 export interface SiteStatus {
   site: string;
+  /** The region whose reconciler wrote this report. */
+  region: string;
+  /** True while this region's reconciler holds the site's global duties: its CDN, canary analysis and promotion. */
+  global: boolean;
   /** Generation of the spec this status describes. */
   observedGeneration: number;
   /** Digest of the spec this status describes; catches edits that did not bump the generation. */

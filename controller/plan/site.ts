@@ -14,8 +14,9 @@ export interface SitePlan {
 export type PriorityAllocator = (region: string) => number;
 
 /**
- * The whole plan for one site: every observed region, then the CDN. `desired`
- * is undefined when the site was deleted, so everything it owns is removed.
+ * The plan for one site: each observed region (a reconciler observes only its
+ * own), then the CDN when it was observed (its duty holder's). `desired` is
+ * undefined when the site was deleted, so everything it owns is removed.
  * Regions that could not be observed get no actions.
  */
 export function planSite(
@@ -32,7 +33,7 @@ export function planSite(
     actions.push(...plan.actions);
     if (plan.blockers.length > 0) blockers[region.region] = plan.blockers;
   }
-  if (observed.cdn.error === undefined)
+  if (observed.cdn !== undefined && observed.cdn.error === undefined)
     actions.push(...planCdn(observed.name, desired?.distribution, observed.cdn));
   return { actions, blockers };
 }

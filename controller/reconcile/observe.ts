@@ -28,7 +28,11 @@ import type { Page } from '../ports/page.ts';
 import { allSettled } from './settle.ts';
 
 export interface ObserveInput {
+  /** The region whose reconciler observes: only its resources and metrics are read. */
+  region: string;
   sites: readonly string[];
+  /** The sites whose distribution this reconciler manages (it holds their global duties); their CDN is read too. */
+  cdnSites: readonly string[];
   /** Distribution ids earlier passes created, per site (from status): proven owned without a tag read. */
   knownDistributions: Readonly<Record<string, string | undefined>>;
   /** Epoch milliseconds; metrics are read for the last complete minute before it. */
@@ -42,21 +46,29 @@ export interface Observation {
 }
 
 /**
- * Reads the world for all sites at once, in batches shaped like the AWS limits
- * (10 services, 20 tag sets, 500 metric queries a call), so the number of
- * calls grows with sites divided by the batch sizes. Each region is read on
- * its own: a region that fails is reported on every site and the rest go on.
+ * Reads, for all sites at once, what one region's reconciler manages: its own
+ * region (never another's, so a region is managed whatever happens
+ * elsewhere) and the distributions of the sites whose global duties it holds.
+ * Reads are batched as the AWS limits allow (10 services, 20 tag sets, 500
+ * metric queries a call), so the number of calls grows with sites divided by
+ * the batch sizes. A region that cannot be read is reported on every site.
  */
 export async function observe(ports: Ports, platform: Platform, input: ObserveInput): Promise<Observation> {
-  const regions = Object.values(platform.regions);
+  const where = platform.regions[input.region];
+  const regions = where === undefined ? [] : [where];
   const [regionResults, cdn] = await Promise.all([
-    Promise.all(regions.map((where) => observeRegion(ports, platform, where, input))),
-    observeCdn(ports, input),
+    Promise.all(regions.map((r) => observeRegion(ports, platform, r, input))),
+    input.cdnSites.length === 0 ? new Map<string, ObservedCdn>() : observeCdn(ports, input),
   ]);
 
+  const cdnSites = new Set(input.cdnSites);
   const sites = new Map<string, ObservedSite>();
   for (const name of input.sites) {
-    sites.set(name, { name, regions: {}, cdn: cdn.get(name) ?? { distributions: [] } });
+    sites.set(name, {
+      name,
+      regions: {},
+      ...(cdnSites.has(name) ? { cdn: cdn.get(name) ?? { distributions: [] } } : {}),
+    });
   }
   const takenPriorities: Record<string, ReadonlySet<number>> = {};
   regions.forEach((where, i) => {
@@ -307,14 +319,14 @@ async function readTraffic(
  * distribution, none in a steady pass.
  */
 async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string, ObservedCdn>> {
-  const bySite = new Map<string, ObservedCdn>(input.sites.map((site) => [site, { distributions: [] }]));
-  const commentToSite = new Map(input.sites.map((site) => [distributionComment(site), site]));
+  const bySite = new Map<string, ObservedCdn>(input.cdnSites.map((site) => [site, { distributions: [] }]));
+  const commentToSite = new Map(input.cdnSites.map((site) => [distributionComment(site), site]));
   let all: DistributionSummary[];
   try {
     all = await readAll((next) => ports.cdn.listDistributions(next));
   } catch (error) {
     const failed = asCloudError(error, 'cloudfront');
-    for (const site of input.sites) bySite.set(site, { error: failed, distributions: [] });
+    for (const site of input.cdnSites) bySite.set(site, { error: failed, distributions: [] });
     return bySite;
   }
   // A tag read that fails leaves only its own site unobserved this pass.

@@ -5,11 +5,20 @@ import type { Platform } from '../model/platform.ts';
 import type { SiteStatus } from '../model/status.ts';
 import { isOwnedBy, type Tags } from '../model/tags.ts';
 import type { Ports } from '../ports/index.ts';
-import type { StoredSpec, StoredStatus } from '../ports/store.ts';
-import { decideSite } from '../decide/site.ts';
+import type { EditRecord, Heartbeat, StoredSpec, StoredStatus } from '../ports/store.ts';
+import {
+  DEFAULT_INTERVAL_SECONDS,
+  dutyHolder,
+  heartbeatsByRegion,
+  isQuiet,
+  type Liveness,
+} from '../decide/ownership.ts';
+import { decideSite, type PeerReport } from '../decide/site.ts';
 import { desiredSite, regionsWithoutPlatform, siteTaskDefinitions } from '../plan/desired.ts';
 import { planSite, priorityAllocator } from '../plan/site.ts';
+import { findLostEdits } from '../spec/edits.ts';
 import { promoteCanary } from '../spec/promote.ts';
+import type { Site } from '../spec/schema.ts';
 import { validateSite } from '../spec/validate.ts';
 import { applySitePlan } from './apply.ts';
 import { Limiters } from './limiter.ts';
@@ -20,14 +29,26 @@ import { siteStatus, statusChanged, type SiteOutcome } from './status.ts';
 export interface PassOptions {
   ports: Ports;
   platform: Platform;
+  /**
+   * The region whose reconciler runs this pass. It observes and changes only
+   * this region, reads and writes only this region's replica of the table
+   * (`ports.store`), and takes the global duties of the sites whose holder it is.
+   */
+  region: string;
   /** Most calls in flight per region (and for CloudFront). Default 10. */
   maxInFlightPerRegion?: number;
   /** Plan and report only: no action is applied and no status written. */
   dryRun?: boolean;
   /** Specs already read (or, for a dry run, specs to try); default: read from the store. */
   specs?: readonly StoredSpec[];
-  /** Statuses already read; default: read from the store. */
+  /** Every region's statuses already read; default: read from the store. */
   statuses?: readonly StoredStatus[];
+  /** Edit records already read; default: read from the store. */
+  edits?: readonly EditRecord[];
+  /** Every region's heartbeats already read; default: read from the store. */
+  heartbeats?: readonly Heartbeat[];
+  /** Seconds between two passes of a reconciler: a region whose heartbeat is older than 3 of them is quiet. Default 60. */
+  intervalSeconds?: number;
   /** Reconcile only these sites; default all. */
   sites?: readonly string[];
   now?: () => Date;
@@ -36,43 +57,56 @@ export interface PassOptions {
 
 export interface PassReport {
   reconcileId: string;
+  /** The region whose reconciler ran the pass. */
+  region: string;
   sites: SiteOutcome[];
-  /** Statuses as computed this pass, by site (written only where they changed). */
+  /** This region's statuses as computed this pass, by site (written only where they changed). */
   statuses: Map<string, SiteStatus>;
   statusWrites: number;
 }
 
 /**
- * One reconcile pass, ACK style: read everything, compute the delta, apply it,
- * report. Level-triggered: it needs nothing from the previous pass but what
- * the world and the status items hold, so a pass killed anywhere is repaired
- * by the next.
+ * One region's reconcile pass, ACK style: read everything, compute the
+ * delta, apply it, report. Level-triggered: it needs nothing from the
+ * previous pass but what the world and the status items hold, so a pass
+ * killed anywhere is repaired by the next. Regional: every region runs its
+ * own, from its own replica, on its own resources, so no region depends on
+ * another to be managed; the global duties (a site's CDN, canary analysis
+ * and promotion) are done by one region at a time (decide/ownership.ts).
  */
 export async function reconcilePass(options: PassOptions): Promise<PassReport> {
-  const { platform, dryRun = false } = options;
+  const { platform, region, dryRun = false } = options;
   const now = options.now ?? (() => new Date());
   const reconcileId = randomUUID();
-  const log = options.log?.child({ reconcileId });
+  const log = options.log?.child({ reconcileId, region });
   const ports = limitedPorts(options.ports, new Limiters(options.maxInFlightPerRegion ?? 10));
 
-  const [specs, statuses] = await Promise.all([
+  const [specs, statuses, edits, heartbeats] = await Promise.all([
     options.specs ?? ports.store.listSpecs(),
     options.statuses ?? ports.store.listStatuses(),
+    options.edits ?? ports.store.listEdits(),
+    options.heartbeats ?? ports.store.listHeartbeats(),
   ]);
   const wanted = (name: string) => options.sites === undefined || options.sites.includes(name);
   const specByName = new Map(specs.filter((s) => wanted(s.name)).map((s) => [s.name, s]));
-  const statusByName = new Map(statuses.filter((s) => wanted(s.name)).map((s) => [s.name, s]));
+  const reportsBySite = groupBySite(statuses.filter((s) => wanted(s.name)));
   // A status without a spec is a deleted site whose resources may remain.
-  const names = [...new Set([...specByName.keys(), ...statusByName.keys()])].sort();
+  const names = [...new Set([...specByName.keys(), ...reportsBySite.keys()])].sort();
+  const liveness: Liveness = {
+    heartbeats: heartbeatsByRegion(heartbeats),
+    now: now().getTime(),
+    intervalMs: (options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000,
+  };
 
   const outcomes = names.map((name) =>
-    prepare(name, specByName.get(name), statusByName.get(name)?.status, platform),
+    prepare(name, specByName.get(name), reportsBySite.get(name) ?? [], edits, region, platform, liveness),
   );
-  const toObserve = outcomes.filter((o) => o.problems === undefined).map((o) => o.name);
   const observation = await observe(ports, platform, {
-    sites: toObserve,
+    region,
+    sites: outcomes.filter((o) => o.problems === undefined).map((o) => o.name),
+    cdnSites: outcomes.filter((o) => o.problems === undefined && o.global).map((o) => o.name),
     knownDistributions: Object.fromEntries(
-      names.map((n) => [n, statusByName.get(n)?.status.cdn.distributionId]),
+      outcomes.map((o) => [o.name, o.previous?.cdn.distributionId] as const),
     ),
     now: now().getTime(),
   });
@@ -85,13 +119,14 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
     outcome.observed = observed;
     if (outcome.stalled !== undefined) continue;
     if (outcome.site !== undefined) {
-      const families = Object.fromEntries(
-        Object.entries(siteTaskDefinitions(outcome.site, platform)).map(([region, t]) => [
-          region,
-          new Set([t.stable.family, ...(t.canary === undefined ? [] : [t.canary.family])]),
-        ]),
-      );
-      outcome.decisions = decideSite(outcome.site, observed, outcome.previous, decidedAt, families);
+      outcome.decisions = decideSite(outcome.site, observed, {
+        self: region,
+        ...(outcome.previous === undefined ? {} : { previous: outcome.previous }),
+        peers: outcome.peers,
+        global: outcome.global,
+        now: decidedAt,
+        wantedFamilies: wantedFamilies(outcome.site, platform, region),
+      });
       outcome.desired = desiredSite(outcome.site, platform, outcome.decisions);
     }
     outcome.plan = planSite(outcome.desired, observed, allocate);
@@ -109,26 +144,71 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
     );
   }
 
-  const report: PassReport = { reconcileId, sites: outcomes, statuses: new Map(), statusWrites: 0 };
+  const report: PassReport = {
+    reconcileId,
+    region,
+    sites: outcomes,
+    statuses: new Map(),
+    statusWrites: 0,
+  };
   for (const outcome of outcomes) {
     const status = siteStatus(outcome, now());
     report.statuses.set(outcome.name, status);
     logOutcome(log, outcome);
   }
-  if (!dryRun) report.statusWrites = await writeStatuses(ports, outcomes, report.statuses, statusByName, log);
+  if (!dryRun) report.statusWrites = await writeStatuses(ports, outcomes, report.statuses, log);
   return report;
 }
 
-/** Validates a site's spec; no I/O. What it should look like is decided once the world is observed. */
+/** Every region's reports on each site; an item from before statuses were per region has no region. */
+function groupBySite(statuses: readonly StoredStatus[]): Map<string, StoredStatus[]> {
+  const bySite = new Map<string, StoredStatus[]>();
+  for (const status of statuses) bySite.set(status.name, [...(bySite.get(status.name) ?? []), status]);
+  return bySite;
+}
+
+/**
+ * Validates a site's spec and works out this region's part in it: its own
+ * report from the last pass, the other regions' reports, and whether it holds
+ * the site's global duties. No I/O.
+ */
 function prepare(
   name: string,
   spec: StoredSpec | undefined,
-  previous: SiteStatus | undefined,
+  reports: readonly StoredStatus[],
+  edits: readonly EditRecord[],
+  region: string,
   platform: Platform,
+  liveness: Liveness,
 ): SiteOutcome {
-  const base = { name, paused: false, ...(previous === undefined ? {} : { previous }) };
-  if (spec === undefined) return base;
+  const own = reports.find((r) => r.region === region);
+  const legacy = reports.find((r) => r.region === undefined && r.unreadable === undefined);
+  const readable = (r: StoredStatus | undefined) => (r?.unreadable ? undefined : r?.status);
+  // After an upgrade, the single status the site had before stands in for this region's first report.
+  const previous =
+    readable(own) ?? (legacy === undefined ? undefined : { ...legacy.status, region, global: false });
+  const peers: PeerReport[] = regionsOf(reports)
+    .filter((r) => r !== region)
+    .map((r) => {
+      const status = readable(reports.find((s) => s.region === r));
+      return { region: r, ...(status === undefined ? {} : { status }), quiet: isQuiet(r, liveness) };
+    });
+  const base: SiteOutcome = {
+    name,
+    region,
+    global: false,
+    peers,
+    paused: false,
+    stored: { ...(own === undefined ? {} : { own }), ...(legacy === undefined ? {} : { legacy }) },
+    ...(previous === undefined ? {} : { previous }),
+  };
+  if (spec === undefined) {
+    // A deleted site: its CDN is removed by whichever region holds its duties, in the order its reports name.
+    return { ...base, global: dutyHolder(dutyOrderOfReports(reports), region, liveness) === region };
+  }
   const outcome: SiteOutcome = { ...base, spec: { generation: spec.generation, hash: spec.hash } };
+  const lost = findLostEdits(spec, edits);
+  if (lost.length > 0) outcome.lostEdits = lost;
   const validation = validateSite(spec.document);
   if (!validation.ok) return { ...outcome, problems: validation.problems };
   const site = validation.site;
@@ -144,6 +224,7 @@ function prepare(
     };
   }
   outcome.paused = site.spec.paused;
+  outcome.global = dutyHolder(dutyOrder(site), region, liveness) === region;
   const missing = regionsWithoutPlatform(site, platform);
   if (missing.length > 0) {
     outcome.stalled = {
@@ -156,11 +237,41 @@ function prepare(
   return outcome;
 }
 
+/** The order in which regions take a site's global duties: its primary, then its failover regions as listed. */
+export function dutyOrder(site: Site): string[] {
+  const { regions } = site.spec;
+  return [...regions.filter((r) => r.role === 'primary'), ...regions.filter((r) => r.role !== 'primary')].map(
+    (r) => r.name,
+  );
+}
+
+/** For a deleted site, the order its last reports give: the region that was primary first. */
+function dutyOrderOfReports(reports: readonly StoredStatus[]): string[] {
+  const roles = new Map<string, string>();
+  for (const report of reports)
+    for (const [name, r] of Object.entries(report.status.regions)) roles.set(name, r.role);
+  for (const name of regionsOf(reports)) if (!roles.has(name)) roles.set(name, 'failover');
+  return [...roles]
+    .sort(([a, ra], [b, rb]) => Number(rb === 'primary') - Number(ra === 'primary') || (a < b ? -1 : 1))
+    .map(([name]) => name);
+}
+
+function regionsOf(reports: readonly StoredStatus[]): string[] {
+  return [...new Set(reports.flatMap((r) => (r.region === undefined ? [] : [r.region])))].sort();
+}
+
+function wantedFamilies(site: Site, platform: Platform, region: string): ReadonlySet<string> {
+  const here = siteTaskDefinitions(site, platform)[region];
+  if (here === undefined) return new Set();
+  return new Set([here.stable.family, ...(here.canary === undefined ? [] : [here.canary.family])]);
+}
+
 /**
  * With `promote: auto`, a canary whose analysis succeeded becomes the stable
  * image. This is the one spec write the reconciler makes, and only because the
- * spec asks for it; it is conditional on the generation this pass read, so a
- * person's edit made meanwhile wins and is never overwritten.
+ * spec asks for it; the global duties' holder makes it, conditional on the
+ * generation it read, so a person's edit made meanwhile wins and is never
+ * overwritten.
  */
 async function autoPromote(
   ports: Ports,
@@ -172,6 +283,7 @@ async function autoPromote(
   if (
     stored === undefined ||
     outcome.paused ||
+    !outcome.global ||
     analysis?.promote !== 'auto' ||
     outcome.decisions?.canary?.phase !== 'Succeeded'
   )
@@ -189,52 +301,60 @@ async function autoPromote(
 }
 
 /**
- * Writes each status that changed, conditional on the revision read at the
- * start of the pass; a deleted site's status goes once nothing of it remains.
+ * Writes this region's status of each site where it changed, conditional on
+ * the revision read at the start of the pass. A deleted site's status goes
+ * once nothing of it remains here (nor of its CDN, for the duties' holder);
+ * an item from before statuses were per region goes once the duties' holder
+ * has written its own.
  */
 async function writeStatuses(
   ports: Ports,
   outcomes: readonly SiteOutcome[],
   statuses: Map<string, SiteStatus>,
-  stored: Map<string, StoredStatus>,
   log: Logger | undefined,
 ): Promise<number> {
   let writes = 0;
+  const attempt = async (outcome: SiteOutcome, write: () => Promise<unknown>) => {
+    try {
+      await write();
+      writes += 1;
+    } catch (error) {
+      log?.warn(
+        { site: outcome.name, err: asCloudError(error, 'status') },
+        'status not written; the next pass writes it',
+      );
+    }
+  };
   await Promise.all(
     outcomes.map(async (outcome) => {
-      const previous = stored.get(outcome.name);
+      const { own, legacy } = outcome.stored;
       const status = statuses.get(outcome.name)!;
-      try {
-        if (outcome.spec === undefined && isGone(outcome)) {
-          if (previous !== undefined) {
-            await ports.store.deleteStatus(outcome.name, previous.revision);
-            writes += 1;
-          }
-          return;
-        }
-        if (!statusChanged(previous?.status, status)) return;
-        await ports.store.putStatus(status, previous?.revision ?? 0);
-        writes += 1;
-      } catch (error) {
-        log?.warn(
-          { site: outcome.name, err: asCloudError(error, 'status') },
-          'status not written; the next pass writes it',
-        );
+      if (outcome.spec === undefined && isGone(outcome)) {
+        if (own !== undefined)
+          await attempt(outcome, () => ports.store.deleteStatus(outcome.name, outcome.region, own.revision));
+        if (legacy !== undefined && outcome.global)
+          await attempt(outcome, () => ports.store.deleteStatus(outcome.name, undefined, legacy.revision));
+        return;
       }
+      if (statusChanged(own?.status, status))
+        await attempt(outcome, () => ports.store.putStatus(status, own?.revision ?? 0));
+      else if (legacy !== undefined && outcome.global)
+        await attempt(outcome, () => ports.store.deleteStatus(outcome.name, undefined, legacy.revision));
     }),
   );
   return writes;
 }
 
-/** A deleted site is gone once no region and no CDN shows anything it owned, and nothing failed. */
+/**
+ * A deleted site is gone, as far as this region's reconciler can tell, once
+ * its region (and the CDN, for the duties' holder) shows nothing it owned,
+ * and nothing failed.
+ */
 function isGone(outcome: SiteOutcome): boolean {
   const observed = outcome.observed;
-  if (
-    observed === undefined ||
-    observed.cdn.error !== undefined ||
-    observed.cdn.distributions.some((d) => d.owned)
-  )
-    return false;
+  if (observed === undefined) return false;
+  const cdn = observed.cdn;
+  if (cdn !== undefined && (cdn.error !== undefined || cdn.distributions.some((d) => d.owned))) return false;
   const mine = (tags: Tags) => isOwnedBy(tags, outcome.name);
   return Object.values(observed.regions).every(
     (r) =>

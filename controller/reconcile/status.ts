@@ -15,13 +15,26 @@ import type { DesiredSite } from '../plan/desired.ts';
 import type { SitePlan } from '../plan/site.ts';
 import type { SpecProblem } from '../spec/validate.ts';
 import type { Site } from '../spec/schema.ts';
-import type { SiteDecisions } from '../decide/site.ts';
+import type { PeerReport, SiteDecisions } from '../decide/site.ts';
+import type { StoredStatus } from '../ports/store.ts';
+import { lostEditsMessage, type LostEdit } from '../spec/edits.ts';
 import { describeTarget, type ApplyResult } from './apply.ts';
 
-/** Everything one pass learned about one site. */
+/** Everything one region's pass learned about one site. */
 export interface SiteOutcome {
   name: string;
+  /** The region whose reconciler ran the pass. */
+  region: string;
+  /** True when this region holds the site's global duties: its CDN, canary analysis and promotion. */
+  global: boolean;
+  /** This region's report from the last pass (or, after an upgrade, the site's single status from before). */
   previous?: SiteStatus;
+  /** The status items read: this region's own, and the site's item from before statuses were per region. */
+  stored: { own?: StoredStatus; legacy?: StoredStatus };
+  /** The other regions' reports on the site, and whether their reconcilers went quiet. */
+  peers: PeerReport[];
+  /** Edits of the spec made in another replica and overwritten unseen (spec/edits.ts). */
+  lostEdits?: LostEdit[];
   /** The stored spec's generation and hash; undefined once the spec is deleted. */
   spec?: { generation: number; hash: string };
   /** Set when the spec is invalid: nothing was planned or applied. */
@@ -50,10 +63,10 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
   const regions = regionStatuses(outcome, errors);
   const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
   const cdnError =
-    outcome.observed?.cdn.error?.message ?? errors.find((e) => e.region === undefined)?.message;
+    outcome.observed?.cdn?.error?.message ?? errors.find((e) => e.region === undefined)?.message;
   // A distribution created this pass is recorded at once: the next pass then knows it is ours without a tag read.
   const distribution =
-    outcome.observed?.cdn.distributions.find((d) => d.owned) ??
+    outcome.observed?.cdn?.distributions.find((d) => d.owned) ??
     outcome.applied?.results.find((r) => r.created)?.created;
 
   const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
@@ -80,6 +93,15 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       reason: 'Paused',
       message: 'spec.paused is true: observing only, changing nothing',
     };
+  if (outcome.lostEdits !== undefined) {
+    set.SpecConflict = {
+      status: 'True',
+      reason: 'ConcurrentEdits',
+      message: lostEditsMessage(outcome.lostEdits),
+    };
+  } else if (previous?.conditions.SpecConflict?.status === 'True') {
+    set.SpecConflict = { status: 'False', reason: 'Settled', message: 'no edit of the spec was lost' };
+  }
   if (outcome.spec === undefined) {
     set.Deleting = {
       status: 'True',
@@ -192,20 +214,24 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
 
   return {
     site: outcome.name,
+    region: outcome.region,
+    global: outcome.global,
     observedGeneration: outcome.spec?.generation ?? previous?.observedGeneration ?? 0,
     observedHash: outcome.spec?.hash ?? previous?.observedHash ?? '',
     conditions,
     regions,
-    cdn: {
-      ...(distribution === undefined
-        ? {}
-        : {
-            distributionId: distribution.id,
-            domainName: distribution.domainName,
-            state: distribution.status,
-          }),
-      ...(cdnError === undefined ? {} : { error: cdnError }),
-    },
+    cdn: !outcome.global
+      ? {}
+      : {
+          ...(distribution === undefined
+            ? {}
+            : {
+                distributionId: distribution.id,
+                domainName: distribution.domainName,
+                state: distribution.status,
+              }),
+          ...(cdnError === undefined ? {} : { error: cdnError }),
+        },
     ...(canary === undefined ? {} : { canary }),
     lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
     errors,
@@ -217,63 +243,81 @@ export function statusChanged(previous: SiteStatus | undefined, next: SiteStatus
   return previous === undefined || canonicalJson(previous) !== canonicalJson(next);
 }
 
+/** This region's entry: a report holds only the region its reconciler manages. */
 function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): Record<string, RegionStatus> {
-  const statuses: Record<string, RegionStatus> = {};
-  const names = new Set([
-    ...(outcome.desired?.regions.map((r) => r.region) ?? []),
-    ...Object.values(outcome.observed?.regions ?? {})
-      .filter((r) => r.error === undefined && hasAnything(r))
-      .map((r) => r.region),
-  ]);
-  if (outcome.desired === undefined && outcome.previous !== undefined) {
-    for (const name of Object.keys(outcome.previous.regions)) names.add(name);
-  }
-  for (const name of [...names].sort()) {
-    const desired = outcome.desired?.regions.find((r) => r.region === name);
-    const observed = outcome.observed?.regions[name];
-    const counts = (track: 'stable' | 'canary'): TaskCounts => {
-      const service = observed?.services.find((s) => s.name.endsWith(`-${track}`) && s.status === 'ACTIVE');
-      return {
-        desired: desired?.tracks.find((t) => t.track === track)?.desiredCount ?? 0,
-        running: service?.runningCount ?? 0,
-        pending: service?.pendingCount ?? 0,
-      };
+  const name = outcome.region;
+  const desired = outcome.desired?.regions.find((r) => r.region === name);
+  const observed = outcome.observed?.regions[name];
+  const reported =
+    desired !== undefined ||
+    (observed !== undefined && observed.error === undefined && hasAnything(observed)) ||
+    (outcome.desired === undefined && outcome.previous?.regions[name] !== undefined);
+  if (!reported) return {};
+  const counts = (track: 'stable' | 'canary'): TaskCounts => {
+    const service = observed?.services.find((s) => s.name.endsWith(`-${track}`) && s.status === 'ACTIVE');
+    return {
+      desired: desired?.tracks.find((t) => t.track === track)?.desiredCount ?? 0,
+      running: service?.runningCount ?? 0,
+      pending: service?.pendingCount ?? 0,
     };
-    const regionErrors = errors.filter((e) => e.region === name);
-    const blockers = outcome.plan?.blockers[name] ?? [];
-    const status: RegionStatus = {
-      role: desired?.role ?? outcome.previous?.regions[name]?.role ?? 'failover',
-      stable: counts('stable'),
-      canary: counts('canary'),
-      canaryWeight: canaryWeight(outcome, name, observed),
+  };
+  const regionErrors = errors.filter((e) => e.region === name);
+  const blockers = outcome.plan?.blockers[name] ?? [];
+  const status: RegionStatus = {
+    role: desired?.role ?? outcome.previous?.regions[name]?.role ?? 'failover',
+    stable: counts('stable'),
+    canary: counts('canary'),
+    canaryWeight: canaryWeight(outcome, name, observed),
+  };
+  const scaling = outcome.decisions?.regions[name]?.scaling;
+  if (scaling !== undefined) status.scaling = scaling;
+  const requests = sum(
+    observed?.traffic.stable.requestsPerMinute,
+    observed?.traffic.canary.requestsPerMinute,
+  );
+  if (requests !== undefined) status.requestsPerMinute = requests;
+  const healthy = sum(observed?.traffic.stable.healthyTargets, observed?.traffic.canary.healthyTargets);
+  if (healthy !== undefined) status.healthyTargets = healthy;
+  const groups = targetGroupArns(outcome, observed);
+  if (groups !== undefined) status.targetGroups = groups;
+  // Published for the canary analysis, which the global duties' holder runs on every region's traffic.
+  if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined) {
+    const { requestsPerMinute, errors5xxPerMinute, p95LatencyMs } = observed.traffic.canary;
+    status.canaryTraffic = {
+      ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
+      ...(errors5xxPerMinute === undefined ? {} : { errors5xxPerMinute }),
+      ...(p95LatencyMs === undefined ? {} : { p95LatencyMs }),
     };
-    const scaling = outcome.decisions?.regions[name]?.scaling;
-    if (scaling !== undefined) status.scaling = scaling;
-    const requests = sum(
-      observed?.traffic.stable.requestsPerMinute,
-      observed?.traffic.canary.requestsPerMinute,
-    );
-    if (requests !== undefined) status.requestsPerMinute = requests;
-    const healthy = sum(observed?.traffic.stable.healthyTargets, observed?.traffic.canary.healthyTargets);
-    if (healthy !== undefined) status.healthyTargets = healthy;
-    if (observed?.error !== undefined) {
-      status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
-    } else if (blockers.length > 0) {
-      status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
-    } else if (outcome.decisions?.failing.includes(name)) {
-      status.degraded = {
-        reason: 'RegionFailing',
-        message: 'no healthy targets, or too many 5xx responses; the other regions carry its demand',
-      };
-    } else if (regionErrors.length > 0) {
-      status.degraded = {
-        reason: 'ActionFailed',
-        message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
-      };
-    }
-    statuses[name] = status;
   }
-  return statuses;
+  if (observed?.error !== undefined) {
+    status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
+  } else if (blockers.length > 0) {
+    status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+  } else if (outcome.decisions?.failing.includes(name)) {
+    status.degraded = {
+      reason: 'RegionFailing',
+      message: 'no healthy targets, or too many 5xx responses; the other regions carry its demand',
+    };
+  } else if (regionErrors.length > 0) {
+    status.degraded = {
+      reason: 'ActionFailed',
+      message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
+    };
+  }
+  return { [name]: status };
+}
+
+/** The site's target groups in the region, as observed or created this pass (for the dashboard). */
+function targetGroupArns(
+  outcome: SiteOutcome,
+  observed: ObservedRegion | undefined,
+): RegionStatus['targetGroups'] {
+  const groups: NonNullable<RegionStatus['targetGroups']> = {};
+  for (const tg of observed?.targetGroups ?? []) {
+    if (tg.name === `${outcome.name}-stable`) groups.stable = tg.arn;
+    if (tg.name === `${outcome.name}-canary`) groups.canary = tg.arn;
+  }
+  return groups.stable === undefined && groups.canary === undefined ? undefined : groups;
 }
 
 /** The canary's share after this pass: the rule as written this pass, else as observed. */
@@ -295,7 +339,7 @@ function collectErrors(outcome: SiteOutcome): ErrorRecord[] {
   for (const region of Object.values(outcome.observed?.regions ?? {})) {
     if (region.error !== undefined) errors.push(errorRecord(region.error, region.region));
   }
-  if (outcome.observed?.cdn.error !== undefined) errors.push(errorRecord(outcome.observed.cdn.error));
+  if (outcome.observed?.cdn?.error !== undefined) errors.push(errorRecord(outcome.observed.cdn.error));
   for (const result of outcome.applied?.results ?? []) {
     if (result.error === undefined) continue;
     errors.push(errorRecord(result.error, isRegionAction(result.action) ? result.action.region : undefined));

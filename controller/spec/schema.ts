@@ -264,6 +264,13 @@ const ScalingSchema = strict({
     50,
   ),
   maxScaleOutStep: v.optional(described(tasks(1), 'Most tasks added to a region in one pass.'), 1000),
+  standbyPercent: v.optional(
+    described(
+      whole('must be a whole number of percent', ...between(0, 100)),
+      "Warm standby: the CDN's failover region keeps at least this share of the primary's demand ready, for the first minutes after the primary is lost. 0 keeps it at minTasks.",
+    ),
+    0,
+  ),
 });
 
 const CdnSchema = v.pipe(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { SiteStatus } from '../../controller/model/status.ts';
+import type { SiteView } from '../../controller/reconcile/view.ts';
 import { LocalCloud, type LocalCloudOptions } from '../../controller/providers/local/cloud.ts';
 
 export const TANDEM = fileURLToPath(new URL('../../bin/tandem.js', import.meta.url));
@@ -94,8 +94,9 @@ export interface DemoSpec {
   };
 }
 
-export async function status(cloud: LocalCloud, site: string): Promise<SiteStatus | undefined> {
-  return (await cloud.ports.store.listStatuses()).find((s) => s.name === site)?.status;
+/** The site as `tandem describe` shows it: every region's report merged. */
+export async function status(cloud: LocalCloud, site: string): Promise<SiteView | undefined> {
+  return (await cloud.views()).get(site);
 }
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; returns it and when. */
@@ -130,7 +131,7 @@ export async function siteSummary(cloud: LocalCloud, site: string): Promise<unkn
 }
 
 /** The site is Ready with every task of every region running and healthy behind its load balancer. */
-export async function ready(cloud: LocalCloud, site: string): Promise<SiteStatus | undefined> {
+export async function ready(cloud: LocalCloud, site: string): Promise<SiteView | undefined> {
   const s = await status(cloud, site);
   if (s?.conditions.Ready?.status !== 'True') return undefined;
   const all = Object.values(s.regions).every(

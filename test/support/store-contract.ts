@@ -28,9 +28,11 @@ const site = (name: string) => {
   return document;
 };
 
-function status(name: string, observedGeneration: number): SiteStatus {
+function status(name: string, observedGeneration: number, region = 'us-east-1'): SiteStatus {
   return {
     site: name,
+    region,
+    global: true,
     observedGeneration,
     observedHash: 'h',
     conditions: {
@@ -216,16 +218,71 @@ export function storeContract(harness: StoreHarness): void {
       await assert.rejects(store.putStatus(status('alpha', 3), 1), (e) => assertConflict(e, 'alpha', 2, 1));
       await assert.rejects(store.putStatus(status('alpha', 3), 0), (e) => assertConflict(e, 'alpha', 2, 0));
       assert.deepEqual(await store.listStatuses(), [second]);
+      assert.equal(second.region, store.region);
       assert.deepEqual(await backend.rawSpec('alpha'), before);
+    });
+
+    test("a region's store writes only that region's status, one item per site and region", async () => {
+      const { store } = await harness.fresh();
+      await assert.rejects(
+        store.putStatus(status('alpha', 1, 'ap-south-1'), 0),
+        (e: unknown) => e instanceof CloudError && e.kind === 'Invalid' && /ap-south-1/.test(e.message),
+      );
+      await assert.rejects(
+        store.deleteStatus('alpha', 'ap-south-1', 1),
+        (e: unknown) => e instanceof CloudError && e.kind === 'Invalid',
+      );
+      await store.putStatus(status('alpha', 1, store.region), 0);
+      await store.putStatus(status('beta', 1, store.region), 0);
+      assert.deepEqual(
+        (await store.listStatuses()).map((s) => [s.name, s.region, s.status.site]),
+        [
+          ['alpha', store.region, 'alpha'],
+          ['beta', store.region, 'beta'],
+        ],
+      );
     });
 
     test('deleting a status needs the revision read', async () => {
       const { store } = await harness.fresh();
       await store.putStatus(status('alpha', 1), 0);
-      await assert.rejects(store.deleteStatus('alpha', 2), (e) => assertConflict(e, 'alpha', 1, 2));
+      await assert.rejects(store.deleteStatus('alpha', store.region, 2), (e) =>
+        assertConflict(e, 'alpha', 1, 2),
+      );
       assert.equal((await store.listStatuses()).length, 1);
-      await store.deleteStatus('alpha', 1);
+      await store.deleteStatus('alpha', store.region, 1);
       assert.deepEqual(await store.listStatuses(), []);
+    });
+
+    test('a spec write records its edit in this region, and its lineage names every edit it overwrote', async () => {
+      const { store } = await harness.fresh();
+      const first = await store.putSpec('alpha', site('alpha'), 0);
+      assert.deepEqual(first.lineage, { region: store.region, seen: { [store.region]: 1 } });
+      const second = await store.putSpec('alpha', { ...site('alpha'), extra: 1 }, first.generation);
+      assert.deepEqual(second.lineage, { region: store.region, seen: { [store.region]: 2 } });
+      assert.deepEqual((await store.getSpec('alpha'))!.lineage, second.lineage);
+      const edits = await store.listEdits();
+      assert.equal(edits.length, 1);
+      assert.deepEqual(
+        { ...edits[0]!, at: 'any' },
+        { site: 'alpha', region: store.region, seq: 2, generation: 2, hash: second.hash, at: 'any' },
+      );
+      assert.ok(Date.parse(edits[0]!.at) > 0, 'the edit records when it was made');
+    });
+
+    test('releasing the lease records the heartbeat; a region that never finished a pass has none', async () => {
+      const { store } = await harness.fresh();
+      assert.deepEqual(await store.listHeartbeats(), []);
+      assert.equal(await store.acquireLease('a', 60, 1_000), true);
+      assert.deepEqual(await store.listHeartbeats(), [], 'taking the lease is not a heartbeat');
+      await store.releaseLease('a', 5_000);
+      assert.deepEqual(await store.listHeartbeats(), [{ region: store.region, at: 5_000 }]);
+      await store.releaseLease('b', 9_000);
+      assert.deepEqual(
+        await store.listHeartbeats(),
+        [{ region: store.region, at: 5_000 }],
+        'a release by one who does not hold the lease records nothing',
+      );
     });
 
     test('the lease: one holder at a time, renewable by its holder', async () => {
@@ -257,11 +314,11 @@ export function storeContract(harness: StoreHarness): void {
     test('releasing a lease one does not hold does nothing; the holder releasing frees it', async () => {
       const { store } = await harness.fresh();
       assert.equal(await store.acquireLease('a', 60, 1_000), true);
-      await store.releaseLease('b');
+      await store.releaseLease('b', 1_500);
       assert.equal(await store.acquireLease('b', 60, 2_000), false, 'still held by a');
-      await store.releaseLease('a');
+      await store.releaseLease('a', 2_500);
       assert.equal(await store.acquireLease('b', 60, 3_000), true);
-      await store.releaseLease('nobody'); // nothing held by nobody: no error
+      await store.releaseLease('nobody', 3_500); // nothing held by nobody: no error
     });
   });
 }

@@ -3,8 +3,14 @@ import { readFileSync } from 'node:fs';
 import { splitTasks } from '../../controller/decide/capacity.ts';
 import { originHeaderValue } from '../../controller/model/naming.ts';
 import { isOwnedBy } from '../../controller/model/tags.ts';
+import { heartbeatsByRegion } from '../../controller/decide/ownership.ts';
+import type { SiteStatus } from '../../controller/model/status.ts';
+import type { StoredSpec, StoredStatus } from '../../controller/ports/store.ts';
 import { SimulatedCloud } from '../../controller/providers/sim/cloud.ts';
-import { reconcilePass, type PassReport } from '../../controller/reconcile/pass.ts';
+import type { PassReport } from '../../controller/reconcile/pass.ts';
+import { reconcileRound } from '../../controller/reconcile/round.ts';
+import type { SiteOutcome } from '../../controller/reconcile/status.ts';
+import { siteViews, type SiteView } from '../../controller/reconcile/view.ts';
 import type { SiteInput, Site } from '../../controller/spec/schema.ts';
 import { validateSite } from '../../controller/spec/validate.ts';
 
@@ -23,11 +29,106 @@ export function newSim(regions: readonly string[] = SIM_REGIONS): SimulatedCloud
 /** Stores `document` as its site's spec, bumping the generation like `tandem apply`. */
 export async function storeSpec(sim: SimulatedCloud, document: unknown, name?: string): Promise<void> {
   const key = name ?? (document as { metadata: { name: string } }).metadata.name;
-  await sim.ports().store.putSpec(key, document, sim.world.specs[key]?.generation ?? 0);
+  const store = sim.ports().store;
+  await store.putSpec(key, document, (await store.getSpec(key))?.generation ?? 0);
 }
 
-export function pass(sim: SimulatedCloud, options: { sites?: string[] } = {}): Promise<PassReport> {
-  return reconcilePass({ ports: sim.ports(), platform: sim.platform, now: FIXED_NOW, ...options });
+/** One round: each region's reconciler once, in the platform's order, as the regional Lambdas run. */
+export interface RoundReport {
+  reports: PassReport[];
+  /** Every region's outcomes, in the order the regions ran. */
+  sites: SiteOutcome[];
+  /** Each site as people see it after the round: every region's report merged. */
+  statuses: Map<string, SiteView>;
+  statusWrites: number;
+}
+
+export async function pass(
+  sim: SimulatedCloud,
+  options: { sites?: string[]; now?: () => Date; regions?: string[] } = {},
+): Promise<RoundReport> {
+  const now = options.now ?? FIXED_NOW;
+  const reports = await reconcileRound({
+    portsOf: (region) => sim.ports(region),
+    platform: sim.platform,
+    now,
+    ...(options.regions === undefined ? {} : { regions: options.regions }),
+    ...(options.sites === undefined ? {} : { sites: options.sites }),
+  });
+  return {
+    reports,
+    sites: reports.flatMap((r) => r.sites),
+    statuses: views(sim, now().getTime()),
+    statusWrites: reports.reduce((n, r) => n + r.statusWrites, 0),
+  };
+}
+
+/**
+ * Every site's merged view, as the first region's replica of the table holds
+ * them; read straight from the world, so no call is recorded (or fails).
+ */
+export function views(
+  sim: SimulatedCloud,
+  now = FIXED_NOW().getTime(),
+  region = Object.keys(sim.world.regions)[0]!,
+): Map<string, SiteView> {
+  const items = Object.values(sim.replica(region).items);
+  const statuses: StoredStatus[] = items
+    .filter((i) => i.pk === 'status' && i.value !== undefined)
+    .map((i) => {
+      const at = i.sk.lastIndexOf('#');
+      const value = structuredClone(i.value) as { revision: number; status: SiteStatus };
+      return at < 0
+        ? { name: i.sk, ...value }
+        : { name: i.sk.slice(0, at), region: i.sk.slice(at + 1), ...value };
+    });
+  const heartbeats = items.flatMap((i) => {
+    const at = (i.value as { heartbeatAt?: number } | undefined)?.heartbeatAt;
+    return i.pk === 'lease' && at !== undefined ? [{ region: i.sk, at }] : [];
+  });
+  return siteViews(statuses, { heartbeats: heartbeatsByRegion(heartbeats), now, intervalMs: 60_000 });
+}
+
+/** The merged view of one site, as `tandem describe` shows it (from the first region's replica unless told). */
+export function siteView(
+  sim: SimulatedCloud,
+  site: string,
+  from: { now?: number; region?: string } = {},
+): SiteView | undefined {
+  return views(sim, from.now, from.region).get(site);
+}
+
+/** One region's status item of a site, as its own replica holds it. */
+export function statusItem(
+  sim: SimulatedCloud,
+  site: string,
+  region = 'us-east-1',
+): StoredStatus | undefined {
+  const item = sim.replica(region).items[`status|${site}#${region}`];
+  return item?.value === undefined
+    ? undefined
+    : { name: site, region, ...(structuredClone(item.value) as { revision: number; status: SiteStatus }) };
+}
+
+/** The spec item of a site as a replica holds it (default the first region's). */
+export function specItem(
+  sim: SimulatedCloud,
+  site: string,
+  region?: string,
+): Omit<StoredSpec, 'hash'> | undefined {
+  const replica = sim.replica(region ?? Object.keys(sim.world.regions)[0]!);
+  const item = replica.items[`spec|${site}`];
+  return item?.value === undefined
+    ? undefined
+    : { name: site, ...(structuredClone(item.value) as Omit<StoredSpec, 'name' | 'hash'>) };
+}
+
+/** A person edits the spec straight in the table (the console), without bumping the generation, in every replica. */
+export function editSpecInPlace(sim: SimulatedCloud, site: string, document: unknown): void {
+  for (const replica of Object.values(sim.world.replicas)) {
+    const item = replica.items[`spec|${site}`];
+    if (item?.value !== undefined) (item.value as { document: unknown }).document = structuredClone(document);
+  }
 }
 
 /** Cloud writes (not spec-store writes) made since the last reset. */
@@ -161,4 +262,15 @@ export function assertNothingOwned(sim: SimulatedCloud, name: string): void {
     assert.equal(live.length, 0, `${name} still owns ${live.length} resource(s) in ${regionName}`);
   }
   assert.equal(Object.values(sim.world.distributions).filter((d) => isOwnedBy(d.tags, name)).length, 0);
+}
+
+/** A region's lease item as its replica holds it: who holds it, until when, and its heartbeat. */
+export function leaseOf(
+  sim: SimulatedCloud,
+  region = 'us-east-1',
+): { holder?: string; expiresAt: number; heartbeatAt?: number } | undefined {
+  const item = sim.replica(region).items[`lease|${region}`];
+  return item?.value === undefined
+    ? undefined
+    : (structuredClone(item.value) as { holder?: string; expiresAt: number; heartbeatAt?: number });
 }

@@ -5,25 +5,25 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { CloudError } from '../../errors.ts';
 import type { DashboardPort } from '../../ports/dashboard.ts';
-import { CLOUDFRONT_REGION, type AwsClients } from './clients.ts';
+import type { AwsClients } from './clients.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
- * Dashboards are global to the account but reached through a regional
- * endpoint; tandem always uses us-east-1, where the bootstrap creates the
- * dashboard, so one client and one IAM statement serve every site.
+ * CloudWatch dashboards through the AWS SDK. Dashboards are global to the
+ * account but reached through a regional endpoint: each reconciler uses its
+ * own region's, so the one holding the dashboard duty needs no other region.
  */
-export const DASHBOARD_REGION = CLOUDFRONT_REGION;
-
-/** CloudWatch dashboards through the AWS SDK. */
 export class AwsDashboard implements DashboardPort {
-  constructor(private readonly clients: AwsClients) {}
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly region: string,
+  ) {}
 
   async getDashboard(name: string): Promise<string | undefined> {
     let body: string | undefined;
     try {
       const out = await this.clients
-        .cloudwatch(DASHBOARD_REGION)
+        .cloudwatch(this.region)
         .send(new GetDashboardCommand({ DashboardName: name }));
       body = out.DashboardBody;
     } catch (error) {
@@ -43,7 +43,7 @@ export class AwsDashboard implements DashboardPort {
   async putDashboard(name: string, body: string): Promise<void> {
     try {
       await this.clients
-        .cloudwatch(DASHBOARD_REGION)
+        .cloudwatch(this.region)
         .send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
     } catch (error) {
       if (error instanceof DashboardInvalidInputError) {

@@ -10,10 +10,10 @@ import { DynamoSpecStore } from './store.ts';
 export interface AwsPortsOptions {
   /** SDK clients, shared by every port and reused across invocations. */
   clients: AwsClients;
-  /** The DynamoDB table holding specs, statuses and the lease (TANDEM_TABLE). */
+  /** The DynamoDB table holding specs, statuses and the leases (TANDEM_TABLE). */
   tableName: string;
-  /** The table's region (TANDEM_CONTROL_REGION). */
-  controlRegion: string;
+  /** The region whose replica of the table the store reads and writes (the reconciler's own). */
+  region: string;
   /** The store to use, e.g. one with `onMalformed` wired to the log. Default: a DynamoSpecStore on the table. */
   store?: DynamoSpecStore;
 }
@@ -26,8 +26,10 @@ export function awsPorts(options: AwsPortsOptions): Ports {
     loadBalancer: new AwsLoadBalancer(clients),
     cdn: new AwsCdn(clients),
     metrics: new AwsMetrics(clients),
-    dashboard: new AwsDashboard(clients),
-    store: options.store ?? new DynamoSpecStore(clients.dynamodb(options.controlRegion), options.tableName),
+    dashboard: new AwsDashboard(clients, options.region),
+    store:
+      options.store ??
+      new DynamoSpecStore(clients.dynamodb(options.region), options.tableName, options.region),
   };
 }
 

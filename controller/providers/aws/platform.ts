@@ -23,11 +23,12 @@ import { fromAwsError } from './errors.ts';
  *
  * Each regional stack writes its own item into its local replica, so no stack
  * reads another region's outputs (CloudFormation cross-region exports
- * deadlock on update: aws-cdk issues 27902, 34813). The reconciler reads them
- * all with one Query in the control region. The origin-header secret stays in
- * Secrets Manager, never in the table: the Lambda reads it through the AWS
- * Parameters and Secrets Lambda Extension (no SDK client in its bundle), the
- * CLI with the Secrets Manager client, imported only on that path.
+ * deadlock on update: aws-cdk issues 27902, 34813). Each region's reconciler
+ * reads them all with one Query of its own replica. The origin-header secret
+ * stays in Secrets Manager, never in the table, replicated to every region:
+ * the Lambda reads its own region's replica through the AWS Parameters and
+ * Secrets Lambda Extension (no SDK client in its bundle), the CLI with the
+ * Secrets Manager client, imported only on that path.
  */
 
 export const PLATFORM_PARTITION = 'platform';
@@ -70,8 +71,8 @@ const OriginSchema = v.object({
 
 const SettingsSchema = v.object({
   ...OriginSchema.entries,
-  // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>. The extension asks Secrets Manager in
-  // the Lambda's region, so the bootstrap keeps the secret in the control region.
+  // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>: the primary's. Its replica in another
+  // region has the same ARN but for the region (replicaSecretArn).
   originSecretArn: matching(
     /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
     'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
@@ -105,8 +106,8 @@ export interface LoadPlatformOptions {
   clients: PlatformClients;
   /** tandem's table (TANDEM_TABLE). */
   tableName: string;
-  /** The replica of the table that is read (TANDEM_CONTROL_REGION). */
-  controlRegion: string;
+  /** The region whose replica of the table, and of the origin secret, is read (the reconciler's own). */
+  region: string;
   /**
    * The regions sites may run in (TANDEM_REGIONS); each one without a good
    * item is a problem. Default: every region that has an item.
@@ -135,7 +136,7 @@ export interface LoadPlatformOptions {
  * is left out and reported to `onRegionProblem`.
  */
 export async function loadPlatform(options: LoadPlatformOptions): Promise<Platform> {
-  const table = { name: options.tableName, region: options.controlRegion };
+  const table = { name: options.tableName, region: options.region };
   const items = await queryPlatform(options.clients.dynamodb(table.region), table);
 
   const settings = readItem(
@@ -146,10 +147,11 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
     settingsFix(table),
   );
   if (settings instanceof CloudError) throw settings;
+  const secretArn = replicaSecretArn(settings.originSecretArn, table.region);
   const originSecret =
     options.secret === 'extension'
-      ? await secretFromExtension(settings.originSecretArn, process.env)
-      : await secretFromSdk(settings.originSecretArn);
+      ? await secretFromExtension(secretArn, process.env)
+      : await secretFromSdk(secretArn);
 
   const wanted = options.regions ?? [...items.keys()].filter((sk) => sk !== SETTINGS_SORT_KEY).sort();
   const regions: Record<string, RegionPlatform> = {};
@@ -169,6 +171,15 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
   }
   const { originHeaderName, originProtocol } = settings;
   return { regions, originHeaderName, originProtocol, originSecret };
+}
+
+/**
+ * The secret's replica in `region`. Secrets Manager names a replica as it
+ * names the primary secret, but for the region, so each region's reconciler
+ * reads its own region's copy and needs no other region to start.
+ */
+export function replicaSecretArn(primaryArn: string, region: string): string {
+  return primaryArn.replace(/^(arn:[^:]+:secretsmanager:)[^:]+:/, `$1${region}:`);
 }
 
 /**

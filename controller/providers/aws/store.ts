@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type PutItemCommandInput,
@@ -12,37 +13,55 @@ import {
 import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
+import { checkStatus } from '../../model/status-schema.ts';
 import type { SiteStatus } from '../../model/status.ts';
-import type { SpecStorePort, StoredSpec, StoredStatus } from '../../ports/store.ts';
+import type {
+  EditRecord,
+  Heartbeat,
+  SpecLineage,
+  SpecStorePort,
+  StoredSpec,
+  StoredStatus,
+} from '../../ports/store.ts';
+import { mergeSeen } from '../../spec/edits.ts';
 import { issueKeys, issueMessage } from '../../spec/valibot.ts';
 import { fromAwsError } from './errors.ts';
 
 /**
- * The spec store on one DynamoDB table (partition key `pk`, sort key `sk`,
- * both strings; no index). Every listing is a Query on one partition:
+ * The spec store on one replica of tandem's DynamoDB global table (partition
+ * key `pk`, sort key `sk`, both strings; no index). Every listing is a Query
+ * on one partition:
  *
- * | pk       | sk           | attributes                                                     | written by          |
- * | -------- | ------------ | -------------------------------------------------------------- | ------------------- |
- * | `spec`   | site name    | `generation` N, `document` S (the spec as JSON), `updatedAt` S | people (apply)      |
- * | `status` | site name    | `revision` N, `status` S (SiteStatus as JSON), `updatedAt` S   | the reconciler only |
- * | `lease`  | `reconciler` | `holder` S, `expiresAt` N (epoch ms), `acquiredAt` S           | the reconciler only |
- * | `lease`  | `carry-over` | `sites` L of S, `updatedAt` S                                  | the reconciler only |
+ * | pk         | sk                  | attributes                                                                          | written by                    |
+ * | ---------- | ------------------- | ----------------------------------------------------------------------------------- | ----------------------------- |
+ * | `spec`     | site name           | `generation` N, `document` S (the spec as JSON), `lineage` M, `updatedAt` S         | people (apply), any replica   |
+ * | `edit`     | `<site>#<region>`   | `seq` N, `generation` N, `hash` S, `at` S: the newest spec write made in that region | apply, in that region only    |
+ * | `status`   | `<site>#<region>`   | `revision` N, `status` M (the `SiteStatus` as a map), `updatedAt` S                | that region's reconciler only |
+ * | `lease`    | region name         | `holder` S, `expiresAt` N, `acquiredAt` S, `heartbeatAt` N (epoch ms)               | that region's reconciler only |
+ * | `lease`    | `carry-over#<region>` | `sites` L of S, `updatedAt` S                                                     | that region's reconciler only |
  *
  * Spec and status are separate items, so a status write can never touch a
- * person's spec. Documents are JSON strings, so any document, valid or not,
- * round-trips exactly; the hash is computed from the document as read, so an
- * edit made in the console without a generation bump is still seen. Every
- * write is conditional on the generation or revision the writer read.
- * Items are written and read with the plain DynamoDB client, attribute
- * values spelled out. The `platform` partition is the bootstrap's, read by
- * platform.ts. See docs/store.md.
+ * person's spec; status and lease items are per region, so two regions never
+ * write the same item and a global table's last writer wins never drops one.
+ * Spec documents are JSON strings, so any document, valid or not, round-trips
+ * exactly; the hash is computed from the document as read, so an edit made in
+ * the console without a generation bump is still seen. Every write is
+ * conditional on the generation or revision the writer read (which holds
+ * within one replica). A spec can be written in any replica; its lineage and
+ * the edit records show an edit another region's write overwrote
+ * (spec/edits.ts). Items from before statuses were per region (`status`/site,
+ * `status` S) are still read. The `platform` partition is the bootstrap's,
+ * read by platform.ts. See docs/store.md.
  */
 
 export const SPEC_PARTITION = 'spec';
+export const EDIT_PARTITION = 'edit';
 export const STATUS_PARTITION = 'status';
 export const LEASE_PARTITION = 'lease';
-export const LEASE_SORT_KEY = 'reconciler';
-export const CARRY_OVER_SORT_KEY = 'carry-over';
+export const CARRY_OVER_PREFIX = 'carry-over#';
+
+// The region names the environment and the bootstrap accept (controller/lambda/environment.ts).
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 
 export interface DynamoSpecStoreOptions {
   /**
@@ -79,21 +98,26 @@ const SpecItem = v.object({
   document: v.string('must be a string holding the spec as JSON'),
 });
 
-const StatusItem = v.object({
-  revision: positiveWhole,
-  status: v.string('must be a string holding the status as JSON'),
+const Lineage = v.object({
+  region: v.string('must be a region name'),
+  seen: v.record(v.string(), positiveWhole),
 });
 
-/** Only what the reconciler relies on when it reads its previous status back. */
-const StatusShape = v.looseObject({
-  site: v.string(),
-  observedGeneration: v.number(),
-  observedHash: v.string(),
-  conditions: v.record(v.string(), v.unknown()),
-  regions: v.record(v.string(), v.unknown()),
-  cdn: v.looseObject({}),
-  lastActions: v.array(v.unknown()),
-  errors: v.array(v.unknown()),
+const EditItem = v.object({
+  seq: positiveWhole,
+  generation: positiveWhole,
+  hash: v.string('must be the spec digest'),
+  at: v.string('must be an ISO time'),
+});
+
+const StatusItem = v.object({
+  revision: positiveWhole,
+  status: v.unknown(),
+});
+
+const LeaseItem = v.object({
+  expiresAt: v.optional(v.number('must be epoch milliseconds')),
+  heartbeatAt: v.optional(v.number('must be epoch milliseconds')),
 });
 
 const CarryOverItem = v.object({ sites: v.array(v.string(), 'must be a list of site names') });
@@ -106,19 +130,53 @@ type RawItem = Record<string, AttributeValue>;
 const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
 
+/**
+ * A JSON value as a DynamoDB attribute: a map is a map and a list a list, so
+ * the console shows a status as fields. Keys whose value is undefined are
+ * left out, as JSON would.
+ */
+export function attributeValue(value: unknown, what = 'value'): AttributeValue {
+  if (value === null) return { NULL: true };
+  if (typeof value === 'string') return S(value);
+  if (typeof value === 'boolean') return { BOOL: value };
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value))
+      throw new CloudError('Invalid', what, `${what} cannot be stored: it holds ${value}`);
+    return N(value);
+  }
+  if (Array.isArray(value)) return { L: value.map((item) => attributeValue(item, what)) };
+  if (typeof value === 'object')
+    return {
+      M: Object.fromEntries(
+        Object.entries(value)
+          .filter(([, item]) => item !== undefined)
+          .map(([key, item]) => [key, attributeValue(item, what)]),
+      ),
+    };
+  throw new CloudError('Invalid', what, `${what} cannot be stored: it holds a ${typeof value}`);
+}
+
 export class DynamoSpecStore implements SpecStorePort {
+  /**
+   * @param client a DynamoDB client for `region`
+   * @param region the region of the replica this store reads and writes
+   */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    readonly region: string,
     private readonly options: DynamoSpecStoreOptions = {},
   ) {}
 
   /**
-   * The document as last read, per site. An edit made straight in the console
-   * changes the document without bumping the generation; writes conditional on
-   * this text as well refuse to overwrite such an edit.
+   * The document and lineage as last read, per site. An edit made straight in
+   * the console changes the document without bumping the generation; writes
+   * conditional on this text as well refuse to overwrite such an edit.
    */
-  private readonly documentsRead = new Map<string, { generation: number; json: string }>();
+  private readonly documentsRead = new Map<
+    string,
+    { generation: number; json: string; lineage?: SpecLineage }
+  >();
 
   private expectSpec(name: string, expectedGeneration: number) {
     const condition = expectNumber('generation', expectedGeneration);
@@ -143,51 +201,118 @@ export class DynamoSpecStore implements SpecStorePort {
     return item === undefined ? undefined : this.readSpec(item);
   }
 
+  /**
+   * Writes the spec, then this region's edit record. In that order a write
+   * cut short between the two leaves a lineage ahead of the record, which
+   * reads as no lost edit, never as a false one (DynamoDB Local and dynalite
+   * have no transactions, and a global table replicates each item on its own
+   * anyway).
+   */
   async putSpec(name: string, document: unknown, expectedGeneration: number): Promise<StoredSpec> {
     const json = toJson(document, `spec ${name}`);
     const generation = expectedGeneration + 1;
+    const records = (await this.editsOf(name)).filter((e) => e.site === name);
+    const seq = (records.find((e) => e.region === this.region)?.seq ?? 0) + 1;
+    const read = this.documentsRead.get(name);
+    const overwritten = read?.generation === expectedGeneration ? read.lineage : undefined;
+    const lineage: SpecLineage = {
+      region: this.region,
+      seen: mergeSeen(overwritten?.seen, records, { [this.region]: seq }),
+    };
+    const now = new Date().toISOString();
     await this.versionedWrite(SPEC, name, expectedGeneration, {
       Item: {
         pk: S(SPEC_PARTITION),
         sk: S(name),
         generation: N(generation),
         document: S(json),
-        updatedAt: S(new Date().toISOString()),
+        lineage: attributeValue(lineage),
+        updatedAt: S(now),
       },
     });
     const stored = JSON.parse(json) as unknown;
-    return { name, generation, hash: documentHash(stored), document: stored };
+    const hash = documentHash(stored);
+    await this.putEditRecord({ site: name, region: this.region, seq, generation, hash, at: now });
+    this.documentsRead.set(name, { generation, json, lineage });
+    return { name, generation, hash, document: stored, lineage };
   }
 
   async deleteSpec(name: string, expectedGeneration: number): Promise<void> {
     await this.versionedWrite(SPEC, name, expectedGeneration, 'delete');
   }
 
+  // ----- edit records -----
+
+  async listEdits(): Promise<EditRecord[]> {
+    return (await this.queryPartition(EDIT_PARTITION)).flatMap((item) => this.readEdit(item));
+  }
+
+  private async editsOf(site: string): Promise<EditRecord[]> {
+    return (await this.queryPartition(EDIT_PARTITION, `${site}#`)).flatMap((item) => this.readEdit(item));
+  }
+
+  /** Written only by this region; a record already ahead of this one (a faster writer here) is kept. */
+  private async putEditRecord(record: EditRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: S(EDIT_PARTITION),
+            sk: S(`${record.site}#${record.region}`),
+            seq: N(record.seq),
+            generation: N(record.generation),
+            hash: S(record.hash),
+            at: S(record.at),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR NOT attribute_type(seq, :number) OR seq <= :seq',
+          ExpressionAttributeValues: { ':number': S('N'), ':seq': N(record.seq) },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) return;
+      throw this.failed(error, 'PutItem', `${EDIT_PARTITION}/${record.site}#${record.region}`);
+    }
+  }
+
   // ----- statuses -----
 
   async listStatuses(): Promise<StoredStatus[]> {
     const items = await this.queryPartition(STATUS_PARTITION);
-    return items.map((item) => this.readStatus(item));
+    return items.flatMap((item) => this.readStatus(item));
   }
 
   async putStatus(status: SiteStatus, expectedRevision: number): Promise<StoredStatus> {
     const name = status.site;
-    const json = toJson(status, `status ${name}`);
+    if (status.region !== this.region)
+      throw new CloudError(
+        'Invalid',
+        `status ${name}`,
+        `the ${this.region} store writes only ${this.region}'s status of a site, not ${status.region}'s`,
+      );
     const revision = expectedRevision + 1;
-    await this.versionedWrite(STATUS, name, expectedRevision, {
+    const key = `${name}#${this.region}`;
+    await this.versionedWrite(STATUS, key, expectedRevision, {
       Item: {
         pk: S(STATUS_PARTITION),
-        sk: S(name),
+        sk: S(key),
         revision: N(revision),
-        status: S(json),
+        status: attributeValue(status, `status ${name}`),
         updatedAt: S(new Date().toISOString()),
       },
     });
-    return { name, revision, status: JSON.parse(json) as SiteStatus };
+    return { name, region: this.region, revision, status: structuredClone(status) };
   }
 
-  async deleteStatus(name: string, expectedRevision: number): Promise<void> {
-    await this.versionedWrite(STATUS, name, expectedRevision, 'delete');
+  async deleteStatus(name: string, region: string | undefined, expectedRevision: number): Promise<void> {
+    if (region !== undefined && region !== this.region)
+      throw new CloudError(
+        'Invalid',
+        `status ${name}`,
+        `the ${this.region} store deletes only ${this.region}'s status of a site`,
+      );
+    const key = region === undefined ? name : `${name}#${region}`;
+    await this.versionedWrite(STATUS, key, expectedRevision, 'delete');
   }
 
   /**
@@ -224,78 +349,99 @@ export class DynamoSpecStore implements SpecStorePort {
     }
   }
 
-  // ----- the lease -----
+  // ----- the lease and the heartbeat -----
 
   async acquireLease(holder: string, ttlSeconds: number, now: number): Promise<boolean> {
     try {
       await this.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: S(LEASE_PARTITION),
-            sk: S(LEASE_SORT_KEY),
-            holder: S(holder),
-            expiresAt: N(now + ttlSeconds * 1000),
-            acquiredAt: S(new Date(now).toISOString()),
-          },
+          Key: { pk: S(LEASE_PARTITION), sk: S(this.region) },
+          UpdateExpression: 'SET holder = :holder, expiresAt = :expires, acquiredAt = :acquired',
           // Free, expired (a lease is live until, not at, expiresAt), unreadable, or already ours.
           ConditionExpression:
-            'attribute_not_exists(pk) OR NOT attribute_type(expiresAt, :number) OR expiresAt <= :now OR holder = :holder',
-          ExpressionAttributeValues: { ':number': S('N'), ':now': N(now), ':holder': S(holder) },
+            'attribute_not_exists(holder) OR NOT attribute_type(expiresAt, :number) OR expiresAt <= :now OR holder = :holder',
+          ExpressionAttributeValues: {
+            ':number': S('N'),
+            ':now': N(now),
+            ':holder': S(holder),
+            ':expires': N(now + ttlSeconds * 1000),
+            ':acquired': S(new Date(now).toISOString()),
+          },
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
-      throw this.failed(error, 'PutItem', `${LEASE_PARTITION}/${LEASE_SORT_KEY}`);
+      throw this.failed(error, 'UpdateItem', `${LEASE_PARTITION}/${this.region}`);
     }
   }
 
-  async releaseLease(holder: string): Promise<void> {
+  /** Frees the lease and records the heartbeat in the same write: the item stays, so it carries when the region last finished a pass. */
+  async releaseLease(holder: string, now: number): Promise<void> {
     try {
       await this.client.send(
-        new DeleteItemCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: S(LEASE_PARTITION), sk: S(LEASE_SORT_KEY) },
+          Key: { pk: S(LEASE_PARTITION), sk: S(this.region) },
+          UpdateExpression: 'SET expiresAt = :now, heartbeatAt = :now REMOVE holder',
           ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': S(holder) },
+          ExpressionAttributeValues: { ':holder': S(holder), ':now': N(now) },
         }),
       );
     } catch (error) {
       // Not ours (taken over after it expired, or never held): leave it.
       if (isConditionFailed(error)) return;
-      throw this.failed(error, 'DeleteItem', `${LEASE_PARTITION}/${LEASE_SORT_KEY}`);
+      throw this.failed(error, 'UpdateItem', `${LEASE_PARTITION}/${this.region}`);
     }
+  }
+
+  async listHeartbeats(): Promise<Heartbeat[]> {
+    const items = await this.queryPartition(LEASE_PARTITION);
+    return items.flatMap((item): Heartbeat[] => {
+      const region = String(item['sk']);
+      // Carry-overs, and the lease of the single reconciler tandem had before, are not regions.
+      if (!REGION.test(region)) return [];
+      const parsed = v.safeParse(LeaseItem, item);
+      if (!parsed.success) {
+        this.report(parsed.issues, LEASE_PARTITION, region, item);
+        return [];
+      }
+      const at = parsed.output.heartbeatAt;
+      return at === undefined ? [] : [{ region, at }];
+    });
   }
 
   // ----- the reconciler's carry-over (not part of SpecStorePort) -----
 
-  /** Sites the last invocation did not reach, to go first in the next; empty when none or unreadable. */
+  /** Sites this region's last invocation did not reach, to go first in its next; empty when none or unreadable. */
   async getCarryOver(): Promise<string[]> {
-    const item = await this.getItem(LEASE_PARTITION, CARRY_OVER_SORT_KEY);
+    const sk = `${CARRY_OVER_PREFIX}${this.region}`;
+    const item = await this.getItem(LEASE_PARTITION, sk);
     if (item === undefined) return [];
     const parsed = v.safeParse(CarryOverItem, item);
     if (parsed.success) return parsed.output.sites;
-    this.report(parsed.issues, LEASE_PARTITION, CARRY_OVER_SORT_KEY, item);
+    this.report(parsed.issues, LEASE_PARTITION, sk, item);
     return [];
   }
 
-  /** Written by the lease holder only, just before it releases the lease. */
+  /** Written by this region's lease holder only, just before it releases the lease. */
   async setCarryOver(sites: readonly string[]): Promise<void> {
+    const sk = `${CARRY_OVER_PREFIX}${this.region}`;
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
             pk: S(LEASE_PARTITION),
-            sk: S(CARRY_OVER_SORT_KEY),
+            sk: S(sk),
             sites: { L: sites.map(S) },
             updatedAt: S(new Date().toISOString()),
           },
         }),
       );
     } catch (error) {
-      throw this.failed(error, 'PutItem', `${LEASE_PARTITION}/${CARRY_OVER_SORT_KEY}`);
+      throw this.failed(error, 'PutItem', `${LEASE_PARTITION}/${sk}`);
     }
   }
 
@@ -306,14 +452,21 @@ export class DynamoSpecStore implements SpecStorePort {
     const name = String(item['sk']);
     const parsed = v.safeParse(SpecItem, item);
     if (parsed.success) {
-      this.documentsRead.set(name, { generation: parsed.output.generation, json: parsed.output.document });
+      const lineage = this.readLineage(name, item['lineage']);
+      const { generation } = parsed.output;
+      this.documentsRead.set(name, {
+        generation,
+        json: parsed.output.document,
+        ...(lineage === undefined ? {} : { lineage }),
+      });
+      const withLineage = lineage === undefined ? {} : { lineage };
       try {
         const document = JSON.parse(parsed.output.document) as unknown;
-        return { name, generation: parsed.output.generation, hash: documentHash(document), document };
+        return { name, generation, hash: documentHash(document), document, ...withLineage };
       } catch (error) {
         this.reportField(SPEC_PARTITION, name, 'document', `is not valid JSON (${(error as Error).message})`);
         const document = parsed.output.document;
-        return { name, generation: parsed.output.generation, hash: documentHash(document), document };
+        return { name, generation, hash: documentHash(document), document, ...withLineage };
       }
     }
     this.report(parsed.issues, SPEC_PARTITION, name, item);
@@ -323,31 +476,75 @@ export class DynamoSpecStore implements SpecStorePort {
     return { name, generation, hash: documentHash(document), document };
   }
 
+  /** A spec's lineage; one that cannot be read is reported and left out (no lost edit can then be shown for it). */
+  private readLineage(name: string, value: unknown): SpecLineage | undefined {
+    if (value === undefined) return undefined;
+    const parsed = v.safeParse(Lineage, value);
+    if (parsed.success) return parsed.output;
+    this.report(parsed.issues, SPEC_PARTITION, name, value, 'lineage');
+    return undefined;
+  }
+
+  private readEdit(item: Item): EditRecord[] {
+    const key = String(item['sk']);
+    const at = key.lastIndexOf('#');
+    const parsed = v.safeParse(EditItem, item);
+    if (at < 0 || !parsed.success) {
+      if (parsed.success) this.reportField(EDIT_PARTITION, key, 'sk', 'must be <site>#<region>');
+      else this.report(parsed.issues, EDIT_PARTITION, key, item);
+      return [];
+    }
+    return [{ site: key.slice(0, at), region: key.slice(at + 1), ...parsed.output }];
+  }
+
   /**
-   * A status item; a malformed one comes back as an empty status at the
-   * revision read (0 when unreadable), so the next pass writes it afresh.
+   * A status item: `<site>#<region>` with the status as a map, or from before
+   * statuses were per region, `<site>` with the status as JSON. One that
+   * cannot be read is reported and marked unreadable: that site's region
+   * loses its history (its reconciler writes a fresh status over it), no
+   * other site is touched.
    */
-  private readStatus(item: Item): StoredStatus {
-    const name = String(item['sk']);
+  private readStatus(item: Item): StoredStatus[] {
+    const key = String(item['sk']);
+    const at = key.lastIndexOf('#');
+    const legacy = at < 0;
+    const name = legacy ? key : key.slice(0, at);
+    const region = legacy ? undefined : key.slice(at + 1);
     const parsed = v.safeParse(StatusItem, item);
-    const revision = typeof item['revision'] === 'number' ? item['revision'] : 0;
+    const unreadable = (): StoredStatus[] => [
+      {
+        name,
+        ...(region === undefined ? {} : { region }),
+        // An unreadable revision counts as 0 (absent): the next write then replaces the item.
+        revision: typeof item['revision'] === 'number' ? item['revision'] : 0,
+        status: emptyStatus(name, region ?? ''),
+        unreadable: true,
+      },
+    ];
     if (!parsed.success) {
-      this.report(parsed.issues, STATUS_PARTITION, name, item);
-      return { name, revision, status: emptyStatus(name) };
+      this.report(parsed.issues, STATUS_PARTITION, key, item);
+      return unreadable();
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(parsed.output.status);
-    } catch (error) {
-      this.reportField(STATUS_PARTITION, name, 'status', `is not valid JSON (${(error as Error).message})`);
-      return { name, revision, status: emptyStatus(name) };
+    let body = parsed.output.status;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body) as unknown;
+      } catch (error) {
+        this.reportField(STATUS_PARTITION, key, 'status', `is not valid JSON (${(error as Error).message})`);
+        return unreadable();
+      }
     }
-    const shape = v.safeParse(StatusShape, body);
-    if (!shape.success) {
-      this.report(shape.issues, STATUS_PARTITION, name, body, 'status');
-      return { name, revision, status: emptyStatus(name) };
+    const checked = checkStatus(body, legacy);
+    if (!checked.ok) {
+      this.report(checked.issues, STATUS_PARTITION, key, body, 'status');
+      return unreadable();
     }
-    return { name, revision, status: { ...(shape.output as unknown as SiteStatus), site: name } };
+    if (!legacy && checked.status.region !== region) {
+      this.reportField(STATUS_PARTITION, key, 'status.region', `is ${checked.status.region}, not ${region}`);
+      return unreadable();
+    }
+    const status = { ...checked.status, site: name };
+    return [{ name, ...(region === undefined ? {} : { region }), revision: parsed.output.revision, status }];
   }
 
   private report(
@@ -384,7 +581,7 @@ export class DynamoSpecStore implements SpecStorePort {
 
   // ----- calls -----
 
-  private async queryPartition(pk: string): Promise<Item[]> {
+  private async queryPartition(pk: string, skPrefix?: string): Promise<Item[]> {
     const items: Item[] = [];
     let start: RawItem | undefined;
     do {
@@ -393,8 +590,12 @@ export class DynamoSpecStore implements SpecStorePort {
         page = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S(pk) },
+            KeyConditionExpression:
+              skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': S(pk),
+              ...(skPrefix === undefined ? {} : { ':prefix': S(skPrefix) }),
+            },
             ConsistentRead: true,
             ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -550,9 +751,11 @@ function describeValue(value: unknown): string {
   return `a ${typeof value === 'object' && value !== null ? (value instanceof Set ? 'set' : 'map') : typeof value}`;
 }
 
-function emptyStatus(site: string): SiteStatus {
+function emptyStatus(site: string, region: string): SiteStatus {
   return {
     site,
+    region,
+    global: false,
     observedGeneration: 0,
     observedHash: '',
     conditions: {},

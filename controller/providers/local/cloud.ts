@@ -3,13 +3,17 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { keepSitesDashboard } from '../../dashboard/publish.ts';
-import { dashboardSites, SITES_DASHBOARD } from '../../dashboard/sites.ts';
+import { keepSitesDashboardAsHolder } from '../../dashboard/publish.ts';
+import { SITES_DASHBOARD } from '../../dashboard/sites.ts';
+import { heartbeatsByRegion, type Liveness } from '../../decide/ownership.ts';
 import { asCloudError } from '../../errors.ts';
 import { loadBalancerDimension } from '../../model/naming.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { Ports } from '../../ports/index.ts';
-import { reconcilePass, type PassReport } from '../../reconcile/pass.ts';
+import type { Heartbeat } from '../../ports/store.ts';
+import type { PassReport } from '../../reconcile/pass.ts';
+import { regionPass } from '../../reconcile/round.ts';
+import { siteViews, type SiteView } from '../../reconcile/view.ts';
 import { SimulatedCloud } from '../sim/cloud.ts';
 import { simPlatform } from '../sim/world.ts';
 import { startCdn } from './cdn.ts';
@@ -73,7 +77,6 @@ export class LocalCloud {
   readonly sim: SimulatedCloud;
   readonly platform: Platform;
   readonly metrics: LocalMetrics;
-  readonly ports: Ports;
   private readonly runtimes = new Map<string, TaskRuntime>();
   private readonly failed = new Set<string>();
   private readonly closers: (() => Promise<void>)[] = [];
@@ -108,7 +111,15 @@ export class LocalCloud {
       periodSeconds: this.platform.metricPeriodSeconds!,
       failing: (region) => this.failed.has(region),
     });
-    this.ports = { ...this.sim.ports(), store: store.store, metrics: this.metrics.port() };
+  }
+
+  /** What `region`'s reconciler uses: the simulated control plane, the local metrics and the store as that region's. */
+  portsOf(region: string): Ports {
+    return { ...this.sim.ports(region), store: this.store.storeFor(region), metrics: this.metrics.port() };
+  }
+
+  private get primary(): string {
+    return Object.keys(this.platform.regions)[0]!;
   }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
@@ -194,7 +205,7 @@ export class LocalCloud {
         // The page reads metrics even for a failed region: the outage is the reconciler's to see.
         metricData: (region, queries, start, end) =>
           Promise.resolve(this.metrics.read(region, queries, start, end)),
-        sites: async () => (await this.store.store.listStatuses()).map((s) => s.status),
+        sites: async () => [...(await this.views()).values()],
         regions: () => Object.keys(platform.regions).map((name) => ({ name, failed: this.failed.has(name) })),
         cdn: () => cdn.stats(),
       },
@@ -222,10 +233,18 @@ export class LocalCloud {
     this.schedulePass(0);
   }
 
+  /** Every site as the primary's replica of the table shows it: each region's report merged. */
+  async views(): Promise<Map<string, SiteView>> {
+    const store = this.store.storeFor(this.primary);
+    const [statuses, heartbeats] = await Promise.all([store.listStatuses(), store.listHeartbeats()]);
+    return siteViews(statuses, this.liveness(heartbeats));
+  }
+
   /** Stores the spec unless a site of that name is stored already; true when it stored it. */
   async applyIfAbsent(name: string, document: unknown): Promise<boolean> {
-    if ((await this.store.store.getSpec(name)) !== undefined) return false;
-    await this.store.store.putSpec(name, document, 0);
+    const store = this.store.storeFor(this.primary);
+    if ((await store.getSpec(name)) !== undefined) return false;
+    await store.putSpec(name, document, 0);
     return true;
   }
 
@@ -283,30 +302,63 @@ export class LocalCloud {
     }, delayMs);
   }
 
-  /** One pass of the same reconciler the Lambda runs, holding the store's lease. */
+  /**
+   * One pass of each region's reconciler, the same one the Lambda runs, each
+   * under its region's lease and recording its heartbeat; then the sites'
+   * dashboard, by the region holding that duty.
+   */
   private async pass(): Promise<void> {
     const { log } = this.options;
-    const holder = `local:${this.runId}`;
     const interval = this.options.intervalSeconds ?? 5;
-    try {
-      if (!(await this.ports.store.acquireLease(holder, interval * 3, Date.now()))) {
-        log.warn('another reconciler holds the lease on the local store; this pass is skipped');
-        return;
-      }
+    for (const region of Object.keys(this.platform.regions)) {
+      const ports = this.portsOf(region);
       try {
-        const report = await reconcilePass({ ports: this.ports, platform: this.platform, log });
-        await keepSitesDashboard(this.ports, dashboardSites([report], this.platform), log);
-        this.passes += 1;
+        const report = await regionPass({
+          ports,
+          platform: this.platform,
+          region,
+          holder: `local:${this.runId}:${region}`,
+          leaseSeconds: interval * 3,
+          intervalSeconds: interval,
+          log,
+        });
+        if (report === undefined) {
+          log.warn(
+            { region },
+            "another reconciler holds this region's lease on the local store; its pass is skipped",
+          );
+          continue;
+        }
+        const [statuses, heartbeats] = await Promise.all([
+          ports.store.listStatuses(),
+          ports.store.listHeartbeats(),
+        ]);
+        await keepSitesDashboardAsHolder({
+          region,
+          ports,
+          platform: this.platform,
+          regionOrder: Object.keys(this.platform.regions),
+          statuses,
+          liveness: this.liveness(heartbeats),
+          log,
+        });
         this.options.onPass?.(report);
-      } finally {
-        await this.ports.store.releaseLease(holder);
+      } catch (error) {
+        log.error(
+          { region, err: asCloudError(error, 'reconcile').message },
+          'reconcile pass failed; the next one retries',
+        );
       }
-    } catch (error) {
-      log.error(
-        { err: asCloudError(error, 'reconcile').message },
-        'reconcile pass failed; the next one retries',
-      );
     }
+    this.passes += 1;
+  }
+
+  private liveness(heartbeats: readonly Heartbeat[]): Liveness {
+    return {
+      heartbeats: heartbeatsByRegion(heartbeats),
+      now: Date.now(),
+      intervalMs: (this.options.intervalSeconds ?? 5) * 1000,
+    };
   }
 
   /** CloudFront changes deploy after a while: InProgress turns Deployed once a config has held for cdnDeploySeconds. */

@@ -28,7 +28,8 @@ export interface LocalStore {
   /** The DynamoDB endpoint, for `AWS_ENDPOINT_URL_DYNAMODB` or the CLI. */
   endpoint: string;
   tableName: string;
-  store: DynamoSpecStore;
+  /** The store as `region`'s reconciler uses it. */
+  storeFor(region: string): DynamoSpecStore;
   close(): Promise<void>;
 }
 
@@ -66,7 +67,7 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   return {
     endpoint,
     tableName: LOCAL_TABLE,
-    store: new DynamoSpecStore(client, LOCAL_TABLE),
+    storeFor: (region) => new DynamoSpecStore(client, LOCAL_TABLE, region),
     close: async () => {
       client.destroy();
       server.closeAllConnections?.();

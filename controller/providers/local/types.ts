@@ -1,7 +1,7 @@
 import type { DistributionConfig } from '../../ports/cdn.ts';
 import type { RuleState } from '../../ports/load-balancer.ts';
 import type { MetricQuery, MetricSeries } from '../../ports/metrics.ts';
-import type { SiteStatus } from '../../model/status.ts';
+import type { SiteView } from '../../reconcile/view.ts';
 import type { CdnStats } from './cdn.ts';
 
 /**
@@ -75,7 +75,7 @@ export interface DashboardSource {
     end: number,
   ): Promise<MetricSeries[]>;
   /** Each site's status as the reconciler last wrote it (conditions, tasks per region, canary, last actions). */
-  sites(): Promise<SiteStatus[]>;
+  sites(): Promise<SiteView[]>;
   /** Regions and whether each is failed. */
   regions(): { name: string; failed: boolean }[];
   /** The CDN proxy's counters since it started; the page turns them into rates. Absent: no CDN panel. */

@@ -15,13 +15,14 @@ import { simDashboard } from './dashboard.ts';
 import { simEcs } from './ecs.ts';
 import { simLoadBalancer } from './load-balancer.ts';
 import { simMetrics } from './metrics.ts';
-import { simStore } from './store.ts';
+import { replicateTable, simStore } from './store.ts';
 import { TokenBucket } from './token-bucket.ts';
 import {
   DEFAULT_SIM_REGIONS,
   emptyWorld,
   simPlatform,
   type SimRegion,
+  type SimReplica,
   type SimTraffic,
   type SimWorld,
 } from './world.ts';
@@ -49,6 +50,13 @@ export interface SimulatedCloudOptions {
   clock?: () => number;
   /** Where the platform is; default the simulated one for `regions` (the local cloud gives its own). */
   platform?: Platform;
+  /**
+   * `immediate` (the default): every table write reaches the other replicas at
+   * once, as a global table's second is nothing next to a minute's pass;
+   * `manual`: only when `replicate` or `tick` is called, to test what a
+   * replication lag or a partition does.
+   */
+  replication?: 'immediate' | 'manual';
 }
 
 /** Real AWS throttling is per account, region and API; these are the simulated defaults. */
@@ -71,10 +79,14 @@ export class SimulatedCloud implements SimContext {
   readonly world: SimWorld;
   readonly platform: Platform;
   readonly calls: CallRecord[] = [];
-  /** Most calls seen in flight at once, per region, `cloudfront` and `store`. */
+  /** Most calls seen in flight at once, per region, `cloudfront` and each region's `store:<region>`. */
   readonly maxInFlight = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
   private readonly outages = new Map<string, CloudErrorKind>();
+  /** Regions lost whole: their APIs, their table replica and their tasks, until restored. */
+  private readonly lost = new Set<string>();
+  private readonly stores = new Map<string, SpecStorePort>();
+  private readonly replication: 'immediate' | 'manual';
   private readonly buckets = new Map<string, TokenBucket>();
   private writesLeft: number | undefined;
   private crashed = false;
@@ -90,17 +102,41 @@ export class SimulatedCloud implements SimContext {
     this.latencyMs = options.latencyMs ?? 0;
     this.throttle = options.throttle;
     this.clock = options.clock ?? Date.now;
+    this.replication = options.replication ?? 'immediate';
   }
 
   readonly ecs: EcsPort = simEcs(this);
   readonly loadBalancer: LoadBalancerPort = simLoadBalancer(this);
   readonly cdn: CdnPort = simCdn(this);
   readonly metrics: MetricsPort = simMetrics(this);
-  readonly dashboard: DashboardPort = simDashboard(this);
-  readonly store: SpecStorePort = simStore(this);
 
-  /** Ports as an SDK client sees them: throttled calls are retried with backoff, a bounded number of times. */
-  ports(): Ports {
+  /** The dashboards, through the first region's endpoint. */
+  get dashboard(): DashboardPort {
+    return simDashboard(this, Object.keys(this.world.regions)[0]!);
+  }
+
+  /** The first region's replica of the table: the store a person uses unless they name another. */
+  get store(): SpecStorePort {
+    return this.storeIn(Object.keys(this.world.regions)[0]!);
+  }
+
+  /** The store on `region`'s replica of the table. */
+  storeIn(region: string): SpecStorePort {
+    this.replica(region);
+    let store = this.stores.get(region);
+    if (store === undefined) {
+      store = simStore(this, region);
+      this.stores.set(region, store);
+    }
+    return store;
+  }
+
+  /**
+   * Ports as an SDK client in `region` sees them (default the first region):
+   * its store is that region's replica of the table; throttled calls are
+   * retried with backoff, a bounded number of times.
+   */
+  ports(region: string = Object.keys(this.world.regions)[0]!): Ports {
     const retrying = <T extends object>(api: T): T =>
       new Proxy(api, {
         get: (target, property, receiver) => {
@@ -128,17 +164,23 @@ export class SimulatedCloud implements SimContext {
       loadBalancer: retrying(this.loadBalancer),
       cdn: retrying(this.cdn),
       metrics: retrying(this.metrics),
-      store: retrying(this.store),
-      dashboard: retrying(this.dashboard),
+      store: retrying(this.storeIn(region)),
+      dashboard: retrying(simDashboard(this, region)),
     };
   }
 
   // ----- time and faults -----
 
-  /** One reconcile interval passes: deployments finish, CloudFront changes deploy, drained services go. */
+  /**
+   * One reconcile interval passes: deployments finish, CloudFront changes
+   * deploy, drained services go, and the table's replicas catch up. A lost
+   * region stands still.
+   */
   tick(): void {
     this.world.ticks = (this.world.ticks ?? 0) + 1;
-    for (const region of Object.values(this.world.regions)) {
+    this.replicate();
+    for (const [name, region] of Object.entries(this.world.regions)) {
+      if (this.lost.has(name)) continue;
       for (const service of Object.values(region.services)) {
         if (service.status === 'ACTIVE') {
           service.runningCount = service.desiredCount;
@@ -156,13 +198,52 @@ export class SimulatedCloud implements SimContext {
     for (const d of Object.values(this.world.distributions)) d.status = 'Deployed';
   }
 
-  /** Every call to `region` (or to `cloudfront`, or the `store`) fails with `kind` until healed. */
+  /**
+   * Every call to `region`'s ECS, ELB and CloudWatch (or to `cloudfront`, to
+   * `store:<region>`, or to every replica with `store`) fails with `kind`
+   * until healed.
+   */
   failRegion(region: string, kind: CloudErrorKind = 'Unavailable'): void {
     this.outages.set(region, kind);
   }
 
   healRegion(region: string): void {
     this.outages.delete(region);
+  }
+
+  /**
+   * The region is lost whole: its APIs and its replica of the table fail, its
+   * replica neither sends nor receives replication, and its tasks stop.
+   */
+  loseRegion(region: string): void {
+    this.region(region);
+    this.lost.add(region);
+    for (const service of Object.values(this.region(region).services)) {
+      service.runningCount = 0;
+      service.pendingCount = service.status === 'ACTIVE' ? service.desiredCount : 0;
+    }
+  }
+
+  /** The lost region is back: its replica catches up with the others (and they with it) at the next replication. */
+  restoreRegion(region: string): void {
+    this.lost.delete(region);
+  }
+
+  isLost(region: string): boolean {
+    return this.lost.has(region);
+  }
+
+  /**
+   * The table's replication, as a global table does it within a second: every
+   * write reaches every replica that is not lost, and where two replicas
+   * wrote the same item the last writer wins.
+   */
+  replicate(): void {
+    const live = Object.keys(this.world.replicas).filter((r) => !this.lost.has(r));
+    const [hub, ...rest] = live.map((r) => this.replica(r));
+    if (hub === undefined) return;
+    for (const replica of rest) replicateTable(replica, hub);
+    for (const replica of rest) replicateTable(hub, replica);
   }
 
   /** After `writes` more successful writes, every call fails, as if the reconciler's process died. */
@@ -265,6 +346,21 @@ export class SimulatedCloud implements SimContext {
 
   // ----- the API -----
 
+  replica(region: string): SimReplica {
+    const replica = this.world.replicas[region];
+    if (replica === undefined) throw new CloudError('Invalid', region, `region ${region} is not simulated`);
+    return replica;
+  }
+
+  tableWritten(): void {
+    if (this.replication === 'immediate') this.replicate();
+  }
+
+  nextVersion(): number {
+    this.world.tableVersion = (this.world.tableVersion ?? 0) + 1;
+    return this.world.tableVersion;
+  }
+
   region(name: string): SimRegion {
     const region = this.world.regions[name];
     if (region === undefined) throw new CloudError('Invalid', name, `region ${name} is not simulated`);
@@ -283,7 +379,7 @@ export class SimulatedCloud implements SimContext {
     write: boolean,
     body: () => T,
   ): Promise<T> {
-    const scope = service === 'cloudfront' || service === 'store' ? service : region;
+    const scope = service === 'cloudfront' ? service : service === 'store' ? `store:${region}` : region;
     const inFlight = (this.inFlight.get(scope) ?? 0) + 1;
     this.inFlight.set(scope, inFlight);
     this.maxInFlight.set(scope, Math.max(this.maxInFlight.get(scope) ?? 0, inFlight));
@@ -294,7 +390,9 @@ export class SimulatedCloud implements SimContext {
       else await Promise.resolve();
       if (this.crashed)
         throw new CloudError('Unavailable', operation, 'the reconciler stopped (simulated crash)');
-      const outage = this.outages.get(scope);
+      if (service !== 'cloudfront' && this.lost.has(region))
+        throw new CloudError('Unavailable', operation, `${region} is lost (simulated region loss)`);
+      const outage = this.outages.get(scope) ?? (service === 'store' ? this.outages.get('store') : undefined);
       if (outage !== undefined)
         throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
       this.takeToken(scope, operation, write);

@@ -1,7 +1,7 @@
 import type { CloudErrorKind } from '../../errors.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { Page } from '../../ports/page.ts';
-import type { SimRegion, SimWorld } from './world.ts';
+import type { SimRegion, SimReplica, SimWorld } from './world.ts';
 
 /** One API call as the simulated cloud recorded it. */
 export interface CallRecord {
@@ -34,6 +34,12 @@ export interface SimContext {
   region(name: string): SimRegion;
   /** A fresh id for ARNs and distribution ids. */
   nextId(): string;
+  /** The region's replica of the table; an Invalid error for a region that is not simulated. */
+  replica(region: string): SimReplica;
+  /** The version of the next table write: higher than every one before, in any replica. */
+  nextVersion(): number;
+  /** Called after each table write: with immediate replication, the write reaches every replica now. */
+  tableWritten(): void;
   /** Epoch milliseconds, from the cloud's clock. */
   now(): number;
 }

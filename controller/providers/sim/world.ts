@@ -3,7 +3,6 @@ import type { Tags } from '../../model/tags.ts';
 import type { DistributionConfig } from '../../ports/cdn.ts';
 import type { ServiceState, TaskDefinitionSpec } from '../../ports/ecs.ts';
 import type { RuleSettings } from '../../ports/load-balancer.ts';
-import type { StoredSpec, StoredStatus } from '../../ports/store.ts';
 
 /**
  * Everything the simulated cloud holds, as plain JSON so the CLI can keep it
@@ -16,11 +15,26 @@ export interface SimWorld {
   ticks?: number;
   regions: Record<string, SimRegion>;
   distributions: Record<string, SimDistribution>;
-  specs: Record<string, StoredSpec>;
-  statuses: Record<string, StoredStatus>;
-  lease?: { holder: string; expiresAt: number };
+  /** Each region's replica of tandem's table (sim/store.ts). */
+  replicas: Record<string, SimReplica>;
+  /** Orders every table write, for replication's last writer wins. */
+  tableVersion?: number;
   /** CloudWatch dashboard bodies by name (dashboards are global to the account). */
   dashboards?: Record<string, string>;
+}
+
+/** One region's replica of the table: items by `<pk>|<sk>`. */
+export interface SimReplica {
+  items: Record<string, SimItem>;
+}
+
+export interface SimItem {
+  pk: string;
+  sk: string;
+  /** Absent for a deleted item: the tombstone replicates like any write. */
+  value?: unknown;
+  /** When it was written, in the order of every write to the table; the higher wins a replication. */
+  version: number;
 }
 
 export interface SimRegion {
@@ -90,8 +104,7 @@ export function emptyWorld(regions: readonly string[] = DEFAULT_SIM_REGIONS): Si
       regions.map((r) => [r, { taskDefinitions: [], services: {}, targetGroups: {}, rules: {}, load: {} }]),
     ),
     distributions: {},
-    specs: {},
-    statuses: {},
+    replicas: Object.fromEntries(regions.map((r) => [r, { items: {} }])),
   };
 }
 

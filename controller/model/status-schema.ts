@@ -1,0 +1,136 @@
+import * as v from 'valibot';
+import { objectOnly } from '../spec/valibot.ts';
+import type { ConditionType, SiteStatus } from './status.ts';
+
+/**
+ * A status item as read back from a store, checked field by field. The
+ * reconciler decides from the status its region wrote before (scaling
+ * history, the canary's state) and from the other regions' (their demand,
+ * whether they fail), so a status that was edited by hand, or written by
+ * another version, must be caught here rather than break a pass. Objects are
+ * loose: a field a newer version adds is kept, never a reason to refuse.
+ */
+
+const finite = v.pipe(v.number(), v.finite());
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const time = v.pipe(v.number(), v.finite(), v.minValue(0));
+const loose = <T extends v.ObjectEntries>(entries: T) => objectOnly(v.looseObject(entries));
+
+const Condition = loose({
+  status: v.picklist(['True', 'False', 'Unknown']),
+  reason: v.string(),
+  message: v.string(),
+  lastTransitionTime: v.string(),
+});
+
+const CONDITION_TYPES: readonly ConditionType[] = [
+  'Ready',
+  'Reconciling',
+  'Stalled',
+  'Invalid',
+  'Degraded',
+  'Paused',
+  'Deleting',
+  'FailoverActive',
+  'CanaryProgressing',
+  'CanaryFailed',
+  'SpecConflict',
+];
+
+const TaskCounts = loose({ desired: count, running: count, pending: count });
+
+const Carrying = loose({
+  regions: v.array(v.string()),
+  requestsPerMinute: finite,
+  since: time,
+  healthySince: v.optional(time),
+});
+
+const RegionScaling = loose({
+  history: v.array(loose({ at: time, tasks: count })),
+  decision: loose({ tasks: count, reason: v.string(), message: v.string() }),
+  lastHealthyRequestsPerMinute: v.optional(finite),
+  carrying: v.optional(Carrying),
+  failingSince: v.optional(time),
+  unhealthySince: v.optional(time),
+  heldSince: v.optional(time),
+  healthySince: v.optional(time),
+});
+
+const RegionStatus = loose({
+  role: v.picklist(['primary', 'failover']),
+  stable: TaskCounts,
+  canary: TaskCounts,
+  canaryWeight: v.pipe(finite, v.minValue(0), v.maxValue(100)),
+  requestsPerMinute: v.optional(finite),
+  healthyTargets: v.optional(finite),
+  degraded: v.optional(loose({ reason: v.string(), message: v.string() })),
+  scaling: v.optional(RegionScaling),
+  targetGroups: v.optional(loose({ stable: v.optional(v.string()), canary: v.optional(v.string()) })),
+  canaryTraffic: v.optional(
+    loose({
+      requestsPerMinute: v.optional(finite),
+      errors5xxPerMinute: v.optional(finite),
+      p95LatencyMs: v.optional(finite),
+    }),
+  ),
+});
+
+const ActionOrError = loose({
+  kind: v.string(),
+  target: v.optional(v.string()),
+  resource: v.optional(v.string()),
+  message: v.optional(v.string()),
+  region: v.optional(v.string()),
+});
+
+const reportEntries = {
+  site: v.string(),
+  observedGeneration: count,
+  observedHash: v.string(),
+  conditions: objectOnly(v.record(v.string(), Condition)),
+  regions: objectOnly(v.record(v.string(), RegionStatus)),
+  cdn: loose({
+    distributionId: v.optional(v.string()),
+    domainName: v.optional(v.string()),
+    state: v.optional(v.picklist(['InProgress', 'Deployed'])),
+    error: v.optional(v.string()),
+  }),
+  canary: v.optional(
+    loose({
+      tag: v.string(),
+      phase: v.picklist(['Progressing', 'Succeeded', 'Failed']),
+      weight: v.pipe(finite, v.minValue(0), v.maxValue(100)),
+      failedChecks: count,
+      lastCheckAt: time,
+      message: v.string(),
+    }),
+  ),
+  lastActions: v.array(ActionOrError),
+  errors: v.array(ActionOrError),
+};
+
+export const SiteStatusSchema = loose({ ...reportEntries, region: v.string(), global: v.boolean() });
+
+/**
+ * A status from before statuses were kept per region: one item for the whole
+ * site, all regions in `regions`, no `region` or `global`. Read so an upgrade
+ * keeps each region's scaling memory (reconcile/pass.ts).
+ */
+export const LegacySiteStatusSchema = loose(reportEntries);
+
+export type StatusCheck =
+  { ok: true; status: SiteStatus } | { ok: false; issues: readonly v.BaseIssue<unknown>[] };
+
+/** Checks a status read back from a store; `legacy` for an item written before statuses were per region. */
+export function checkStatus(value: unknown, legacy = false): StatusCheck {
+  const parsed = v.safeParse(legacy ? LegacySiteStatusSchema : SiteStatusSchema, value);
+  if (!parsed.success) return { ok: false, issues: parsed.issues };
+  const status = parsed.output as unknown as SiteStatus;
+  // Conditions of a type this version does not know are dropped: they came from another version.
+  const known = new Set<string>(CONDITION_TYPES);
+  status.conditions = Object.fromEntries(
+    Object.entries(status.conditions).filter(([type]) => known.has(type)),
+  ) as SiteStatus['conditions'];
+  return { ok: true, status: legacy ? { ...status, region: '', global: false } : status };
+}

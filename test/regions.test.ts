@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { findLostEdits } from '../controller/spec/edits.ts';
+import {
+  assertWorldMatches,
+  demoDocument,
+  leaseOf,
+  pass,
+  siteView,
+  specItem,
+  statusItem,
+  valid,
+  views,
+} from './support/world.ts';
+
+const REGIONS = ['us-east-1', 'eu-west-1'];
+const T0 = Date.parse('2026-11-28T00:00:00Z');
+const at = (m: number) => () => new Date(T0 + m * 60_000);
+
+function stableOnly() {
+  const document = demoDocument();
+  delete document.spec.canary;
+  return document;
+}
+
+function desiredTasks(sim: SimulatedCloud, region: string): number {
+  return Object.values(sim.world.regions[region]!.services)
+    .filter((s) => s.status === 'ACTIVE' && s.tags['tandem:site'] === 'demo')
+    .reduce((n, s) => n + s.desiredCount, 0);
+}
+
+/** A converged demo site whose primary serves `requests` a minute; returns the next minute. */
+async function serving(sim: SimulatedCloud, requests: number): Promise<number> {
+  await sim.storeIn('us-east-1').putSpec('demo', stableOnly(), 0);
+  let m = 0;
+  for (; m < 4; m += 1) {
+    if (m === 2) sim.setTraffic('us-east-1', 'demo-stable', { requestsPerMinute: requests });
+    await pass(sim, { now: at(m) });
+    sim.tick();
+  }
+  return m;
+}
+
+test("each region's reconciler calls only its own region's ECS, ELB and CloudWatch", async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await sim.storeIn('us-east-1').putSpec('demo', demoDocument(), 0);
+  sim.resetCalls();
+  await pass(sim, { now: at(0), regions: ['eu-west-1'] });
+  const foreign = sim.calls.filter(
+    (c) => c.service !== 'cloudfront' && c.service !== 'store' && c.region !== 'eu-west-1',
+  );
+  assert.deepEqual(foreign, []);
+  assert.ok(sim.calls.some((c) => c.service === 'ecs' && c.region === 'eu-west-1'));
+  assert.ok(
+    sim.calls.filter((c) => c.service === 'store').every((c) => c.region === 'eu-west-1'),
+    'and only its own replica of the table',
+  );
+});
+
+test('the primary holds the CDN; the failover region leaves it alone while the primary reports', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await sim.storeIn('us-east-1').putSpec('demo', demoDocument(), 0);
+  await pass(sim, { now: at(0) });
+  sim.tick();
+  sim.resetCalls();
+  await pass(sim, { now: at(1), regions: ['eu-west-1'] });
+  assert.equal(sim.calls.filter((c) => c.service === 'cloudfront').length, 0);
+  assert.equal(statusItem(sim, 'demo', 'us-east-1')!.status.global, true);
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, false);
+  assert.deepEqual(statusItem(sim, 'demo', 'eu-west-1')!.status.cdn, {});
+});
+
+test('with the primary lost whole, the failover region takes the CDN after 3 quiet intervals and carries its demand once', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  let m = await serving(sim, 3000); // 5 tasks at 600 a task
+  assert.equal(desiredTasks(sim, 'us-east-1'), 5);
+  const heartbeat = leaseOf(sim, 'us-east-1')!.heartbeatAt!;
+
+  sim.loseRegion('us-east-1');
+  // The CDN moves every viewer to eu-west-1 at once.
+  sim.setTraffic('eu-west-1', 'demo-stable', { requestsPerMinute: 3000 });
+  const owners: boolean[] = [];
+  for (const end = m + 4; m < end; m += 1) {
+    const report = await pass(sim, { now: at(m) });
+    owners.push(report.sites.find((s) => s.region === 'eu-west-1')!.global);
+    sim.tick();
+  }
+  // Quiet once more than 3 intervals have passed since its last heartbeat.
+  const quietFrom = owners.findIndex(Boolean);
+  assert.ok(quietFrom >= 0, 'eu-west-1 took over');
+  assert.ok(T0 + (m - 4 + quietFrom) * 60_000 - heartbeat > 3 * 60_000);
+  assert.equal(desiredTasks(sim, 'eu-west-1'), 5, 'ceil(3000 / 600): the moved demand counted once');
+  // As `tandem describe --region eu-west-1` shows it, from the replica that is still there.
+  const view = siteView(sim, 'demo', { region: 'eu-west-1', now: T0 + m * 60_000 })!;
+  assert.equal(view.conditions.FailoverActive?.status, 'True');
+  assert.equal(view.reporters.find((r) => r.region === 'us-east-1')?.quiet, true);
+  assert.equal(view.conditions.Degraded?.reason, 'ReconcilerQuiet');
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, true);
+});
+
+test('a spec edit made in the failover replica while the primary is lost takes effect there; after the restore both regions converge and the CDN goes back', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  let m = await serving(sim, 600);
+  sim.loseRegion('us-east-1');
+  for (const end = m + 5; m < end; m += 1) {
+    await pass(sim, { now: at(m) });
+    sim.tick();
+  }
+  const west = sim.storeIn('eu-west-1');
+  const edited = stableOnly();
+  edited.spec.task = { ...edited.spec.task, environment: { GREETING: 'from eu-west-1' } };
+  await west.putSpec('demo', edited, (await west.getSpec('demo'))!.generation);
+  for (const end = m + 2; m < end; m += 1) {
+    await pass(sim, { now: at(m) });
+    sim.tick();
+  }
+  const westDefinitions = sim.world.regions['eu-west-1']!.taskDefinitions.filter(
+    (td) => td.active && td.spec.environment['GREETING'] === 'from eu-west-1',
+  );
+  assert.equal(westDefinitions.length, 1, 'eu-west-1 runs the edit while us-east-1 is lost');
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.observedGeneration, 2);
+
+  sim.restoreRegion('us-east-1');
+  const holders: string[] = [];
+  for (const end = m + 4; m < end; m += 1) {
+    const report = await pass(sim, { now: at(m) });
+    holders.push(
+      report.sites
+        .filter((s) => s.global)
+        .map((s) => s.region)
+        .join('+'),
+    );
+    sim.tick();
+  }
+  assertWorldMatches(sim, valid(edited));
+  assert.equal(specItem(sim, 'demo', 'us-east-1')!.generation, 2, 'the restored replica caught up');
+  assert.deepEqual(holders.slice(-2), ['us-east-1', 'us-east-1'], 'the primary holds the CDN again');
+  assert.ok(
+    holders.every((h) => h === 'us-east-1'),
+    `no region but the primary acted on the CDN once it was back: ${holders.join(', ')}`,
+  );
+});
+
+test('two regions believing they hold the CDN at once leave it as one of them wants it, and converge', async () => {
+  // Replication held back: eu-west-1 sees only a heartbeat of the primary from ten minutes before,
+  // so it holds the duties too, while the primary, alive, holds them as well.
+  const sim = new SimulatedCloud({ regions: REGIONS, replication: 'manual' });
+  const east = sim.storeIn('us-east-1');
+  await east.putSpec('demo', demoDocument(), 0);
+  await east.acquireLease('before', 60, T0 - 10 * 60_000);
+  await east.releaseLease('before', T0 - 10 * 60_000);
+  sim.replicate();
+  const wanted = valid(demoDocument());
+  for (let m = 0; m < 4; m += 1) {
+    const report = await pass(sim, { now: at(m) });
+    assert.deepEqual(
+      report.sites.filter((s) => s.global).map((s) => s.region),
+      ['us-east-1', 'eu-west-1'],
+      'both act on the CDN',
+    );
+    for (const d of Object.values(sim.world.distributions).filter((x) => x.config.enabled))
+      assert.equal(d.config.comment, 'tandem site demo');
+    sim.world.ticks = (sim.world.ticks ?? 0) + 1;
+    for (const region of Object.values(sim.world.regions))
+      for (const s of Object.values(region.services)) s.runningCount = s.desiredCount;
+    for (const d of Object.values(sim.world.distributions)) d.status = 'Deployed';
+  }
+  sim.replicate();
+  for (let m = 4; m < 8; m += 1) {
+    await pass(sim, { now: at(m) });
+    sim.tick();
+  }
+  assertWorldMatches(sim, wanted);
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, false, 'the failover region let go');
+});
+
+test('edits made in two replicas at once are reported, naming both generations, until one is applied again', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS, replication: 'manual' });
+  const east = sim.storeIn('us-east-1');
+  const west = sim.storeIn('eu-west-1');
+  await east.putSpec('demo', stableOnly(), 0);
+  sim.replicate();
+  // A partition: each side edits generation 1 into its own generation 2.
+  const a = stableOnly();
+  a.spec.image.tag = 'v7';
+  const b = stableOnly();
+  b.spec.image.tag = 'v8';
+  await east.putSpec('demo', a, 1);
+  await west.putSpec('demo', b, 1);
+  sim.replicate(); // the replicas meet: the last writer (eu-west-1) wins
+
+  const spec = (await east.getSpec('demo'))!;
+  assert.equal((spec.document as typeof b).spec.image.tag, 'v8');
+  const lost = findLostEdits(spec, await east.listEdits());
+  assert.deepEqual(
+    lost.map((l) => [l.lost.region, l.lost.generation, l.winner.region, l.winner.generation]),
+    [['us-east-1', 2, 'eu-west-1', 2]],
+  );
+
+  await pass(sim, { now: at(0) });
+  const conflict = siteView(sim, 'demo')!.conditions.SpecConflict!;
+  assert.equal(conflict.status, 'True');
+  assert.equal(conflict.reason, 'ConcurrentEdits');
+  assert.match(
+    conflict.message,
+    /us-east-1 .*generation 2.* overwritten by the one made in eu-west-1 \(generation 2\)/,
+  );
+
+  await east.putSpec('demo', a, 2); // a person settles it by applying the one they want
+  sim.replicate();
+  await pass(sim, { now: at(1) });
+  sim.replicate();
+  assert.equal(siteView(sim, 'demo')!.conditions.SpecConflict?.status, 'False');
+});
+
+test('an edit that overwrites another region’s edit it had seen is no conflict', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  const east = sim.storeIn('us-east-1');
+  const west = sim.storeIn('eu-west-1');
+  await east.putSpec('demo', stableOnly(), 0);
+  const read = (await west.getSpec('demo'))!;
+  await west.putSpec('demo', { ...stableOnly(), note: 'west' }, read.generation);
+  const again = (await east.getSpec('demo'))!;
+  await east.putSpec('demo', { ...stableOnly(), note: 'east' }, again.generation);
+  assert.deepEqual(findLostEdits((await east.getSpec('demo'))!, await east.listEdits()), []);
+  await pass(sim, { now: at(0) });
+  assert.equal(views(sim).get('demo')!.conditions.SpecConflict, undefined);
+});
