@@ -8,6 +8,7 @@ import type { Ports } from '../ports/index.ts';
 import type { StoredSpec, StoredStatus } from '../ports/store.ts';
 import { decideSite } from '../decide/site.ts';
 import { desiredSite, regionsWithoutPlatform, siteTaskDefinitions } from '../plan/desired.ts';
+import { imageStall } from '../plan/image.ts';
 import { planSite, priorityAllocator } from '../plan/site.ts';
 import { promoteCanary } from '../spec/promote.ts';
 import { validateSite } from '../spec/validate.ts';
@@ -152,6 +153,8 @@ function prepare(
     };
     return outcome;
   }
+  const unpullable = imageStall(site, platform);
+  if (unpullable !== undefined) return { ...outcome, stalled: unpullable };
   outcome.site = site;
   return outcome;
 }
