@@ -12,6 +12,7 @@ import type { Platform } from '../model/platform.ts';
 import type { DistributionConfig, Origin } from '../ports/cdn.ts';
 import type { TaskDefinitionSpec } from '../ports/ecs.ts';
 import type { Site } from '../spec/schema.ts';
+import { primaryRegion, regionImage } from './image.ts';
 
 /** One track (stable or canary) of a site in one region, as the spec wants it. */
 export interface DesiredTrack {
@@ -44,18 +45,24 @@ export function regionsWithoutPlatform(site: Site, platform: Platform): string[]
   return site.spec.regions.map((r) => r.name).filter((name) => platform.regions[name] === undefined);
 }
 
-/** Per region, the task definitions of the stable image and of the canary, if any. */
+/**
+ * Per region, the task definitions of the stable image and of the canary, if
+ * any, each naming the image as that region pulls it (plan/image.ts).
+ */
 export function siteTaskDefinitions(
   site: Site,
   platform: Platform,
 ): Record<string, { stable: TaskDefinitionSpec; canary?: TaskDefinitionSpec }> {
   const { spec } = site;
+  const primary = primaryRegion(site);
   return Object.fromEntries(
     spec.regions.map((region) => {
       const where = platformRegion(platform, region.name);
       const taskDefinition = (tag: string): TaskDefinitionSpec => {
+        const pulled = regionImage({ repository: spec.image.repository, tag }, where, primary);
+        if (!pulled.ok) throw new Error(`${pulled.problem.message}; check imageStall first`);
         const content = {
-          image: `${spec.image.repository}:${tag}`,
+          image: pulled.image,
           cpu: spec.task.cpu,
           memory: spec.task.memory,
           containerPort: spec.task.containerPort,

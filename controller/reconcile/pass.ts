@@ -15,6 +15,7 @@ import {
 } from '../decide/ownership.ts';
 import { decideSite, type PeerReport } from '../decide/site.ts';
 import { desiredSite, regionsWithoutPlatform, siteTaskDefinitions } from '../plan/desired.ts';
+import { imageStall } from '../plan/image.ts';
 import { planSite, priorityAllocator } from '../plan/site.ts';
 import { findLostEdits } from '../spec/edits.ts';
 import { promoteCanary } from '../spec/promote.ts';
@@ -233,6 +234,8 @@ function prepare(
     };
     return outcome;
   }
+  const unpullable = imageStall(site, platform);
+  if (unpullable !== undefined) return { ...outcome, stalled: unpullable };
   outcome.site = site;
   return outcome;
 }

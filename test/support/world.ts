@@ -154,9 +154,15 @@ export function valid(document: unknown): Site {
 
 /**
  * Asserts that the simulated world holds exactly what `site` asks for, read
- * straight from the world rather than through the planner.
+ * straight from the world rather than through the planner. `repositories`
+ * states the repository each region pulls; by default the spec's as written,
+ * which is right for a public image on the simulated platform (public IPs).
  */
-export function assertWorldMatches(sim: SimulatedCloud, site: Site): void {
+export function assertWorldMatches(
+  sim: SimulatedCloud,
+  site: Site,
+  repositories: Readonly<Record<string, string>> = {},
+): void {
   const name = site.metadata.name;
   const { spec } = site;
   const weight = spec.canary?.weight ?? 0;
@@ -193,7 +199,8 @@ export function assertWorldMatches(sim: SimulatedCloud, site: Site): void {
       assert.equal(service.desiredCount, split[track], `${where}: ${track} desired count`);
       const td = region.taskDefinitions.find((t) => t.family === service.taskDefinition && t.active);
       const tag = track === 'stable' ? spec.image.tag : spec.canary!.tag;
-      assert.equal(td?.spec.image, `${spec.image.repository}:${tag}`, `${where}: ${track} image`);
+      const repository = repositories[regionName] ?? spec.image.repository;
+      assert.equal(td?.spec.image, `${repository}:${tag}`, `${where}: ${track} image`);
       assert.deepEqual(
         [td?.spec.cpu, td?.spec.memory],
         [spec.task.cpu, spec.task.memory],
