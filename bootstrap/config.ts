@@ -8,7 +8,7 @@ export interface BootstrapConfig {
   account: string;
   /** `regions` / TANDEM_REGIONS, comma-separated, primary first. Default us-east-1,eu-west-1. */
   regions: string[];
-  /** The primary region: the control stack (table, reconciler, secret) lives here. */
+  /** The primary region: the control stack (table, secret, image replication) lives here. */
   controlRegion: string;
   /** `tableName` / TANDEM_TABLE. Default `tandem`. */
   tableName: string;
@@ -23,6 +23,12 @@ export interface BootstrapConfig {
   hostedZoneId?: string;
   /** `privateTasks` / TANDEM_PRIVATE_TASKS: tasks in private subnets behind VPC endpoints. Default false. */
   privateTasks: boolean;
+  /**
+   * `imageReplication` / TANDEM_IMAGE_REPLICATION: the control stack owns the primary registry's
+   * replication configuration, copying `tandem/` repositories to every other region. Off for an
+   * account whose registry has a replication configuration of its own. Default true.
+   */
+  imageReplication: boolean;
 }
 
 /** The account cdk.context.json holds availability zones for, so `npm run synth` works with no credentials. */
@@ -93,10 +99,15 @@ export function readConfig(
   if (domain === undefined && hostedZoneId !== undefined)
     problems.push("hostedZoneId is set without domain: name the zone's domain too (-c domain=example.com)");
 
-  const privateSetting = value('privateTasks', 'TANDEM_PRIVATE_TASKS')?.toLowerCase();
-  if (privateSetting !== undefined && privateSetting !== 'true' && privateSetting !== 'false')
-    problems.push(`privateTasks is "${privateSetting}": it is true or false`);
-  const privateTasks = privateSetting === 'true';
+  const flag = (key: string, variable: string, fallback: boolean): boolean => {
+    const setting = value(key, variable)?.toLowerCase();
+    if (setting === undefined) return fallback;
+    if (setting !== 'true' && setting !== 'false')
+      problems.push(`${key} is "${setting}": it is true or false`);
+    return setting === 'true';
+  };
+  const privateTasks = flag('privateTasks', 'TANDEM_PRIVATE_TASKS', false);
+  const imageReplication = flag('imageReplication', 'TANDEM_IMAGE_REPLICATION', true);
 
   if (problems.length > 0)
     throw new ConfigError(`the bootstrap's settings are invalid:\n- ${problems.join('\n- ')}`);
@@ -106,6 +117,7 @@ export function readConfig(
     controlRegion: regions[0]!,
     tableName,
     privateTasks,
+    imageReplication,
     ...(domain === undefined || hostedZoneId === undefined ? {} : { domain, hostedZoneId }),
   };
 }

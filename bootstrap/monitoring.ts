@@ -4,10 +4,12 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
 import { METRICS_NAMESPACE } from '../controller/lambda/metrics.ts';
+import { RECONCILER_FUNCTION_NAME } from './names.ts';
 
-/** The bootstrap's own dashboard, in the primary region; the reconciler keeps `tandem-sites` beside it. */
+/** The bootstrap's own dashboard, deployed with the control stack; the reconcilers keep `tandem-sites` beside it. */
 export const CONTROL_DASHBOARD = 'tandem';
 /** The 5xx share of a region's requests (percent, per minute) that raises its alarm. */
 export const FIVE_XX_PERCENT = 5;
@@ -39,28 +41,32 @@ export function alarmTopic(stack: Stack, id: string, displayName: string): sns.T
   return topic;
 }
 
-export interface ControlMonitoringProps {
+export interface ReconcilerAlarmsProps {
+  /** This region's reconciler. */
   reconciler: lambda.IFunction;
+  /** This region's alarm topic. */
   topic: sns.ITopic;
-  /** Every region sites may run in, primary first. */
-  regions: readonly string[];
+  /** The region, which every alarm name ends with. */
+  region: string;
 }
 
 /**
- * The reconciler's alarms and the `tandem` dashboard, in the primary region.
- * Each alarm's treatMissingData is chosen for what a missing point means there.
+ * One region's reconciler alarms, on the metrics that region's reconciler
+ * publishes (EMF metrics land in the Lambda's own region), to the region's own
+ * topic. Each region alarms for itself, so losing the primary region loses
+ * only the primary's alarms. Each alarm's treatMissingData is chosen for what
+ * a missing point means there.
  */
-export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps): cloudwatch.Alarm[] {
-  const { reconciler, topic } = props;
-  const notify = new actions.SnsAction(topic);
+export function addReconcilerAlarms(scope: Construct, props: ReconcilerAlarmsProps): cloudwatch.Alarm[] {
+  const { reconciler, region } = props;
+  const notify = new actions.SnsAction(props.topic);
 
-  // Sites whose pass keeps failing (a status error), summed over every site and region. Five
-  // minutes in a row, so one throttled call that the next pass retries does not page anyone.
-  // Missing: no site has reported (none exist), which is not an error.
-  const reconcileErrors = new cloudwatch.Alarm(stack, 'ReconcileErrorsAlarm', {
-    alarmName: 'tandem-reconcile-errors',
-    alarmDescription:
-      'Sites report reconcile errors in five consecutive minutes. `tandem describe <site>` shows them; dashboard tandem.',
+  // Sites whose pass keeps failing (a status error), summed over every site and region this
+  // reconciler reports. Five minutes in a row, so one throttled call that the next pass retries
+  // does not page anyone. Missing: no site has reported (none exist), which is not an error.
+  const reconcileErrors = new cloudwatch.Alarm(scope, 'ReconcileErrorsAlarm', {
+    alarmName: `tandem-reconcile-errors-${region}`,
+    alarmDescription: `Sites report reconcile errors from the reconciler in ${region} in five consecutive minutes. \`tandem describe <site>\` shows them; dashboard tandem.`,
     metric: insights(SUM_ERRORS, 'site errors'),
     threshold: 0,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -71,10 +77,9 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
 
   // The function itself failing (an exception, a timeout, out of memory), in 2 of 3 minutes.
   // Missing: no invocation, which the no-successful-pass alarm covers.
-  const reconcilerErrors = new cloudwatch.Alarm(stack, 'ReconcilerErrorsAlarm', {
-    alarmName: 'tandem-reconciler-errors',
-    alarmDescription:
-      'The reconciler Lambda failed (exception, timeout or out of memory) in 2 of the last 3 minutes. See its logs and the ReconcilerFailures queue.',
+  const reconcilerErrors = new cloudwatch.Alarm(scope, 'ReconcilerErrorsAlarm', {
+    alarmName: `tandem-reconciler-errors-${region}`,
+    alarmDescription: `The reconciler Lambda in ${region} failed (exception, timeout or out of memory) in 2 of the last 3 minutes. See its logs and its failure queue.`,
     metric: reconciler.metricErrors({ period: MINUTE, statistic: cloudwatch.Stats.SUM }),
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -86,11 +91,10 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
   // Every invocation that lists the sites publishes SitesNotReached (no dimensions), 0 when it
   // reconciled them all. Its minimum over 5 minutes is 0 exactly when one pass completed.
   // Missing: no invocation got that far (not scheduled, throttled, crashing, or the table
-  // unreadable), which is what this alarm is for, so missing data breaches.
-  const noPass = new cloudwatch.Alarm(stack, 'NoSuccessfulPassAlarm', {
-    alarmName: 'tandem-no-successful-pass',
-    alarmDescription:
-      'No reconcile pass reached every site in the last 5 minutes (or none ran at all). See the reconciler logs.',
+  // replica unreadable), which is what this alarm is for, so missing data breaches.
+  const noPass = new cloudwatch.Alarm(scope, 'NoSuccessfulPassAlarm', {
+    alarmName: `tandem-no-successful-pass-${region}`,
+    alarmDescription: `No reconcile pass in ${region} reached every site in the last 5 minutes (or none ran at all). See the reconciler's logs in ${region}.`,
     metric: new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: 'SitesNotReached',
@@ -103,13 +107,12 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
   });
 
-  // Any site's primary region failing, so the CDN serves from its failover region. The
-  // reconciler publishes FailoverActive (1 or 0) per site on every pass. Missing: no pass, which
-  // the no-successful-pass alarm covers.
-  const failoverActive = new cloudwatch.Alarm(stack, 'FailoverActiveAlarm', {
-    alarmName: 'tandem-failover-active',
-    alarmDescription:
-      "A site's primary region is failing and the CDN serves it from the failover region. `tandem describe <site>` shows which.",
+  // A site failed over, as this region's reconciler decided it (it publishes FailoverActive, 1 or
+  // 0 per site, on every pass). In every region, so a failover region still raises it when the
+  // primary is gone. Missing: no pass, which the no-successful-pass alarm covers.
+  const failoverActive = new cloudwatch.Alarm(scope, 'FailoverActiveAlarm', {
+    alarmName: `tandem-failover-active-${region}`,
+    alarmDescription: `The reconciler in ${region} sees a site's primary region failing, with the CDN serving it from a failover region. \`tandem describe <site>\` shows which.`,
     metric: insights(MAX_FAILOVER, 'sites failed over'),
     threshold: 0,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -122,64 +125,101 @@ export function addControlMonitoring(stack: Stack, props: ControlMonitoringProps
     alarm.addAlarmAction(notify);
     alarm.addOkAction(notify);
   }
-  addControlDashboard(stack, props, alarms);
   return alarms;
 }
 
-function addControlDashboard(stack: Stack, props: ControlMonitoringProps, alarms: cloudwatch.Alarm[]) {
-  const { reconciler } = props;
-  // Dashboards are global to the account; the console shows them from the primary region.
+export interface ControlDashboardProps {
+  /** Every region of the platform, primary first: each gets its reconciler's and its ALB's graphs. */
+  regions: readonly string[];
+}
+
+/**
+ * The `tandem` dashboard, deployed with the control stack: a section per
+ * region with that region's reconciler (its EMF metrics and its Lambda, read
+ * in that region by name, so no stack reads another's) and its ALB.
+ * Dashboards are global to the account; the widgets name their region.
+ */
+export function addControlDashboard(stack: Stack, props: ControlDashboardProps): cloudwatch.Dashboard {
+  // Dashboards are global: any region's console opens tandem-sites.
   const consoleUrl = `https://console.aws.amazon.com/cloudwatch/home?region=${stack.region}`;
+  const alarmsUrl = (region: string) =>
+    `https://console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:?search=tandem-`;
   const dashboard = new cloudwatch.Dashboard(stack, 'Dashboard', {
     dashboardName: CONTROL_DASHBOARD,
     defaultInterval: Duration.hours(3),
   });
-  const width = 8;
   dashboard.addWidgets(
     new cloudwatch.TextWidget({
       width: 24,
-      height: 2,
+      height: 3,
       markdown: [
-        '## tandem: the reconciler',
-        `Per site (regions, load balancers, target groups, canary weight, distribution): the dashboard [${SITES_DASHBOARD}](${consoleUrl}#dashboards/dashboard/${SITES_DASHBOARD}), which the reconciler rewrites after every complete pass. Per region: the alarms \`tandem-5xx-rate-<region>\` and \`tandem-failover-<region>\` in that region.`,
+        '## tandem: a reconciler in every region',
+        `Per site (regions, load balancers, target groups, canary weight, distribution): the dashboard [${SITES_DASHBOARD}](${consoleUrl}#dashboards/dashboard/${SITES_DASHBOARD}), which the reconciler rewrites after every complete pass.`,
+        // Alarms live in their own region (an alarm publishes only to its region's topic).
+        `Alarms, in each region's own console: ${props.regions.map((r) => `[${r}](${alarmsUrl(r)})`).join(' · ')} (\`tandem-*-<region>\`).`,
       ].join('\n\n'),
     }),
   );
-  dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, height: 2, alarms }));
+  for (const region of props.regions) addRegionSection(dashboard, region);
+  return dashboard;
+}
+
+/** One region's rows: its reconciler's passes, its Lambda, and its ALB, each read in that region. */
+function addRegionSection(dashboard: cloudwatch.Dashboard, region: string) {
+  const width = 8;
+  const emf = (metricName: string, statistic: string, label: string) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      statistic,
+      period: MINUTE,
+      label,
+      region,
+    });
+  const query = (expression: string, label: string) =>
+    new cloudwatch.MathExpression({
+      expression,
+      usingMetrics: {},
+      label,
+      period: MINUTE,
+      searchRegion: region,
+    });
+  const lambdaMetric = (metricName: string, statistic: string, label: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { FunctionName: RECONCILER_FUNCTION_NAME },
+      statistic,
+      period: MINUTE,
+      label,
+      region,
+    });
+  const alb = (expression: string, label: string) =>
+    query(
+      `SELECT ${expression} FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
+      label,
+    );
+
+  dashboard.addWidgets(new cloudwatch.TextWidget({ width: 24, height: 1, markdown: `### ${region}` }));
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Pass duration (ms)',
+      title: `Pass duration (ms): ${region}`,
       width,
-      left: ['Average', 'Maximum'].map(
-        (statistic) =>
-          new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'PassDuration',
-            statistic,
-            period: MINUTE,
-            label: statistic,
-          }),
-      ),
+      region,
+      left: [emf('PassDuration', 'Average', 'average'), emf('PassDuration', 'Maximum', 'maximum')],
     }),
     new cloudwatch.GraphWidget({
-      title: 'Site errors and sites not reached',
+      title: `Site errors and sites not reached: ${region}`,
       width,
-      left: [
-        insights(SUM_ERRORS, 'site errors'),
-        new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'SitesNotReached',
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: MINUTE,
-          label: 'sites not reached',
-        }),
-      ],
+      region,
+      left: [query(SUM_ERRORS, 'site errors'), emf('SitesNotReached', 'Maximum', 'sites not reached')],
     }),
     new cloudwatch.GraphWidget({
-      title: 'AWS API calls per region',
+      title: `AWS API calls per region, by the reconciler in ${region}`,
       width,
+      region,
       left: [
-        insights(
+        query(
           `SELECT SUM(ApiCalls) FROM SCHEMA("${METRICS_NAMESPACE}", Region) GROUP BY Region`,
           'API calls',
         ),
@@ -188,77 +228,46 @@ function addControlDashboard(stack: Stack, props: ControlMonitoringProps, alarms
   );
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Reconciler Lambda: invocations, errors, throttles',
+      title: `Reconciler Lambda: invocations, errors, throttles: ${region}`,
       width,
+      region,
       left: [
-        reconciler.metricInvocations({ period: MINUTE }),
-        reconciler.metricErrors({ period: MINUTE }),
-        reconciler.metricThrottles({ period: MINUTE }),
+        lambdaMetric('Invocations', 'Sum', 'invocations'),
+        lambdaMetric('Errors', 'Sum', 'errors'),
+        lambdaMetric('Throttles', 'Sum', 'throttles'),
       ],
     }),
     new cloudwatch.GraphWidget({
-      title: 'Reconciler Lambda: duration (ms)',
+      title: `Reconciler Lambda: duration (ms): ${region}`,
       width,
-      left: [
-        reconciler.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.AVERAGE }),
-        reconciler.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
-      ],
+      region,
+      left: [lambdaMetric('Duration', 'Average', 'average'), lambdaMetric('Duration', 'Maximum', 'maximum')],
     }),
     new cloudwatch.GraphWidget({
-      title: 'Running tasks per region',
+      title: `Running tasks per region, by the reconciler in ${region}`,
       width,
+      region,
       left: [
-        insights(
-          `SELECT SUM(Tasks) FROM SCHEMA("${METRICS_NAMESPACE}", Region, Site) GROUP BY Region`,
-          'tasks',
-        ),
+        query(`SELECT SUM(Tasks) FROM SCHEMA("${METRICS_NAMESPACE}", Region, Site) GROUP BY Region`, 'tasks'),
       ],
     }),
   );
-  // Requests, 5xx and latency of the ALBs in each region, read across regions from here. Metrics
-  // Insights has no percentiles, so latency is the average and the maximum; the sites' dashboard
-  // (tandem-sites) has each site's p95.
-  const albWidth = Math.max(6, Math.floor(24 / (2 * props.regions.length)));
-  const latency = (region: string, stat: 'AVG' | 'MAX') =>
-    new cloudwatch.MathExpression({
-      expression: `SELECT ${stat}(TargetResponseTime) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
-      usingMetrics: {},
-      label: stat === 'AVG' ? 'average' : 'maximum',
-      period: MINUTE,
-      searchRegion: region,
-    });
+  // Metrics Insights has no percentiles, so latency is the average and the maximum; the sites'
+  // dashboard (tandem-sites) has each site's p95.
   dashboard.addWidgets(
-    ...props.regions.flatMap((region) => [
-      new cloudwatch.GraphWidget({
-        title: `ALB latency per load balancer (seconds): ${region}`,
-        width: albWidth,
-        region,
-        left: [latency(region, 'AVG'), latency(region, 'MAX')],
-      }),
-      new cloudwatch.GraphWidget({
-        title: `ALB requests and target 5xx per load balancer: ${region}`,
-        width: albWidth,
-        region,
-        left: [
-          new cloudwatch.MathExpression({
-            expression: `SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
-            usingMetrics: {},
-            label: 'requests',
-            period: MINUTE,
-            searchRegion: region,
-          }),
-        ],
-        right: [
-          new cloudwatch.MathExpression({
-            expression: `SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) GROUP BY LoadBalancer`,
-            usingMetrics: {},
-            label: 'target 5xx',
-            period: MINUTE,
-            searchRegion: region,
-          }),
-        ],
-      }),
-    ]),
+    new cloudwatch.GraphWidget({
+      title: `ALB latency per load balancer (seconds): ${region}`,
+      width: 12,
+      region,
+      left: [alb('AVG(TargetResponseTime)', 'average'), alb('MAX(TargetResponseTime)', 'maximum')],
+    }),
+    new cloudwatch.GraphWidget({
+      title: `ALB requests and target 5xx per load balancer: ${region}`,
+      width: 12,
+      region,
+      left: [alb('SUM(RequestCount)', 'requests')],
+      right: [alb('SUM(HTTPCode_Target_5XX_Count)', 'target 5xx')],
+    }),
   );
 }
 
@@ -300,7 +309,7 @@ export function addRegionAlarms(stack: Stack, props: RegionAlarmsProps): cloudwa
 
   // The ALB answering 5xx itself (502, 503, 504: no healthy target, targets unreachable or too
   // slow) is what makes CloudFront's origin group fail over to the next region for every site
-  // whose primary is here; the control stack's tandem-failover-active alarm watches the reconciler's own decision.
+  // whose primary is here; tandem-failover-active-<region> watches the reconcilers' own decision.
   // Missing: no requests, or none refused, which is the healthy case.
   const failover = new cloudwatch.Alarm(stack, 'FailoverAlarm', {
     alarmName: `tandem-failover-${region}`,

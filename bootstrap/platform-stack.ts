@@ -15,17 +15,17 @@ import type { Construct } from 'constructs';
 import type { RegionPlatform } from '../controller/model/platform.ts';
 import { addRegionAlarms, alarmTopic } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
+import {
+  CLUSTER_NAME,
+  LOAD_BALANCER_NAME,
+  SITE_LOG_GROUP,
+  SITE_REPOSITORY,
+  TASK_ROLE_PREFIX,
+} from './names.ts';
+import { Reconciler } from './reconciler.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
 export const CLOUDFRONT_ORIGIN_FACING = 'com.amazonaws.global.cloudfront.origin-facing';
-/** Names shared by every region, so the control stack can scope IAM to them without reading another stack. */
-export const CLUSTER_NAME = 'tandem';
-export const LOAD_BALANCER_NAME = 'tandem';
-export const SITE_LOG_GROUP = '/tandem/sites';
-/** Roles are global, so their names carry the region; the reconciler may pass only roles named so. */
-export const TASK_ROLE_PREFIX = 'tandem-task';
-/** The repository for site images, in every region (push the same tag to each; docs/bootstrap.md). */
-export const SITE_REPOSITORY = 'tandem/site';
 /** Untagged images (layers of a failed push, or an image whose tag was never set) go after this many days. */
 export const UNTAGGED_IMAGE_DAYS = 14;
 /** At most this many images are kept; the oldest go first. */
@@ -36,7 +36,9 @@ export interface PlatformStackProps extends StackProps {
   env: { account: string; region: string };
   /** tandem's table; the control stack creates it with a replica in this region. */
   tableName: string;
-  /** How long site logs are kept. Default one month. */
+  /** Every region of the platform, primary first; this region's reconciler is told them all (TANDEM_REGIONS). */
+  regions: readonly string[];
+  /** How long site logs and the reconciler's logs are kept. Default one month. */
   logRetention?: logs.RetentionDays;
   /** The ALB's idle timeout. Default 60 seconds (the ALB's own default). */
   idleTimeout?: Duration;
@@ -60,16 +62,19 @@ export interface PlatformStackProps extends StackProps {
  * admits only the ALB; or, with privateTasks, run in isolated subnets and
  * reach AWS through VPC endpoints), the site image repository `tandem/site`, an ECS cluster with Fargate and Fargate Spot, an ALB
  * that only CloudFront can reach and that refuses every request no site rule
- * claims, the tasks' roles and log group, and the region's ALB alarms. It tells the reconciler where all
+ * claims, the tasks' roles and log group, the region's own reconciler
+ * (bootstrap/reconciler.ts), and the region's alarms. It tells the reconcilers where all
  * this is by writing the `platform`/`<region>` item into its replica of the
  * table (docs/store.md), never through a cross-region export.
  */
 export class PlatformStack extends Stack {
   readonly platform: RegionPlatform;
   readonly siteRepository: ecr.Repository;
+  /** This region's reconciler: it manages this region's sites' resources. */
+  readonly reconciler: Reconciler;
   /** This region's alarm topic: alarm actions cannot publish to another region's. */
   readonly alarmTopic: sns.Topic;
-  /** The 5xx rate and the failover alarms on this region's ALB. */
+  /** The 5xx rate and the failover alarms on this region's ALB, then its reconciler's alarms. */
   readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
@@ -263,7 +268,7 @@ export class PlatformStack extends Stack {
     });
     this.siteRepository.grantPull(executionRole);
     new CfnOutput(this, 'SiteRepositoryUri', {
-      description: 'Push site images here (the same tag in every region)',
+      description: `The tandem/site repository in ${region} (docs/bootstrap.md, "Site images")`,
       value: this.siteRepository.repositoryUri,
     });
 
@@ -317,7 +322,18 @@ export class PlatformStack extends Stack {
     item.node.addDependency(listener, cluster, executionRole, taskRole, logGroup);
 
     this.alarmTopic = alarmTopic(this, 'Alarms', `tandem alarms: ${region}`);
-    this.alarms = addRegionAlarms(this, { loadBalancer, topic: this.alarmTopic, region });
+    // After the control stack (stacks.ts): this region's replicas of the table and the secret exist.
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      tableName: props.tableName,
+      regions: props.regions,
+      alarmTopic: this.alarmTopic,
+      taskRoles: [executionRole, taskRole],
+      logRetention: props.logRetention,
+    });
+    this.alarms = [
+      ...addRegionAlarms(this, { loadBalancer, topic: this.alarmTopic, region }),
+      ...this.reconciler.alarms,
+    ];
     acknowledgeCustomResourceProvider(this);
   }
 

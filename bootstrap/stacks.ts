@@ -10,10 +10,11 @@ export interface TandemStacks {
 }
 
 /**
- * The control stack in the primary region and a platform stack in every
- * region. Each platform stack deploys after the control stack (its table
- * replica must exist before it writes its item); no stack reads another's
- * outputs, so nothing crosses regions but the deployment order.
+ * The control stack in the primary region and a platform stack, with its own
+ * reconciler, in every region. Each platform stack deploys after the control
+ * stack (its replicas of the table and the secret must exist before it writes
+ * its item and its reconciler reads them); no stack reads another's outputs,
+ * so nothing crosses regions but the deployment order.
  */
 export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks {
   const control = new ControlStack(app, 'TandemControl', {
@@ -21,20 +22,25 @@ export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks
     tableName: config.tableName,
     regions: config.regions,
     httpsOrigins: config.domain !== undefined,
-    description: 'tandem: the table, the origin secret and the reconciler',
+    imageReplication: config.imageReplication,
+    description: 'tandem: the global table, the origin secret, image replication and the dashboard',
   });
   const platforms: Record<string, PlatformStack> = {};
   for (const region of config.regions) {
     const platform = new PlatformStack(app, `TandemPlatform-${region}`, {
       env: { account: config.account, region },
       tableName: config.tableName,
+      regions: config.regions,
       privateTasks: config.privateTasks,
       ...(config.domain === undefined || config.hostedZoneId === undefined
         ? {}
         : { origin: { domain: config.domain, hostedZoneId: config.hostedZoneId } }),
-      description: `tandem: the shared platform in ${region}`,
+      description: `tandem: the shared platform and the reconciler in ${region}`,
     });
-    platform.addStackDependency(control, 'the platform item goes into the table the control stack creates');
+    platform.addStackDependency(
+      control,
+      "the platform item and the reconciler use the table's and the secret's replicas the control stack creates",
+    );
     platforms[region] = platform;
   }
   return { control, platforms };

@@ -1,0 +1,319 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
+import { LAMBDA_BUILD, RECONCILER_ENTRY, ROOT } from '../controller/lambda/bundle.ts';
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../controller/model/tags.ts';
+import { addReconcilerAlarms } from './monitoring.ts';
+import { nagResourceId } from './nag.ts';
+import { CLUSTER_NAME, LOAD_BALANCER_NAME, ORIGIN_SECRET_NAME, RECONCILER_FUNCTION_NAME } from './names.ts';
+
+/** How often each region's reconciler runs. */
+export const RECONCILER_PERIOD = Duration.minutes(1);
+/** Under the period, so one pass ends before the next begins. */
+export const RECONCILER_TIMEOUT = Duration.seconds(50);
+/**
+ * How long a scheduled tick may wait in Lambda's asynchronous queue. Lambda
+ * accepts no less than 60 seconds, so this is one period: a tick that could not
+ * run within it (throttled because the last pass still runs, or reserved
+ * concurrency set to 0 to pause the region) is dropped, at most one is ever
+ * queued, and the next tick starts from the world as it is then, instead of
+ * six hours (the default) of stale ticks replaying one after another.
+ */
+export const RECONCILER_MAX_EVENT_AGE = Duration.seconds(60);
+
+export interface ReconcilerProps {
+  /** tandem's table; the reconciler reads and writes its replica in this stack's region only. */
+  tableName: string;
+  /** Every region of the platform, primary first (TANDEM_REGIONS); must include this stack's region. */
+  regions: readonly string[];
+  /** This region's alarm topic: an alarm can only publish to a topic in its own region. */
+  alarmTopic: sns.ITopic;
+  /** The roles this region's task definitions name (the task and execution roles): the only roles it may pass. */
+  taskRoles: readonly iam.IRole[];
+  /** How long the reconciler's logs are kept. Default one month. */
+  logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One region's reconciler: controller/lambda/handler.ts, bundled at synth
+ * with the options `npm run bundle` uses, on its own one-minute schedule, one
+ * invocation at a time, with its own failure queue, log group and alarms. It
+ * manages the region of the stack it is in (TANDEM_REGION) through that
+ * region's replicas of the table and the origin secret, and may call no other
+ * region's ECS, ELB, DynamoDB or Secrets Manager; only the global duties
+ * (CloudFront distributions, the tandem-sites dashboard) are outside its region,
+ * because any region's reconciler may take them over when the primary's is
+ * gone (docs/architecture.md).
+ */
+export class Reconciler extends Construct {
+  readonly function: NodejsFunction;
+  readonly failures: sqs.Queue;
+  /** Reconcile errors, the reconciler failing, no successful pass in 5 minutes, a site failed over. */
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const region = stack.region;
+    if (Token.isUnresolved(region))
+      throw new Error(`${this.node.path}: the reconciler's stack needs a concrete region (env.region)`);
+    if (!props.regions.includes(region))
+      throw new Error(
+        `${this.node.path}: regions (${props.regions.join(', ')}) must include the stack's region ${region}`,
+      );
+
+    this.failures = new sqs.Queue(this, 'Failures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: "This queue is the reconciler's failure destination: the end of the line, read by people.",
+    });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      functionName: RECONCILER_FUNCTION_NAME,
+      description: `tandem reconciler for ${region}: converges every site spec, once a minute`,
+      entry: RECONCILER_ENTRY,
+      handler: 'handler',
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: RECONCILER_TIMEOUT,
+      // One pass at a time in this region (the lease in the table guards the rest).
+      reservedConcurrentExecutions: 1,
+      // A failed pass is retried by the next minute's, not by Lambda.
+      retryAttempts: 0,
+      maxEventAge: RECONCILER_MAX_EVENT_AGE,
+      onFailure: new SqsDestination(this.failures),
+      logGroup,
+      // The contract with controller/lambda/environment.ts.
+      environment: {
+        TANDEM_TABLE: props.tableName,
+        TANDEM_REGION: region,
+        TANDEM_REGIONS: props.regions.join(','),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+        lambda.ParamsAndSecretsVersions.V1_0_103,
+        { cacheSize: 10, logLevel: lambda.ParamsAndSecretsLogLevel.WARN },
+      ),
+      // The same esbuild options as `npm run bundle` (controller/lambda/bundle.ts), with the SDK bundled.
+      bundling: {
+        format: OutputFormat.ESM,
+        target: String(LAMBDA_BUILD.target),
+        mainFields: LAMBDA_BUILD.mainFields ?? [],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        banner: LAMBDA_BUILD.banner?.['js'] ?? '',
+        externalModules: LAMBDA_BUILD.external ?? [],
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'The basic execution policy lets the reconciler write its own logs; nothing else.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Node.js 22 is the runtime the reconciler is built and tested for (DESIGN.md).',
+      },
+    );
+    this.grant(region, props.tableName, props.taskRoles);
+
+    new events.Rule(this, 'Schedule', {
+      description: `tandem: one reconcile pass a minute in ${region}`,
+      schedule: events.Schedule.rate(RECONCILER_PERIOD),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+    this.alarms = addReconcilerAlarms(this, { reconciler: this.function, topic: props.alarmTopic, region });
+  }
+
+  /** What the reconciler calls (controller/providers/aws/), each on as little as the API allows. */
+  private grant(region: string, tableName: string, taskRoles: readonly iam.IRole[]) {
+    const stack = Stack.of(this);
+    const fn = this.function;
+    // Every wildcard resource carries its reason, acknowledged to cdk-nag finding by finding.
+    const add = (statement: iam.PolicyStatementProps, why?: string) => {
+      fn.addToRolePolicy(new iam.PolicyStatement(statement));
+      for (const resource of (statement.resources ?? []).filter((r) => r.includes('*'))) {
+        if (why === undefined) throw new Error(`wildcard resource ${resource} needs a reason`);
+        Validations.of(fn).acknowledge({ id: nagResourceId(stack, resource), reason: why });
+      }
+    };
+    // This region's resources only: another region's are its own reconciler's.
+    const arn = (service: string, resource: string) =>
+      `arn:${stack.partition}:${service}:${region}:${stack.account}:${resource}`;
+    const managed = { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE } };
+    const tagging = { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE } };
+
+    // Specs, statuses, the lease, the heartbeat and the platform items, in this region's replica;
+    // TransactWriteItems is authorised through the item actions it performs.
+    add({
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:ConditionCheckItem',
+      ],
+      resources: [arn('dynamodb', `table/${tableName}`)],
+    });
+    // This region's replica of the origin secret, read through the Parameters and Secrets extension
+    // with the function's own credentials. A replica's ARN is the primary's with this region in it;
+    // `-??????` is the suffix Secrets Manager adds to every secret's name.
+    add({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [arn('secretsmanager', `secret:${ORIGIN_SECRET_NAME}-??????`)],
+    });
+
+    // ECS: services in tandem's cluster in this region, and the tags tandem creates them with.
+    add(
+      {
+        actions: [
+          'ecs:CreateService',
+          'ecs:UpdateService',
+          'ecs:DeleteService',
+          'ecs:DescribeServices',
+          'ecs:TagResource',
+        ],
+        resources: [arn('ecs', `service/${CLUSTER_NAME}/*`)],
+      },
+      "Services are named per site; the ARN limits them to tandem's cluster in this region.",
+    );
+    add(
+      { actions: ['ecs:TagResource'], resources: [arn('ecs', 'task-definition/tandem-*:*')] },
+      "Task definition families are content-addressed (tandem-<site>-<digest>); the ARN limits tagging to tandem's families in this region.",
+    );
+    add(
+      {
+        actions: [
+          'ecs:RegisterTaskDefinition',
+          'ecs:DeregisterTaskDefinition',
+          'ecs:DescribeTaskDefinition',
+          'ecs:ListTaskDefinitions',
+        ],
+        resources: ['*'],
+      },
+      "These task definition actions support no resource-level permissions; definitions only take effect through a service in tandem's cluster.",
+    );
+    // The task and execution roles this region's platform created, and no other, only to ECS tasks.
+    add({
+      actions: ['iam:PassRole'],
+      resources: taskRoles.map((role) => role.roleArn),
+      conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    });
+
+    // ELB: rules on tandem's listeners; target groups created with, and changed only with, tandem's tag.
+    add(
+      {
+        actions: ['elasticloadbalancing:CreateRule'],
+        resources: [arn('elasticloadbalancing', `listener/app/${LOAD_BALANCER_NAME}/*`)],
+      },
+      "Rules are added only to the listeners of tandem's load balancer in this region.",
+    );
+    add(
+      {
+        actions: ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:DeleteRule'],
+        resources: [arn('elasticloadbalancing', `listener-rule/app/${LOAD_BALANCER_NAME}/*`)],
+      },
+      "Rules are changed only on tandem's load balancer; the reconciler also checks their ownership tags.",
+    );
+    add(
+      {
+        actions: ['elasticloadbalancing:CreateTargetGroup'],
+        resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+        conditions: tagging,
+      },
+      'Target groups are named per site; creating one requires the tandem:managed-by tag.',
+    );
+    add(
+      {
+        actions: [
+          'elasticloadbalancing:ModifyTargetGroup',
+          'elasticloadbalancing:ModifyTargetGroupAttributes',
+          'elasticloadbalancing:DeleteTargetGroup',
+        ],
+        resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+        conditions: managed,
+      },
+      'Target groups are named per site; changing one requires the tandem:managed-by tag on it.',
+    );
+    add(
+      {
+        actions: ['elasticloadbalancing:AddTags'],
+        resources: [
+          arn('elasticloadbalancing', 'targetgroup/*/*'),
+          arn('elasticloadbalancing', `listener-rule/app/${LOAD_BALANCER_NAME}/*`),
+        ],
+        conditions: {
+          StringEquals: { 'elasticloadbalancing:CreateAction': ['CreateTargetGroup', 'CreateRule'] },
+        },
+      },
+      'Tags only while creating a target group or rule (elasticloadbalancing:CreateAction).',
+    );
+    add(
+      {
+        actions: [
+          'elasticloadbalancing:DescribeRules',
+          'elasticloadbalancing:DescribeTargetGroups',
+          'elasticloadbalancing:DescribeTags',
+        ],
+        resources: ['*'],
+      },
+      "ELB's Describe actions are read-only and support no resource-level permissions.",
+    );
+
+    // Global duties, which any region's reconciler may take over when the primary's is gone.
+    // CloudFront: distributions have global, account-wide ARNs and ids chosen by CloudFront.
+    add(
+      {
+        actions: [
+          'cloudfront:CreateDistribution',
+          'cloudfront:UpdateDistribution',
+          'cloudfront:DeleteDistribution',
+          'cloudfront:GetDistributionConfig',
+          'cloudfront:TagResource',
+          'cloudfront:ListTagsForResource',
+        ],
+        resources: [`arn:${stack.partition}:cloudfront::${stack.account}:distribution/*`],
+      },
+      'Distribution ids are chosen by CloudFront, so no narrower ARN exists; the reconciler changes only distributions its tags or status prove it owns.',
+    );
+    add(
+      { actions: ['cloudfront:ListDistributions'], resources: ['*'] },
+      'ListDistributions is a read-only list action with no resource-level permissions.',
+    );
+    // CloudWatch: request metrics, and the sites dashboard (global; each region reaches it through its own endpoint).
+    add(
+      { actions: ['cloudwatch:GetMetricData'], resources: ['*'] },
+      'GetMetricData is read-only and supports no resource-level permissions.',
+    );
+    add({
+      actions: ['cloudwatch:GetDashboard', 'cloudwatch:PutDashboard'],
+      resources: [`arn:${stack.partition}:cloudwatch::${stack.account}:dashboard/${SITES_DASHBOARD}`],
+    });
+  }
+}
