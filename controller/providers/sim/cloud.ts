@@ -89,6 +89,8 @@ export class SimulatedCloud implements SimContext {
   private readonly replication: 'immediate' | 'manual';
   private readonly buckets = new Map<string, TokenBucket>();
   private writesLeft: number | undefined;
+  /** Regions to lose once this many more writes were made there (their reconciler's writes, mid-pass). */
+  private readonly losingAfter = new Map<string, number>();
   private crashed = false;
   private readonly latencyMs: number;
   private readonly throttle: ThrottleLimits | undefined;
@@ -224,9 +226,21 @@ export class SimulatedCloud implements SimContext {
     }
   }
 
+  /**
+   * Loses `region` whole after `writes` more successful writes made there (to
+   * its ECS, ELB or replica of the table): a loss in the middle of its
+   * reconciler's pass.
+   */
+  loseRegionAfterWrites(region: string, writes: number): void {
+    this.region(region);
+    if (writes <= 0) this.loseRegion(region);
+    else this.losingAfter.set(region, writes);
+  }
+
   /** The lost region is back: its replica catches up with the others (and they with it) at the next replication. */
   restoreRegion(region: string): void {
     this.lost.delete(region);
+    this.losingAfter.delete(region);
   }
 
   isLost(region: string): boolean {
@@ -397,6 +411,13 @@ export class SimulatedCloud implements SimContext {
         throw new CloudError(outage, operation, `${scope} is failing every call (simulated outage)`);
       this.takeToken(scope, operation, write);
       const result = body();
+      const losing = write && service !== 'cloudfront' ? this.losingAfter.get(region) : undefined;
+      if (losing !== undefined) {
+        if (losing <= 1) {
+          this.losingAfter.delete(region);
+          this.loseRegion(region);
+        } else this.losingAfter.set(region, losing - 1);
+      }
       if (write && service !== 'store' && this.writesLeft !== undefined) {
         this.writesLeft -= 1;
         if (this.writesLeft <= 0) this.crashed = true;

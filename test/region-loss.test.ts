@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { desiredSite } from '../controller/plan/desired.ts';
+import { canonicalJson } from '../controller/model/naming.ts';
+import { isOwnedBy } from '../controller/model/tags.ts';
+import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { validateSite } from '../controller/spec/validate.ts';
+import type { Site } from '../controller/spec/schema.ts';
+import { assertWorldMatches, demoDocument, pass, specItem, valid } from './support/world.ts';
+
+/**
+ * Losing and restoring regions, as a property: whatever regions are lost
+ * (whole, or their data plane only), whenever (between passes or in the
+ * middle of one), and whatever is edited meanwhile in a replica that is up,
+ * every region that is up keeps a task count the demand explains, counted
+ * once; the distribution is always as one of the regions wants it; and once
+ * everything is back, the world converges to the spec.
+ */
+
+const REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2'];
+const [PRIMARY, FAILOVER, STANDBY] = REGIONS as [string, string, string];
+const TARGET = 600;
+const T0 = Date.parse('2026-11-28T00:00:00Z');
+
+function spec(ttl: number) {
+  const document = demoDocument();
+  delete document.spec.canary;
+  document.spec.regions = [
+    { name: PRIMARY, role: 'primary', minTasks: 2, maxTasks: 12 },
+    { name: FAILOVER, role: 'failover', minTasks: 2, maxTasks: 12 },
+    { name: STANDBY, role: 'failover', minTasks: 1, maxTasks: 12 },
+  ] as typeof document.spec.regions;
+  document.spec.cdn = { ...document.spec.cdn, defaultTtlSeconds: ttl };
+  return document;
+}
+
+type Event =
+  | { kind: 'lose'; region: string; afterWrites: number; rounds: number }
+  | { kind: 'restore' | 'failData' | 'healData'; region: string; rounds: number }
+  | { kind: 'edit'; region: string; ttl: number; rounds: number };
+
+const event: fc.Arbitrary<Event> = fc.oneof(
+  fc.record({
+    kind: fc.constant('lose' as const),
+    region: fc.constantFrom(...REGIONS),
+    afterWrites: fc.integer({ min: 0, max: 6 }),
+    rounds: fc.integer({ min: 1, max: 6 }),
+  }),
+  fc.record({
+    kind: fc.constantFrom('restore' as const, 'failData' as const, 'healData' as const),
+    region: fc.constantFrom(...REGIONS),
+    rounds: fc.integer({ min: 1, max: 6 }),
+  }),
+  fc.record({
+    kind: fc.constant('edit' as const),
+    region: fc.constantFrom(...REGIONS),
+    ttl: fc.constantFrom(0, 60, 300, 3600),
+    rounds: fc.integer({ min: 1, max: 3 }),
+  }),
+);
+
+class Scenario {
+  readonly sim = new SimulatedCloud({ regions: REGIONS });
+  readonly dataDown = new Set<string>();
+  minute = 0;
+  /** Consecutive rounds the primary has been lost with the failover up and serving. */
+  primaryLostFor = 0;
+
+  /** The highest demand so far: the scale-in window may hold a count it needed. */
+  readonly peak: number;
+
+  constructor(public demand: number) {
+    this.peak = demand;
+  }
+
+  /** What the CDN sends where: the primary while it serves, else the failover region, request by request. */
+  route(): void {
+    const { sim, demand } = this;
+    const up = (r: string) => !sim.isLost(r);
+    const primaryServes = up(PRIMARY) && !this.dataDown.has(PRIMARY);
+    const toFailover = primaryServes ? 0 : demand;
+    sim.setTraffic(PRIMARY, 'demo-stable', {
+      requestsPerMinute: up(PRIMARY) ? demand : 0,
+      ...(this.dataDown.has(PRIMARY) ? { errors5xxPerMinute: demand } : {}),
+    });
+    sim.setTraffic(FAILOVER, 'demo-stable', {
+      requestsPerMinute: toFailover,
+      ...(this.dataDown.has(FAILOVER) ? { errors5xxPerMinute: toFailover } : {}),
+    });
+    sim.setTraffic(STANDBY, 'demo-stable', { requestsPerMinute: 0 });
+  }
+
+  async round(): Promise<void> {
+    this.route();
+    await pass(this.sim, { now: () => new Date(T0 + this.minute * 60_000) });
+    this.sim.tick();
+    this.minute += 1;
+    const lostPrimary =
+      this.sim.isLost(PRIMARY) && !this.sim.isLost(FAILOVER) && !this.dataDown.has(FAILOVER);
+    this.primaryLostFor = lostPrimary ? this.primaryLostFor + 1 : 0;
+    this.check();
+  }
+
+  tasks(region: string): number {
+    return Object.values(this.sim.world.regions[region]!.services)
+      .filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, 'demo'))
+      .reduce((n, s) => n + s.desiredCount, 0);
+  }
+
+  /** The specs the replicas hold: each region's reconciler wants the distribution its replica's spec asks for. */
+  wantedSites(): Site[] {
+    return REGIONS.flatMap((r) => {
+      const item = specItem(this.sim, 'demo', r);
+      const checked = item === undefined ? undefined : validateSite(item.document);
+      return checked?.ok ? [checked.site] : [];
+    });
+  }
+
+  check(): void {
+    const { sim } = this;
+    const needed = Math.ceil(this.demand / TARGET);
+    const most = Math.ceil(this.peak / TARGET);
+    for (const region of REGIONS) {
+      if (sim.isLost(region)) continue;
+      const min = region === STANDBY ? 1 : 2;
+      // The whole demand, counted once, is the most any region is ever asked to carry.
+      assert.ok(
+        this.tasks(region) <= Math.max(min, most) + 1,
+        `minute ${this.minute}: ${region} runs ${this.tasks(region)} tasks for a demand of at most ${most} (minTasks ${min})`,
+      );
+    }
+    if (this.primaryLostFor >= 6)
+      assert.ok(
+        this.tasks(FAILOVER) >= needed,
+        `minute ${this.minute}: ${FAILOVER} carries the lost primary's demand (${this.tasks(FAILOVER)} of ${needed})`,
+      );
+    const wanted = this.wantedSites().map((site) =>
+      canonicalJson(
+        desiredSite(site, sim.platform, { regions: {}, canaryWeight: 0, failing: [], failoverActive: false })
+          .distribution,
+      ),
+    );
+    for (const d of Object.values(sim.world.distributions)) {
+      if (!isOwnedBy(d.tags, 'demo') || !d.config.enabled) continue;
+      assert.ok(
+        wanted.includes(canonicalJson(d.config)),
+        `minute ${this.minute}: distribution ${d.id} is as no region's spec wants it`,
+      );
+    }
+  }
+}
+
+test('regions lost and restored in any order, whole or data plane only, between passes or mid-pass: bounded tasks, a wanted CDN, and convergence after', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(600, 1800, 3000, 4200),
+      fc.array(event, { minLength: 1, maxLength: 7 }),
+      async (demand, events) => {
+        const s = new Scenario(demand);
+        await s.sim.storeIn(PRIMARY).putSpec('demo', spec(300), 0);
+        for (let i = 0; i < 4; i += 1) await s.round();
+
+        for (const e of events) {
+          switch (e.kind) {
+            case 'lose':
+              s.sim.loseRegionAfterWrites(e.region, e.afterWrites);
+              break;
+            case 'restore':
+              s.sim.restoreRegion(e.region);
+              break;
+            case 'failData':
+              s.dataDown.add(e.region);
+              break;
+            case 'healData':
+              s.dataDown.delete(e.region);
+              break;
+            case 'edit':
+              if (!s.sim.isLost(e.region)) {
+                const store = s.sim.storeIn(e.region);
+                const current = await store.getSpec('demo');
+                await store.putSpec('demo', spec(e.ttl), current?.generation ?? 0);
+              }
+              break;
+          }
+          for (let r = 0; r < e.rounds; r += 1) await s.round();
+        }
+
+        // Everything back, and the load gone: the world settles on the spec's minTasks after the window.
+        for (const region of REGIONS) s.sim.restoreRegion(region);
+        s.dataDown.clear();
+        s.demand = 0;
+        s.sim.replicate();
+        for (let r = 0; r < 12; r += 1) await s.round();
+        const latest = specItem(s.sim, 'demo', PRIMARY)!;
+        for (const region of REGIONS)
+          assert.deepEqual(
+            specItem(s.sim, 'demo', region)!.document,
+            latest.document,
+            `${region}'s replica caught up`,
+          );
+        assertWorldMatches(s.sim, valid(latest.document));
+        const holders = REGIONS.filter((r) => {
+          const item = s.sim.replica(PRIMARY).items[`status|demo#${r}`]?.value as {
+            status: { global: boolean };
+          };
+          return item?.status.global;
+        });
+        assert.deepEqual(holders, [PRIMARY], 'the primary holds the global duties again');
+      },
+    ),
+    { numRuns: 30 },
+  );
+});
