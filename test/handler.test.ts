@@ -277,3 +277,52 @@ test('the environment is validated, every problem named with its variable', () =
     },
   );
 });
+
+test('a reconciler must be told its own region among the regions, and the schedule period is a whole number', () => {
+  assert.throws(
+    () =>
+      readEnvironment({
+        TANDEM_TABLE: 'tandem',
+        TANDEM_REGION: 'ap-south-1',
+        TANDEM_REGIONS: 'us-east-1,eu-west-1',
+        TANDEM_INTERVAL_SECONDS: 'often',
+      }),
+    (e: Error) => {
+      assert.match(e.message, /TANDEM_REGIONS \(us-east-1,eu-west-1\) does not name ap-south-1/);
+      assert.match(e.message, /TANDEM_INTERVAL_SECONDS is "often"/);
+      return true;
+    },
+  );
+  const env = readEnvironment({
+    TANDEM_TABLE: 'tandem',
+    TANDEM_REGION: 'eu-west-1',
+    AWS_REGION: 'us-east-1',
+    TANDEM_REGIONS: 'us-east-1,eu-west-1',
+  });
+  assert.equal(env.region, 'eu-west-1', 'TANDEM_REGION wins over AWS_REGION');
+});
+
+test("the failover region's invocation leaves the sites' dashboard to the primary while it reports, and keeps it once the primary is quiet", async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await seed(sim, 2);
+  const now = Date.now();
+  const primary = invocation(sim, new MemoryCarryOver(), 60_000);
+  await runInvocation(primary, SLOW);
+  const written = sim.world.dashboards?.['tandem-sites'];
+  assert.ok(written !== undefined, 'the primary keeps it');
+  delete sim.world.dashboards!['tandem-sites'];
+
+  const failover = (at: number) =>
+    invocation(sim, new MemoryCarryOver(), 60_000, {
+      ports: sim.ports('eu-west-1'),
+      region: 'eu-west-1',
+      clock: () => at,
+    });
+  await runInvocation(failover(now), SLOW);
+  assert.equal(sim.world.dashboards?.['tandem-sites'], undefined, 'the failover region leaves it');
+  assert.ok(leaseOf(sim, 'eu-west-1')?.heartbeatAt !== undefined, 'but records its own heartbeat');
+
+  // Four minutes on, the primary has not finished a pass for longer than 3 intervals.
+  await runInvocation(failover(now + 4 * 60_000), SLOW);
+  assert.ok(sim.world.dashboards?.['tandem-sites'] !== undefined, 'the failover region took it over');
+});
