@@ -214,3 +214,56 @@ test('a state file that is not a simulated world is refused with the fix', async
   assert.equal(result.code, 1);
   assert.match(result.err, /is not a simulated world tandem wrote; delete it to start afresh/);
 });
+
+test('with neither --state nor --table and no local cloud running, commands refuse and name each way to choose a cloud', async () => {
+  const local = tempDir();
+  for (const args of [
+    ['get'],
+    ['describe', 'demo'],
+    ['apply', '-f', 'specs/demo.json'],
+    ['delete', 'demo'],
+  ]) {
+    const result = await tandem(...args, '--local', local);
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(
+      result.err,
+      new RegExp(
+        `no local cloud is running on ${local}: start one with npm start, or pass --state <dir> .*, or --table <name> --region <region>`,
+      ),
+      args.join(' '),
+    );
+    assert.equal(result.out, '', 'nothing was read from or written to another cloud');
+  }
+});
+
+test('get, describe and plan say which cloud answered', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const from = `From the simulated cloud (${state}):`;
+  assert.equal((await tandem('get', '--state', state)).out.split('\n')[0], from);
+  assert.equal((await tandem('describe', 'demo', '--state', state)).out.split('\n')[0], from);
+  assert.equal((await tandem('plan', 'demo', '--state', state)).out.split('\n')[0], from);
+  const json = JSON.parse((await tandem('plan', 'demo', '-o', 'json', '--state', state)).out) as {
+    from: string;
+  };
+  assert.equal(json.from, `the simulated cloud (${state})`);
+});
+
+test('--state naming something that is not a directory is refused in a sentence, without a stack trace', async () => {
+  const file = join(tempDir(), 'a-file');
+  writeFileSync(file, 'not a directory');
+  for (const args of [['get'], ['apply', '-f', 'specs/demo.json']]) {
+    const result = await tandem(...args, '--state', file);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.err.trim(),
+      `error: --state ${file} is not a directory: name a directory (it is created if missing)`,
+    );
+  }
+});
+
+test('--table and --state together are refused: they name two different clouds', async () => {
+  const result = await tandem('get', '--table', 'tandem', '--region', 'us-east-1', '--state', tempDir());
+  assert.equal(result.code, 1);
+  assert.match(result.err, /name two different clouds: pass one/);
+});

@@ -4,11 +4,13 @@ import type { Ports } from '../ports/index.ts';
 import {
   DEFAULT_LOCAL_DIR,
   quietSdkNodeWarning,
+  readEndpoints,
   runningLocalCloud,
   type LocalEndpoints,
 } from '../providers/local/endpoints.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
 
+/** Where the README keeps the simulated cloud; never used unless named with --state. */
 export const DEFAULT_STATE = '.tandem/sim';
 
 /**
@@ -16,7 +18,7 @@ export const DEFAULT_STATE = '.tandem/sim';
  * in a directory, or the local cloud (`tandem up`) while it runs.
  */
 export interface BackendOptions {
-  /** Undefined unless given: then a running local cloud is preferred to the simulated one. */
+  /** The simulated cloud's directory; without it (and without a table) the running local cloud. */
   state?: string;
   table?: string;
   region?: string;
@@ -27,7 +29,10 @@ export interface BackendOptions {
 
 export interface Backend {
   kind: 'aws' | 'sim' | 'local';
-  /** Where the command acted, for what it prints: "the local cloud (.tandem/local)". */
+  /**
+   * Where the command acted, for what it prints: "the local cloud (.tandem/local)",
+   * "the simulated cloud (.tandem/sim)", "table tandem in us-east-1".
+   */
   where: string;
   ports: Ports;
   /** Where the platform is; read only by commands that observe or change the cloud. */
@@ -44,7 +49,7 @@ export interface Backend {
 export function withBackendOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--table <name>', "tandem's DynamoDB table: act on AWS instead of the simulated cloud").env(
+      new Option('--table <name>', "tandem's DynamoDB table: act on AWS instead of the local cloud").env(
         'TANDEM_TABLE',
       ),
     )
@@ -57,7 +62,7 @@ export function withBackendOptions(command: Command): Command {
     .addOption(
       new Option(
         '--state <dir>',
-        `act on the simulated cloud kept in this directory (default ${DEFAULT_STATE} when no local cloud runs)`,
+        `act on the simulated cloud kept in this directory (e.g. ${DEFAULT_STATE}) instead of the local cloud`,
       ),
     )
     .addOption(
@@ -71,19 +76,32 @@ export class BackendError extends Error {}
 
 /**
  * The backend the options choose: AWS with --table; else the simulated cloud
- * with --state; else the local cloud while one runs; else the simulated
- * cloud in its default directory. The AWS SDK is loaded only when needed.
- * `storeOnly` commands (apply, get, describe, ...) can act on the local
- * cloud's store; the others reconcile or plan, which the local cloud does itself.
+ * with --state; else the local cloud, which must be running: a command never
+ * falls back to another world without being told to, since it would answer
+ * from a store the person is not looking at. The AWS SDK is loaded only when
+ * needed. `storeOnly` commands (apply, get, describe, ...) can act on the
+ * local cloud's store; the others reconcile or plan, which the local cloud
+ * does itself.
  */
 export async function openBackend(
   options: BackendOptions,
   use: { storeOnly: boolean } = { storeOnly: false },
 ): Promise<Backend> {
+  if (options.table !== undefined && options.state !== undefined)
+    throw new BackendError(
+      `--table ${options.table} (or TANDEM_TABLE) and --state ${options.state} name two different clouds: pass one`,
+    );
   if (options.table === undefined) {
     if (options.state !== undefined) return simBackend(options.state);
     const local = await runningLocalCloud(options.local);
-    if (local === undefined) return simBackend(DEFAULT_STATE);
+    if (local === undefined) {
+      const left = readEndpoints(options.local) === undefined ? '' : ' (the one that ran there has stopped)';
+      throw new BackendError(
+        `no local cloud is running on ${options.local}${left}: start one with npm start, ` +
+          `or pass --state <dir> to act on the simulated cloud kept there (e.g. ${DEFAULT_STATE}), ` +
+          'or --table <name> --region <region> to act on AWS',
+      );
+    }
     if (!use.storeOnly) {
       throw new BackendError(
         `the local cloud on ${options.local} reconciles itself every ${local.intervalSeconds} s; ` +

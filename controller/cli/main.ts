@@ -12,6 +12,7 @@ import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, table } from './format.ts';
 import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
 import { runDemo } from './demo.ts';
+import { SimStateError } from './sim-state.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
 import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
 import { formatProgress, formatSummary, LoadOptionsError, runLoad, type LoadProgress } from './load.ts';
@@ -119,9 +120,16 @@ export function program(): Command {
       const actions = (outcome.plan?.actions ?? []).map(redact);
       if (options.output === 'json') {
         const blockers = outcome.plan?.blockers ?? {};
-        console.log(JSON.stringify({ site: name, actions, blockers, stalled: outcome.stalled }, null, 2));
+        console.log(
+          JSON.stringify(
+            { site: name, from: backend.where, actions, blockers, stalled: outcome.stalled },
+            null,
+            2,
+          ),
+        );
         return;
       }
+      console.log(`From ${backend.where}:`);
       if (outcome.stalled !== undefined) console.log(`Stalled: ${outcome.stalled.message}`);
       for (const [region, blockers] of Object.entries(outcome.plan?.blockers ?? {})) {
         for (const b of blockers) console.log(`Blocked in ${region}: ${b.message}`);
@@ -142,8 +150,9 @@ export function program(): Command {
   ).action(async (options: BackendOptions & { once?: boolean; interval: number; logLevel: string }) => {
     const log = pino({ level: options.logLevel }, pino.destination(2));
     const holder = `${hostname()}:${process.pid}`;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const backend = await openBackend(options);
+      if (first) console.log(`Reconciling ${backend.where}:`);
       backend.beforePass();
       const { store } = backend.ports;
       // One reconciler acts at a time; the lease outlives a pass that hangs, never a crashed one for long.
@@ -170,7 +179,8 @@ export function program(): Command {
   withBackendOptions(
     cli.command('get').description('list the stored sites and whether they are ready'),
   ).action(async (options: BackendOptions) => {
-    const { store } = (await openBackend(options, { storeOnly: true })).ports;
+    const backend = await openBackend(options, { storeOnly: true });
+    const { store } = backend.ports;
     const [specs, statuses] = await Promise.all([store.listSpecs(), store.listStatuses()]);
     const statusOf = new Map(statuses.map((s) => [s.name, s.status]));
     const names = [...new Set([...specs.map((s) => s.name), ...statusOf.keys()])].sort();
@@ -187,6 +197,7 @@ export function program(): Command {
         status?.cdn.domainName ?? '-',
       ];
     });
+    console.log(`From ${backend.where}:`);
     console.log(
       rows.length === 0
         ? 'No sites.'
@@ -200,10 +211,12 @@ export function program(): Command {
       .description("print a site's conditions, per-region task counts, last actions and errors")
       .argument('<site>'),
   ).action(async (site: string, options: BackendOptions) => {
-    const { store } = (await openBackend(options, { storeOnly: true })).ports;
+    const backend = await openBackend(options, { storeOnly: true });
+    const { store } = backend.ports;
     const [spec, statuses] = await Promise.all([store.getSpec(site), store.listStatuses()]);
     const status = statuses.find((s) => s.name === site)?.status;
-    if (spec === undefined && status === undefined) throw new CliError(`no site ${site}`);
+    if (spec === undefined && status === undefined) throw new CliError(`no site ${site} in ${backend.where}`);
+    console.log(`From ${backend.where}:`);
     if (status === undefined) {
       console.log(`Site: ${site}\nGeneration: ${spec!.generation}\nNot reconciled yet.`);
       return;
@@ -406,7 +419,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       error instanceof CliError ||
       error instanceof BackendError ||
       error instanceof LocalCloudError ||
-      error instanceof SpecFileError
+      error instanceof SpecFileError ||
+      error instanceof SimStateError
     )
       console.error(`error: ${error.message}`);
     else if (error instanceof CloudError)
