@@ -473,6 +473,33 @@ for (const { name, deployments, running, expected } of rolloutCases) {
   });
 }
 
+test('describeServices reports why ECS cannot place tasks while they are missing, from its newest event', async (t) => {
+  const { fake, ecs } = setup(t);
+  const unable =
+    '(service demo-stable) was unable to place a task. Reason: Capacity is unavailable at this time. Please try again later or in a different availability zone.';
+  const service = (running: number, events: string[]) => ({
+    serviceName: 'demo-stable',
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${CLUSTER}/demo-stable`,
+    status: 'ACTIVE',
+    taskDefinition: tdArn('tandem-new'),
+    desiredCount: 3,
+    runningCount: running,
+    pendingCount: 0,
+    events: events.map((message, i) => ({ id: String(i), message })),
+  });
+  fake.mock
+    .on(DescribeServicesCommand)
+    .resolvesOnce({ services: [service(1, [unable, '(service demo-stable) has started 1 tasks'])] })
+    .resolvesOnce({ services: [service(3, [unable])] })
+    .resolvesOnce({ services: [service(1, ['(service demo-stable) has started 1 tasks', unable])] });
+  const [starved] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(starved!.placementFailure, unable);
+  const [placed] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(placed!.placementFailure, undefined, 'every task runs: an old event is history');
+  const [started] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(started!.placementFailure, undefined, 'a newer event replaced it');
+});
+
 test('updateService sends only what changes', async (t) => {
   const { fake, ecs } = setup(t);
   await ecs.registerTaskDefinition(REGION, spec(), TAGS);

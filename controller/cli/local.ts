@@ -21,7 +21,8 @@ export interface UpOptions {
   storePort: number;
   interval: number;
   period: number;
-  maxTasks: number;
+  /** Undefined: as many tasks as the specs ask for. */
+  maxTasks?: number;
   /** A spec file applied when the store holds no site of its name; false for none. */
   spec: string | false;
   logLevel: string;
@@ -54,7 +55,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     storePort: options.storePort,
     intervalSeconds: options.interval,
     periodSeconds: options.period,
-    maxTasksPerRegion: options.maxTasks,
+    ...(options.maxTasks === undefined ? {} : { maxTasksPerRegion: options.maxTasks }),
     log,
     onPass: passPrinter(),
   });

@@ -286,7 +286,11 @@ export function program(): Command {
     .option('--store-port <port>', "the spec store's DynamoDB endpoint", port, 8000)
     .option('--interval <seconds>', 'seconds between reconcile passes', positiveInt, 5)
     .option('--period <seconds>', 'seconds per metric datapoint (CloudWatch: 60)', positiveInt, 5)
-    .option('--max-tasks <n>', 'most tasks running at once per region', positiveInt, 8)
+    .option(
+      '--max-tasks <n>',
+      'cap the tasks running at once per region, for a small machine (default: as many as the specs ask for)',
+      positiveInt,
+    )
     .option('--spec <file>', 'apply this spec on start unless its site is stored (default specs/demo.json)')
     .option('--no-spec', 'apply no spec on start')
     .addOption(

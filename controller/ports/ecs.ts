@@ -42,6 +42,11 @@ export interface ServiceState {
    * than one deployment, or the primary one not yet completed. A desired-count change alone is not one.
    */
   rolloutInProgress: boolean;
+  /**
+   * Why ECS cannot start some of the desired tasks (its latest service event says it was unable to
+   * place a task: no capacity, usually), while it cannot; undefined otherwise.
+   */
+  placementFailure?: string;
   targetGroupArn?: string;
   tags: Tags;
 }

@@ -49,7 +49,7 @@ export interface LocalCloudOptions {
   intervalSeconds?: number;
   /** Seconds per metric datapoint (CloudWatch's are 60); default 5. */
   periodSeconds?: number;
-  /** Most tasks running at once per region; default 8. */
+  /** Most tasks running at once per region; default: as many as the specs ask for. */
   maxTasksPerRegion?: number;
   /** How long a distribution change takes to deploy; default 2 s. */
   cdnDeploySeconds?: number;
@@ -144,7 +144,7 @@ export class LocalCloud {
         world,
         cluster: where.cluster,
         loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
-        maxTasks: options.maxTasksPerRegion ?? 8,
+        ...(options.maxTasksPerRegion === undefined ? {} : { maxTasks: options.maxTasksPerRegion }),
         runId: this.runId,
         metrics: this.metrics,
         log: options.log,
