@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -266,4 +268,37 @@ test('--table and --state together are refused: they name two different clouds',
   const result = await tandem('get', '--table', 'tandem', '--region', 'us-east-1', '--state', tempDir());
   assert.equal(result.code, 1);
   assert.match(result.err, /name two different clouds: pass one/);
+});
+
+test('tandem load refuses a bad option before it says it sends anything', async () => {
+  const result = await tandem('load', '--rps', 'lots', '--duration', '1', '--url', 'http://127.0.0.1:9/');
+  assert.equal(result.code, 1);
+  assert.equal(result.out, '');
+  assert.match(result.err, /--rps must be a number greater than 0 .*, got NaN/);
+});
+
+test('tandem load exits non-zero when every request failed, after its summary', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const url = `http://127.0.0.1:${port}/`;
+  const result = await tandem('load', '--rps', '5', '--duration', '1', '--url', url);
+  assert.equal(result.code, 1);
+  assert.match(result.out, /Sending 5 requests a second/);
+  assert.match(
+    result.err,
+    new RegExp(`every one of the 5 requests failed \\(error ×5\\): is a site served at ${url}\\?`),
+  );
+});
+
+test('tandem describe lists the primary region first, then the failover regions in the spec’s order', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  for (let i = 0; i < 3; i += 1) await tandem('reconcile', '--once', '--state', state);
+  const { out } = await tandem('describe', 'demo', '--state', state);
+  const regions = out.slice(out.indexOf('Regions:'));
+  assert.ok(regions.indexOf('us-east-1  primary') < regions.indexOf('eu-west-1  failover'), regions);
+  const scaling = out.slice(out.indexOf('Scaling'));
+  assert.ok(scaling.indexOf('us-east-1') < scaling.indexOf('eu-west-1'), scaling);
 });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoSpecStore } from '../controller/providers/aws/store.ts';
 import { LocalCloudError } from '../controller/providers/local/endpoints.ts';
 import {
@@ -75,6 +76,28 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+test('the local store reports an item it did not write in that shape, rather than read it silently', async () => {
+  const reported: string[] = [];
+  const local = await startLocalStore({ onMalformed: (error) => reported.push(error.message) });
+  try {
+    const client = localStoreClient(local.endpoint);
+    await client.send(
+      new PutItemCommand({
+        TableName: local.tableName,
+        Item: { pk: { S: 'spec' }, sk: { S: 'broken' }, generation: { S: 'five' }, document: { S: '{}' } },
+      }),
+    );
+    client.destroy();
+    const [spec] = await local.store.listSpecs();
+    assert.equal(spec?.generation, 0, 'read as well as it can be');
+    assert.deepEqual(reported, [
+      'item pk=spec sk=broken in table tandem: field generation must be a number (found "five"); fix the item or re-apply the spec with tandem apply -f',
+    ]);
+  } finally {
+    await local.close();
+  }
+});
 
 test('the local store keeps specs and statuses on disk across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-store-'));

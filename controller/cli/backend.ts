@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
 import {
@@ -74,6 +75,11 @@ export function withBackendOptions(command: Command): Command {
 
 export class BackendError extends Error {}
 
+/** A stored item tandem did not write in that shape: still read as well as it can be, and said. */
+function warnMalformed(error: CloudError): void {
+  console.error(`warning: ${error.message}`);
+}
+
 /**
  * The backend the options choose: AWS with --table; else the simulated cloud
  * with --state; else the local cloud, which must be running: a command never
@@ -110,7 +116,7 @@ export async function openBackend(
     }
     return localBackend(local, options.local);
   }
-  const [{ CallCounter }, { AwsClients }, { awsPorts }, { loadPlatform, platformFromFile }] =
+  const [{ CallCounter }, { AwsClients }, { awsPorts, DynamoSpecStore }, { loadPlatform, platformFromFile }] =
     await Promise.all([
       import('../providers/aws/accounting.ts'),
       import('../providers/aws/clients.ts'),
@@ -124,11 +130,12 @@ export async function openBackend(
   const counter = new CallCounter();
   const clients = new AwsClients({ counter });
   const tableName = options.table;
+  const store = new DynamoSpecStore(clients.dynamodb(region), tableName, { onMalformed: warnMalformed });
   let platform: Promise<Platform> | undefined;
   return {
     kind: 'aws',
     where: `table ${tableName} in ${region}`,
-    ports: awsPorts({ clients, tableName, controlRegion: region }),
+    ports: awsPorts({ clients, tableName, controlRegion: region, store }),
     platform: () =>
       (platform ??=
         options.platform === undefined
@@ -156,7 +163,7 @@ async function localBackend(local: LocalEndpoints, dir: string): Promise<Backend
     kind: 'local',
     where: `the local cloud (${dir})`,
     ports: {
-      store: new DynamoSpecStore(client, local.table),
+      store: new DynamoSpecStore(client, local.table, { onMalformed: warnMalformed }),
       ecs: elsewhere as Ports['ecs'],
       loadBalancer: elsewhere as Ports['loadBalancer'],
       cdn: elsewhere as Ports['cdn'],

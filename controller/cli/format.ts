@@ -72,7 +72,31 @@ function detail(action: Action): string {
 }
 
 /** Conditions and per-region counts of one site, as `tandem describe` prints them. */
-export function describeStatus(status: SiteStatus, generation?: number): string {
+/**
+ * The status's regions, the primary first, then the others in `order` (the
+ * spec's list, whose first failover region is the CDN's), then any left by name.
+ */
+export function orderedRegions(
+  status: SiteStatus,
+  order: readonly string[] = [],
+): [string, SiteStatus['regions'][string]][] {
+  const rank = (name: string, role: string) => {
+    const listed = order.indexOf(name);
+    return [role === 'primary' ? 0 : 1, listed === -1 ? order.length : listed] as const;
+  };
+  return Object.entries(status.regions).sort(([a, ra], [b, rb]) => {
+    const [roleA, listedA] = rank(a, ra.role);
+    const [roleB, listedB] = rank(b, rb.role);
+    return roleA - roleB || listedA - listedB || a.localeCompare(b);
+  });
+}
+
+export function describeStatus(
+  status: SiteStatus,
+  generation?: number,
+  regionOrder?: readonly string[],
+): string {
+  const regions = orderedRegions(status, regionOrder);
   const lines = [`Site: ${status.site}`];
   lines.push(`Generation: ${generation ?? '?'} (observed ${status.observedGeneration})`);
   if (status.cdn.distributionId !== undefined) {
@@ -99,7 +123,7 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
         'REQ/MIN',
         'STATE',
       ],
-      Object.entries(status.regions).map(([name, r]) => [
+      regions.map(([name, r]) => [
         name,
         r.role,
         `${r.stable.desired}/${r.stable.running}/${r.stable.pending}`,
@@ -110,7 +134,7 @@ export function describeStatus(status: SiteStatus, generation?: number): string 
       ]),
     ),
   );
-  const scaling = Object.entries(status.regions).filter(([, r]) => r.scaling !== undefined);
+  const scaling = regions.filter(([, r]) => r.scaling !== undefined);
   if (scaling.length > 0) {
     lines.push('', 'Scaling (why this many tasks):');
     for (const [name, r] of scaling) {

@@ -10,6 +10,7 @@ import {
 } from '../providers/local/endpoints.ts';
 import type { PassReport } from '../reconcile/pass.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
+import { orderedRegions } from './format.ts';
 import { readSpecFile } from './spec-file.ts';
 
 export interface UpOptions {
@@ -203,8 +204,7 @@ function passPrinter(): (report: PassReport) => void {
           return [type === 'Ready' ? `Ready=${c.status} (${c.reason})` : type];
         })
         .join(' ');
-      const tasks = Object.entries(status.regions)
-        .sort(([, a], [, b]) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1))
+      const tasks = orderedRegions(status)
         .map(([region, r]) => {
           const track = (name: string, t: { running: number; desired: number }) =>
             `${name} ${t.running}/${t.desired}`;

@@ -15,7 +15,15 @@ import { runDemo } from './demo.ts';
 import { SimStateError } from './sim-state.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
 import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
-import { formatProgress, formatSummary, LoadOptionsError, runLoad, type LoadProgress } from './load.ts';
+import {
+  formatProgress,
+  formatSummary,
+  LoadOptionsError,
+  runLoad,
+  validateLoadOptions,
+  type LoadOptions,
+  type LoadProgress,
+} from './load.ts';
 import type { UpOptions } from './local.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
@@ -221,7 +229,9 @@ export function program(): Command {
       console.log(`Site: ${site}\nGeneration: ${spec!.generation}\nNot reconciled yet.`);
       return;
     }
-    console.log(describeStatus(status, spec?.generation));
+    const valid = spec === undefined ? undefined : validateSite(spec.document);
+    const order = valid?.ok ? valid.site.spec.regions.map((r) => r.name) : undefined;
+    console.log(describeStatus(status, spec?.generation, order));
   });
 
   const editCanary = (verb: 'promote' | 'abort', edit: (document: unknown) => unknown, done: string) =>
@@ -333,25 +343,33 @@ export function program(): Command {
         local: string;
       }) => {
         const url = options.url ?? (await runningLocalCloud(options.local))?.cdn ?? 'http://localhost:8080/';
+        const json = options.output === 'json';
+        const load: LoadOptions = {
+          url,
+          rps: options.rps,
+          durationSeconds: options.duration,
+          cacheBust: options.cacheBust,
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
+        };
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
-        const json = options.output === 'json';
-        if (!json)
-          console.log(
-            `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
-          );
         try {
-          const summary = await runLoad({
-            url,
-            rps: options.rps,
-            durationSeconds: options.duration,
-            cacheBust: options.cacheBust,
-            signal: abort.signal,
-            ...(options.host === undefined ? {} : { host: options.host }),
-            ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
-          });
+          // Checked before anything is printed, so a bad option is never echoed as if it were sent.
+          validateLoadOptions(load);
+          if (!json)
+            console.log(
+              `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
+            );
+          const summary = await runLoad({ ...load, signal: abort.signal });
           console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+          if (summary.sent > 0 && summary.ok === 0)
+            throw new CliError(
+              `every one of the ${summary.sent} requests failed (${Object.entries(summary.statuses)
+                .map(([status, n]) => `${status} ×${n}`)
+                .join(', ')}): is a site served at ${url}?`,
+            );
         } catch (error) {
           if (error instanceof LoadOptionsError) throw new CliError(error.message);
           throw error;

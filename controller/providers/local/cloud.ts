@@ -116,10 +116,17 @@ export class LocalCloud {
     const dir = options.dir ?? DEFAULT_LOCAL_DIR;
     mkdirSync(dir, { recursive: true });
     const host = options.host ?? '127.0.0.1';
+    const reported = new Set<string>();
     const store = await startLocalStore({
       ...(options.inMemory ? {} : { dir: join(dir, 'store') }),
       host,
       port: options.storePort ?? 8000,
+      // Every pass reads every item: say what is wrong with one once, not every few seconds.
+      onMalformed: (error) => {
+        if (reported.has(error.message)) return;
+        reported.add(error.message);
+        options.log.warn({ item: error.resource, err: error.message }, 'malformed item in the store');
+      },
     }).catch((error: unknown) => {
       throw portInUse(error, '--store-port') ?? error;
     });

@@ -136,7 +136,11 @@ export const TABLE_ACTIVE_TIMEOUT_SECONDS = 10;
  * it exists, and waits until it is ACTIVE: until then DynamoDB, and dynalite,
  * answer every item call with ResourceNotFoundException.
  */
-export async function ensureSpecTable(client: DynamoDBClient, tableName: string, dir?: string): Promise<void> {
+export async function ensureSpecTable(
+  client: DynamoDBClient,
+  tableName: string,
+  dir?: string,
+): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {
