@@ -38,6 +38,7 @@ function spec(family = 'tandem-demo-0123456789ab'): TaskDefinitionSpec {
     image: 'public.ecr.aws/tandem/site:v1',
     cpu: 256,
     memory: 512,
+    architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
     environment: { ZETA: 'last', ALPHA: 'first', MIDDLE: 'm' },
@@ -329,6 +330,16 @@ test('createService of a family with no ACTIVE task definition is Invalid', asyn
     'Invalid',
     /TaskDefinition not found/,
   );
+});
+
+test('registerTaskDefinition asks Fargate for the spec’s CPU architecture', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, { ...spec(), architecture: 'ARM64' }, TAGS);
+  const [call] = fake.mock.commandCalls(RegisterTaskDefinitionCommand);
+  assert.deepEqual(call!.args[0].input.runtimePlatform, {
+    operatingSystemFamily: 'LINUX',
+    cpuArchitecture: 'ARM64',
+  });
 });
 
 test('describeServices asks for tags and leaves out names ECS reports MISSING', async (t) => {

@@ -39,7 +39,7 @@ export function planTable(actions: readonly Action[]): string {
 function detail(action: Action): string {
   switch (action.kind) {
     case 'RegisterTaskDefinition':
-      return `${action.taskDefinition.image} cpu ${action.taskDefinition.cpu} memory ${action.taskDefinition.memory}`;
+      return `${action.taskDefinition.image} cpu ${action.taskDefinition.cpu} memory ${action.taskDefinition.memory} ${action.taskDefinition.architecture}`;
     case 'CreateTargetGroup':
       return `port ${action.settings.port}, health ${action.settings.healthCheckPath}`;
     case 'ModifyTargetGroup':

@@ -17,6 +17,8 @@ export interface TaskDefinitionSpec {
   image: string;
   cpu: number;
   memory: number;
+  /** The image's CPU architecture (ECS runtimePlatform.cpuArchitecture). */
+  architecture: 'X86_64' | 'ARM64';
   containerPort: number;
   healthCheckPath: string;
   environment: Readonly<Record<string, string>>;

@@ -102,7 +102,7 @@ export class AwsEcs implements EcsPort {
           memory: String(spec.memory),
           executionRoleArn: spec.executionRoleArn,
           taskRoleArn: spec.taskRoleArn,
-          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: spec.architecture },
           containerDefinitions: [
             {
               name: CONTAINER_NAME,
