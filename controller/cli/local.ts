@@ -46,7 +46,6 @@ export async function runUp(options: UpOptions): Promise<void> {
   // The spec is checked before anything starts, so a bad one leaves nothing running.
   const spec = options.spec === false ? undefined : readStartSpec(options.spec);
   const log = pino({ level: options.logLevel }, pino.destination(2));
-  const started = Date.now();
   const cloud = await LocalCloud.start({
     dir: options.dir,
     inMemory: options.inMemory,
@@ -69,7 +68,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 
   try {
-    await announce(cloud, options, spec, started);
+    await announce(cloud, options, spec);
   } catch (error) {
     await cloud.stop();
     const text =
@@ -79,15 +78,11 @@ export async function runUp(options: UpOptions): Promise<void> {
 }
 
 /** Applies the start spec, waits for its site to serve, then prints where to look. */
-async function announce(
-  cloud: LocalCloud,
-  options: UpOptions,
-  spec: StartSpec | undefined,
-  started: number,
-): Promise<void> {
+async function announce(cloud: LocalCloud, options: UpOptions, spec: StartSpec | undefined): Promise<void> {
   const endpoints = cloud.endpoints!;
   const [primary, ...others] = endpoints.regions;
-  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  // Since the process started, loading the CLI included: what the person waited for.
+  const seconds = () => `${process.uptime().toFixed(1)} s`;
   let headline: string;
   if (spec === undefined) {
     headline = `tandem local cloud is up (${seconds()}); no spec applied: apply one with npx tandem apply -f <spec.json>.`;
@@ -114,7 +109,7 @@ async function announce(
       `The reconciler runs every ${options.interval} s. In another terminal:`,
       '  npx tandem get                                   sites and whether they are ready',
       '  npx tandem describe demo                         conditions, tasks per region, last actions',
-      '  npx tandem load --rps 20 --duration 60           traffic through the CDN',
+      '  npx tandem load --rps 20 --duration 30           traffic through the CDN',
       `${`  npx tandem fail-region ${primary}`.padEnd(51)}the CDN fails over; heal-region undoes it`,
       '  npx tandem apply -f <spec.json>                  change the site (e.g. canary.weight)',
       'Ctrl-C stops everything.',
