@@ -2,12 +2,19 @@
 // through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readEndpoints, runningLocalCloud } from '../controller/providers/local/endpoints.ts';
-import { assertNoTaskLeft, leaveTableCreating, TANDEM, waitFor } from './support/local-cloud.ts';
+import type { PassReport } from '../controller/reconcile/pass.ts';
+import {
+  assertNoTaskLeft,
+  leaveTableCreating,
+  startTestCloud,
+  TANDEM,
+  waitFor,
+} from './support/local-cloud.ts';
 
 /** `tandem up`'s flags for a test: a fresh directory, the store in memory, free ports. */
 const upFlags = (dir: string) => [
@@ -151,4 +158,24 @@ test('when the store cannot be used, tandem up says why, stops everything it sta
   assert.equal(code, 1, `tandem up exited with ${code}; stderr: ${stderr}`);
   assert.match(stderr, /table tandem is still CREATING after \d+ s .*: delete .* to start afresh/);
   assert.equal(readEndpoints(dir), undefined, 'no endpoints file is left');
+});
+
+test('the spec tandem up applies on start is stored before the first pass, which converges it', async () => {
+  const reports: PassReport[] = [];
+  const document = JSON.parse(
+    readFileSync(new URL('../specs/demo.json', import.meta.url), 'utf8'),
+  ) as unknown;
+  const { cloud, stop } = await startTestCloud({
+    applyOnStart: { name: 'demo', document },
+    onPass: (report) => reports.push(report),
+  });
+  try {
+    assert.equal(cloud.appliedOnStart, true);
+    await waitFor('the first pass', () => (reports.length > 0 ? true : undefined), 15_000);
+    const first = reports[0]!.sites.find((s) => s.name === 'demo');
+    assert.ok(first !== undefined, 'the first pass saw the site');
+    assert.ok((first.applied?.results.length ?? 0) > 0, 'and acted on it');
+  } finally {
+    await stop();
+  }
 });

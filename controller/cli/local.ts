@@ -56,6 +56,8 @@ export async function runUp(options: UpOptions): Promise<void> {
     intervalSeconds: options.interval,
     periodSeconds: options.period,
     ...(options.maxTasks === undefined ? {} : { maxTasksPerRegion: options.maxTasks }),
+    // Stored before the first pass, so that pass converges it, not the next one an interval later.
+    ...(spec === undefined ? {} : { applyOnStart: { name: spec.name, document: spec.document } }),
     log,
     onPass: passPrinter(),
   });
@@ -87,7 +89,7 @@ async function announce(cloud: LocalCloud, options: UpOptions, spec: StartSpec |
   if (spec === undefined) {
     headline = `tandem local cloud is up (${seconds()}); no spec applied: apply one with npx tandem apply -f <spec.json>.`;
   } else {
-    const applied = (await cloud.applyIfAbsent(spec.name, spec.document))
+    const applied = cloud.appliedOnStart
       ? `Applied ${spec.file} as site "${spec.name}"`
       : `Site "${spec.name}" is already stored and keeps its spec`;
     console.log(

@@ -55,6 +55,11 @@ export interface LocalCloudOptions {
   cdnDeploySeconds?: number;
   /** Between health checks of each task; default 1000 ms. */
   healthCheckIntervalMs?: number;
+  /**
+   * A spec stored before the first pass unless its site is stored already, so
+   * that pass converges it rather than the one an interval later.
+   */
+  applyOnStart?: { name: string; document: unknown };
   log: Logger;
   /** Called after every pass that ran. */
   onPass?: (report: PassReport) => void;
@@ -84,6 +89,8 @@ export class LocalCloud {
   private stopped = false;
   private passes = 0;
   endpoints: LocalEndpoints | undefined;
+  /** Whether `applyOnStart` stored its spec (false: a site of that name was stored already). */
+  appliedOnStart = false;
 
   private constructor(
     private readonly options: LocalCloudOptions,
@@ -225,6 +232,8 @@ export class LocalCloud {
     writeEndpoints(dir, this.endpoints);
     this.closers.push(() => Promise.resolve(removeEndpoints(dir, this.runId)));
 
+    const start = options.applyOnStart;
+    if (start !== undefined) this.appliedOnStart = await this.applyIfAbsent(start.name, start.document);
     this.deployTimer = setInterval(() => this.deployDistributions(), 250);
     this.schedulePass(0);
   }
