@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runColdstartBenchmark } from './coldstart.ts';
 import { runReconcileBenchmark } from './reconcile.ts';
 import { runScalingBenchmark } from './scaling/run.ts';
+import { runStartBenchmark } from './start.ts';
 
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- <name>...` runs the
@@ -30,6 +31,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description:
       "tandem's autoscaler against AWS target tracking and fixed capacity on request traces (--trace <csv>)",
     run: (args) => runScalingBenchmark(args),
+  },
+  start: {
+    description:
+      'npm start in a fresh directory until the CDN serves the page, 20 times with a cold and a warm tsx cache (--runs <n>, --mode cold|warm|both)',
+    run: (args) => runStartBenchmark(args),
   },
 };
 

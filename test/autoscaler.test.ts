@@ -190,6 +190,14 @@ test('scaling arithmetic', async (t) => {
   }
 });
 
+test('scale-in held for tasks that are not running says so, and blames a deployment only when there is one', () => {
+  const starved = decideTasks(policy, input({ requestsPerMinute: 600, desired: 12, running: 8 }));
+  assert.equal(starved.reason, 'ScaleInHeldDuringRollout');
+  assert.equal(starved.message, 'demand needs 1 task(s), but 4 of 12 task(s) are not running yet');
+  const deploying = decideTasks(policy, input({ requestsPerMinute: 600, rolloutInProgress: true }));
+  assert.equal(deploying.message, 'demand needs 1 task(s), but a deployment is in progress');
+});
+
 test('a recommendation holds until the next begins: a run that ended before the window is forgotten', () => {
   const history = [
     { at: minutesAgo(9), tasks: 9 },

@@ -38,6 +38,7 @@ function spec(family = 'tandem-demo-0123456789ab'): TaskDefinitionSpec {
     image: 'public.ecr.aws/tandem/site:v1',
     cpu: 256,
     memory: 512,
+    architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
     environment: { ZETA: 'last', ALPHA: 'first', MIDDLE: 'm' },
@@ -331,6 +332,16 @@ test('createService of a family with no ACTIVE task definition is Invalid', asyn
   );
 });
 
+test('registerTaskDefinition asks Fargate for the spec’s CPU architecture', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, { ...spec(), architecture: 'ARM64' }, TAGS);
+  const [call] = fake.mock.commandCalls(RegisterTaskDefinitionCommand);
+  assert.deepEqual(call!.args[0].input.runtimePlatform, {
+    operatingSystemFamily: 'LINUX',
+    cpuArchitecture: 'ARM64',
+  });
+});
+
 test('describeServices asks for tags and leaves out names ECS reports MISSING', async (t) => {
   const { fake, ecs } = setup(t);
   await ecs.registerTaskDefinition(REGION, spec(), TAGS);
@@ -472,6 +483,33 @@ for (const { name, deployments, running, expected } of rolloutCases) {
     });
   });
 }
+
+test('describeServices reports why ECS cannot place tasks while they are missing, from its newest event', async (t) => {
+  const { fake, ecs } = setup(t);
+  const unable =
+    '(service demo-stable) was unable to place a task. Reason: Capacity is unavailable at this time. Please try again later or in a different availability zone.';
+  const service = (running: number, events: string[]) => ({
+    serviceName: 'demo-stable',
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${CLUSTER}/demo-stable`,
+    status: 'ACTIVE',
+    taskDefinition: tdArn('tandem-new'),
+    desiredCount: 3,
+    runningCount: running,
+    pendingCount: 0,
+    events: events.map((message, i) => ({ id: String(i), message })),
+  });
+  fake.mock
+    .on(DescribeServicesCommand)
+    .resolvesOnce({ services: [service(1, [unable, '(service demo-stable) has started 1 tasks'])] })
+    .resolvesOnce({ services: [service(3, [unable])] })
+    .resolvesOnce({ services: [service(1, ['(service demo-stable) has started 1 tasks', unable])] });
+  const [starved] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(starved!.placementFailure, unable);
+  const [placed] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(placed!.placementFailure, undefined, 'every task runs: an old event is history');
+  const [started] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(started!.placementFailure, undefined, 'a newer event replaced it');
+});
 
 test('updateService sends only what changes', async (t) => {
   const { fake, ecs } = setup(t);

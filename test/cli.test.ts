@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -232,4 +234,90 @@ test('a state file that is not a simulated world is refused with the fix', async
     result.err,
     /is not a simulated world this version of tandem wrote .*; delete it to start afresh/,
   );
+});
+
+test('with neither --state nor --table and no local cloud running, commands refuse and name each way to choose a cloud', async () => {
+  const local = tempDir();
+  for (const args of [
+    ['get'],
+    ['describe', 'demo'],
+    ['apply', '-f', 'specs/demo.json'],
+    ['delete', 'demo'],
+  ]) {
+    const result = await tandem(...args, '--local', local);
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(
+      result.err,
+      new RegExp(
+        `no local cloud is running on ${local}: start one with npm start, or pass --state <dir> .*, or --table <name> --region <region>`,
+      ),
+      args.join(' '),
+    );
+    assert.equal(result.out, '', 'nothing was read from or written to another cloud');
+  }
+});
+
+test('get, describe and plan say which cloud answered', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  const from = `From the simulated cloud (${state}):`;
+  assert.equal((await tandem('get', '--state', state)).out.split('\n')[0], from);
+  assert.equal((await tandem('describe', 'demo', '--state', state)).out.split('\n')[0], from);
+  assert.equal((await tandem('plan', 'demo', '--state', state)).out.split('\n')[0], from);
+  const json = JSON.parse((await tandem('plan', 'demo', '-o', 'json', '--state', state)).out) as {
+    from: string;
+  };
+  assert.equal(json.from, `the simulated cloud (${state})`);
+});
+
+test('--state naming something that is not a directory is refused in a sentence, without a stack trace', async () => {
+  const file = join(tempDir(), 'a-file');
+  writeFileSync(file, 'not a directory');
+  for (const args of [['get'], ['apply', '-f', 'specs/demo.json']]) {
+    const result = await tandem(...args, '--state', file);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.err.trim(),
+      `error: --state ${file} is not a directory: name a directory (it is created if missing)`,
+    );
+  }
+});
+
+test('--table and --state together are refused: they name two different clouds', async () => {
+  const result = await tandem('get', '--table', 'tandem', '--region', 'us-east-1', '--state', tempDir());
+  assert.equal(result.code, 1);
+  assert.match(result.err, /name two different clouds: pass one/);
+});
+
+test('tandem load refuses a bad option before it says it sends anything', async () => {
+  const result = await tandem('load', '--rps', 'lots', '--duration', '1', '--url', 'http://127.0.0.1:9/');
+  assert.equal(result.code, 1);
+  assert.equal(result.out, '');
+  assert.match(result.err, /--rps must be a number greater than 0 .*, got NaN/);
+});
+
+test('tandem load exits non-zero when every request failed, after its summary', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const url = `http://127.0.0.1:${port}/`;
+  const result = await tandem('load', '--rps', '5', '--duration', '1', '--url', url);
+  assert.equal(result.code, 1);
+  assert.match(result.out, /Sending 5 requests a second/);
+  assert.match(
+    result.err,
+    new RegExp(`every one of the 5 requests failed \\(error ×5\\): is a site served at ${url}\\?`),
+  );
+});
+
+test('tandem describe lists the primary region first, then the failover regions in the spec’s order', async () => {
+  const state = tempDir();
+  await tandem('apply', '-f', 'specs/demo.json', '--state', state);
+  for (let i = 0; i < 3; i += 1) await tandem('reconcile', '--once', '--state', state);
+  const { out } = await tandem('describe', 'demo', '--state', state);
+  const regions = out.slice(out.indexOf('Regions:'));
+  assert.ok(regions.indexOf('us-east-1  primary') < regions.indexOf('eu-west-1  failover'), regions);
+  const scaling = out.slice(out.indexOf('Scaling'));
+  assert.ok(scaling.indexOf('us-east-1') < scaling.indexOf('eu-west-1'), scaling);
 });

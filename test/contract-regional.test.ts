@@ -151,6 +151,7 @@ function taskDefinition(family = FAMILY): TaskDefinitionSpec {
     image: 'public.ecr.aws/tandem/site:v1',
     cpu: 256,
     memory: 512,
+    architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
     environment: { GREETING: 'hello' },

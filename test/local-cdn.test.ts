@@ -275,6 +275,16 @@ test('answers 503 before the reconciler has created a distribution', async (t) =
   assert.match(reply.body, /no distribution yet/);
 });
 
+test('answers 503 saying the site was deleted once the distribution it served is gone', async (t) => {
+  const site = await startSite(t);
+  assert.equal((await request(site.cdn.port, '/')).status, 200);
+  site.view.list = [];
+  const reply = await request(site.cdn.port, '/');
+  assert.equal(reply.status, 503);
+  assert.match(reply.body, /no distribution any more: its site was deleted/);
+  assert.doesNotMatch(reply.body, /creates one/);
+});
+
 test('sends the origin its domain as Host, the custom header, Via and X-Forwarded-For', async (t) => {
   const { cdn, primary } = await startSite(t);
   const reply = await request(cdn.port, '/cart?item=7', {

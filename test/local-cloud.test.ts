@@ -43,11 +43,13 @@ describe('the demo site on the local cloud', () => {
 
   after(() => stop());
 
-  test('tandem get and describe read the local store while the local cloud runs', async () => {
+  test('tandem get and describe read the local store while the local cloud runs, and say so', async () => {
     const get = await tandem(dir, ['get']);
     assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout.split('\n')[0], `From the local cloud (${dir}):`);
     assert.match(get.stdout, /demo\s+1\s+1\s+True\s+Converged/);
     const describe = await tandem(dir, ['describe', 'demo']);
+    assert.equal(describe.stdout.split('\n')[0], `From the local cloud (${dir}):`);
     assert.match(describe.stdout, /us-east-1\s+primary/);
     assert.match(describe.stdout, /eu-west-1\s+failover/);
   });

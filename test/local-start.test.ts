@@ -2,12 +2,19 @@
 // through the CDN within 30 s, and leaving nothing behind on Ctrl-C.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readEndpoints, runningLocalCloud } from '../controller/providers/local/endpoints.ts';
-import { assertNoTaskLeft, TANDEM, waitFor } from './support/local-cloud.ts';
+import type { PassReport } from '../controller/reconcile/pass.ts';
+import {
+  assertNoTaskLeft,
+  leaveTableCreating,
+  startTestCloud,
+  TANDEM,
+  waitFor,
+} from './support/local-cloud.ts';
 
 /** `tandem up`'s flags for a test: a fresh directory, the store in memory, free ports. */
 const upFlags = (dir: string) => [
@@ -22,7 +29,7 @@ const upFlags = (dir: string) => [
   '0',
 ];
 
-test('npm start serves the demo page and its image through the CDN within 30 s, and Ctrl-C leaves no process', async () => {
+test('npm start says it is up once the demo page and its image are served through the CDN, within 30 s, and Ctrl-C leaves no process', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-start-'));
   const started = Date.now();
   // npm start itself, in its own process group as in a terminal, on free ports so it never collides with yours.
@@ -36,16 +43,17 @@ test('npm start serves the demo page and its image through the CDN within 30 s, 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const { value: endpoints } = await waitFor('the endpoints file', () => readEndpoints(dir), 15_000);
-    const { value: html } = await waitFor(
-      'the demo page through the CDN',
-      async () => {
-        const response = await fetch(endpoints.cdn).catch(() => undefined);
-        return response?.status === 200 ? response.text() : undefined;
-      },
-      30_000,
-    );
+    // The banner says the site is up only once it serves: the first request after it gets the page.
+    await waitFor('the banner', () => (/local cloud is up/.test(output) ? true : undefined), 30_000);
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds <= 30, `the page took ${seconds} s`);
+    assert.match(
+      output,
+      /tandem local cloud is up: site "demo" serves through the CDN \(\d+\.\d s after start\)/,
+    );
+    const response = await fetch(endpoints.cdn);
+    assert.equal(response.status, 200);
+    const html = await response.text();
     assert.match(html, /Welcome to version v[12]/);
     const src = /<img src="([^"]+)"/.exec(html)?.[1];
     assert.ok(src !== undefined, 'the page references an image');
@@ -126,4 +134,48 @@ test('tandem up with an invalid --spec names each problem and starts nothing', a
   assert.match(result.stderr, new RegExp(`--spec ${file} is invalid; nothing was started`));
   assert.match(result.stderr, /spec is required/);
   assert.equal(readEndpoints(dir), undefined, 'no local cloud was started');
+});
+
+test('when the store cannot be used, tandem up says why, stops everything it started and exits non-zero', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-stuck-'));
+  // The store's table was left CREATING: every item call would fail with ResourceNotFoundException.
+  leaveTableCreating(join(dir, 'store'));
+  const child = spawn(process.execPath, [TANDEM, 'up', ...upFlags(dir).filter((f) => f !== '--in-memory')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 40_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  assert.equal(code, 1, `tandem up exited with ${code}; stderr: ${stderr}`);
+  assert.match(stderr, /table tandem is still CREATING after \d+ s .*: delete .* to start afresh/);
+  assert.equal(readEndpoints(dir), undefined, 'no endpoints file is left');
+});
+
+test('the spec tandem up applies on start is stored before the first pass, which converges it', async () => {
+  const reports: PassReport[] = [];
+  const document = JSON.parse(
+    readFileSync(new URL('../specs/demo.json', import.meta.url), 'utf8'),
+  ) as unknown;
+  const { cloud, stop } = await startTestCloud({
+    applyOnStart: { name: 'demo', document },
+    onPass: (report) => reports.push(report),
+  });
+  try {
+    assert.equal(cloud.appliedOnStart, true);
+    await waitFor('the first pass', () => (reports.length > 0 ? true : undefined), 15_000);
+    const first = reports[0]!.sites.find((s) => s.name === 'demo');
+    assert.ok(first !== undefined, 'the first pass saw the site');
+    assert.ok((first.applied?.results.length ?? 0) > 0, 'and acted on it');
+  } finally {
+    await stop();
+  }
 });

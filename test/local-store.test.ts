@@ -1,10 +1,103 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startLocalStore } from '../controller/providers/local/store.ts';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoSpecStore } from '../controller/providers/aws/store.ts';
+import { LocalCloudError } from '../controller/providers/local/endpoints.ts';
+import {
+  ensureSpecTable,
+  localStoreClient,
+  startLocalStore,
+  TABLE_ACTIVE_TIMEOUT_SECONDS,
+} from '../controller/providers/local/store.ts';
+import { leaveTableCreating } from './support/local-cloud.ts';
 import { demoDocument } from './support/world.ts';
+
+type Dynalite = (options: Record<string, unknown>) => Server;
+const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
+
+/** A bare dynalite on a free port whose new tables take `createTableMs` to become ACTIVE, as DynamoDB's do. */
+async function slowDynalite(createTableMs: number) {
+  const server = dynalite({ createTableMs });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = localStoreClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  return {
+    client,
+    close: async () => {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('ensureSpecTable returns only once a slow new table is ACTIVE, so the first write succeeds', async () => {
+  const { client, close } = await slowDynalite(1500);
+  try {
+    const started = Date.now();
+    await ensureSpecTable(client, 'tandem');
+    assert.ok(Date.now() - started >= 1400, 'it waited for the table');
+    const store = new DynamoSpecStore(client, 'tandem', 'us-east-1');
+    assert.equal(await store.getSpec('demo'), undefined);
+    assert.equal((await store.putSpec('demo', demoDocument(), 0)).generation, 1);
+  } finally {
+    await close();
+  }
+});
+
+test('a table that never becomes ACTIVE fails the store with what to do, and leaves its port free', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-store-'));
+  leaveTableCreating(dir);
+  const port = await freePort();
+  await assert.rejects(startLocalStore({ dir, port }), (error: Error) => {
+    assert.ok(error instanceof LocalCloudError);
+    assert.match(
+      error.message,
+      new RegExp(
+        `table tandem is still CREATING after ${TABLE_ACTIVE_TIMEOUT_SECONDS} s .*: delete ${dir} to start afresh`,
+      ),
+    );
+    return true;
+  });
+  // The port and the directory were let go: another store can take both.
+  const next = await startLocalStore({ dir: mkdtempSync(join(tmpdir(), 'tandem-store-')), port });
+  await next.close();
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test('the local store reports an item it did not write in that shape, rather than read it silently', async () => {
+  const reported: string[] = [];
+  const local = await startLocalStore({ onMalformed: (error) => reported.push(error.message) });
+  try {
+    const client = localStoreClient(local.endpoint);
+    await client.send(
+      new PutItemCommand({
+        TableName: local.tableName,
+        Item: { pk: { S: 'spec' }, sk: { S: 'broken' }, generation: { S: 'five' }, document: { S: '{}' } },
+      }),
+    );
+    client.destroy();
+    const [spec] = await local.storeFor('us-east-1').listSpecs();
+    assert.equal(spec?.generation, 0, 'read as well as it can be');
+    assert.deepEqual(reported, [
+      'item pk=spec sk=broken in table tandem: field generation must be a number (found "five"); fix the item or re-apply the spec with tandem apply -f',
+    ]);
+  } finally {
+    await local.close();
+  }
+});
 
 test('the local store keeps specs and statuses on disk across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-store-'));

@@ -51,6 +51,7 @@ function addLookalikes(sim: SimulatedCloud): void {
       image: 'x',
       cpu: 256,
       memory: 512,
+      architecture: 'X86_64',
       containerPort: 80,
       healthCheckPath: '/',
       environment: {},

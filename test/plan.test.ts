@@ -4,7 +4,8 @@ import { splitTasks } from '../controller/decide/capacity.ts';
 import type { ObservedRegion } from '../controller/model/observed.ts';
 import { ownershipTags } from '../controller/model/tags.ts';
 import { planCdn } from '../controller/plan/cdn.ts';
-import { desiredSite } from '../controller/plan/desired.ts';
+import { desiredSite, siteTaskDefinitions } from '../controller/plan/desired.ts';
+import { taskDefinitionFamily } from '../controller/model/naming.ts';
 import { planRegion } from '../controller/plan/region.ts';
 import { priorityAllocator } from '../controller/plan/site.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
@@ -193,4 +194,18 @@ test('the distribution fails over from the primary to the failover region on the
     ],
   );
   assert.equal(c.origins[0]!.customHeaders['X-Tandem-Origin'], 'demo.sim-secret');
+});
+
+test('task.architecture ARM64 registers an ARM64 task definition under its own family; the X86_64 default keeps the family sites had before the setting', () => {
+  const x86 = siteTaskDefinitions(demoSite, platform)['us-east-1']!.stable;
+  assert.equal(x86.architecture, 'X86_64');
+  const { family, architecture, ...before } = x86;
+  assert.equal(architecture, 'X86_64');
+  assert.equal(family, taskDefinitionFamily('demo', before), 'no rollover for a setting left at its default');
+
+  const document = demoDocument() as { spec: { task?: Record<string, unknown> } };
+  document.spec.task = { ...document.spec.task, architecture: 'ARM64' };
+  const arm = siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  assert.equal(arm.architecture, 'ARM64');
+  assert.notEqual(arm.family, x86.family, 'another architecture is another task definition');
 });

@@ -54,6 +54,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
   assert.deepEqual(site.spec.task, {
     cpu: 256,
     memory: 512,
+    architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
     environment: {},
@@ -76,6 +77,19 @@ test('defaults are filled in for fields a spec leaves out', () => {
     defaultTtlSeconds: 60,
   });
   assert.equal(site.spec.paused, false);
+});
+
+test('task.architecture is X86_64 unless a spec asks for ARM64, and nothing else', () => {
+  assert.equal(valid(demo()).spec.task.architecture, 'X86_64');
+  const arm = demo();
+  arm.spec.task = { ...arm.spec.task, architecture: 'ARM64' };
+  assert.equal(valid(arm).spec.task.architecture, 'ARM64');
+  const docker = demo();
+  docker.spec.task = { ...docker.spec.task, architecture: 'arm64' };
+  assert.deepEqual(
+    problems(docker).map((p) => [p.field, p.message]),
+    [['spec.task.architecture', 'must be "X86_64" or "ARM64"']],
+  );
 });
 
 test('defaults are filled in inside a partly written section', () => {

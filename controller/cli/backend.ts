@@ -1,14 +1,17 @@
 import { Option, type Command } from 'commander';
+import type { CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
 import {
   DEFAULT_LOCAL_DIR,
   quietSdkNodeWarning,
+  readEndpoints,
   runningLocalCloud,
   type LocalEndpoints,
 } from '../providers/local/endpoints.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
 
+/** Where the README keeps the simulated cloud; never used unless named with --state. */
 export const DEFAULT_STATE = '.tandem/sim';
 
 /**
@@ -16,7 +19,7 @@ export const DEFAULT_STATE = '.tandem/sim';
  * in a directory, or the local cloud (`tandem up`) while it runs.
  */
 export interface BackendOptions {
-  /** Undefined unless given: then a running local cloud is preferred to the simulated one. */
+  /** The simulated cloud's directory; without it (and without a table) the running local cloud. */
   state?: string;
   table?: string;
   region?: string;
@@ -27,7 +30,10 @@ export interface BackendOptions {
 
 export interface Backend {
   kind: 'aws' | 'sim' | 'local';
-  /** Where the command acted, for what it prints: "the local cloud (.tandem/local)". */
+  /**
+   * Where the command acted, for what it prints: "the local cloud (.tandem/local)",
+   * "the simulated cloud (.tandem/sim)", "table tandem in us-east-1".
+   */
   where: string;
   /** The region whose replica of the table `ports.store` reads and writes. */
   region: string;
@@ -51,7 +57,7 @@ export interface Backend {
 export function withBackendOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--table <name>', "tandem's DynamoDB table: act on AWS instead of the simulated cloud").env(
+      new Option('--table <name>', "tandem's DynamoDB table: act on AWS instead of the local cloud").env(
         'TANDEM_TABLE',
       ),
     )
@@ -65,7 +71,7 @@ export function withBackendOptions(command: Command): Command {
     .addOption(
       new Option(
         '--state <dir>',
-        `act on the simulated cloud kept in this directory (default ${DEFAULT_STATE} when no local cloud runs)`,
+        `act on the simulated cloud kept in this directory (e.g. ${DEFAULT_STATE}) instead of the local cloud`,
       ),
     )
     .addOption(
@@ -85,21 +91,39 @@ function knownRegion(wanted: string | undefined, regions: readonly string[], whe
   return wanted;
 }
 
+/** A stored item tandem did not write in that shape: still read as well as it can be, and said. */
+function warnMalformed(error: CloudError): void {
+  console.error(`warning: ${error.message}`);
+}
+
 /**
  * The backend the options choose: AWS with --table; else the simulated cloud
- * with --state; else the local cloud while one runs; else the simulated
- * cloud in its default directory. The AWS SDK is loaded only when needed.
- * `storeOnly` commands (apply, get, describe, ...) can act on the local
- * cloud's store; the others reconcile or plan, which the local cloud does itself.
+ * with --state; else the local cloud, which must be running: a command never
+ * falls back to another world without being told to, since it would answer
+ * from a store the person is not looking at. The AWS SDK is loaded only when
+ * needed. `storeOnly` commands (apply, get, describe, ...) can act on the
+ * local cloud's store; the others reconcile or plan, which the local cloud
+ * does itself.
  */
 export async function openBackend(
   options: BackendOptions,
   use: { storeOnly: boolean } = { storeOnly: false },
 ): Promise<Backend> {
+  if (options.table !== undefined && options.state !== undefined)
+    throw new BackendError(
+      `--table ${options.table} (or TANDEM_TABLE) and --state ${options.state} name two different clouds: pass one`,
+    );
   if (options.table === undefined) {
     if (options.state !== undefined) return simBackend(options.state, options.region);
     const local = await runningLocalCloud(options.local);
-    if (local === undefined) return simBackend(DEFAULT_STATE, options.region);
+    if (local === undefined) {
+      const left = readEndpoints(options.local) === undefined ? '' : ' (the one that ran there has stopped)';
+      throw new BackendError(
+        `no local cloud is running on ${options.local}${left}: start one with npm start, ` +
+          `or pass --state <dir> to act on the simulated cloud kept there (e.g. ${DEFAULT_STATE}), ` +
+          'or --table <name> --region <region> to act on AWS',
+      );
+    }
     if (!use.storeOnly) {
       throw new BackendError(
         `the local cloud on ${options.local} reconciles itself every ${local.intervalSeconds} s; ` +
@@ -108,7 +132,7 @@ export async function openBackend(
     }
     return localBackend(local, options.local, options.region);
   }
-  const [{ CallCounter }, { AwsClients }, { awsPorts }, { loadPlatform, platformFromFile }] =
+  const [{ CallCounter }, { AwsClients }, { awsPorts, DynamoSpecStore }, { loadPlatform, platformFromFile }] =
     await Promise.all([
       import('../providers/aws/accounting.ts'),
       import('../providers/aws/clients.ts'),
@@ -122,8 +146,11 @@ export async function openBackend(
   const counter = new CallCounter();
   const clients = new AwsClients({ counter });
   const tableName = options.table;
+  const store = new DynamoSpecStore(clients.dynamodb(region), tableName, region, {
+    onMalformed: warnMalformed,
+  });
   let platform: Promise<Platform> | undefined;
-  const ports = awsPorts({ clients, tableName, region });
+  const ports = awsPorts({ clients, tableName, region, store });
   return {
     kind: 'aws',
     where: `table ${tableName} in ${region}`,
@@ -160,7 +187,7 @@ async function localBackend(
   const elsewhere = new Proxy({}, { get: () => unreachable });
   const region = knownRegion(wanted, local.regions, `the local cloud on ${dir}`);
   const ports: Ports = {
-    store: new DynamoSpecStore(client, local.table, region),
+    store: new DynamoSpecStore(client, local.table, region, { onMalformed: warnMalformed }),
     ecs: elsewhere as Ports['ecs'],
     loadBalancer: elsewhere as Ports['loadBalancer'],
     cdn: elsewhere as Ports['cdn'],

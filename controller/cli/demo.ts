@@ -42,7 +42,7 @@ export async function runDemo(): Promise<void> {
     const actions = reports.flatMap((r) => r.sites[0]?.plan?.actions ?? []);
     if (actions.length > 0) console.log(`${planTable(actions.map(redact))}\n`);
     if (status.conditions.Ready?.status === 'True' && counts.writes === 0) {
-      console.log(`\n${describeStatus(status, 1, now)}\n`);
+      console.log(`\n${describeStatus(status, 1, [], now)}\n`);
       console.log('Converged: this round read the world and wrote nothing.');
       return;
     }

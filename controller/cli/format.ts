@@ -39,7 +39,7 @@ export function planTable(actions: readonly Action[]): string {
 function detail(action: Action): string {
   switch (action.kind) {
     case 'RegisterTaskDefinition':
-      return `${action.taskDefinition.image} cpu ${action.taskDefinition.cpu} memory ${action.taskDefinition.memory}`;
+      return `${action.taskDefinition.image} cpu ${action.taskDefinition.cpu} memory ${action.taskDefinition.memory} ${action.taskDefinition.architecture}`;
     case 'CreateTargetGroup':
       return `port ${action.settings.port}, health ${action.settings.healthCheckPath}`;
     case 'ModifyTargetGroup':
@@ -71,8 +71,33 @@ function detail(action: Action): string {
   }
 }
 
+/**
+ * The status's regions, the primary first, then the others in `order` (the
+ * spec's list, whose first failover region is the CDN's), then any left by name.
+ */
+export function orderedRegions(
+  status: Pick<SiteView, 'regions'>,
+  order: readonly string[] = [],
+): [string, SiteView['regions'][string]][] {
+  const rank = (name: string, role: string) => {
+    const listed = order.indexOf(name);
+    return [role === 'primary' ? 0 : 1, listed === -1 ? order.length : listed] as const;
+  };
+  return Object.entries(status.regions).sort(([a, ra], [b, rb]) => {
+    const [roleA, listedA] = rank(a, ra.role);
+    const [roleB, listedB] = rank(b, rb.role);
+    return roleA - roleB || listedA - listedB || a.localeCompare(b);
+  });
+}
+
 /** Conditions and per-region counts of one site, every region's report merged, as `tandem describe` prints them. */
-export function describeStatus(status: SiteView, generation: number | undefined, now = Date.now()): string {
+export function describeStatus(
+  status: SiteView,
+  generation: number | undefined,
+  regionOrder: readonly string[] = [],
+  now = Date.now(),
+): string {
+  const regions = orderedRegions(status, regionOrder);
   const lines = [`Site: ${status.site}`];
   lines.push(`Generation: ${generation ?? '?'} (observed ${status.observedGeneration})`);
   if (status.cdn.distributionId !== undefined) {
@@ -103,7 +128,7 @@ export function describeStatus(status: SiteView, generation: number | undefined,
         'REQ/MIN',
         'STATE',
       ],
-      Object.entries(status.regions).map(([name, r]) => [
+      regions.map(([name, r]) => [
         name,
         r.role,
         `${r.stable.desired}/${r.stable.running}/${r.stable.pending}`,
@@ -114,7 +139,7 @@ export function describeStatus(status: SiteView, generation: number | undefined,
       ]),
     ),
   );
-  const scaling = Object.entries(status.regions).filter(([, r]) => r.scaling !== undefined);
+  const scaling = regions.filter(([, r]) => r.scaling !== undefined);
   if (scaling.length > 0) {
     lines.push('', 'Scaling (why this many tasks):');
     for (const [name, r] of scaling) {

@@ -1,4 +1,6 @@
+import { get as httpGet } from 'node:http';
 import { pino } from 'pino';
+import { CloudError } from '../errors.ts';
 import { LocalCloud } from '../providers/local/cloud.ts';
 import {
   ENDPOINTS_FILE,
@@ -8,6 +10,7 @@ import {
 } from '../providers/local/endpoints.ts';
 import type { PassReport } from '../reconcile/pass.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
+import { orderedRegions } from './format.ts';
 import { readSpecFile } from './spec-file.ts';
 
 export interface UpOptions {
@@ -19,7 +22,8 @@ export interface UpOptions {
   storePort: number;
   interval: number;
   period: number;
-  maxTasks: number;
+  /** Undefined: as many tasks as the specs ask for. */
+  maxTasks?: number;
   /** A spec file applied when the store holds no site of its name; false for none. */
   spec: string | false;
   logLevel: string;
@@ -27,17 +31,21 @@ export interface UpOptions {
 
 const DEMO_SPEC = new URL('../../specs/demo.json', import.meta.url);
 
+/** How long `tandem up` waits for the site it applied to serve before it prints the banner anyway. */
+const SERVE_TIMEOUT_MS = 60_000;
+
 /**
  * `tandem up`: starts the local cloud, applies the demo spec on first start,
- * prints where to look and what each pass did, and on Ctrl-C stops every
- * task and server before it exits.
+ * waits until the site serves through the CDN, prints where to look and what
+ * each pass did, and on Ctrl-C stops every task and server before it exits.
+ * An error before it is up stops everything it started and is thrown, so
+ * the command exits non-zero instead of serving half a cloud.
  */
 export async function runUp(options: UpOptions): Promise<void> {
   quietSdkNodeWarning();
   // The spec is checked before anything starts, so a bad one leaves nothing running.
   const spec = options.spec === false ? undefined : readStartSpec(options.spec);
   const log = pino({ level: options.logLevel }, pino.destination(2));
-  const started = Date.now();
   const cloud = await LocalCloud.start({
     dir: options.dir,
     inMemory: options.inMemory,
@@ -47,7 +55,9 @@ export async function runUp(options: UpOptions): Promise<void> {
     storePort: options.storePort,
     intervalSeconds: options.interval,
     periodSeconds: options.period,
-    maxTasksPerRegion: options.maxTasks,
+    ...(options.maxTasks === undefined ? {} : { maxTasksPerRegion: options.maxTasks }),
+    // Stored before the first pass, so that pass converges it, not the next one an interval later.
+    ...(spec === undefined ? {} : { applyOnStart: { name: spec.name, document: spec.document } }),
     log,
     onPass: passPrinter(),
   });
@@ -59,28 +69,50 @@ export async function runUp(options: UpOptions): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 
-  const endpoints = cloud.endpoints!;
-  let applied = '';
-  if (spec !== undefined) {
-    applied = (await cloud.applyIfAbsent(spec.name, spec.document))
-      ? `Applied ${spec.file} as site "${spec.name}".`
-      : `Site "${spec.name}" is already stored; it keeps its spec.`;
+  try {
+    await announce(cloud, options, spec);
+  } catch (error) {
+    await cloud.stop();
+    const text =
+      error instanceof CloudError ? `${error.kind} ${error.resource}: ${error.message}` : String(error);
+    throw new LocalCloudError(`${text}\ntandem up could not start; everything it started is stopped.`);
   }
+}
+
+/** Applies the start spec, waits for its site to serve, then prints where to look. */
+async function announce(cloud: LocalCloud, options: UpOptions, spec: StartSpec | undefined): Promise<void> {
+  const endpoints = cloud.endpoints!;
   const [primary, ...others] = endpoints.regions;
+  // Since the process started, loading the CLI included: what the person waited for.
+  const seconds = () => `${process.uptime().toFixed(1)} s`;
+  let headline: string;
+  if (spec === undefined) {
+    headline = `tandem local cloud is up (${seconds()}); no spec applied: apply one with npx tandem apply -f <spec.json>.`;
+  } else {
+    const applied = cloud.appliedOnStart
+      ? `Applied ${spec.file} as site "${spec.name}"`
+      : `Site "${spec.name}" is already stored and keeps its spec`;
+    console.log(
+      `tandem local cloud started (${seconds()}): regions ${endpoints.regions.join(', ')}. ${applied}; waiting for it to serve...`,
+    );
+    const served = await waitUntilServed(cloud, spec.name, endpoints.cdn, SERVE_TIMEOUT_MS);
+    headline = served
+      ? `tandem local cloud is up: site "${spec.name}" serves through the CDN (${seconds()} after start).`
+      : `tandem local cloud is up, but site "${spec.name}" does not serve through the CDN after ${SERVE_TIMEOUT_MS / 1000} s: npx tandem describe ${spec.name} says why.`;
+  }
   console.log(
     [
-      `tandem local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s): regions ${endpoints.regions.join(', ')}.`,
+      headline,
       '',
       `  site       ${endpoints.cdn}   (the CDN: ${primary} first, failing over to ${others.join(', ')})`,
       `  dashboard  ${endpoints.dashboard}`,
       `  store      ${endpoints.store}   (DynamoDB API, table "${endpoints.table}"${options.inMemory ? ', in memory' : `, data in ${options.dir}/store`})`,
       '',
-      `${applied} The reconciler runs every ${options.interval} s; tasks start within a few passes.`,
-      'In another terminal:',
+      `The reconciler runs every ${options.interval} s. In another terminal:`,
       '  npx tandem get                                   sites and whether they are ready',
       '  npx tandem describe demo                         conditions, tasks per region, last actions',
-      '  npx tandem load --rps 20 --duration 60           traffic through the CDN',
-      `  npx tandem fail-region ${primary}                the CDN fails over; heal-region undoes it`,
+      '  npx tandem load --rps 20 --duration 30           traffic through the CDN',
+      `${`  npx tandem fail-region ${primary}`.padEnd(51)}the CDN fails over; heal-region undoes it`,
       '  npx tandem apply -f <spec.json>                  change the site (e.g. canary.weight)',
       'Ctrl-C stops everything.',
       '',
@@ -88,8 +120,57 @@ export async function runUp(options: UpOptions): Promise<void> {
   );
 }
 
+/**
+ * Polls until the site answers 200 through the local CDN to every one of
+ * `SERVED_IN_A_ROW` requests (by its domain name, so other sites do not get in
+ * the way; each with its own query, so the CDN's cache does not answer): one
+ * 200 may come from the stable tasks while the canary's are still starting.
+ * False after `timeoutMs`.
+ */
+async function waitUntilServed(
+  cloud: LocalCloud,
+  site: string,
+  cdn: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let sent = 0;
+  while (Date.now() < deadline) {
+    const domainName = (await cloud.views()).get(site)?.cdn.domainName;
+    let inARow = 0;
+    while (domainName !== undefined && inARow < SERVED_IN_A_ROW) {
+      sent += 1;
+      if ((await answers(new URL(`?tandem-up=${sent}`, cdn), domainName)) !== 200) break;
+      inARow += 1;
+    }
+    if (inARow === SERVED_IN_A_ROW) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+const SERVED_IN_A_ROW = 10;
+
+/** The status code the CDN at `url` answers for `host`, or undefined when it cannot be reached. */
+function answers(url: URL, host: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = httpGet(url, { headers: { host }, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+interface StartSpec {
+  file: string;
+  name: string;
+  document: unknown;
+}
+
 /** The spec `tandem up` applies on start ('' for the demo's), read and validated; a bad one throws, naming the file. */
-function readStartSpec(given: string): { file: string; name: string; document: unknown } {
+function readStartSpec(given: string): StartSpec {
   const file = given === '' ? 'specs/demo.json' : given;
   const document = readSpecFile(given === '' ? DEMO_SPEC : given);
   const result = validateSite(document);
@@ -119,8 +200,7 @@ function passPrinter(): (report: PassReport) => void {
           return [type === 'Ready' ? `Ready=${c.status} (${c.reason})` : type];
         })
         .join(' ');
-      const tasks = Object.entries(status.regions)
-        .sort(([, a], [, b]) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1))
+      const tasks = orderedRegions(status)
         .map(([region, r]) => {
           const track = (name: string, t: { running: number; desired: number }) =>
             `${name} ${t.running}/${t.desired}`;

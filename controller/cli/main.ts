@@ -14,9 +14,18 @@ import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, reportersCell, table } from './format.ts';
 import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
 import { runDemo } from './demo.ts';
+import { SimStateError } from './sim-state.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
 import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
-import { formatProgress, formatSummary, LoadOptionsError, runLoad, type LoadProgress } from './load.ts';
+import {
+  formatProgress,
+  formatSummary,
+  LoadOptionsError,
+  runLoad,
+  validateLoadOptions,
+  type LoadOptions,
+  type LoadProgress,
+} from './load.ts';
 import type { UpOptions } from './local.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
@@ -131,9 +140,10 @@ export function program(): Command {
       >;
       const stalled = outcomes.find((o) => o.stalled !== undefined)?.stalled;
       if (options.output === 'json') {
-        console.log(JSON.stringify({ site: name, actions, blockers, stalled }, null, 2));
+        console.log(JSON.stringify({ site: name, from: backend.where, actions, blockers, stalled }, null, 2));
         return;
       }
+      console.log(`From ${backend.where}:`);
       if (backend.reconcilers.length === 1)
         console.log(`The plan of ${backend.reconcilers[0]}'s reconciler (each region plans its own):`);
       if (stalled !== undefined) console.log(`Stalled: ${stalled.message}`);
@@ -156,8 +166,9 @@ export function program(): Command {
   ).action(async (options: BackendOptions & { once?: boolean; interval: number; logLevel: string }) => {
     const log = pino({ level: options.logLevel }, pino.destination(2));
     const holder = `${hostname()}:${process.pid}`;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const backend = await openBackend(options);
+      if (first) console.log(`Reconciling ${backend.where}:`);
       backend.beforePass();
       const platform = await backend.platform();
       // Each region's reconciler in turn, under its region's lease, as the regional Lambdas run.
@@ -206,7 +217,8 @@ export function program(): Command {
   withBackendOptions(
     cli.command('get').description('list the stored sites and whether they are ready'),
   ).action(async (options: BackendOptions) => {
-    const { store } = (await openBackend(options, { storeOnly: true })).ports;
+    const backend = await openBackend(options, { storeOnly: true });
+    const { store } = backend.ports;
     const [specs, statusOf] = await Promise.all([store.listSpecs(), views(store)]);
     const names = [...new Set([...specs.map((s) => s.name), ...statusOf.keys()])].sort();
     const rows = names.map((name) => {
@@ -223,6 +235,7 @@ export function program(): Command {
         reportersCell(status?.reporters ?? []),
       ];
     });
+    console.log(`From ${backend.where}:`);
     console.log(
       rows.length === 0
         ? 'No sites.'
@@ -236,15 +249,19 @@ export function program(): Command {
       .description("print a site's conditions, per-region task counts, last actions and errors")
       .argument('<site>'),
   ).action(async (site: string, options: BackendOptions) => {
-    const { store } = (await openBackend(options, { storeOnly: true })).ports;
+    const backend = await openBackend(options, { storeOnly: true });
+    const { store } = backend.ports;
     const [spec, all] = await Promise.all([store.getSpec(site), views(store)]);
     const status = all.get(site);
-    if (spec === undefined && status === undefined) throw new CliError(`no site ${site}`);
+    if (spec === undefined && status === undefined) throw new CliError(`no site ${site} in ${backend.where}`);
+    console.log(`From ${backend.where}:`);
     if (status === undefined) {
       console.log(`Site: ${site}\nGeneration: ${spec!.generation}\nNot reconciled yet.`);
       return;
     }
-    console.log(describeStatus(status, spec?.generation));
+    const valid = spec === undefined ? undefined : validateSite(spec.document);
+    const order = valid?.ok ? valid.site.spec.regions.map((r) => r.name) : undefined;
+    console.log(describeStatus(status, spec?.generation, order));
   });
 
   const editCanary = (verb: 'promote' | 'abort', edit: (document: unknown) => unknown, done: string) =>
@@ -309,7 +326,11 @@ export function program(): Command {
     .option('--store-port <port>', "the spec store's DynamoDB endpoint", port, 8000)
     .option('--interval <seconds>', 'seconds between reconcile passes', positiveInt, 5)
     .option('--period <seconds>', 'seconds per metric datapoint (CloudWatch: 60)', positiveInt, 5)
-    .option('--max-tasks <n>', 'most tasks running at once per region', positiveInt, 8)
+    .option(
+      '--max-tasks <n>',
+      'cap the tasks running at once per region, for a small machine (default: as many as the specs ask for)',
+      positiveInt,
+    )
     .option('--spec <file>', 'apply this spec on start unless its site is stored (default specs/demo.json)')
     .option('--no-spec', 'apply no spec on start')
     .addOption(
@@ -352,25 +373,33 @@ export function program(): Command {
         local: string;
       }) => {
         const url = options.url ?? (await runningLocalCloud(options.local))?.cdn ?? 'http://localhost:8080/';
+        const json = options.output === 'json';
+        const load: LoadOptions = {
+          url,
+          rps: options.rps,
+          durationSeconds: options.duration,
+          cacheBust: options.cacheBust,
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
+        };
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
-        const json = options.output === 'json';
-        if (!json)
-          console.log(
-            `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
-          );
         try {
-          const summary = await runLoad({
-            url,
-            rps: options.rps,
-            durationSeconds: options.duration,
-            cacheBust: options.cacheBust,
-            signal: abort.signal,
-            ...(options.host === undefined ? {} : { host: options.host }),
-            ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
-          });
+          // Checked before anything is printed, so a bad option is never echoed as if it were sent.
+          validateLoadOptions(load);
+          if (!json)
+            console.log(
+              `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
+            );
+          const summary = await runLoad({ ...load, signal: abort.signal });
           console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+          if (summary.sent > 0 && summary.ok === 0)
+            throw new CliError(
+              `every one of the ${summary.sent} requests failed (${Object.entries(summary.statuses)
+                .map(([status, n]) => `${status} ×${n}`)
+                .join(', ')}): is a site served at ${url}?`,
+            );
         } catch (error) {
           if (error instanceof LoadOptionsError) throw new CliError(error.message);
           throw error;
@@ -452,7 +481,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       error instanceof CliError ||
       error instanceof BackendError ||
       error instanceof LocalCloudError ||
-      error instanceof SpecFileError
+      error instanceof SpecFileError ||
+      error instanceof SimStateError
     )
       console.error(`error: ${error.message}`);
     else if (error instanceof CloudError)

@@ -3,35 +3,55 @@ import { join } from 'node:path';
 import { SimulatedCloud } from '../providers/sim/cloud.ts';
 import type { SimWorld } from '../providers/sim/world.ts';
 
+/** The simulated cloud's directory cannot be read or written; the message says which and what to do. */
+export class SimStateError extends Error {}
+
 /**
  * The simulated cloud kept in a directory between CLI commands, so `apply`,
  * `plan` and `reconcile` act on one world until the AWS providers are used.
  */
 export function openSimState(dir: string): SimulatedCloud {
   const file = join(dir, 'world.json');
-  let world: SimWorld | undefined;
+  let text: string | undefined;
   try {
-    world = JSON.parse(readFileSync(file, 'utf8')) as SimWorld;
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(
-        `cannot read the simulated world in ${file}: ${(error as Error).message}; delete it to start afresh`,
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR')
+      throw new SimStateError(
+        `--state ${dir} is not a directory: name a directory (it is created if missing)`,
       );
-    }
+    if (code !== 'ENOENT')
+      throw new SimStateError(`cannot read the simulated world in ${file}: ${(error as Error).message}`);
   }
-  if (world !== undefined && !looksLikeWorld(world)) {
-    throw new Error(
+  if (text === undefined) return new SimulatedCloud({});
+  let world: unknown;
+  try {
+    world = JSON.parse(text);
+  } catch (error) {
+    throw new SimStateError(
+      `${file} is not valid JSON (${(error as Error).message}); delete it to start afresh`,
+    );
+  }
+  if (!looksLikeWorld(world)) {
+    throw new SimStateError(
       `${file} is not a simulated world this version of tandem wrote (before 0.2, the world had one table; since, a replica per region); delete it to start afresh`,
     );
   }
-  return new SimulatedCloud(world === undefined ? {} : { world });
+  return new SimulatedCloud({ world });
 }
 
 export function saveSimState(dir: string, sim: SimulatedCloud): void {
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, 'world.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(sim.world, null, 1)}\n`);
-  renameSync(`${file}.tmp`, file);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(sim.world, null, 1)}\n`);
+    renameSync(`${file}.tmp`, file);
+  } catch (error) {
+    throw new SimStateError(
+      `cannot keep the simulated world in ${dir} (${(error as Error).message}); nothing was changed: pass --state <a directory you can write>`,
+    );
+  }
 }
 
 /** The state file is tandem's own, but a person may have edited or replaced it. */

@@ -138,7 +138,9 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
       held = true;
       tasks = input.desired;
       reason = 'ScaleInHeldDuringRollout';
-      message = `demand needs ${stabilized} task(s), but a deployment is in progress`;
+      message = input.rolloutInProgress
+        ? `demand needs ${stabilized} task(s), but a deployment is in progress`
+        : `demand needs ${stabilized} task(s), but ${input.desired - input.running} of ${input.desired} task(s) are not running yet`;
     } else {
       tasks = stabilized;
       reason = 'ScaleIn';

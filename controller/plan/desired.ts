@@ -72,7 +72,13 @@ export function siteTaskDefinitions(
           taskRoleArn: where.taskRoleArn,
           logGroup: where.logGroup,
         };
-        return { family: taskDefinitionFamily(site.metadata.name, content), ...content };
+        const { architecture } = spec.task;
+        // The default leaves the digest as it was before the setting existed: no site rolls over for it.
+        const family = taskDefinitionFamily(
+          site.metadata.name,
+          architecture === 'X86_64' ? content : { ...content, architecture },
+        );
+        return { family, ...content, architecture };
       };
       const stable = taskDefinition(spec.image.tag);
       return [

@@ -17,6 +17,8 @@ export interface TaskDefinitionSpec {
   image: string;
   cpu: number;
   memory: number;
+  /** The image's CPU architecture (ECS runtimePlatform.cpuArchitecture). */
+  architecture: 'X86_64' | 'ARM64';
   containerPort: number;
   healthCheckPath: string;
   environment: Readonly<Record<string, string>>;
@@ -42,6 +44,11 @@ export interface ServiceState {
    * than one deployment, or the primary one not yet completed. A desired-count change alone is not one.
    */
   rolloutInProgress: boolean;
+  /**
+   * Why ECS cannot start some of the desired tasks (its latest service event says it was unable to
+   * place a task: no capacity, usually), while it cannot; undefined otherwise.
+   */
+  placementFailure?: string;
   targetGroupArn?: string;
   tags: Tags;
 }

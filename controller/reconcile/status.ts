@@ -154,7 +154,13 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       ? { status: 'False', reason: 'AllRegionsHealthy', message: 'every region and the CDN converged' }
       : {
           status: 'True',
-          reason: degraded.length > 0 ? 'RegionDegraded' : 'CdnDegraded',
+          reason:
+            degraded.length === 0
+              ? 'CdnDegraded'
+              : cdnError === undefined &&
+                  degraded.every(([, r]) => r.degraded!.reason === 'InsufficientCapacity')
+                ? 'InsufficientCapacity'
+                : 'RegionDegraded',
           message: [
             ...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`),
             ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`]),
@@ -303,6 +309,15 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       reason: 'ActionFailed',
       message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
     };
+  } else {
+    const unplaced = observed?.services.filter(
+      (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
+    );
+    if (unplaced !== undefined && unplaced.length > 0)
+      status.degraded = {
+        reason: 'InsufficientCapacity',
+        message: unplaced.map((s) => `${s.name}: ${s.placementFailure}`).join('; '),
+      };
   }
   return { [name]: status };
 }

@@ -55,6 +55,38 @@ export function assertNoTaskLeft(runId: string, pids: Iterable<number> = []): vo
   assert.equal(found, '', `processes of run ${runId} left running`);
 }
 
+/**
+ * Leaves a table `tandem` CREATING in a store on disk, as when a store stops
+ * before its table turns ACTIVE. In another process: the table's timer would
+ * otherwise keep this one alive.
+ */
+export function leaveTableCreating(dir: string): void {
+  const script = `
+    const dynalite = require('dynalite');
+    const { DynamoDBClient, CreateTableCommand } = require('@aws-sdk/client-dynamodb');
+    const server = dynalite({ path: ${JSON.stringify(dir)}, createTableMs: 3600000 });
+    server.listen(0, '127.0.0.1', async () => {
+      const client = new DynamoDBClient({
+        endpoint: 'http://127.0.0.1:' + server.address().port,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+      await client.send(new CreateTableCommand({
+        TableName: 'tandem',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }));
+      process.exit(0);
+    });`;
+  const result = spawnSync(process.execPath, ['-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+}
+
 /** Runs the tandem CLI as a user would, against the local cloud in `dir`. */
 export function tandem(
   dir: string,

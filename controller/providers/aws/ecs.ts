@@ -102,7 +102,7 @@ export class AwsEcs implements EcsPort {
           memory: String(spec.memory),
           executionRoleArn: spec.executionRoleArn,
           taskRoleArn: spec.taskRoleArn,
-          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: spec.architecture },
           containerDefinitions: [
             {
               name: CONTAINER_NAME,
@@ -276,6 +276,9 @@ export class AwsEcs implements EcsPort {
   }
 }
 
+/** The service event ECS writes when it cannot start a task: no Fargate capacity, no free address, ... */
+const UNABLE_TO_PLACE = /was unable to place a task/;
+
 function serviceState(service: Service, operation: string, resource: string): ServiceState {
   const name = service.serviceName;
   if (!name) throw badResponse(operation, resource, 'serviceName');
@@ -299,6 +302,14 @@ function serviceState(service: Service, operation: string, resource: string): Se
   ];
   const primary = deployments.find((d) => d.status === 'PRIMARY');
   const targetGroupArn = service.loadBalancers?.[0]?.targetGroupArn;
+  // ECS lists a service's events newest first: while tasks are missing, the newest says whether it could not place them.
+  const latest = service.events?.[0]?.message;
+  const placementFailure =
+    latest !== undefined &&
+    UNABLE_TO_PLACE.test(latest) &&
+    (service.runningCount ?? 0) < (service.desiredCount ?? 0)
+      ? latest
+      : undefined;
   return {
     name,
     arn,
@@ -310,6 +321,7 @@ function serviceState(service: Service, operation: string, resource: string): Se
     pendingCount: service.pendingCount ?? 0,
     // As the port defines it: a deployment rolling out, not a desired count still being reached.
     rolloutInProgress: deployments.length > 1 || primary?.rolloutState === 'IN_PROGRESS',
+    ...(placementFailure === undefined ? {} : { placementFailure }),
     ...(targetGroupArn === undefined ? {} : { targetGroupArn }),
     tags: fromEcsTags(service.tags, operation, name),
   };

@@ -112,11 +112,22 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
     res.end(text);
   }
 
+  // Once a distribution has been served, none means its site was deleted, not that one is coming.
+  let servedOne = false;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests += 1;
-    const choice = chooseDistribution(view.distributions(), req.headers.host);
+    const distributions = view.distributions();
+    if (distributions.length > 0) servedOne = true;
+    const choice = chooseDistribution(distributions, req.headers.host);
     if (choice.kind === 'none') {
-      reply(res, 503, 'no distribution yet: the reconciler creates it within a few seconds\n');
+      reply(
+        res,
+        503,
+        servedOne
+          ? 'no distribution any more: its site was deleted (or the distribution disabled); tandem apply -f <spec> makes one again\n'
+          : 'no distribution yet: the reconciler creates one within a few seconds of tandem apply; tandem get lists the stored sites\n',
+      );
       return;
     }
     if (choice.kind === 'unknownHost') {

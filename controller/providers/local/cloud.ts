@@ -53,12 +53,17 @@ export interface LocalCloudOptions {
   intervalSeconds?: number;
   /** Seconds per metric datapoint (CloudWatch's are 60); default 5. */
   periodSeconds?: number;
-  /** Most tasks running at once per region; default 8. */
+  /** Most tasks running at once per region; default: as many as the specs ask for. */
   maxTasksPerRegion?: number;
   /** How long a distribution change takes to deploy; default 2 s. */
   cdnDeploySeconds?: number;
   /** Between health checks of each task; default 1000 ms. */
   healthCheckIntervalMs?: number;
+  /**
+   * A spec stored before the first pass unless its site is stored already, so
+   * that pass converges it rather than the one an interval later.
+   */
+  applyOnStart?: { name: string; document: unknown };
   log: Logger;
   /** Called after every pass that ran. */
   onPass?: (report: PassReport) => void;
@@ -87,6 +92,8 @@ export class LocalCloud {
   private stopped = false;
   private passes = 0;
   endpoints: LocalEndpoints | undefined;
+  /** Whether `applyOnStart` stored its spec (false: a site of that name was stored already). */
+  appliedOnStart = false;
 
   private constructor(
     private readonly options: LocalCloudOptions,
@@ -127,10 +134,17 @@ export class LocalCloud {
     const dir = options.dir ?? DEFAULT_LOCAL_DIR;
     mkdirSync(dir, { recursive: true });
     const host = options.host ?? '127.0.0.1';
+    const reported = new Set<string>();
     const store = await startLocalStore({
       ...(options.inMemory ? {} : { dir: join(dir, 'store') }),
       host,
       port: options.storePort ?? 8000,
+      // Every pass reads every item: say what is wrong with one once, not every few seconds.
+      onMalformed: (error) => {
+        if (reported.has(error.message)) return;
+        reported.add(error.message);
+        options.log.warn({ item: error.resource, err: error.message }, 'malformed item in the store');
+      },
     }).catch((error: unknown) => {
       throw portInUse(error, '--store-port') ?? error;
     });
@@ -155,7 +169,7 @@ export class LocalCloud {
         world,
         cluster: where.cluster,
         loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
-        maxTasks: options.maxTasksPerRegion ?? 8,
+        ...(options.maxTasksPerRegion === undefined ? {} : { maxTasks: options.maxTasksPerRegion }),
         runId: this.runId,
         metrics: this.metrics,
         log: options.log,
@@ -229,6 +243,8 @@ export class LocalCloud {
     writeEndpoints(dir, this.endpoints);
     this.closers.push(() => Promise.resolve(removeEndpoints(dir, this.runId)));
 
+    const start = options.applyOnStart;
+    if (start !== undefined) this.appliedOnStart = await this.applyIfAbsent(start.name, start.document);
     this.deployTimer = setInterval(() => this.deployDistributions(), 250);
     this.schedulePass(0);
   }

@@ -7,7 +7,9 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import type { CloudError } from '../../errors.ts';
 import { DynamoSpecStore } from '../aws/store.ts';
 import { LocalCloudError } from './endpoints.ts';
 
@@ -22,6 +24,10 @@ export interface LocalStoreOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
+  /** How long a new table takes to become ACTIVE (dynalite's createTableMs); default 0. Tests slow it down. */
+  createTableMs?: number;
+  /** Called for each stored item that does not have the shape tandem writes (see DynamoSpecStore). */
+  onMalformed?: (error: CloudError) => void;
 }
 
 export interface LocalStore {
@@ -48,7 +54,7 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   }
   const server = dynalite({
     ...(options.dir === undefined ? {} : { path: options.dir }),
-    createTableMs: 0,
+    createTableMs: options.createTableMs ?? 0,
     deleteTableMs: 0,
     updateTableMs: 0,
   });
@@ -63,16 +69,29 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
   const client = localStoreClient(endpoint);
-  await ensureSpecTable(client, LOCAL_TABLE);
+  const close = async () => {
+    client.destroy();
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  };
+  try {
+    await ensureSpecTable(client, LOCAL_TABLE, options.dir);
+  } catch (error) {
+    // Nothing may keep listening for a store that cannot be used.
+    await close();
+    throw error;
+  }
   return {
     endpoint,
     tableName: LOCAL_TABLE,
-    storeFor: (region) => new DynamoSpecStore(client, LOCAL_TABLE, region),
-    close: async () => {
-      client.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
+    storeFor: (region) =>
+      new DynamoSpecStore(
+        client,
+        LOCAL_TABLE,
+        region,
+        options.onMalformed === undefined ? {} : { onMalformed: options.onMalformed },
+      ),
+    close,
   };
 }
 
@@ -112,26 +131,51 @@ export function localStoreClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Creates the table with the bootstrap's key schema (see docs/store.md) unless it exists. */
-export async function ensureSpecTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** How long a table may take to become ACTIVE before the store is given up on. */
+export const TABLE_ACTIVE_TIMEOUT_SECONDS = 10;
+
+/**
+ * Creates the table with the bootstrap's key schema (see docs/store.md) unless
+ * it exists, and waits until it is ACTIVE: until then DynamoDB, and dynalite,
+ * answer every item call with ResourceNotFoundException.
+ */
+export async function ensureSpecTable(
+  client: DynamoDBClient,
+  tableName: string,
+  dir?: string,
+): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
   }
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  try {
+    await waitUntilTableExists(
+      { client, maxWaitTime: TABLE_ACTIVE_TIMEOUT_SECONDS, minDelay: 0.05, maxDelay: 0.5 },
+      { TableName: tableName },
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'TimeoutError') throw error;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    throw new LocalCloudError(
+      `the store's table ${tableName} is still ${Table?.TableStatus ?? 'missing'} after ${TABLE_ACTIVE_TIMEOUT_SECONDS} s` +
+        (dir === undefined
+          ? ''
+          : ` (a tandem up stopped while creating it?): delete ${dir} to start afresh, or pass --dir <another directory> or --in-memory`),
+    );
+  }
 }

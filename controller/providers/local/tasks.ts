@@ -40,8 +40,11 @@ export interface TaskRuntimeOptions {
   world: () => SimRegion;
   cluster: string;
   loadBalancerDimension: string;
-  /** Most tasks that run at once in the region; further tasks stay pending, as when Fargate has no capacity. */
-  maxTasks: number;
+  /**
+   * Most tasks that run at once in the region; further tasks stay pending, as when Fargate has no
+   * capacity, and their service says why. Undefined: as many as the services ask for.
+   */
+  maxTasks?: number;
   /** Marks every task's command line (`--tandem-run=<id>`), so leftovers can be found. */
   runId: string;
   metrics: LocalMetrics;
@@ -119,23 +122,35 @@ export class TaskRuntime {
     }
   }
 
+  /**
+   * Services converge in the order they were created, so under a `maxTasks` cap a service created
+   * later never takes the slots of one running before it; a running task is never stopped to make room.
+   */
   private convergeService(region: SimRegion, service: ServiceState): void {
     const live = this.live(service.name);
     const primary = live.filter((t) => t.family === service.taskDefinition);
     const old = live.filter((t) => t.family !== service.taskDefinition);
     const desired = service.desiredCount;
+    const { maxTasks } = this.options;
 
     // Scale the primary deployment: surplus first from the unhealthy and newest.
     const kept = this.keep(primary, desired);
     let unplaced = 0;
+    let full = false;
     const definition = activeDefinition(region, service.taskDefinition);
     for (let n = kept.length; n < desired; n += 1) {
-      if (definition === undefined || this.regionTasks() >= this.options.maxTasks) {
+      full ||= maxTasks !== undefined && this.regionTasks() >= maxTasks;
+      if (definition === undefined || full) {
         unplaced += 1;
         continue;
       }
       kept.push(this.launch(service.name, definition));
     }
+    if (full)
+      service.placementFailure =
+        `${unplaced} of ${desired} task(s) cannot be placed: ${this.options.region} ` +
+        `runs at most ${maxTasks} tasks at once (tandem up --max-tasks ${maxTasks}), and every one is taken`;
+    else delete service.placementFailure;
 
     // Old deployments keep serving until the new one has enough healthy tasks (minimum healthy 100 %).
     const healthyPrimary = kept.filter((t) => t.state === 'RUNNING' && t.healthy).length;
@@ -154,6 +169,7 @@ export class TaskRuntime {
 
   /** A deleted service (DRAINING): its tasks stop, then it is INACTIVE, as ECS does. */
   private drainService(service: ServiceState): void {
+    delete service.placementFailure;
     const live = this.live(service.name);
     for (const task of live) this.drain(task);
     const remaining = [...this.tasks.values()].some((t) => t.service === service.name);
