@@ -7,7 +7,7 @@ import {
   quietSdkNodeWarning,
   readEndpoints,
   runningLocalCloud,
-  type LocalEndpoints,
+  type RunningLocalCloud,
 } from '../providers/local/endpoints.ts';
 import { openSimState, saveSimState } from './sim-state.ts';
 
@@ -171,7 +171,7 @@ export async function openBackend(
 
 /** The local cloud's spec store, over the DynamoDB API as on AWS; nothing else is reachable from here. */
 async function localBackend(
-  local: LocalEndpoints,
+  local: RunningLocalCloud,
   dir: string,
   wanted: string | undefined,
 ): Promise<Backend> {
@@ -180,12 +180,22 @@ async function localBackend(
     import('../providers/aws/store.ts'),
     import('../providers/local/store.ts'),
   ]);
-  const client = localStoreClient(local.store);
+  const region = knownRegion(wanted, local.regions, `the local cloud on ${dir}`);
+  const client = localStoreClient(local.stores[region] ?? local.store);
   const unreachable = (): never => {
     throw new BackendError('only the spec store of the local cloud is reachable from the CLI');
   };
   const elsewhere = new Proxy({}, { get: () => unreachable });
-  const region = knownRegion(wanted, local.regions, `the local cloud on ${dir}`);
+  if (local.lost.includes(region)) {
+    client.destroy();
+    const others = local.regions.filter((r) => !local.lost.includes(r));
+    throw new BackendError(
+      `${region} is lost in the local cloud on ${dir} (tandem lose-region): its replica of the table does not answer; ` +
+        (others.length === 0
+          ? 'restore a region with tandem restore-region'
+          : `pass --region ${others[0]} to use that region's replica`),
+    );
+  }
   const ports: Ports = {
     store: new DynamoSpecStore(client, local.table, region, { onMalformed: warnMalformed }),
     ecs: elsewhere as Ports['ecs'],
@@ -195,7 +205,8 @@ async function localBackend(
   };
   return {
     kind: 'local',
-    where: `the local cloud (${dir})`,
+    where:
+      wanted === undefined ? `the local cloud (${dir})` : `the local cloud (${dir}), ${region}'s replica`,
     region,
     ports,
     reconcilers: [],

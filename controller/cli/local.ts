@@ -231,13 +231,16 @@ function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args:
 }
 
 /** Fails or heals a region of the running local cloud; returns the sentence to print. */
-export async function setRegionFailed(dir: string, region: string, failed: boolean): Promise<string> {
+/** What `tandem fail-region`, `heal-region`, `lose-region` and `restore-region` do to a region of the local cloud. */
+export type RegionVerb = 'fail' | 'heal' | 'lose' | 'restore';
+
+/** Fails, heals, loses or restores a region of the running local cloud; returns the sentence to print. */
+export async function setRegionState(dir: string, region: string, verb: RegionVerb): Promise<string> {
   const local = await runningLocalCloud(dir);
   if (local === undefined)
     throw new LocalCloudError(
       `no local cloud is running on ${dir} (no live ${ENDPOINTS_FILE}); start one with npm start`,
     );
-  const verb = failed ? 'fail' : 'heal';
   const response = await fetch(
     new URL(`api/regions/${encodeURIComponent(region)}/${verb}`, local.dashboard),
     {
@@ -248,10 +251,29 @@ export async function setRegionFailed(dir: string, region: string, failed: boole
   const body = (await response.json()) as { error?: string };
   if (!response.ok) throw new LocalCloudError(body.error ?? `the local cloud answered ${response.status}`);
   const others = local.regions.filter((r) => r !== region).join(', ');
-  return failed
-    ? `${region} is failed: its load balancer answers 503 to every request and its ECS, ELB and CloudWatch APIs fail.\n` +
-        `The CDN fails over to ${others} at once; the reconciler marks FailoverActive within a pass or two and raises ${others}'s floor.\n` +
+  switch (verb) {
+    case 'fail':
+      return (
+        `${region} is failed: its load balancer answers 503 to every request and its ECS, ELB and CloudWatch APIs fail.\n` +
+        `The CDN fails over to ${others} at once; the reconcilers mark FailoverActive within a pass or two and ${others} carries its demand.\n` +
         `Undo it with: tandem heal-region ${region}`
-    : `${region} is healed: its load balancer serves again and the CDN returns to it for new requests.\n` +
-        'FailoverActive clears on the next pass; the raised floor is released after the scale-in window.';
+      );
+    case 'heal':
+      return (
+        `${region} is healed: its load balancer serves again and the CDN returns to it for new requests.\n` +
+        'FailoverActive clears on the next pass; the raised floor is released after the scale-in window.'
+      );
+    case 'lose':
+      return (
+        `${region} is lost: its tasks are gone, its load balancer and its replica of the table answer nothing, and its reconciler has stopped.\n` +
+        `The CDN fails over to ${others} at once; ${others}'s reconciler carries its demand as soon as it learns of the loss, and takes over the CDN once ${region} has missed 3 passes.\n` +
+        `Edit the spec meanwhile in another replica: tandem apply -f <spec.json> --region ${local.regions.find((r) => r !== region) ?? '<region>'}\n` +
+        `Bring it back with: tandem restore-region ${region}`
+      );
+    case 'restore':
+      return (
+        `${region} is back: its replica catches up with the others, its tasks start, and its reconciler takes back what it holds on its next pass.\n` +
+        'The CDN returns to it once its tasks are healthy.'
+      );
+  }
 }

@@ -409,14 +409,28 @@ export function program(): Command {
       },
     );
 
-  for (const failed of [true, false]) {
+  const regionCommands = [
+    [
+      'fail-region',
+      'fail',
+      "simulate a region's outage in the local cloud: its load balancer answers 503 and its APIs fail",
+    ],
+    ['heal-region', 'heal', 'end a simulated outage: the region serves again'],
+    [
+      'lose-region',
+      'lose',
+      'lose a region of the local cloud whole: its tasks, load balancer, reconciler and replica of the table',
+    ],
+    [
+      'restore-region',
+      'restore',
+      'bring a lost region back: its replica catches up and its reconciler resumes',
+    ],
+  ] as const;
+  for (const [name, verb, description] of regionCommands) {
     cli
-      .command(failed ? 'fail-region' : 'heal-region')
-      .description(
-        failed
-          ? "simulate a region's outage in the local cloud: its load balancer answers 503 and its APIs fail"
-          : 'end a simulated outage: the region serves again',
-      )
+      .command(name)
+      .description(description)
       .argument('<region>')
       .addOption(
         new Option('--local <dir>', 'the local cloud to act on')
@@ -424,8 +438,8 @@ export function program(): Command {
           .default(DEFAULT_LOCAL_DIR),
       )
       .action(async (region: string, options: { local: string }) => {
-        const { setRegionFailed } = await import('./local.ts');
-        console.log(await setRegionFailed(options.local, region, failed));
+        const { setRegionState } = await import('./local.ts');
+        console.log(await setRegionState(options.local, region, verb));
       });
   }
 
@@ -485,9 +499,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       error instanceof SimStateError
     )
       console.error(`error: ${error.message}`);
-    else if (error instanceof CloudError)
+    else if (error instanceof CloudError) {
       console.error(`error: ${error.kind} ${error.resource}: ${error.message}`);
-    else console.error(error);
+      // A region down takes its replica with it; every other replica still takes reads and writes.
+      if (error.kind === 'Unavailable' && /dynamodb:/.test(error.message))
+        console.error(
+          "hint: if that region's replica of the table is unreachable, use another one with --region <region>",
+        );
+    } else console.error(error);
     return 1;
   }
 }

@@ -3,16 +3,10 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { keepSitesDashboardAsHolder } from '../../dashboard/publish.ts';
 import { SITES_DASHBOARD } from '../../dashboard/sites.ts';
-import { heartbeatsByRegion, type Liveness } from '../../decide/ownership.ts';
-import { asCloudError } from '../../errors.ts';
-import { loadBalancerDimension } from '../../model/naming.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { Ports } from '../../ports/index.ts';
-import type { Heartbeat } from '../../ports/store.ts';
 import type { PassReport } from '../../reconcile/pass.ts';
-import { regionPass } from '../../reconcile/round.ts';
 import { siteViews, type SiteView } from '../../reconcile/view.ts';
 import { SimulatedCloud } from '../sim/cloud.ts';
 import { simPlatform } from '../sim/world.ts';
@@ -26,11 +20,10 @@ import {
   type LocalEndpoints,
 } from './endpoints.ts';
 import { startDashboardPage } from './dashboard-page.ts';
-import { startLoadBalancer } from './load-balancer.ts';
 import { LocalMetrics } from './metrics.ts';
+import { LocalRegion } from './region.ts';
+import { TableReplicator } from './replicator.ts';
 import { startLocalStore, type LocalStore } from './store.ts';
-import { TaskRuntime } from './tasks.ts';
-import type { LoadBalancerView } from './types.ts';
 
 export const LOCAL_REGIONS = ['us-east-1', 'eu-west-1'] as const;
 
@@ -47,8 +40,10 @@ export interface LocalCloudOptions {
   cdnPort?: number;
   /** The dashboard page and the local cloud's control API; default 8090. */
   dashboardPort?: number;
-  /** The DynamoDB endpoint of the spec store; default 8000. */
+  /** The DynamoDB endpoint of the first region's replica of the table; the next regions' follow it (default 8000, 8001, …; 0: any free ports). */
   storePort?: number;
+  /** How long a write to one replica takes to reach the others; default 500 ms (a global table: about a second). */
+  replicationDelayMs?: number;
   /** Seconds between reconcile passes; default 5. */
   intervalSeconds?: number;
   /** Seconds per metric datapoint (CloudWatch's are 60); default 5. */
@@ -70,36 +65,35 @@ export interface LocalCloudOptions {
 }
 
 /**
- * The whole of tandem on one machine: the spec store (DynamoDB on dynalite),
- * two regions whose services run real processes behind real load balancers,
- * a CDN that fails over between them, local metrics, the dashboard page, and
- * the same reconciler as the Lambda on an interval. The ECS, ELB and
- * CloudFront APIs are the simulated cloud's, whose behaviour the contract
- * suites hold to the AWS adapters'; this adds the data plane behind them.
+ * The whole of tandem on one machine: two regions, each with its own replica
+ * of the table (DynamoDB on dynalite, replicated between them as a global
+ * table is), its own services running real processes behind a real load
+ * balancer, and its own reconciler (the Lambda's, on an interval); a CDN that
+ * fails over between them; local metrics; and the dashboard page. The ECS,
+ * ELB and CloudFront APIs are the simulated cloud's, whose behaviour the
+ * contract suites hold to the AWS adapters'; this adds the data plane behind
+ * them. A region can be failed (its data plane) or lost whole.
  */
 export class LocalCloud {
   readonly runId = randomBytes(4).toString('hex');
   readonly sim: SimulatedCloud;
   readonly platform: Platform;
   readonly metrics: LocalMetrics;
-  private readonly runtimes = new Map<string, TaskRuntime>();
-  private readonly failed = new Set<string>();
+  private readonly regions = new Map<string, LocalRegion>();
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly deploying = new Map<string, { etag: string; since: number }>();
-  private passTimer: NodeJS.Timeout | undefined;
   private deployTimer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
   private stopped = false;
-  private passes = 0;
   endpoints: LocalEndpoints | undefined;
   /** Whether `applyOnStart` stored its spec (false: a site of that name was stored already). */
   appliedOnStart = false;
 
   private constructor(
     private readonly options: LocalCloudOptions,
-    private readonly store: LocalStore,
+    private readonly stores: ReadonlyMap<string, LocalStore>,
+    private readonly replicator: TableReplicator,
   ) {
-    const regions = [...(options.regions ?? LOCAL_REGIONS)];
+    const regions = [...stores.keys()];
     const base = simPlatform(regions);
     this.platform = {
       ...base,
@@ -116,17 +110,35 @@ export class LocalCloud {
     this.sim = new SimulatedCloud({ regions, platform: this.platform });
     this.metrics = new LocalMetrics({
       periodSeconds: this.platform.metricPeriodSeconds!,
-      failing: (region) => this.failed.has(region),
+      failing: (region) =>
+        this.regions.get(region)?.failed === true || this.regions.get(region)?.lost === true,
     });
+    for (const region of regions) {
+      this.regions.set(
+        region,
+        new LocalRegion({
+          region,
+          sim: this.sim,
+          platform: this.platform,
+          metrics: this.metrics,
+          store: stores.get(region)!,
+          runId: this.runId,
+          host: options.host ?? '127.0.0.1',
+          intervalSeconds: options.intervalSeconds ?? 5,
+          ...(options.maxTasksPerRegion === undefined ? {} : { maxTasks: options.maxTasksPerRegion }),
+          ...(options.healthCheckIntervalMs === undefined
+            ? {}
+            : { healthCheckIntervalMs: options.healthCheckIntervalMs }),
+          log: options.log,
+          ...(options.onPass === undefined ? {} : { onPass: options.onPass }),
+        }),
+      );
+    }
   }
 
-  /** What `region`'s reconciler uses: the simulated control plane, the local metrics and the store as that region's. */
+  /** What `region`'s reconciler uses: the simulated control plane, the local metrics and its own replica. */
   portsOf(region: string): Ports {
-    return { ...this.sim.ports(region), store: this.store.storeFor(region), metrics: this.metrics.port() };
-  }
-
-  private get primary(): string {
-    return Object.keys(this.platform.regions)[0]!;
+    return this.region(region).ports();
   }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
@@ -134,23 +146,46 @@ export class LocalCloud {
     const dir = options.dir ?? DEFAULT_LOCAL_DIR;
     mkdirSync(dir, { recursive: true });
     const host = options.host ?? '127.0.0.1';
+    const regions = [...(options.regions ?? LOCAL_REGIONS)];
     const reported = new Set<string>();
-    const store = await startLocalStore({
-      ...(options.inMemory ? {} : { dir: join(dir, 'store') }),
-      host,
-      port: options.storePort ?? 8000,
-      // Every pass reads every item: say what is wrong with one once, not every few seconds.
-      onMalformed: (error) => {
-        if (reported.has(error.message)) return;
-        reported.add(error.message);
-        options.log.warn({ item: error.resource, err: error.message }, 'malformed item in the store');
-      },
-    }).catch((error: unknown) => {
-      throw portInUse(error, '--store-port') ?? error;
-    });
-    const cloud = new LocalCloud(options, store);
-    cloud.closers.push(() => store.close());
+    const stores = new Map<string, LocalStore>();
+    const closeStores = async () => {
+      for (const store of stores.values()) await store.close();
+    };
+    const base = options.storePort ?? 8000;
     try {
+      for (const [i, region] of regions.entries()) {
+        // The first region keeps the directory a single-table local cloud used, so its data carries over.
+        const data = i === 0 ? join(dir, 'store') : join(dir, `store-${region}`);
+        const store = await startLocalStore({
+          ...(options.inMemory ? {} : { dir: data }),
+          host,
+          port: base === 0 ? 0 : base + i,
+          // Every pass reads every item: say what is wrong with one once, not every few seconds.
+          onMalformed: (error) => {
+            if (reported.has(error.message)) return;
+            reported.add(error.message);
+            options.log.warn({ item: error.resource, err: error.message }, 'malformed item in the store');
+          },
+        }).catch((error: unknown) => {
+          throw portInUse(error, '--store-port') ?? error;
+        });
+        stores.set(region, store);
+      }
+    } catch (error) {
+      await closeStores();
+      throw error;
+    }
+    const replicator = new TableReplicator(
+      [...stores].map(([region, store]) => ({ region, client: store.client, tableName: store.tableName })),
+      { delayMs: options.replicationDelayMs ?? 500, log: options.log },
+    );
+    const cloud = new LocalCloud(options, stores, replicator);
+    cloud.closers.push(closeStores);
+    try {
+      await replicator.sync();
+      replicator.start();
+      cloud.closers.push(() => replicator.stop());
       await cloud.startDataPlane(host, dir);
     } catch (error) {
       await cloud.stop();
@@ -162,37 +197,9 @@ export class LocalCloud {
   private async startDataPlane(host: string, dir: string): Promise<void> {
     const { options, platform } = this;
     const origins = new Map<string, { host: string; port: number }>();
-    for (const [region, where] of Object.entries(platform.regions)) {
-      const world = () => this.sim.world.regions[region]!;
-      const runtime = new TaskRuntime({
-        region,
-        world,
-        cluster: where.cluster,
-        loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
-        ...(options.maxTasksPerRegion === undefined ? {} : { maxTasks: options.maxTasksPerRegion }),
-        runId: this.runId,
-        metrics: this.metrics,
-        log: options.log,
-        ...(options.healthCheckIntervalMs === undefined
-          ? {}
-          : { healthCheckIntervalMs: options.healthCheckIntervalMs }),
-      });
-      this.runtimes.set(region, runtime);
-      this.closers.push(() => runtime.stop());
-      runtime.start();
-      const view: LoadBalancerView = {
-        region,
-        loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
-        rules: () =>
-          Object.values(world().rules)
-            .filter((rule) => rule.listenerArn === where.listenerArn)
-            .sort((a, b) => a.priority - b.priority),
-        healthyTargets: (arn) => runtime.healthyTargets(arn),
-        failed: () => this.failed.has(region),
-      };
-      const lb = await startLoadBalancer({ view, host, onRequest: (r) => this.metrics.recordRequest(r) });
-      this.closers.push(() => lb.close());
-      origins.set(where.loadBalancerDnsName, { host, port: lb.port });
+    for (const region of this.regions.values()) {
+      this.closers.push(() => region.stop());
+      origins.set(platform.regions[region.name]!.loadBalancerDnsName, await region.start());
     }
 
     const cdn = await startCdn({
@@ -220,7 +227,8 @@ export class LocalCloud {
         metricData: (region, queries, start, end) =>
           Promise.resolve(this.metrics.read(region, queries, start, end)),
         sites: async () => [...(await this.views()).values()],
-        regions: () => Object.keys(platform.regions).map((name) => ({ name, failed: this.failed.has(name) })),
+        regions: () =>
+          [...this.regions.values()].map((r) => ({ name: r.name, failed: r.failed || r.lost, lost: r.lost })),
         cdn: () => cdn.stats(),
       },
       extraRoutes: (req, res) => this.controlApi(req, res),
@@ -230,14 +238,17 @@ export class LocalCloud {
     this.closers.push(() => page.close());
 
     const url = (port: number) => `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+    const endpointOf = (store: LocalStore) =>
+      store.endpoint.replace(/^http:\/\/0\.0\.0\.0:/, 'http://localhost:');
     this.endpoints = {
       pid: process.pid,
       runId: this.runId,
-      regions: Object.keys(platform.regions),
+      regions: [...this.regions.keys()],
       cdn: `${url(cdn.port)}/`,
       dashboard: `${url(page.port)}/`,
-      store: this.store.endpoint,
-      table: this.store.tableName,
+      store: endpointOf(this.stores.get(this.primary)!),
+      stores: Object.fromEntries([...this.stores].map(([region, store]) => [region, endpointOf(store)])),
+      table: this.stores.get(this.primary)!.tableName,
       intervalSeconds: options.intervalSeconds ?? 5,
     };
     writeEndpoints(dir, this.endpoints);
@@ -246,19 +257,32 @@ export class LocalCloud {
     const start = options.applyOnStart;
     if (start !== undefined) this.appliedOnStart = await this.applyIfAbsent(start.name, start.document);
     this.deployTimer = setInterval(() => this.deployDistributions(), 250);
-    this.schedulePass(0);
+    for (const region of this.regions.values()) region.reconcile(0);
   }
 
-  /** Every site as the primary's replica of the table shows it: each region's report merged. */
+  private get primary(): string {
+    return [...this.regions.keys()][0]!;
+  }
+
+  /** The first region that is not lost: where the local cloud itself reads and writes the table. */
+  private get live(): LocalRegion {
+    const live = [...this.regions.values()].find((r) => !r.lost);
+    if (live === undefined)
+      throw new LocalCloudError('every region is lost: restore one with tandem restore-region');
+    return live;
+  }
+
+  /** Every site as the first live region's replica shows it: each region's report merged. */
   async views(): Promise<Map<string, SiteView>> {
-    const store = this.store.storeFor(this.primary);
+    const region = this.live;
+    const store = region.ports().store;
     const [statuses, heartbeats] = await Promise.all([store.listStatuses(), store.listHeartbeats()]);
-    return siteViews(statuses, this.liveness(heartbeats));
+    return siteViews(statuses, region.liveness(heartbeats));
   }
 
   /** Stores the spec unless a site of that name is stored already; true when it stored it. */
   async applyIfAbsent(name: string, document: unknown): Promise<boolean> {
-    const store = this.store.storeFor(this.primary);
+    const store = this.live.ports().store;
     if ((await store.getSpec(name)) !== undefined) return false;
     await store.putSpec(name, document, 0);
     return true;
@@ -266,29 +290,41 @@ export class LocalCloud {
 
   /** Every request to the region's load balancer gets a 503 and every API call there fails, until healed. */
   failRegion(region: string): void {
-    this.checkRegion(region);
-    this.failed.add(region);
-    this.sim.failRegion(region);
+    this.region(region).fail();
   }
 
   healRegion(region: string): void {
-    this.checkRegion(region);
-    this.failed.delete(region);
-    this.sim.healRegion(region);
+    this.region(region).heal();
+  }
+
+  /** The region is lost whole: tasks, load balancer, reconciler and replica of the table, until restored. */
+  async loseRegion(region: string): Promise<void> {
+    const lost = this.region(region);
+    this.replicator.pause(region);
+    await lost.lose();
+  }
+
+  restoreRegion(region: string): void {
+    const back = this.region(region);
+    this.replicator.resume(region);
+    back.restore();
+  }
+
+  /** Completed passes of each region's reconciler. */
+  passesByRegion(): Record<string, number> {
+    return Object.fromEntries([...this.regions.values()].map((r) => [r.name, r.passes]));
   }
 
   /** Process ids of every task running now, in every region. */
   taskPids(): number[] {
-    return [...this.runtimes.values()].flatMap((r) => r.pids());
+    return [...this.regions.values()].flatMap((r) => r.runtime.pids());
   }
 
-  /** Stops the loop, every task and every server; resolves when all are gone. */
+  /** Stops every reconciler, every task and every server; resolves when all are gone. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.passTimer !== undefined) clearTimeout(this.passTimer);
     if (this.deployTimer !== undefined) clearInterval(this.deployTimer);
-    await this.running;
     const errors: unknown[] = [];
     for (const close of this.closers.reverse()) {
       try {
@@ -301,80 +337,13 @@ export class LocalCloud {
       this.options.log.warn({ errors: errors.map(String) }, 'some parts did not stop cleanly');
   }
 
-  private checkRegion(region: string): void {
-    if (this.platform.regions[region] === undefined)
+  private region(name: string): LocalRegion {
+    const region = this.regions.get(name);
+    if (region === undefined)
       throw new LocalCloudError(
-        `no region ${region} in the local cloud; its regions are ${Object.keys(this.platform.regions).join(', ')}`,
+        `no region ${name} in the local cloud; its regions are ${[...this.regions.keys()].join(', ')}`,
       );
-  }
-
-  private schedulePass(delayMs: number): void {
-    if (this.stopped) return;
-    this.passTimer = setTimeout(() => {
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-        this.schedulePass((this.options.intervalSeconds ?? 5) * 1000);
-      });
-    }, delayMs);
-  }
-
-  /**
-   * One pass of each region's reconciler, the same one the Lambda runs, each
-   * under its region's lease and recording its heartbeat; then the sites'
-   * dashboard, by the region holding that duty.
-   */
-  private async pass(): Promise<void> {
-    const { log } = this.options;
-    const interval = this.options.intervalSeconds ?? 5;
-    for (const region of Object.keys(this.platform.regions)) {
-      const ports = this.portsOf(region);
-      try {
-        const report = await regionPass({
-          ports,
-          platform: this.platform,
-          region,
-          holder: `local:${this.runId}:${region}`,
-          leaseSeconds: interval * 3,
-          intervalSeconds: interval,
-          log,
-        });
-        if (report === undefined) {
-          log.warn(
-            { region },
-            "another reconciler holds this region's lease on the local store; its pass is skipped",
-          );
-          continue;
-        }
-        const [statuses, heartbeats] = await Promise.all([
-          ports.store.listStatuses(),
-          ports.store.listHeartbeats(),
-        ]);
-        await keepSitesDashboardAsHolder({
-          region,
-          ports,
-          platform: this.platform,
-          regionOrder: Object.keys(this.platform.regions),
-          statuses,
-          liveness: this.liveness(heartbeats),
-          log,
-        });
-        this.options.onPass?.(report);
-      } catch (error) {
-        log.error(
-          { region, err: asCloudError(error, 'reconcile').message },
-          'reconcile pass failed; the next one retries',
-        );
-      }
-    }
-    this.passes += 1;
-  }
-
-  private liveness(heartbeats: readonly Heartbeat[]): Liveness {
-    return {
-      heartbeats: heartbeatsByRegion(heartbeats),
-      now: Date.now(),
-      intervalMs: (this.options.intervalSeconds ?? 5) * 1000,
-    };
+    return region;
   }
 
   /** CloudFront changes deploy after a while: InProgress turns Deployed once a config has held for cdnDeploySeconds. */
@@ -392,7 +361,7 @@ export class LocalCloud {
     }
   }
 
-  /** The control API behind `tandem fail-region`, `heal-region` and the tests. */
+  /** The control API behind `tandem fail-region`, `heal-region`, `lose-region`, `restore-region` and the tests. */
   private controlApi(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://local');
     const send = (status: number, body: unknown) => {
@@ -400,25 +369,38 @@ export class LocalCloud {
       res.end(`${JSON.stringify(body)}\n`);
     };
     if (req.method === 'GET' && url.pathname === '/api/local') {
-      send(200, { ...this.endpoints, passes: this.passes, taskPids: this.taskPids() });
+      const passes = this.passesByRegion();
+      send(200, {
+        ...this.endpoints,
+        passes: Math.max(0, ...Object.values(passes)),
+        passesByRegion: passes,
+        lost: [...this.regions.values()].filter((r) => r.lost).map((r) => r.name),
+        taskPids: this.taskPids(),
+      });
       return true;
     }
-    const match = /^\/api\/regions\/([^/]+)\/(fail|heal)$/.exec(url.pathname);
+    const match = /^\/api\/regions\/([^/]+)\/(fail|heal|lose|restore)$/.exec(url.pathname);
     if (match === null) return false;
     if (req.method !== 'POST') {
       send(405, { error: `use POST ${url.pathname}` });
       return true;
     }
-    const region = decodeURIComponent(match[1]!);
-    try {
-      if (match[2] === 'fail') this.failRegion(region);
-      else this.healRegion(region);
-    } catch (error) {
-      send(404, { error: (error as Error).message });
-      return true;
-    }
-    this.options.log.info({ region, failed: this.failed.has(region) }, `region ${match[2]}ed`);
-    send(200, { region, failed: this.failed.has(region) });
+    const name = decodeURIComponent(match[1]!);
+    const verb = match[2] as 'fail' | 'heal' | 'lose' | 'restore';
+    const act = async () => {
+      if (verb === 'fail') this.failRegion(name);
+      else if (verb === 'heal') this.healRegion(name);
+      else if (verb === 'lose') await this.loseRegion(name);
+      else this.restoreRegion(name);
+    };
+    act().then(
+      () => {
+        const region = this.region(name);
+        this.options.log.info({ region: name, failed: region.failed, lost: region.lost }, `region ${verb}`);
+        send(200, { region: name, failed: region.failed, lost: region.lost });
+      },
+      (error: unknown) => send(404, { error: (error as Error).message }),
+    );
     return true;
   }
 }

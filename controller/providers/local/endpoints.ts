@@ -14,8 +14,10 @@ const Endpoints = v.object({
   cdn: v.string(),
   /** The dashboard page, which also serves the local cloud's control API under /api/. */
   dashboard: v.string(),
-  /** The spec store's DynamoDB endpoint. */
+  /** The first region's replica of the table: its DynamoDB endpoint. */
   store: v.string(),
+  /** Each region's replica of the table, by region. */
+  stores: v.record(v.string(), v.string()),
   table: v.string(),
   intervalSeconds: v.number(),
 });
@@ -51,20 +53,25 @@ export function readEndpoints(dir: string): LocalEndpoints | undefined {
   }
 }
 
+/** A running local cloud: where its parts listen, and which of its regions are lost now. */
+export type RunningLocalCloud = LocalEndpoints & { lost: string[] };
+
 /**
  * The local cloud running on `dir`, or undefined when none answers there. The
  * file is checked against the running process, so one left by a killed local
  * cloud is never trusted.
  */
-export async function runningLocalCloud(dir: string): Promise<LocalEndpoints | undefined> {
+export async function runningLocalCloud(dir: string): Promise<RunningLocalCloud | undefined> {
   const endpoints = readEndpoints(dir);
   if (endpoints === undefined) return undefined;
   try {
     const response = await fetch(new URL('api/local', endpoints.dashboard), {
       signal: AbortSignal.timeout(2000),
     });
-    const body = (await response.json()) as { runId?: unknown };
-    return response.ok && body.runId === endpoints.runId ? endpoints : undefined;
+    const body = (await response.json()) as { runId?: unknown; lost?: unknown };
+    if (!response.ok || body.runId !== endpoints.runId) return undefined;
+    const lost = Array.isArray(body.lost) ? body.lost.filter((r): r is string => typeof r === 'string') : [];
+    return { ...endpoints, lost };
   } catch {
     return undefined;
   }

@@ -169,6 +169,10 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
   }
 
   const server = http.createServer(handle);
+  // A lost region answers nothing: every connection is cut as it opens.
+  server.on('connection', (socket) => {
+    if (view.lost?.()) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -36,6 +36,11 @@ export interface LocalStore {
   tableName: string;
   /** The store as `region`'s reconciler uses it. */
   storeFor(region: string): DynamoSpecStore;
+  /** A client of this table, for whoever reads it whole (the replicator). */
+  client: DynamoDBClient;
+  /** Its region is lost: the table answers no connection (its data is kept) until `restore`. */
+  lose(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +71,10 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
       resolve();
     });
   });
+  let lost = false;
+  server.on('connection', (socket) => {
+    if (lost) socket.destroy();
+  });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
   const client = localStoreClient(endpoint);
@@ -91,6 +100,14 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
         region,
         options.onMalformed === undefined ? {} : { onMalformed: options.onMalformed },
       ),
+    client,
+    lose: () => {
+      lost = true;
+      server.closeAllConnections?.();
+    },
+    restore: () => {
+      lost = false;
+    },
     close,
   };
 }

@@ -74,6 +74,8 @@ export class TaskRuntime {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Set while the region is lost: its tasks are gone and none is started until it is back. */
+  private halted = false;
   private readonly exited = new Set<Promise<void>>();
 
   constructor(private readonly options: TaskRuntimeOptions) {}
@@ -110,7 +112,7 @@ export class TaskRuntime {
 
   /** Starts and stops tasks so each service converges, and reports the counts back to the service. */
   converge(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.halted) return;
     const region = this.options.world();
     for (const service of Object.values(region.services)) {
       if (service.status === 'ACTIVE') this.convergeService(region, service);
@@ -359,6 +361,22 @@ export class TaskRuntime {
           cpu.reduce((a, b) => a + b, 0) / cpu.length,
         );
     }
+  }
+
+  /** The region is lost: every task dies at once, and none starts until `resume`. */
+  halt(): void {
+    this.halted = true;
+    for (const task of this.tasks.values()) {
+      task.state = 'DRAINING';
+      task.healthy = false;
+      task.child.kill('SIGKILL');
+    }
+  }
+
+  /** The region is back: ECS starts the services' tasks again. */
+  resume(): void {
+    this.halted = false;
+    this.converge();
   }
 
   /** Stops every task (SIGTERM, then SIGKILL after a timeout) and resolves once all have exited. */

@@ -29,6 +29,8 @@ export interface LoadBalancerView {
   healthyTargets(targetGroupArn: string): readonly LocalTarget[];
   /** True while the region is failed (`tandem fail-region`): every request gets a 503. */
   failed(): boolean;
+  /** True while the region is lost whole (`tandem lose-region`): no connection is answered. */
+  lost?(): boolean;
 }
 
 /** A distribution as the CDN serves it. */

@@ -1,0 +1,215 @@
+import type { Logger } from 'pino';
+import { keepSitesDashboardAsHolder } from '../../dashboard/publish.ts';
+import { heartbeatsByRegion, type Liveness } from '../../decide/ownership.ts';
+import { asCloudError } from '../../errors.ts';
+import { loadBalancerDimension } from '../../model/naming.ts';
+import type { Platform } from '../../model/platform.ts';
+import type { Ports } from '../../ports/index.ts';
+import type { Heartbeat } from '../../ports/store.ts';
+import type { PassReport } from '../../reconcile/pass.ts';
+import { regionPass } from '../../reconcile/round.ts';
+import type { SimulatedCloud } from '../sim/cloud.ts';
+import { startLoadBalancer, type LoadBalancerProxy } from './load-balancer.ts';
+import type { LocalMetrics } from './metrics.ts';
+import type { LocalStore } from './store.ts';
+import { TaskRuntime } from './tasks.ts';
+
+export interface LocalRegionOptions {
+  region: string;
+  /** The control plane every region's APIs are answered by. */
+  sim: SimulatedCloud;
+  platform: Platform;
+  metrics: LocalMetrics;
+  /** This region's replica of the table. */
+  store: LocalStore;
+  runId: string;
+  host: string;
+  intervalSeconds: number;
+  maxTasks?: number;
+  healthCheckIntervalMs?: number;
+  log: Logger;
+  /** Called after every pass of this region's reconciler. */
+  onPass?: (report: PassReport) => void;
+}
+
+/**
+ * One region of the local cloud, everything a region of AWS has: its replica
+ * of the table, its ECS scheduler running task processes, its load balancer,
+ * and its own reconciler on its own interval, managing only this region (and
+ * the global duties while it holds them). Each can be lost whole and brought
+ * back without the others noticing but through the table and the CDN.
+ */
+export class LocalRegion {
+  readonly name: string;
+  readonly runtime: TaskRuntime;
+  /** The reconciler's completed passes. */
+  passes = 0;
+  private lb: LoadBalancerProxy | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private isLost = false;
+  private isFailed = false;
+
+  constructor(private readonly options: LocalRegionOptions) {
+    this.name = options.region;
+    const where = options.platform.regions[this.name]!;
+    this.runtime = new TaskRuntime({
+      region: this.name,
+      world: () => options.sim.world.regions[this.name]!,
+      cluster: where.cluster,
+      loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
+      ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }),
+      runId: options.runId,
+      metrics: options.metrics,
+      log: options.log,
+      ...(options.healthCheckIntervalMs === undefined
+        ? {}
+        : { healthCheckIntervalMs: options.healthCheckIntervalMs }),
+    });
+  }
+
+  /** Starts its tasks' scheduler and its load balancer; the reconciler starts with `reconcile`. */
+  async start(): Promise<{ host: string; port: number }> {
+    const { platform, sim, host } = this.options;
+    const where = platform.regions[this.name]!;
+    this.runtime.start();
+    this.lb = await startLoadBalancer({
+      host,
+      onRequest: (r) => this.options.metrics.recordRequest(r),
+      view: {
+        region: this.name,
+        loadBalancerDimension: loadBalancerDimension(where.loadBalancerArn),
+        rules: () =>
+          Object.values(sim.world.regions[this.name]!.rules)
+            .filter((rule) => rule.listenerArn === where.listenerArn)
+            .sort((a, b) => a.priority - b.priority),
+        healthyTargets: (arn) => this.runtime.healthyTargets(arn),
+        failed: () => this.isFailed,
+        lost: () => this.isLost,
+      },
+    });
+    return { host, port: this.lb.port };
+  }
+
+  get lost(): boolean {
+    return this.isLost;
+  }
+
+  get failed(): boolean {
+    return this.isFailed;
+  }
+
+  /** What its reconciler uses: the control plane's ports for this region, the local metrics, its own replica. */
+  ports(): Ports {
+    const { sim, store, metrics } = this.options;
+    return { ...sim.ports(this.name), store: store.storeFor(this.name), metrics: metrics.port() };
+  }
+
+  /** Runs its reconciler every interval, the first pass after `delayMs`. */
+  reconcile(delayMs = 0): void {
+    if (this.stopped || this.isLost) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.reconcile(this.options.intervalSeconds * 1000);
+      });
+    }, delayMs);
+  }
+
+  /** Data plane and APIs failing (`tandem fail-region`): its load balancer answers 503, its ECS, ELB and CloudWatch fail. */
+  fail(): void {
+    this.isFailed = true;
+    this.options.sim.failRegion(this.name);
+  }
+
+  heal(): void {
+    this.isFailed = false;
+    this.options.sim.healRegion(this.name);
+  }
+
+  /**
+   * The region is lost whole (`tandem lose-region`): its tasks die, its load
+   * balancer and its replica of the table answer no connection, its APIs
+   * fail, and its reconciler stops. Its replica keeps its data for when it
+   * is back.
+   */
+  async lose(): Promise<void> {
+    this.isLost = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    this.options.sim.loseRegion(this.name);
+    this.options.store.lose();
+    this.runtime.halt();
+  }
+
+  /** Back: its replica answers, its tasks start again, and its reconciler resumes. */
+  restore(): void {
+    this.isLost = false;
+    this.options.store.restore();
+    this.options.sim.restoreRegion(this.name);
+    this.runtime.resume();
+    this.reconcile(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+    await this.lb?.close();
+    await this.runtime.stop();
+  }
+
+  /** One pass of this region's reconciler under its lease, then the sites' dashboard if it holds that duty. */
+  private async pass(): Promise<void> {
+    const { log, platform, intervalSeconds } = this.options;
+    const ports = this.ports();
+    try {
+      const report = await regionPass({
+        ports,
+        platform,
+        region: this.name,
+        holder: `local:${this.options.runId}:${this.name}`,
+        leaseSeconds: intervalSeconds * 3,
+        intervalSeconds,
+        log,
+      });
+      if (report === undefined) {
+        log.warn(
+          { region: this.name },
+          "another reconciler holds this region's lease in the local store; its pass is skipped",
+        );
+        return;
+      }
+      const [statuses, heartbeats] = await Promise.all([
+        ports.store.listStatuses(),
+        ports.store.listHeartbeats(),
+      ]);
+      await keepSitesDashboardAsHolder({
+        region: this.name,
+        ports,
+        platform,
+        regionOrder: Object.keys(platform.regions),
+        statuses,
+        liveness: this.liveness(heartbeats),
+        log,
+      });
+      this.passes += 1;
+      this.options.onPass?.(report);
+    } catch (error) {
+      log.error(
+        { region: this.name, err: asCloudError(error, 'reconcile').message },
+        'reconcile pass failed; the next one retries',
+      );
+    }
+  }
+
+  liveness(heartbeats: readonly Heartbeat[]): Liveness {
+    return {
+      heartbeats: heartbeatsByRegion(heartbeats),
+      now: Date.now(),
+      intervalMs: this.options.intervalSeconds * 1000,
+    };
+  }
+}
