@@ -83,7 +83,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   }
 }
 
-/** Applies the start spec, waits for its site to serve, then prints where to look. */
+/** Waits for the start spec's site to serve (stored before the first pass), then prints where to look. */
 async function announce(
   cloud: LocalCloud,
   options: UpOptions,
