@@ -178,8 +178,12 @@ async function startOnce(mode: Mode): Promise<StartRun> {
   });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   // npm re-raises the SIGINT it got: it ends by that signal, not with a code.
+  let ending = '';
   const exited = new Promise<boolean>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code === 0 || signal === 'SIGINT')),
+    child.once('exit', (code, signal) => {
+      ending = signal === null ? `exit code ${code}` : `ended by ${signal}`;
+      resolve(code === 0 || signal === 'SIGINT');
+    }),
   );
   let gone = false;
   void exited.then(() => (gone = true));
@@ -189,8 +193,7 @@ async function startOnce(mode: Mode): Promise<StartRun> {
       if (cdn !== undefined && (await status(cdn)) === 200) run.servedMs = performance.now() - started;
       else await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    if (run.servedMs === undefined)
-      run.problem = gone ? `exited early: ${lastLine(output)}` : 'gave up waiting';
+    if (run.servedMs === undefined) run.problem = gone ? `exited early: ${why(output)}` : 'gave up waiting';
   } finally {
     try {
       process.kill(-child.pid!, 'SIGINT');
@@ -207,6 +210,7 @@ async function startOnce(mode: Mode): Promise<StartRun> {
     const endedByCtrlC = await exited;
     clearTimeout(timer);
     run.stoppedCleanly = endedByCtrlC && /Stopped; no process is left running/.test(output);
+    if (!run.stoppedCleanly) run.problem ??= `after Ctrl-C, ${ending}: ${why(output)}`;
     rmSync(dir, { recursive: true, force: true });
   }
   return run;
@@ -222,8 +226,10 @@ async function status(url: string): Promise<number | undefined> {
   }
 }
 
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1) ?? '';
+/** The line that says what went wrong: the first naming an error, else the last. */
+function why(output: string): string {
+  const lines = output.trim().split('\n');
+  return lines.find((line) => /\berror\b/i.test(line)) ?? lines.at(-1) ?? '';
 }
 
 function seconds(ms: number): string {

@@ -99,6 +99,35 @@ test('the local store reports an item it did not write in that shape, rather tha
   }
 });
 
+test('closing the store while requests are still reading it answers them first, instead of crashing the process', async () => {
+  const crashes: unknown[] = [];
+  const onCrash = (error: unknown) => crashes.push(error);
+  process.on('uncaughtException', onCrash);
+  try {
+    for (let round = 0; round < 10; round += 1) {
+      // On disk, as npm start keeps it: LevelDB's iterators are what a close cuts off.
+      const local = await startLocalStore({ dir: mkdtempSync(join(tmpdir(), 'tandem-store-')) });
+      // Large items, so that reading the partition takes a while.
+      const padding = 'x'.repeat(4000);
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          local.storeFor('us-east-1').putSpec(`site-${i}`, { padding }, 0),
+        ),
+      );
+      // Another process's client (the CLI, a browser on the dashboard) still reading when Ctrl-C closes the store.
+      const other = new DynamoSpecStore(localStoreClient(local.endpoint), local.tableName, 'us-east-1');
+      const reads = Promise.allSettled(Array.from({ length: 10 }, () => other.listSpecs()));
+      await new Promise((resolve) => setTimeout(resolve, 5 * round));
+      await local.close();
+      await reads;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(crashes, []);
+  } finally {
+    process.off('uncaughtException', onCrash);
+  }
+});
+
 test('the local store keeps specs and statuses on disk across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-store-'));
   const first = await startLocalStore({ dir });

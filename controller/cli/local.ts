@@ -61,7 +61,9 @@ export async function runUp(options: UpOptions): Promise<void> {
     log,
     onPass: passPrinter(),
   });
+  let signalled = false;
   const stop = once(async (signal: string) => {
+    signalled = true;
     console.log(`\n${signal}: stopping every task, load balancer, the CDN, the dashboard and the store...`);
     await cloud.stop();
     console.log('Stopped; no process is left running.');
@@ -70,8 +72,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 
   try {
-    await announce(cloud, options, spec);
+    await announce(cloud, options, spec, () => signalled);
   } catch (error) {
+    // Ctrl-C while it waited for the site: the signal's handler stops everything and exits.
+    if (signalled) return;
     await cloud.stop();
     const text =
       error instanceof CloudError ? `${error.kind} ${error.resource}: ${error.message}` : String(error);
@@ -79,8 +83,13 @@ export async function runUp(options: UpOptions): Promise<void> {
   }
 }
 
-/** Applies the start spec, waits for its site to serve, then prints where to look. */
-async function announce(cloud: LocalCloud, options: UpOptions, spec: StartSpec | undefined): Promise<void> {
+/** Waits for the start spec's site to serve (stored before the first pass), then prints where to look. */
+async function announce(
+  cloud: LocalCloud,
+  options: UpOptions,
+  spec: StartSpec | undefined,
+  stopping: () => boolean,
+): Promise<void> {
   const endpoints = cloud.endpoints!;
   const [primary, ...others] = endpoints.regions;
   // Since the process started, loading the CLI included: what the person waited for.
@@ -95,7 +104,8 @@ async function announce(cloud: LocalCloud, options: UpOptions, spec: StartSpec |
     console.log(
       `tandem local cloud started (${seconds()}): regions ${endpoints.regions.join(', ')}. ${applied}; waiting for it to serve...`,
     );
-    const served = await waitUntilServed(cloud, spec.name, endpoints.cdn, SERVE_TIMEOUT_MS);
+    const served = await waitUntilServed(cloud, spec.name, endpoints.cdn, SERVE_TIMEOUT_MS, stopping);
+    if (stopping()) return;
     headline = served
       ? `tandem local cloud is up: site "${spec.name}" serves through the CDN (${seconds()} after start).`
       : `tandem local cloud is up, but site "${spec.name}" does not serve through the CDN after ${SERVE_TIMEOUT_MS / 1000} s: npx tandem describe ${spec.name} says why.`;
@@ -132,13 +142,15 @@ async function waitUntilServed(
   site: string,
   cdn: string,
   timeoutMs: number,
+  /** True once Ctrl-C is stopping the cloud: nothing more is asked of it. */
+  stopping: () => boolean,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let sent = 0;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !stopping()) {
     const domainName = (await cloud.views()).get(site)?.cdn.domainName;
     let inARow = 0;
-    while (domainName !== undefined && inARow < SERVED_IN_A_ROW) {
+    while (domainName !== undefined && inARow < SERVED_IN_A_ROW && !stopping()) {
       sent += 1;
       if ((await answers(new URL(`?tandem-up=${sent}`, cdn), domainName)) !== 200) break;
       inARow += 1;
@@ -155,6 +167,8 @@ const SERVED_IN_A_ROW = 10;
 function answers(url: URL, host: string): Promise<number | undefined> {
   return new Promise((resolve) => {
     const req = httpGet(url, { headers: { host }, timeout: 2000 }, (res) => {
+      // A body cut off (the CDN closing on Ctrl-C) must not become an uncaught error.
+      res.on('error', () => undefined);
       res.resume();
       resolve(res.statusCode);
     });

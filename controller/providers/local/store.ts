@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import {
@@ -46,6 +46,9 @@ export interface LocalStore {
 
 type Dynalite = (options: Record<string, unknown>) => Server;
 
+/** How long closing waits for requests in flight to be answered. */
+const DRAIN_MS = 2000;
+
 /**
  * tandem's DynamoDB table, served by dynalite in this process and used
  * through the same DynamoSpecStore as on AWS: what works here works there.
@@ -78,8 +81,18 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
   const client = localStoreClient(endpoint);
+  // dynalite throws, uncaught, when its database closes under a request still reading it.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const close = async () => {
     client.destroy();
+    server.closeIdleConnections?.();
+    const drainedBy = Date.now() + DRAIN_MS;
+    while (inFlight.size > 0 && Date.now() < drainedBy)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     server.closeAllConnections?.();
     await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
   };
