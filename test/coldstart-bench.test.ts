@@ -39,7 +39,7 @@ test('the required-libraries entry exports each client with the commands the rec
     "export { CreateServiceCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';",
     "export { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';",
     // The valibot functions tandem's files call (here endpoints.ts), exported, not called.
-    "export { array, number, object, safeParse, string } from 'valibot';",
+    "export { array, number, object, record, safeParse, string } from 'valibot';",
   ]);
   // The reconciler constructs its clients on its first invocation, not at import.
   assert.doesNotMatch(entry, /new \w+Client\(/);

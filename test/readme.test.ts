@@ -153,10 +153,16 @@ const STEPS: Record<string, Step> = {
   },
   'npm test': { skip: 'it is the suite this test runs in' },
   'npx tandem get': {
-    check: (ran) => {
+    check: async (ran) => {
       local(ran);
       assert.match(ran.stdout, /^SITE\s+GENERATION\s+OBSERVED\s+READY\s+REASON\s+CDN\s+REPORTED BY$/m);
-      assert.match(ran.stdout, /\seu-west-1, us-east-1$/m, "each region's reconciler reported");
+      // Each region's reconciler reports; eu-west-1's status reaches us-east-1's replica a moment later.
+      await waitFor(
+        "each region's reconciler to have reported",
+        async () =>
+          /\seu-west-1, us-east-1$/m.test((await sh('npx tandem get', scratch)).stdout) ? true : undefined,
+        15_000,
+      );
       assert.match(ran.stdout, /^demo\s+1\s/m);
     },
   },
@@ -240,6 +246,69 @@ const STEPS: Record<string, Step> = {
       assert.ok(Math.abs(v2 - 50) <= 5, `v2 served ${v2.toFixed(1)} %`);
     },
   },
+  'npx tandem lose-region us-east-1': {
+    check: async (ran) => {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.match(ran.stdout, /us-east-1 is lost/);
+      const now = await served();
+      assert.deepEqual([now.status, now.region], [200, 'eu-west-1'], 'eu-west-1 serves at once');
+    },
+  },
+  'npx tandem describe demo --region eu-west-1': {
+    timeoutMs: 60_000,
+    check: async (ran) => {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout.split('\n')[0], "From the local cloud (.tandem/local), eu-west-1's replica:");
+      // "eu-west-1 carries the demand and takes over the CDN": once us-east-1 has missed 3 passes.
+      await waitFor(
+        'eu-west-1 to hold the CDN, with us-east-1 quiet',
+        async () => {
+          const described = await sh('npx tandem describe demo --region eu-west-1', scratch);
+          const out = described.stdout;
+          return /us-east-1 .*QUIET/.test(out) &&
+            /eu-west-1 .*holds the global duties/.test(out) &&
+            /FailoverActive\s+True/.test(out)
+            ? true
+            : undefined;
+        },
+        45_000,
+      );
+    },
+  },
+  'npx tandem apply -f specs/demo.json --region eu-west-1': {
+    check: async (ran) => {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(
+        ran.stdout.trim(),
+        "site demo configured (generation 3) in the local cloud (.tandem/local), eu-west-1's replica",
+      );
+      // "an edit in the surviving replica takes effect there": the canary back to 15 % in eu-west-1.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      const summary = await runLoad({ url: start!.endpoints.cdn, rps: 50, durationSeconds: 4 });
+      const v2 = ((summary.byVersion['v2'] ?? 0) / summary.sent) * 100;
+      assert.ok(Math.abs(v2 - 15) <= 7, `v2 served ${v2.toFixed(1)} %`);
+      assert.equal(summary.byRegion['eu-west-1'], summary.sent, 'all from eu-west-1');
+    },
+  },
+  'npx tandem restore-region us-east-1': {
+    check: async (ran) => {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.match(ran.stdout, /us-east-1 is back/);
+      // "it catches up, converges and takes its duties back".
+      await waitFor(
+        'us-east-1 to serve again and hold the CDN',
+        async () => {
+          const now = await served();
+          const described = await sh('npx tandem describe demo', scratch);
+          return now.region === 'us-east-1' &&
+            /us-east-1 .*holds the global duties .*; observed generation 3/.test(described.stdout)
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
+    },
+  },
   'npx tandem demo': {
     check: (ran) => {
       assert.equal(ran.code, 0, ran.stderr);
@@ -285,10 +354,10 @@ const STEPS: Record<string, Step> = {
         ran.stdout.trim(),
         'site demo deleted from the simulated cloud (.tandem/sim); its resources are removed over the next passes',
       );
-      // The simulated cloud's commands never touched the local cloud: its demo is still at generation 2, served.
+      // The simulated cloud's commands never touched the local cloud: its demo is still at generation 3, served.
       const get = await sh('npx tandem get', scratch);
       local(get);
-      assert.match(get.stdout, /^demo\s+2\s/m);
+      assert.match(get.stdout, /^demo\s+3\s/m);
       assert.equal((await served()).status, 200);
     },
   },

@@ -186,6 +186,37 @@ test('regions lost and restored in any order, whole or data plane only, between 
           for (let r = 0; r < e.rounds; r += 1) await s.round();
         }
 
+        // The regions that are up converge while the others stay lost: their resources as their replica's spec
+        // says (their counts held up by what they carry), and the distribution, whoever holds it now.
+        for (let r = 0; r < 5; r += 1) await s.round();
+        const up = REGIONS.filter((r) => !s.sim.isLost(r));
+        for (const region of up) {
+          const item = specItem(s.sim, 'demo', region)!;
+          assertWorldMatches(s.sim, valid(item.document), {}, { regions: [region], counts: false });
+        }
+        if (up.length > 0) {
+          const holder = up.map((r) => validateSite(specItem(s.sim, 'demo', r)!.document));
+          const wanted = holder.flatMap((h) =>
+            h.ok
+              ? [
+                  canonicalJson(
+                    desiredSite(h.site, s.sim.platform, {
+                      regions: {},
+                      canaryWeight: 0,
+                      failing: [],
+                      failoverActive: false,
+                    }).distribution,
+                  ),
+                ]
+              : [],
+          );
+          const live = Object.values(s.sim.world.distributions).filter(
+            (d) => isOwnedBy(d.tags, 'demo') && d.config.enabled,
+          );
+          assert.equal(live.length, 1, 'one distribution serves the site while regions are lost');
+          assert.ok(wanted.includes(canonicalJson(live[0]!.config)), 'as an up region wants it');
+        }
+
         // Everything back, and the load gone: the world settles on the spec's minTasks after the window.
         for (const region of REGIONS) s.sim.restoreRegion(region);
         s.dataDown.clear();

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { DEFAULT_INTERVAL_SECONDS } from '../decide/ownership.ts';
 import type { CloudError } from '../errors.ts';
 import type { Platform } from '../model/platform.ts';
 import type { Ports } from '../ports/index.ts';
@@ -39,6 +40,8 @@ export interface Backend {
   region: string;
   /** Ports of `region`. */
   ports: Ports;
+  /** Seconds between two passes of its reconcilers: a region whose heartbeat is 3 of them old is quiet. */
+  intervalSeconds: number;
   /** The regions whose reconcilers `reconcile` and `plan` run: every one in the simulation, `--region` on AWS. */
   reconcilers: readonly string[];
   /** Ports of a region whose reconciler runs. */
@@ -156,6 +159,7 @@ export async function openBackend(
     where: `table ${tableName} in ${region}`,
     region,
     ports,
+    intervalSeconds: DEFAULT_INTERVAL_SECONDS,
     reconcilers: [region],
     portsOf: (other) => (other === region ? ports : awsPorts({ clients, tableName, region: other })),
     platform: () =>
@@ -209,6 +213,7 @@ async function localBackend(
       wanted === undefined ? `the local cloud (${dir})` : `the local cloud (${dir}), ${region}'s replica`,
     region,
     ports,
+    intervalSeconds: local.intervalSeconds,
     reconcilers: [],
     portsOf: unreachable,
     platform: unreachable,
@@ -227,6 +232,8 @@ function simBackend(state: string, wanted: string | undefined): Backend {
     where: `the simulated cloud (${state})`,
     region,
     ports: sim.ports(region),
+    // A simulated minute passes between passes.
+    intervalSeconds: DEFAULT_INTERVAL_SECONDS,
     reconcilers: regions,
     portsOf: (other) => sim.ports(other),
     platform: () => Promise.resolve(sim.platform),

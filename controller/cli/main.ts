@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { keepSitesDashboardAsHolder } from '../dashboard/publish.ts';
-import { DEFAULT_INTERVAL_SECONDS, heartbeatsByRegion } from '../decide/ownership.ts';
+import { heartbeatsByRegion } from '../decide/ownership.ts';
 import { CloudError } from '../errors.ts';
 import type { SpecStorePort, StoredSpec } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
@@ -12,7 +12,13 @@ import { siteViews, type SiteView } from '../reconcile/view.ts';
 import { abortCanary, promoteCanary } from '../spec/promote.ts';
 import { formatProblems, validateSite } from '../spec/validate.ts';
 import { describeStatus, planTable, redact, reportersCell, table } from './format.ts';
-import { BackendError, openBackend, withBackendOptions, type BackendOptions } from './backend.ts';
+import {
+  BackendError,
+  openBackend,
+  withBackendOptions,
+  type Backend,
+  type BackendOptions,
+} from './backend.ts';
 import { runDemo } from './demo.ts';
 import { SimStateError } from './sim-state.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
@@ -219,7 +225,7 @@ export function program(): Command {
   ).action(async (options: BackendOptions) => {
     const backend = await openBackend(options, { storeOnly: true });
     const { store } = backend.ports;
-    const [specs, statusOf] = await Promise.all([store.listSpecs(), views(store)]);
+    const [specs, statusOf] = await Promise.all([store.listSpecs(), views(backend)]);
     const names = [...new Set([...specs.map((s) => s.name), ...statusOf.keys()])].sort();
     const rows = names.map((name) => {
       const spec = specs.find((s) => s.name === name);
@@ -251,7 +257,7 @@ export function program(): Command {
   ).action(async (site: string, options: BackendOptions) => {
     const backend = await openBackend(options, { storeOnly: true });
     const { store } = backend.ports;
-    const [spec, all] = await Promise.all([store.getSpec(site), views(store)]);
+    const [spec, all] = await Promise.all([store.getSpec(site), views(backend)]);
     const status = all.get(site);
     if (spec === undefined && status === undefined) throw new CliError(`no site ${site} in ${backend.where}`);
     console.log(`From ${backend.where}:`);
@@ -453,13 +459,14 @@ export function program(): Command {
   return cli;
 }
 
-/** Every site as the store's replica shows it: all regions' reports merged (reconcile/view.ts). */
-async function views(store: SpecStorePort): Promise<Map<string, SiteView>> {
+/** Every site as the backend's replica shows it: all regions' reports merged (reconcile/view.ts). */
+async function views(backend: Backend): Promise<Map<string, SiteView>> {
+  const { store } = backend.ports;
   const [statuses, heartbeats] = await Promise.all([store.listStatuses(), store.listHeartbeats()]);
   return siteViews(statuses, {
     heartbeats: heartbeatsByRegion(heartbeats),
     now: Date.now(),
-    intervalMs: DEFAULT_INTERVAL_SECONDS * 1000,
+    intervalMs: backend.intervalSeconds * 1000,
   });
 }
 

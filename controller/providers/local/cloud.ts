@@ -255,7 +255,11 @@ export class LocalCloud {
     this.closers.push(() => Promise.resolve(removeEndpoints(dir, this.runId)));
 
     const start = options.applyOnStart;
-    if (start !== undefined) this.appliedOnStart = await this.applyIfAbsent(start.name, start.document);
+    if (start !== undefined) {
+      this.appliedOnStart = await this.applyIfAbsent(start.name, start.document);
+      // Every region's first pass sees it, not only the replica it was written to.
+      await this.replicator.flush();
+    }
     this.deployTimer = setInterval(() => this.deployDistributions(), 250);
     for (const region of this.regions.values()) region.reconcile(0);
   }

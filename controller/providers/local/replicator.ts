@@ -57,6 +57,7 @@ export class TableReplicator {
   private readonly pending: Change[] = [];
   private readonly paused = new Set<string>();
   private version = 0;
+  private last: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly delayMs: number;
@@ -105,13 +106,22 @@ export class TableReplicator {
     return this.pending.length;
   }
 
-  /** One round: read every live replica for its writes, then deliver those that are due. */
-  async sync(now = Date.now()): Promise<void> {
-    for (const replica of this.replicas) {
-      if (this.paused.has(replica.region)) continue;
-      await this.collect(replica, now);
-    }
-    await this.deliver(now);
+  /** Delivers every write now, due or not: the replicas meet at once (at start-up, before any reconciler runs). */
+  async flush(): Promise<void> {
+    await this.sync(Number.POSITIVE_INFINITY);
+  }
+
+  /** One round: read every live replica for its writes, then deliver those that are due. Rounds never overlap. */
+  sync(now = Date.now()): Promise<void> {
+    const round = this.last.then(async () => {
+      for (const replica of this.replicas) {
+        if (this.paused.has(replica.region)) continue;
+        await this.collect(replica, now);
+      }
+      await this.deliver(now);
+    });
+    this.last = round.catch(() => undefined);
+    return round;
   }
 
   private async collect(replica: LocalReplica, now: number): Promise<void> {
