@@ -227,3 +227,20 @@ test('an edit that overwrites another region’s edit it had seen is no conflict
   await pass(sim, { now: at(0) });
   assert.equal(views(sim).get('demo')!.conditions.SpecConflict, undefined);
 });
+
+test('the region that takes over the CDN knows the distribution from the status of the one that held it: no tag reads', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  let m = await serving(sim, 600);
+  sim.loseRegion('us-east-1');
+  sim.resetCalls();
+  for (const end = m + 5; m < end; m += 1) {
+    await pass(sim, { now: at(m) });
+    sim.tick();
+  }
+  assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, true, 'eu-west-1 took over');
+  assert.equal(sim.calls.filter((c) => c.operation === 'ListTagsForResource').length, 0);
+  assert.equal(
+    statusItem(sim, 'demo', 'eu-west-1')!.status.cdn.distributionId,
+    statusItem(sim, 'demo', 'us-east-1')!.status.cdn.distributionId,
+  );
+});

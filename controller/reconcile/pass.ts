@@ -106,8 +106,16 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
     region,
     sites: outcomes.filter((o) => o.problems === undefined).map((o) => o.name),
     cdnSites: outcomes.filter((o) => o.problems === undefined && o.global).map((o) => o.name),
+    // Recorded by this region's last report or by the region that held the CDN before it took over.
     knownDistributions: Object.fromEntries(
-      outcomes.map((o) => [o.name, o.previous?.cdn.distributionId] as const),
+      outcomes.map(
+        (o) =>
+          [
+            o.name,
+            o.previous?.cdn.distributionId ??
+              o.peers.find((p) => p.status?.cdn.distributionId !== undefined)?.status?.cdn.distributionId,
+          ] as const,
+      ),
     ),
     now: now().getTime(),
   });
