@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { objectOnly } from '../spec/valibot.ts';
-import type { ConditionType, SiteStatus } from './status.ts';
+import { CONDITION_TYPES, type SiteStatus } from './status.ts';
 
 /**
  * A status item as read back from a store, checked field by field. The
@@ -22,20 +22,6 @@ const Condition = loose({
   message: v.string(),
   lastTransitionTime: v.string(),
 });
-
-const CONDITION_TYPES: readonly ConditionType[] = [
-  'Ready',
-  'Reconciling',
-  'Stalled',
-  'Invalid',
-  'Degraded',
-  'Paused',
-  'Deleting',
-  'FailoverActive',
-  'CanaryProgressing',
-  'CanaryFailed',
-  'SpecConflict',
-];
 
 const TaskCounts = loose({ desired: count, running: count, pending: count });
 

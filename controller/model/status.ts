@@ -2,18 +2,21 @@
  * Status, Kubernetes style: conditions keyed by type (kstatus vocabulary plus
  * tandem's own), per-region counts, and what the last pass did.
  */
-export type ConditionType =
-  | 'Ready'
-  | 'Reconciling'
-  | 'Stalled'
-  | 'Invalid'
-  | 'Degraded'
-  | 'Paused'
-  | 'Deleting'
-  | 'FailoverActive'
-  | 'CanaryProgressing'
-  | 'CanaryFailed'
-  | 'SpecConflict';
+export const CONDITION_TYPES = [
+  'Ready',
+  'Reconciling',
+  'Stalled',
+  'Invalid',
+  'Degraded',
+  'Paused',
+  'Deleting',
+  'FailoverActive',
+  'CanaryProgressing',
+  'CanaryFailed',
+  'SpecConflict',
+] as const;
+
+export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 export interface Condition {
   status: 'True' | 'False' | 'Unknown';
@@ -134,4 +137,20 @@ export interface SiteStatus {
   lastActions: ActionRecord[];
   /** Errors met by the most recent pass; empty once a pass meets none. */
   errors: ErrorRecord[];
+}
+
+/** A region's report that says nothing yet: what a store returns in place of an item it cannot read. */
+export function emptyStatus(site: string, region: string): SiteStatus {
+  return {
+    site,
+    region,
+    global: false,
+    observedGeneration: 0,
+    observedHash: '',
+    conditions: {},
+    regions: {},
+    cdn: {},
+    lastActions: [],
+    errors: [],
+  };
 }

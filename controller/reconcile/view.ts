@@ -1,5 +1,5 @@
 import { isQuiet, type Liveness } from '../decide/ownership.ts';
-import type { Condition, ConditionType, SiteStatus } from '../model/status.ts';
+import { CONDITION_TYPES, type Condition, type ConditionType, type SiteStatus } from '../model/status.ts';
 import type { StoredStatus } from '../ports/store.ts';
 
 /**
@@ -22,19 +22,8 @@ export interface Reporter {
   observedGeneration: number;
 }
 
-/** Conditions that are good when False: any report saying True makes the site's True. */
-const TRUE_WINS: readonly ConditionType[] = [
-  'Reconciling',
-  'Stalled',
-  'Invalid',
-  'Degraded',
-  'Paused',
-  'Deleting',
-  'FailoverActive',
-  'CanaryProgressing',
-  'CanaryFailed',
-  'SpecConflict',
-];
+/** Conditions that are good when False (all but Ready): any report saying True makes the site's True. */
+const TRUE_WINS: readonly ConditionType[] = CONDITION_TYPES.filter((type) => type !== 'Ready');
 
 /** Each site's view from every region's status items (an item from before statuses were per region counts as one report). */
 export function siteViews(statuses: readonly StoredStatus[], liveness: Liveness): Map<string, SiteView> {

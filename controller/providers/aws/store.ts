@@ -14,7 +14,7 @@ import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import { checkStatus } from '../../model/status-schema.ts';
-import type { SiteStatus } from '../../model/status.ts';
+import { emptyStatus, type SiteStatus } from '../../model/status.ts';
 import type {
   EditRecord,
   Heartbeat,
@@ -749,19 +749,4 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value === 'object' && value !== null ? (value instanceof Set ? 'set' : 'map') : typeof value}`;
-}
-
-function emptyStatus(site: string, region: string): SiteStatus {
-  return {
-    site,
-    region,
-    global: false,
-    observedGeneration: 0,
-    observedHash: '',
-    conditions: {},
-    regions: {},
-    cdn: {},
-    lastActions: [],
-    errors: [],
-  };
 }

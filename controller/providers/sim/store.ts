@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import { checkStatus } from '../../model/status-schema.ts';
-import type { SiteStatus } from '../../model/status.ts';
+import { emptyStatus, type SiteStatus } from '../../model/status.ts';
 import type {
   EditRecord,
   Heartbeat,
@@ -131,7 +131,7 @@ export function simStore(sim: SimContext, region: string): SpecStorePort {
             name,
             ...where,
             revision: typeof item.revision === 'number' ? item.revision : 0,
-            status: { ...EMPTY_STATUS, site: name, region: of ?? '' },
+            status: emptyStatus(name, of ?? ''),
             unreadable: true,
           };
         }),
@@ -191,19 +191,6 @@ export function simStore(sim: SimContext, region: string): SpecStorePort {
       ),
   };
 }
-
-const EMPTY_STATUS: SiteStatus = {
-  site: '',
-  region: '',
-  global: false,
-  observedGeneration: 0,
-  observedHash: '',
-  conditions: {},
-  regions: {},
-  cdn: {},
-  lastActions: [],
-  errors: [],
-};
 
 interface SpecItem {
   generation: number;
