@@ -8,6 +8,11 @@ export interface StoredSpec {
   /** Digest of the document, so an edit that did not bump the generation is still seen. */
   hash: string;
   document: unknown;
+  /**
+   * Fields of a hand-edited item that JSON has no form for (a set, binary),
+   * each with its path and the type to use instead: the site is Invalid.
+   */
+  problems?: { field: string; message: string }[];
   /** Where the write was made and which edits it overwrote knowingly; absent on items written without it. */
   lineage?: SpecLineage;
 }

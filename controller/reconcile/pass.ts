@@ -218,6 +218,8 @@ function prepare(
   const outcome: SiteOutcome = { ...base, spec: { generation: spec.generation, hash: spec.hash } };
   const lost = findLostEdits(spec, edits);
   if (lost.length > 0) outcome.lostEdits = lost;
+  // A field of a type JSON lacks, edited in by hand, is named before the spec is validated.
+  if (spec.problems !== undefined) return { ...outcome, problems: spec.problems };
   const validation = validateSite(spec.document);
   if (!validation.ok) return { ...outcome, problems: validation.problems };
   const site = validation.site;

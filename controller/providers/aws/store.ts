@@ -26,6 +26,15 @@ import type {
 import { mergeSeen } from '../../spec/edits.ts';
 import { issueKeys, issueMessage } from '../../spec/valibot.ts';
 import { fromAwsError } from './errors.ts';
+import {
+  DOCUMENT_ATTRIBUTE,
+  documentAttributes,
+  itemBytes,
+  MAX_ITEM_BYTES,
+  readDocument,
+  SPEC_ATTRIBUTE,
+  type AttributeProblem,
+} from './spec-item.ts';
 
 /**
  * The spec store on one replica of tandem's DynamoDB global table (partition
@@ -34,7 +43,7 @@ import { fromAwsError } from './errors.ts';
  *
  * | pk         | sk                  | attributes                                                                          | written by                    |
  * | ---------- | ------------------- | ----------------------------------------------------------------------------------- | ----------------------------- |
- * | `spec`     | site name           | `generation` N, `document` S (the spec as JSON), `lineage` M, `updatedAt` S         | people (apply), any replica   |
+ * | `spec`     | site name           | `generation` N, `spec` M (the spec as a map), `lineage` M, `updatedAt` S            | people (apply), any replica   |
  * | `edit`     | `<site>#<region>`   | `seq` N, `generation` N, `hash` S, `at` S: the newest spec write made in that region | apply, in that region only    |
  * | `status`   | `<site>#<region>`   | `revision` N, `status` M (the `SiteStatus` as a map), `updatedAt` S                | that region's reconciler only |
  * | `lease`    | region name         | `holder` S, `expiresAt` N, `acquiredAt` S, `heartbeatAt` N (epoch ms)               | that region's reconciler only |
@@ -43,9 +52,11 @@ import { fromAwsError } from './errors.ts';
  * Spec and status are separate items, so a status write can never touch a
  * person's spec; status and lease items are per region, so two regions never
  * write the same item and a global table's last writer wins never drops one.
- * Spec documents are JSON strings, so any document, valid or not, round-trips
- * exactly; the hash is computed from the document as read, so an edit made in
- * the console without a generation bump is still seen. Every write is
+ * A spec document is a native map (spec-item.ts), so the console shows its
+ * fields and update-item changes one in place; a document no map can hold
+ * exactly, and items written before, are JSON text (`document` S). The hash is
+ * computed from the document as read, so an edit made in the console without
+ * a generation bump is still seen. Every write is
  * conditional on the generation or revision the writer read (which holds
  * within one replica). A spec can be written in any replica; its lineage and
  * the edit records show an edit another region's write overwrote
@@ -93,10 +104,7 @@ const positiveWhole = v.pipe(
   v.minValue(1, 'must be at least 1'),
 );
 
-const SpecItem = v.object({
-  generation: positiveWhole,
-  document: v.string('must be a string holding the spec as JSON'),
-});
+const SpecItem = v.looseObject({ generation: positiveWhole });
 
 const Lineage = v.object({
   region: v.string('must be a region name'),
@@ -169,35 +177,46 @@ export class DynamoSpecStore implements SpecStorePort {
   ) {}
 
   /**
-   * The document and lineage as last read, per site. An edit made straight in
-   * the console changes the document without bumping the generation; writes
-   * conditional on this text as well refuse to overwrite such an edit.
+   * The document (as canonical JSON) and lineage as last read, per site. An
+   * edit made straight in the console changes the document without bumping
+   * the generation; a write checks the document again before it writes and
+   * refuses to overwrite such an edit.
    */
   private readonly documentsRead = new Map<
     string,
-    { generation: number; json: string; lineage?: SpecLineage }
+    { generation: number; canonical: string | undefined; lineage?: SpecLineage }
   >();
 
-  private expectSpec(name: string, expectedGeneration: number) {
-    const condition = expectNumber('generation', expectedGeneration);
+  /**
+   * Conflict when the spec was edited since it was read without a generation
+   * bump (an edit in the console): a consistent read just before the write,
+   * compared with what was read; the write itself is conditional on the
+   * generation. DynamoDB could compare the map in the write's condition, but
+   * dynalite, which the local cloud and the tests run this code on, cannot.
+   */
+  private async checkNotEditedSinceRead(name: string, expectedGeneration: number): Promise<void> {
     const read = this.documentsRead.get(name);
-    if (expectedGeneration === 0 || read?.generation !== expectedGeneration) return condition;
-    return {
-      ConditionExpression: `${condition.ConditionExpression} AND #document = :read`,
-      ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#document': 'document' },
-      ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':read': S(read.json) },
-    };
+    if (expectedGeneration === 0 || read?.generation !== expectedGeneration) return;
+    const raw = await this.getRaw(SPEC_PARTITION, name);
+    if (raw === undefined) return; // the write's condition finds it gone
+    const current = this.readSpec(raw, false);
+    if (current.generation === expectedGeneration && canonicalJson(current.document) !== read.canonical)
+      throw new CloudError(
+        'Conflict',
+        name,
+        `spec ${name} was edited since it was read, without a generation bump (in the console?); it was not written: read it again and retry`,
+      );
   }
 
   // ----- specs -----
 
   async listSpecs(): Promise<StoredSpec[]> {
-    const items = await this.queryPartition(SPEC_PARTITION);
+    const items = await this.queryRaw(SPEC_PARTITION);
     return items.map((item) => this.readSpec(item));
   }
 
   async getSpec(name: string): Promise<StoredSpec | undefined> {
-    const item = await this.getItem(SPEC_PARTITION, name);
+    const item = await this.getRaw(SPEC_PARTITION, name);
     return item === undefined ? undefined : this.readSpec(item);
   }
 
@@ -220,20 +239,27 @@ export class DynamoSpecStore implements SpecStorePort {
       seen: mergeSeen(overwritten?.seen, records, { [this.region]: seq }),
     };
     const now = new Date().toISOString();
-    await this.versionedWrite(SPEC, name, expectedGeneration, {
-      Item: {
-        pk: S(SPEC_PARTITION),
-        sk: S(name),
-        generation: N(generation),
-        document: S(json),
-        lineage: attributeValue(lineage),
-        updatedAt: S(now),
-      },
-    });
     const stored = JSON.parse(json) as unknown;
+    const documentItem = documentAttributes(stored, json);
+    const item: RawItem = {
+      pk: S(SPEC_PARTITION),
+      sk: S(name),
+      generation: N(generation),
+      ...documentItem,
+      lineage: attributeValue(lineage),
+      updatedAt: S(now),
+    };
+    const bytes = itemBytes(item);
+    if (bytes > MAX_ITEM_BYTES)
+      throw new CloudError(
+        'Invalid',
+        `spec ${name}`,
+        `spec ${name} makes an item of about ${Math.ceil(bytes / 1024)} KB; DynamoDB holds items of at most 400 KB: make the spec smaller (a valid one is at most 16 KB)`,
+      );
+    await this.versionedWrite(SPEC, name, expectedGeneration, { Item: item });
     const hash = documentHash(stored);
     await this.putEditRecord({ site: name, region: this.region, seq, generation, hash, at: now });
-    this.documentsRead.set(name, { generation, json, lineage });
+    this.documentsRead.set(name, { generation, canonical: canonicalJson(stored), lineage });
     return { name, generation, hash, document: stored, lineage };
   }
 
@@ -325,13 +351,13 @@ export class DynamoSpecStore implements SpecStorePort {
     expected: number,
     write: { Item: Record<string, AttributeValue> } | 'delete',
   ): Promise<void> {
-    const condition =
-      kind.what === 'spec' ? this.expectSpec(name, expected) : expectNumber(kind.attribute, expected);
+    const condition = expectNumber(kind.attribute, expected);
     const common = {
       TableName: this.tableName,
       ...condition,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
+    if (kind.what === 'spec') await this.checkNotEditedSinceRead(name, expected);
     try {
       if (write === 'delete') {
         await this.client.send(
@@ -447,33 +473,61 @@ export class DynamoSpecStore implements SpecStorePort {
 
   // ----- reading items -----
 
-  /** A spec item as well as it can be read; a malformed one is reported and comes back with what was readable. */
-  private readSpec(item: Item): StoredSpec {
+  /**
+   * A spec item as well as it can be read: the document from its map
+   * (`spec` M) or, written before, its JSON text (`document` S). A field JSON
+   * has no type for comes back as a problem naming it, and the site is
+   * reported Invalid; a malformed item is reported and comes back with what
+   * was readable.
+   */
+  private readSpec(raw: RawItem, remember = true): StoredSpec {
+    const item = plainItem(raw);
     const name = String(item['sk']);
     const parsed = v.safeParse(SpecItem, item);
-    if (parsed.success) {
-      const lineage = this.readLineage(name, item['lineage']);
-      const { generation } = parsed.output;
-      this.documentsRead.set(name, {
-        generation,
-        json: parsed.output.document,
-        ...(lineage === undefined ? {} : { lineage }),
-      });
-      const withLineage = lineage === undefined ? {} : { lineage };
+    if (!parsed.success) this.report(parsed.issues, SPEC_PARTITION, name, item);
+    // An unreadable generation counts as 0 (absent), so `tandem apply` can write over the item and repair it.
+    const generation = parsed.success ? parsed.output.generation : 0;
+    const lineage = this.readLineage(name, item['lineage']);
+    const withLineage = lineage === undefined ? {} : { lineage };
+    const read = this.readDocumentOf(name, raw);
+    if (remember && parsed.success)
+      this.documentsRead.set(name, { generation, canonical: canonicalJson(read.document), ...withLineage });
+    return {
+      name,
+      generation,
+      hash: documentHash(read.document),
+      document: read.document,
+      ...(read.problems.length === 0 ? {} : { problems: read.problems }),
+      ...withLineage,
+    };
+  }
+
+  private readDocumentOf(name: string, raw: RawItem): { document: unknown; problems: AttributeProblem[] } {
+    const map = raw[SPEC_ATTRIBUTE];
+    if (map !== undefined) {
+      const { document, problems } = readDocument(map);
+      for (const problem of problems)
+        this.reportField(SPEC_PARTITION, name, `spec.${problem.field}`, problem.message);
+      return { document, problems };
+    }
+    const text = raw[DOCUMENT_ATTRIBUTE];
+    if (text?.S !== undefined) {
       try {
-        const document = JSON.parse(parsed.output.document) as unknown;
-        return { name, generation, hash: documentHash(document), document, ...withLineage };
+        return { document: JSON.parse(text.S) as unknown, problems: [] };
       } catch (error) {
         this.reportField(SPEC_PARTITION, name, 'document', `is not valid JSON (${(error as Error).message})`);
-        const document = parsed.output.document;
-        return { name, generation, hash: documentHash(document), document, ...withLineage };
+        return { document: text.S, problems: [] };
       }
     }
-    this.report(parsed.issues, SPEC_PARTITION, name, item);
-    // An unreadable generation counts as 0 (absent), so `tandem apply` can write over the item and repair it.
-    const generation = typeof item['generation'] === 'number' ? item['generation'] : 0;
-    const document = readableDocument(item['document']);
-    return { name, generation, hash: documentHash(document), document };
+    const problem = {
+      field: '',
+      message:
+        text === undefined
+          ? `is missing from the item: it holds neither ${SPEC_ATTRIBUTE} (a map) nor ${DOCUMENT_ATTRIBUTE} (JSON text); apply the spec again with tandem apply -f`
+          : `is in attribute ${DOCUMENT_ATTRIBUTE} as something other than a string; store the spec as a map in ${SPEC_ATTRIBUTE} (tandem apply -f does)`,
+    };
+    this.reportField(SPEC_PARTITION, name, SPEC_ATTRIBUTE, problem.message);
+    return { document: undefined, problems: [problem] };
   }
 
   /** A spec's lineage; one that cannot be read is reported and left out (no lost edit can then be shown for it). */
@@ -582,7 +636,11 @@ export class DynamoSpecStore implements SpecStorePort {
   // ----- calls -----
 
   private async queryPartition(pk: string, skPrefix?: string): Promise<Item[]> {
-    const items: Item[] = [];
+    return (await this.queryRaw(pk, skPrefix)).map(plainItem);
+  }
+
+  private async queryRaw(pk: string, skPrefix?: string): Promise<RawItem[]> {
+    const items: RawItem[] = [];
     let start: RawItem | undefined;
     do {
       let page: QueryCommandOutput;
@@ -604,13 +662,18 @@ export class DynamoSpecStore implements SpecStorePort {
       } catch (error) {
         throw this.failed(error, 'Query', `${pk} items`);
       }
-      items.push(...(page.Items ?? []).map(plainItem));
+      items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return items;
   }
 
   private async getItem(pk: string, sk: string): Promise<Item | undefined> {
+    const raw = await this.getRaw(pk, sk);
+    return raw === undefined ? undefined : plainItem(raw);
+  }
+
+  private async getRaw(pk: string, sk: string): Promise<RawItem | undefined> {
     try {
       const { Item } = await this.client.send(
         new GetItemCommand({
@@ -619,7 +682,7 @@ export class DynamoSpecStore implements SpecStorePort {
           ConsistentRead: true,
         }),
       );
-      return Item === undefined ? undefined : plainItem(Item);
+      return Item;
     } catch (error) {
       throw this.failed(error, 'GetItem', `${pk}/${sk}`);
     }
@@ -731,16 +794,6 @@ function plainValue(value: AttributeValue): unknown {
   if (value.NS !== undefined) return new Set(value.NS.map(readNumber));
   if (value.BS !== undefined) return new Set(value.BS);
   return value.B;
-}
-
-/** A document attribute that is not a JSON string, as plain data: a console edit may have made it a map. */
-function readableDocument(value: unknown): unknown {
-  if (typeof value !== 'string') return value instanceof Set ? [...(value as Set<unknown>)] : value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
 }
 
 function describeValue(value: unknown): string {

@@ -15,6 +15,9 @@ import { mergeSeen } from '../../spec/edits.ts';
 import type { SimContext } from './context.ts';
 import type { SimItem, SimReplica } from './world.ts';
 
+/** DynamoDB's largest item. */
+const MAX_ITEM_BYTES = 400 * 1024;
+
 /**
  * One region's replica of the table in the simulated cloud, behaving as the
  * DynamoDB store does on a global table: writes are conditional within the
@@ -86,6 +89,13 @@ export function simStore(sim: SimContext, region: string): SpecStorePort {
             'Invalid',
             `spec ${name}`,
             `spec ${name} cannot be stored: it is not a JSON value`,
+          );
+        // As DynamoDB: an item holds at most 400 KB.
+        if (Buffer.byteLength(json) > MAX_ITEM_BYTES)
+          throw new CloudError(
+            'Invalid',
+            `spec ${name}`,
+            `spec ${name} makes an item of about ${Math.ceil(Buffer.byteLength(json) / 1024)} KB; DynamoDB holds items of at most 400 KB: make the spec smaller (a valid one is at most 16 KB)`,
           );
         const copy = JSON.parse(json) as unknown;
         const edits = items<EditRecord>(r, 'edit').filter(([, e]) => e.site === name);
