@@ -65,6 +65,32 @@ async function putRaw(table: string, item: Record<string, AttributeValue>): Prom
   await client.send(new PutItemCommand({ TableName: table, Item: item }));
 }
 
+/** `SET #p0.#p1... = :value` on the spec map, as `aws dynamodb update-item` does. */
+async function setField(
+  table: string,
+  name: string,
+  path: readonly (string | number)[],
+  value: unknown,
+): Promise<void> {
+  const names: Record<string, string> = { '#spec': 'spec' };
+  const expression = path
+    .map((key, i) => {
+      if (typeof key === 'number') return `[${key}]`;
+      names[`#p${i}`] = key;
+      return `.#p${i}`;
+    })
+    .join('');
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: 'spec' }, sk: { S: name } },
+      UpdateExpression: `SET #spec${expression} = :value`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':value': documentAttributes(value, JSON.stringify(value))['spec']! },
+    }),
+  );
+}
+
 async function freshStore(options: DynamoSpecStoreOptions = {}) {
   const table = await createTable();
   return { table, store: new DynamoSpecStore(client, table, 'us-east-1', options) };
@@ -93,6 +119,7 @@ storeContract({
           }),
         );
       },
+      setField: (name, path, value) => setField(table, name, path, value),
     };
   },
 });
@@ -105,6 +132,17 @@ storeContract({
       store: sim.store,
       rawSpec: async (name) => specItem(sim, name),
       async editDocumentDirectly(name, document) {
+        editSpecInPlace(sim, name, document);
+      },
+      async setField(name, path, value) {
+        const document = structuredClone((await sim.store.getSpec(name))!.document) as Record<
+          string,
+          unknown
+        >;
+        const parent = path
+          .slice(0, -1)
+          .reduce<Record<string, unknown>>((at, key) => at[key] as Record<string, unknown>, document);
+        parent[path.at(-1)!] = value;
         editSpecInPlace(sim, name, document);
       },
     };
@@ -340,4 +378,96 @@ test('a missing table is a NotFound CloudError naming the table and the call', a
     assert.match(e.message, /dynamodb:Query failed \(ResourceNotFoundException\)/);
     return true;
   });
+});
+
+test('a spec item in the old form (document S) is read; a pass leaves it as it is; apply rewrites it as a map', async () => {
+  const { table, store } = await freshStore();
+  const document = demoDocument();
+  const legacy = {
+    pk: { S: 'spec' },
+    sk: { S: 'demo' },
+    generation: { N: '3' },
+    document: { S: JSON.stringify(document) },
+    updatedAt: { S: '2026-11-01T00:00:00.000Z' },
+  };
+  await putRaw(table, legacy);
+  const read = (await store.getSpec('demo'))!;
+  assert.deepEqual(read.document, document);
+  assert.equal(read.generation, 3);
+  assert.equal(read.hash, specHash(document));
+  assert.equal(read.problems, undefined);
+
+  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const report = await reconcilePass({
+    ports: { ...sim.ports(), store },
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: FIXED_NOW,
+  });
+  assert.ok(report.sites.find((s) => s.name === 'demo')?.problems === undefined, 'the old form is valid');
+  assert.deepEqual(await rawItem(table, 'spec', 'demo'), legacy, 'the reconciler never rewrites a spec');
+
+  await store.putSpec('demo', document, read.generation);
+  const rewritten = (await rawItem(table, 'spec', 'demo'))!;
+  assert.equal(rewritten['document'], undefined);
+  assert.deepEqual(rewritten['spec'], documentAttributes(document, JSON.stringify(document))['spec']);
+  assert.equal((await store.getSpec('demo'))!.hash, read.hash, 'the same document, the same hash');
+});
+
+test('a set or binary edited into the spec map is a problem naming its path and the type to use; the site is Invalid, nothing is applied', async () => {
+  const { table, store } = await freshStore();
+  await store.putSpec('demo', demoDocument(), 0);
+  const set = async (path: string, names: Record<string, string>, value: AttributeValue) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: 'spec' }, sk: { S: 'demo' } },
+        UpdateExpression: `SET ${path} = :v`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':v': value },
+      }),
+    );
+  await set(
+    '#d.#s.#c',
+    { '#d': 'spec', '#s': 'spec', '#c': 'cdn' },
+    {
+      M: { aliases: { SS: ['www.example.com'] }, failoverStatusCodes: { NS: ['500', '502'] } },
+    },
+  );
+  await set('#d.#m.#b', { '#d': 'spec', '#m': 'metadata', '#b': 'blob' }, { B: new Uint8Array([1, 2]) });
+  await set('#d.#m.#bs', { '#d': 'spec', '#m': 'metadata', '#bs': 'blobs' }, { BS: [new Uint8Array([3])] });
+
+  const read = (await store.getSpec('demo'))!;
+  const problems = new Map(read.problems?.map((p) => [p.field, p.message]));
+  assert.deepEqual([...problems.keys()].sort(), [
+    'metadata.blob',
+    'metadata.blobs',
+    'spec.cdn.aliases',
+    'spec.cdn.failoverStatusCodes',
+  ]);
+  assert.match(
+    problems.get('spec.cdn.aliases')!,
+    /string set \(SS\).*spec\.spec\.cdn\.aliases.*list \(L\) of strings/,
+  );
+  assert.match(problems.get('spec.cdn.failoverStatusCodes')!, /number set \(NS\).*list \(L\) of numbers/);
+  assert.match(problems.get('metadata.blob')!, /binary \(B\).*a string \(S\)/);
+  assert.match(problems.get('metadata.blobs')!, /binary set \(BS\)/);
+
+  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const report = await reconcilePass({
+    ports: { ...sim.ports(), store },
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: FIXED_NOW,
+  });
+  const demo = report.sites.find((s) => s.name === 'demo')!;
+  assert.deepEqual(demo.problems?.map((p) => p.field).sort(), [
+    'metadata.blob',
+    'metadata.blobs',
+    'spec.cdn.aliases',
+    'spec.cdn.failoverStatusCodes',
+  ]);
+  assert.equal(sim.cloudWrites().length, 0, 'nothing is applied for an Invalid spec');
+  const status = (await store.listStatuses()).find((s) => s.name === 'demo');
+  assert.match(JSON.stringify(status), /Invalid/);
 });
