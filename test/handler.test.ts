@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { readEnvironment } from '../controller/lambda/environment.ts';
 import {
   runInvocation,
+  serveTrigger,
   type CarryOverStore,
   type InvocationDependencies,
   type InvocationOptions,
@@ -14,6 +15,7 @@ import {
   type MetricDatum,
   type MetricsPublisher,
 } from '../controller/lambda/metrics.ts';
+import { readTrigger, WakeUpNotServed } from '../controller/lambda/trigger.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { demoDocument, leaseOf, siteView } from './support/world.ts';
 
@@ -325,4 +327,167 @@ test("the failover region's invocation leaves the sites' dashboard to the primar
   // Four minutes on, the primary has not finished a pass for longer than 3 intervals.
   await runInvocation(failover(now + 4 * 60_000), SLOW);
   assert.ok(sim.world.dashboards?.['tandem-sites'] !== undefined, 'the failover region took it over');
+});
+
+// ----- woken by the table's stream -----
+
+/** A DynamoDB Streams record for an item of the table, as the event source mapping delivers it. */
+function streamRecord(pk: string, sk: string, eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'MODIFY') {
+  return {
+    eventID: `${pk}-${sk}-${Math.random()}`,
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    dynamodb: {
+      ApproximateCreationDateTime: 1_796_000_000,
+      Keys: { pk: { S: pk }, sk: { S: sk } },
+      SequenceNumber: '111',
+      SizeBytes: 26,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+    eventSourceARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/tandem/stream/2026-12-01T00:00:00.000',
+  };
+}
+
+/** The canary weight each site's rule in us-east-1 gives its canary target group. */
+function canaryWeights(sim: SimulatedCloud): Record<string, number> {
+  const world = sim.snapshot() as {
+    regions: Record<string, { rules: { forward: { targetGroup?: string; weight: number }[] }[] }>;
+  };
+  return Object.fromEntries(
+    world.regions['us-east-1']!.rules.flatMap((rule) =>
+      rule.forward
+        .filter((f) => f.targetGroup?.endsWith('-canary'))
+        .map((f) => [f.targetGroup!.replace(/-canary$/, ''), f.weight]),
+    ),
+  );
+}
+
+/** Seeds `count` sites and converges them with scheduled invocations; returns their names. */
+async function converged(sim: SimulatedCloud, count: number): Promise<string[]> {
+  const names = await seed(sim, count);
+  for (let i = 0; i < 3; i += 1) await runInvocation(invocation(sim, new MemoryCarryOver(), 30_000));
+  return names;
+}
+
+async function setCanaryWeight(sim: SimulatedCloud, site: string, weight: number): Promise<void> {
+  const spec = (await sim.store.getSpec(site))!;
+  const document = structuredClone(spec.document) as ReturnType<typeof demoDocument>;
+  document.spec.canary!.weight = weight;
+  await sim.store.putSpec(site, document, spec.generation);
+}
+
+test('a stream batch of spec changes runs a pass for exactly those sites', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  const names = await converged(sim, 5);
+  for (const name of names) await setCanaryWeight(sim, name, 50);
+  const carryOver = new MemoryCarryOver();
+  const deps = invocation(sim, carryOver, 30_000);
+  const batch = {
+    Records: [
+      streamRecord('spec', 'site-02'),
+      streamRecord('spec', 'site-04', 'INSERT'),
+      streamRecord('spec', 'site-02'),
+    ],
+  };
+  const result = await serveTrigger(readTrigger(batch), deps);
+
+  assert.equal(result.outcome, 'completed');
+  assert.deepEqual(result.reconciled, ['site-02', 'site-04']);
+  assert.deepEqual(canaryWeights(sim), {
+    'site-01': 15,
+    'site-02': 50,
+    'site-03': 15,
+    'site-04': 50,
+    'site-05': 15,
+  });
+  assert.equal(carryOver.writes, 0, 'the carry-over is the scheduled invocation’s');
+  assert.ok(deps.lines.some((l) => l.msg === 'every edited site reconciled'));
+  assert.equal(leaseOf(sim)?.holder, undefined, 'the lease is released');
+});
+
+test('a stream batch arriving while the lease is held runs no pass and throws for a retry; the retry applies the edit', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await converged(sim, 3);
+  await setCanaryWeight(sim, 'site-01', 50);
+  // A scheduled invocation is in the middle of its pass.
+  assert.equal(await sim.ports('us-east-1').store.acquireLease('scheduled', 60, Date.now()), true);
+  sim.resetCalls();
+  const batch = { Records: [streamRecord('spec', 'site-01')] };
+
+  await assert.rejects(
+    serveTrigger(readTrigger(batch), invocation(sim, new MemoryCarryOver(), 30_000)),
+    (e) => e instanceof WakeUpNotServed && /site-01/.test(e.message) && /lease/.test(e.message),
+  );
+  assert.equal(sim.cloudWrites().length, 0, 'no second pass acted');
+  assert.equal(canaryWeights(sim)['site-01'], 15);
+  assert.equal(leaseOf(sim)?.holder, 'scheduled', 'the holder keeps its lease');
+
+  // The scheduled invocation ends; the event source mapping retries the batch.
+  await sim.ports('us-east-1').store.releaseLease('scheduled', Date.now());
+  const retried = await serveTrigger(readTrigger(batch), invocation(sim, new MemoryCarryOver(), 30_000));
+  assert.deepEqual(retried.reconciled, ['site-01']);
+  assert.equal(canaryWeights(sim)['site-01'], 50);
+});
+
+test('a stream batch whose retries ran out loses nothing: the next scheduled pass applies the edit', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await converged(sim, 2);
+  await setCanaryWeight(sim, 'site-02', 40);
+  await sim.ports('us-east-1').store.acquireLease('stuck', 60, Date.now());
+  const batch = { Records: [streamRecord('spec', 'site-02')] };
+  for (let attempt = 0; attempt < 3; attempt += 1)
+    await assert.rejects(
+      serveTrigger(readTrigger(batch), invocation(sim, new MemoryCarryOver(), 30_000)),
+      WakeUpNotServed,
+    );
+  await sim.ports('us-east-1').store.releaseLease('stuck', Date.now());
+  const scheduled = await serveTrigger(
+    readTrigger({ source: 'aws.events', 'detail-type': 'Scheduled Event' }),
+    invocation(sim, new MemoryCarryOver(), 30_000),
+  );
+  assert.deepEqual(scheduled.reconciled, ['site-01', 'site-02']);
+  assert.equal(canaryWeights(sim)['site-02'], 40);
+});
+
+test('a stream record for a status, lease, edit or platform item does nothing: no lease, no pass', async () => {
+  const sim = new SimulatedCloud({ regions: REGIONS });
+  await converged(sim, 2);
+  await setCanaryWeight(sim, 'site-01', 50);
+  const before = leaseOf(sim);
+  sim.resetCalls();
+  const batch = {
+    Records: [
+      streamRecord('status', 'site-01#us-east-1'),
+      streamRecord('lease', 'us-east-1'),
+      streamRecord('edit', 'site-01#us-east-1'),
+      streamRecord('platform', 'us-east-1', 'INSERT'),
+    ],
+  };
+  const trigger = readTrigger(batch);
+  assert.deepEqual(trigger, { kind: 'stream', sites: [], ignored: 4, unreadable: [] });
+  const result = await serveTrigger(trigger, invocation(sim, new MemoryCarryOver(), 30_000));
+  assert.deepEqual(result.reconciled, []);
+  assert.deepEqual(sim.callCounts(), { reads: 0, writes: 0, throttled: 0 });
+  assert.deepEqual(leaseOf(sim), before, 'the lease was not even taken');
+  assert.equal(canaryWeights(sim)['site-01'], 15, 'the edit waits for its own record or the schedule');
+});
+
+test('a stream record that cannot be read is named with its path and skipped; the rest of the batch is served', () => {
+  const trigger = readTrigger({
+    Records: [
+      streamRecord('spec', 'alpha'),
+      { eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { pk: { N: '1' } } } },
+      { ...streamRecord('spec', 'beta'), eventSource: 'aws:sqs' },
+    ],
+  });
+  assert.equal(trigger.kind, 'stream');
+  if (trigger.kind !== 'stream') return;
+  assert.deepEqual(trigger.sites, ['alpha']);
+  assert.equal(trigger.unreadable.length, 2);
+  assert.match(trigger.unreadable[0]!, /^Records\[1\]\.dynamodb\.Keys\.pk/);
+  assert.match(trigger.unreadable[1]!, /^Records\[2\]\.eventSource/);
+  assert.deepEqual(readTrigger({}), { kind: 'schedule' });
+  assert.deepEqual(readTrigger(null), { kind: 'schedule' });
 });

@@ -8,12 +8,14 @@ import { awsPorts } from '../providers/aws/index.ts';
 import { loadPlatform, type LoadPlatformOptions } from '../providers/aws/platform.ts';
 import { DynamoSpecStore } from '../providers/aws/store.ts';
 import { readEnvironment, type ReconcilerEnvironment } from './environment.ts';
-import { runInvocation, type InvocationResult } from './invocation.ts';
+import { serveTrigger, type InvocationResult } from './invocation.ts';
 import { embeddedMetricsPublisher, type MetricsPublisher } from './metrics.ts';
+import { readTrigger } from './trigger.ts';
 
 /**
  * The reconciler Lambda, deployed in every region and run there by
- * EventBridge every minute. This module only wires the AWS pieces for its own
+ * EventBridge every minute, and by its replica of the table's stream when a
+ * spec item changes (trigger.ts). This module only wires the AWS pieces for its own
  * region; what an invocation does is `runInvocation`, which the tests drive
  * with the simulated cloud.
  */
@@ -83,8 +85,9 @@ function wire(): Wiring {
   return wiring;
 }
 
-export const handler = async (_event: unknown, context: LambdaContext): Promise<HandlerResult> => {
+export const handler = async (event: unknown, context: LambdaContext): Promise<HandlerResult> => {
   const requestLog = log.child({ requestId: context.awsRequestId });
+  const trigger = readTrigger(event);
   let w: Wiring;
   let platform: Platform;
   try {
@@ -94,7 +97,9 @@ export const handler = async (_event: unknown, context: LambdaContext): Promise<
     requestLog.fatal({ err: (error as Error).message }, 'the reconciler cannot start');
     throw error;
   }
-  const result = await runInvocation(
+  // A stream batch that cannot be served now throws, and the event source mapping retries it.
+  const result = await serveTrigger(
+    trigger,
     {
       ports: w.ports,
       platform,

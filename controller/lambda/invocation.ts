@@ -8,6 +8,7 @@ import type { EditRecord, Heartbeat, StoredSpec, StoredStatus } from '../ports/s
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_SAFETY_MARGIN_MS } from './environment.ts';
 import { passMetrics, type MetricsPublisher, type RegionCalls } from './metrics.ts';
+import { WakeUpNotServed, type Trigger } from './trigger.ts';
 
 /**
  * The sites an invocation ran out of time for, kept between invocations so
@@ -43,6 +44,12 @@ export interface InvocationDependencies {
   metrics?: MetricsPublisher;
   /** API calls made since the last call, by region; read after each pass for the ApiCalls metric. */
   drainCalls?: () => readonly RegionCalls[];
+  /**
+   * Reconcile only these sites: an invocation woken by spec edits. The
+   * carry-over and the sites' dashboard are the scheduled invocation's, which
+   * reconciles every site; this one neither reads nor changes them.
+   */
+  sites?: readonly string[];
 }
 
 export interface InvocationOptions {
@@ -87,6 +94,7 @@ export async function runInvocation(
   const started = clock();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const safetyMarginMs = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const woken = deps.sites === undefined ? undefined : new Set(deps.sites);
   const result: InvocationResult = {
     outcome: 'completed',
     reconcileIds: [],
@@ -133,17 +141,21 @@ export async function runInvocation(
         ports.store.listStatuses(),
         ports.store.listEdits(),
         ports.store.listHeartbeats(),
-        deps.carryOver.getCarryOver().catch((error: unknown) => {
-          log.warn(
-            { err: asCloudError(error, 'carry-over').message },
-            'carry-over unreadable; starting in name order',
-          );
-          return [] as string[];
-        }),
+        woken !== undefined
+          ? Promise.resolve([])
+          : deps.carryOver.getCarryOver().catch((error: unknown) => {
+              log.warn(
+                { err: asCloudError(error, 'carry-over').message },
+                'carry-over unreadable; starting in name order',
+              );
+              return [] as string[];
+            }),
       ]);
       carried = previous;
       // Statuses without a spec are deleted sites still being cleaned up: they are reconciled too.
-      const names = [...new Set([...specs.map((s) => s.name), ...statuses.map((s) => s.name)])].sort();
+      const names = [...new Set([...specs.map((s) => s.name), ...statuses.map((s) => s.name)])]
+        .filter((name) => woken === undefined || woken.has(name))
+        .sort();
       const present = new Set(names);
       const first = [...new Set(carried.filter((n) => present.has(n)))];
       const firstSet = new Set(first);
@@ -215,16 +227,18 @@ export async function runInvocation(
     }
 
     result.notReached = order.slice(next);
-    if (!sameList(result.notReached, carried)) {
+    if (woken === undefined && !sameList(result.notReached, carried)) {
       try {
         await deps.carryOver.setCarryOver(result.notReached);
       } catch (error) {
         log.warn({ err: asCloudError(error, 'carry-over').message }, 'carry-over not written');
       }
     }
-    await publish(deps, [
-      { name: 'SitesNotReached', value: result.notReached.length, unit: 'Count', dimensions: {} },
-    ]);
+    // Only the scheduled invocation, which has every site to reach, says how many it did not.
+    if (woken === undefined)
+      await publish(deps, [
+        { name: 'SitesNotReached', value: result.notReached.length, unit: 'Count', dimensions: {} },
+      ]);
     const outcome = failure !== undefined ? 'failed' : result.notReached.length > 0 ? 'partial' : 'completed';
     const summary = {
       outcome,
@@ -239,7 +253,7 @@ export async function runInvocation(
       now: clock(),
       intervalMs: (deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000,
     };
-    if (outcome === 'completed')
+    if (outcome === 'completed' && woken === undefined)
       await keepSitesDashboardAsHolder({
         region: deps.region,
         ports,
@@ -249,8 +263,11 @@ export async function runInvocation(
         liveness,
         log,
       });
-    if (outcome === 'completed') log.info(summary, 'every site reconciled');
-    else log.warn(summary, 'some sites not reached; they go first in the next invocation');
+    if (outcome === 'completed')
+      log.info(summary, woken === undefined ? 'every site reconciled' : 'every edited site reconciled');
+    else if (woken === undefined)
+      log.warn(summary, 'some sites not reached; they go first in the next invocation');
+    else log.warn(summary, 'some edited sites not reached; the scheduled invocation reconciles them');
     return done(outcome, failure);
   } finally {
     try {
@@ -260,6 +277,38 @@ export async function runInvocation(
       log.warn({ err: asCloudError(error, 'lease').message }, 'lease not released');
     }
   }
+}
+
+/**
+ * An invocation for what woke the reconciler. The schedule: every site. A
+ * stream batch: the sites whose specs changed, and only if this invocation
+ * can act on them now; when another invocation holds the region's lease, or
+ * the store cannot be read, it throws `WakeUpNotServed` so the event source
+ * mapping retries the batch. Two passes never act at once in a region: each
+ * takes the region's lease first (and the function's reserved concurrency of
+ * 1 makes a second invocation wait besides). No edit is dropped: every pass
+ * reads the specs from the table, so a wake-up that is retried, or given up
+ * on after its retries, is served by the next scheduled pass at the latest.
+ */
+export async function serveTrigger(
+  trigger: Trigger,
+  deps: InvocationDependencies,
+  options: InvocationOptions = {},
+): Promise<InvocationResult> {
+  if (trigger.kind === 'schedule') return runInvocation(deps, options);
+  for (const problem of trigger.unreadable)
+    deps.log.warn({ problem }, 'stream record unreadable; the scheduled pass reconciles every site anyway');
+  if (trigger.sites.length === 0) {
+    deps.log.info({ ignored: trigger.ignored }, 'stream batch names no spec item; nothing to do');
+    return { outcome: 'completed', reconcileIds: [], reconciled: [], notReached: [], durationMs: 0 };
+  }
+  deps.log.info({ sites: trigger.sites }, 'woken by spec edits');
+  const result = await runInvocation({ ...deps, sites: trigger.sites }, options);
+  if (result.outcome === 'skipped')
+    throw new WakeUpNotServed(trigger.sites, 'another invocation holds the region’s lease');
+  if (result.outcome === 'failed')
+    throw new WakeUpNotServed(trigger.sites, result.error?.message ?? 'the pass failed');
+  return result;
 }
 
 async function publish(deps: InvocationDependencies, data: Parameters<MetricsPublisher['publish']>[0]) {
