@@ -62,6 +62,8 @@ export class ControlStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
       replicas: replicas.map((region) => ({ region })),
+      // Every replica's stream wakes that region's reconciler on spec edits (reconciler.ts).
+      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
 
     // Each region's reconciler reads the replica in its own region, whose ARN is the primary's

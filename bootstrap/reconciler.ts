@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
@@ -31,6 +32,15 @@ export const RECONCILER_TIMEOUT = Duration.seconds(50);
  * six hours (the default) of stale ticks replaying one after another.
  */
 export const RECONCILER_MAX_EVENT_AGE = Duration.seconds(60);
+/**
+ * How long, and how many times, a stream batch of spec edits is retried when
+ * it cannot be served at once (another invocation holds the region's lease,
+ * or the table is unreadable). One period: by then the scheduled pass, which
+ * reads every spec, has applied the edit anyway, so an older wake-up is
+ * dropped rather than replayed.
+ */
+export const SPEC_EDIT_MAX_RECORD_AGE = Duration.seconds(60);
+export const SPEC_EDIT_RETRY_ATTEMPTS = 5;
 
 export interface ReconcilerProps {
   /** tandem's table; the reconciler reads and writes its replica in this stack's region only. */
@@ -147,7 +157,78 @@ export class Reconciler extends Construct {
       schedule: events.Schedule.rate(RECONCILER_PERIOD),
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
+    this.wakeOnSpecEdits(region, props.tableName);
     this.alarms = addReconcilerAlarms(this, { reconciler: this.function, topic: props.alarmTopic, region });
+  }
+
+  /**
+   * Spec edits wake the reconciler within seconds: its region's replica of
+   * the table has a stream (a global table's replicas all do), and an event
+   * source mapping filtered to spec items (`pk = spec`) invokes it with the
+   * changed keys; controller/lambda/trigger.ts runs a pass for those sites
+   * only. The schedule stays the safety net. Invocations stay one at a time
+   * (reserved concurrency 1; a batch waits while the scheduled pass runs),
+   * and a batch that meets a held lease fails and is retried, within
+   * SPEC_EDIT_RETRY_ATTEMPTS and SPEC_EDIT_MAX_RECORD_AGE.
+   */
+  private wakeOnSpecEdits(region: string, tableName: string) {
+    const stack = Stack.of(this);
+    const table = `arn:${stack.partition}:dynamodb:${region}:${stack.account}:table/${tableName}`;
+    // A replica's stream ARN carries the time the stream was enabled, so it is read, not built.
+    const describe = {
+      service: 'DynamoDB',
+      action: 'describeTable',
+      parameters: { TableName: tableName },
+      physicalResourceId: PhysicalResourceId.of(`${tableName}/${region}/stream`),
+      outputPaths: ['Table.LatestStreamArn'],
+    };
+    const stream = new AwsCustomResource(this, 'TableStream', {
+      onCreate: describe,
+      onUpdate: describe,
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    const streamArn = stream.getResponseField('Table.LatestStreamArn');
+
+    const mapping = new lambda.EventSourceMapping(this, 'SpecEdits', {
+      target: this.function,
+      eventSourceArn: streamArn,
+      startingPosition: lambda.StartingPosition.LATEST,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(0),
+      parallelizationFactor: 1,
+      retryAttempts: SPEC_EDIT_RETRY_ATTEMPTS,
+      maxRecordAge: SPEC_EDIT_MAX_RECORD_AGE,
+      bisectBatchOnError: false,
+      filters: [
+        lambda.FilterCriteria.filter({
+          dynamodb: { Keys: { pk: { S: lambda.FilterRule.isEqual('spec') } } },
+        }),
+      ],
+    });
+    // Lambda reads the stream with the function's role: these four actions, on this replica's streams only.
+    const policy = new iam.Policy(this, 'StreamRead', {
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'dynamodb:DescribeStream',
+            'dynamodb:GetRecords',
+            'dynamodb:GetShardIterator',
+            'dynamodb:ListStreams',
+          ],
+          resources: [`${table}/stream/*`],
+        }),
+      ],
+    });
+    policy.attachToRole(this.function.role!);
+    mapping.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: nagResourceId(stack, `${table}/stream/*`),
+      reason:
+        "A stream's ARN ends in the time it was enabled; the ARN limits reading to the streams of this region's replica of tandem's table.",
+    });
   }
 
   /** What the reconciler calls (controller/providers/aws/), each on as little as the API allows. */

@@ -185,7 +185,8 @@ const prefixListLookup = {
 };
 test('the prefix list id is looked up by its managed name, in its own region, at deploy time', () => {
   for (const template of Object.values(platforms)) {
-    template.resourceCountIs('Custom::AWS', 2);
+    // The platform item, the prefix list lookup and the stream lookup.
+    template.resourceCountIs('Custom::AWS', 3);
     template.hasResourceProperties('Custom::AWS', {
       Update: Match.stringLikeRegexp('describeManagedPrefixLists.*prefix-list-name'),
     });
@@ -481,6 +482,57 @@ test('a tick that waits in the queue expires within one schedule period instead 
   }
 });
 
+test("spec edits wake each region's reconciler: its replica's stream, filtered to spec items, with bounded retries and age", () => {
+  const table = props(resourcesOf(control, 'AWS::DynamoDB::GlobalTable')[0]!);
+  assert.deepEqual(table['StreamSpecification'], { StreamViewType: 'NEW_AND_OLD_IMAGES' });
+  for (const [region, template] of Object.entries(platforms)) {
+    const [id] = reconcilerOf(template);
+    const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').map(props);
+    assert.equal(mappings.length, 1, region);
+    const mapping = mappings[0]!;
+    assert.deepEqual(mapping['FunctionName'], { Ref: id });
+    assert.equal(mapping['StartingPosition'], 'LATEST');
+    assert.equal(mapping['ParallelizationFactor'], 1);
+    assert.equal(mapping['MaximumRetryAttempts'], 5);
+    assert.equal(
+      mapping['MaximumRecordAgeInSeconds'],
+      60,
+      'one schedule period: the safety net has run by then',
+    );
+    assert.equal(mapping['BisectBatchOnFunctionError'], false);
+    const filters = (mapping['FilterCriteria'] as { Filters: { Pattern: string }[] }).Filters;
+    assert.deepEqual(
+      filters.map((f) => JSON.parse(f.Pattern) as unknown),
+      [{ dynamodb: { Keys: { pk: { S: ['spec'] } } } }],
+    );
+    // The stream's ARN is this region's replica's, read from DynamoDB in this region at deploy time.
+    const [describeId, describe] = Object.entries(template.findResources('Custom::AWS')).find(([, r]) =>
+      JSON.stringify(r).includes('describeTable'),
+    )!;
+    assert.deepEqual(mapping['EventSourceArn'], { 'Fn::GetAtt': [describeId, 'Table.LatestStreamArn'] });
+    const create = JSON.stringify(props(describe as Json)['Create']);
+    assert.match(create, /"TableName\\?":\\?"tandem/);
+    // Least privilege: the four stream actions, on this replica's streams only.
+    const stream = reconcilerStatements(template).filter((st) =>
+      actionsOf(st).some((a) => a === 'dynamodb:GetRecords'),
+    );
+    assert.deepEqual(
+      stream.map((st) => [actionsOf(st).sort(), arnsOf(st)]),
+      [
+        [
+          [
+            'dynamodb:DescribeStream',
+            'dynamodb:GetRecords',
+            'dynamodb:GetShardIterator',
+            'dynamodb:ListStreams',
+          ],
+          [`arn:aws:dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem/stream/*`],
+        ],
+      ],
+    );
+  }
+});
+
 test("each reconciler's DynamoDB, ECS, ELB and Secrets Manager permissions name its own region and no other", () => {
   for (const [region, template] of Object.entries(platforms)) {
     const regional = reconcilerStatements(template).filter((st) =>
@@ -494,7 +546,8 @@ test("each reconciler's DynamoDB, ECS, ELB and Secrets Manager permissions name 
     for (const other of DEFAULT_REGIONS.filter((r) => r !== region))
       assert.ok(!everything.includes(`:${other}:`), `${region}'s reconciler names nothing in ${other}`);
 
-    const dynamo = regional.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    // The table's items (the stream's read is checked with the event source mapping).
+    const dynamo = regional.filter((st) => actionsOf(st).includes('dynamodb:GetItem'));
     assert.deepEqual(
       dynamo.map((st) => [actionsOf(st).sort(), arnsOf(st)]),
       [
