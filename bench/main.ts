@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runColdstartBenchmark } from './coldstart.ts';
 import { runReconcileBenchmark } from './reconcile.ts';
 import { runScalingBenchmark } from './scaling/run.ts';
+import { runSpecEditBenchmark } from './spec-edit.ts';
 import { runStartBenchmark } from './start.ts';
 
 /**
@@ -31,6 +32,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description:
       "tandem's autoscaler against AWS target tracking and fixed capacity on request traces (--trace <csv>)",
     run: (args) => runScalingBenchmark(args),
+  },
+  'spec-edit': {
+    description:
+      'one UpdateItem of the canary weight to the split the CDN serves, 10 edits on the local cloud, against the scheduled pass alone',
+    run: () => runSpecEditBenchmark(),
   },
   start: {
     description:

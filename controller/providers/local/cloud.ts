@@ -46,6 +46,12 @@ export interface LocalCloudOptions {
   replicationDelayMs?: number;
   /** Seconds between reconcile passes; default 5. */
   intervalSeconds?: number;
+  /**
+   * How often each region's reconciler reads its replica's spec items to
+   * run a pass for an edited site at once (the stream's part on AWS);
+   * default 500 ms, 0 to rely on the interval alone.
+   */
+  watchMs?: number;
   /** Seconds per metric datapoint (CloudWatch's are 60); default 5. */
   periodSeconds?: number;
   /** Most tasks running at once per region; default: as many as the specs ask for. */
@@ -125,6 +131,7 @@ export class LocalCloud {
           runId: this.runId,
           host: options.host ?? '127.0.0.1',
           intervalSeconds: options.intervalSeconds ?? 5,
+          ...(options.watchMs === undefined ? {} : { watchMs: options.watchMs }),
           ...(options.maxTasksPerRegion === undefined ? {} : { maxTasks: options.maxTasksPerRegion }),
           ...(options.healthCheckIntervalMs === undefined
             ? {}

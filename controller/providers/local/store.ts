@@ -35,7 +35,7 @@ export interface LocalStore {
   endpoint: string;
   tableName: string;
   /** The store as `region`'s reconciler uses it. */
-  storeFor(region: string): DynamoSpecStore;
+  storeFor(region: string, options?: { quiet?: boolean }): DynamoSpecStore;
   /** A client of this table, for whoever reads it whole (the replicator). */
   client: DynamoDBClient;
   /** Its region is lost: the table answers no connection (its data is kept) until `restore`. */
@@ -106,12 +106,13 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
   return {
     endpoint,
     tableName: LOCAL_TABLE,
-    storeFor: (region) =>
+    storeFor: (region, how = {}) =>
       new DynamoSpecStore(
         client,
         LOCAL_TABLE,
         region,
-        options.onMalformed === undefined ? {} : { onMalformed: options.onMalformed },
+        // A quiet store reports no malformed item: a reader that polls would report it twice a second.
+        options.onMalformed === undefined || how.quiet === true ? {} : { onMalformed: options.onMalformed },
       ),
     client,
     lose: () => {
