@@ -17,7 +17,7 @@ import { SimulatedCloud, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { storeContract } from './support/store-contract.ts';
-import { demoDocument, editSpecInPlace, FIXED_NOW, specItem } from './support/world.ts';
+import { demoDocument, editSpecInPlace, FIXED_NOW, passWithStore, specItem } from './support/world.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, number>) => Server;
@@ -398,12 +398,7 @@ test('a spec item in the old form (document S) is read; a pass leaves it as it i
   assert.equal(read.problems, undefined);
 
   const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
-  const report = await reconcilePass({
-    ports: { ...sim.ports(), store },
-    platform: sim.platform,
-    region: 'us-east-1',
-    now: FIXED_NOW,
-  });
+  const report = await passWithStore(store, sim);
   assert.ok(report.sites.find((s) => s.name === 'demo')?.problems === undefined, 'the old form is valid');
   assert.deepEqual(await rawItem(table, 'spec', 'demo'), legacy, 'the reconciler never rewrites a spec');
 
@@ -454,12 +449,7 @@ test('a set or binary edited into the spec map is a problem naming its path and 
   assert.match(problems.get('metadata.blobs')!, /binary set \(BS\)/);
 
   const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
-  const report = await reconcilePass({
-    ports: { ...sim.ports(), store },
-    platform: sim.platform,
-    region: 'us-east-1',
-    now: FIXED_NOW,
-  });
+  const report = await passWithStore(store, sim);
   const demo = report.sites.find((s) => s.name === 'demo')!;
   assert.deepEqual(demo.problems?.map((p) => p.field).sort(), [
     'metadata.blob',

@@ -8,8 +8,7 @@ import { DynamoDBClient, UpdateItemCommand, type AttributeValue } from '@aws-sdk
 import { DynamoSpecStore } from '../controller/providers/aws/store.ts';
 import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
-import { reconcilePass } from '../controller/reconcile/pass.ts';
-import { demoDocument, FIXED_NOW } from './support/world.ts';
+import { demoDocument, passWithStore } from './support/world.ts';
 
 /**
  * The README's `aws dynamodb update-item` recipes, as written there, sent to
@@ -110,13 +109,7 @@ test('each recipe changes the field it names; the reconciler reads it at the sam
     assert.notEqual(read.hash, written.hash);
     assert.equal(read.problems, undefined);
 
-    const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
-    const report = await reconcilePass({
-      ports: { ...sim.ports(), store },
-      platform: sim.platform,
-      region: 'us-east-1',
-      now: FIXED_NOW,
-    });
+    const report = await passWithStore(store);
     assert.equal(report.sites[0]?.problems, undefined, `${line}: the edited spec is valid`);
   }
 });
@@ -124,13 +117,7 @@ test('each recipe changes the field it names; the reconciler reads it at the sam
 test('an edit that makes the spec invalid changes nothing: the site is Invalid, naming the field, and what ran keeps running', async () => {
   const { table, store } = await demoStore();
   const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
-  const pass = () =>
-    reconcilePass({
-      ports: { ...sim.ports(), store },
-      platform: sim.platform,
-      region: 'us-east-1',
-      now: FIXED_NOW,
-    });
+  const pass = () => passWithStore(store, sim);
   for (let i = 0; i < 4; i += 1) await pass();
   const before = sim.snapshot();
 

@@ -5,9 +5,9 @@ import { originHeaderValue } from '../../controller/model/naming.ts';
 import { isOwnedBy } from '../../controller/model/tags.ts';
 import { heartbeatsByRegion } from '../../controller/decide/ownership.ts';
 import type { SiteStatus } from '../../controller/model/status.ts';
-import type { StoredSpec, StoredStatus } from '../../controller/ports/store.ts';
+import type { SpecStorePort, StoredSpec, StoredStatus } from '../../controller/ports/store.ts';
 import { SimulatedCloud } from '../../controller/providers/sim/cloud.ts';
-import type { PassReport } from '../../controller/reconcile/pass.ts';
+import { reconcilePass, type PassReport } from '../../controller/reconcile/pass.ts';
 import { reconcileRound } from '../../controller/reconcile/round.ts';
 import type { SiteOutcome } from '../../controller/reconcile/status.ts';
 import { siteViews, type SiteView } from '../../controller/reconcile/view.ts';
@@ -284,4 +284,21 @@ export function leaseOf(
   return item?.value === undefined
     ? undefined
     : (structuredClone(item.value) as { holder?: string; expiresAt: number; heartbeatAt?: number });
+}
+
+/**
+ * One us-east-1 pass of `sim`'s world with its spec store replaced by `store`
+ * (a DynamoSpecStore on dynalite): how a test sees what the reconciler makes
+ * of the items it wrote by hand.
+ */
+export function passWithStore(
+  store: SpecStorePort,
+  sim: SimulatedCloud = new SimulatedCloud({ regions: SIM_REGIONS }),
+): Promise<PassReport> {
+  return reconcilePass({
+    ports: { ...sim.ports(), store },
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: FIXED_NOW,
+  });
 }
