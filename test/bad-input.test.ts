@@ -7,12 +7,15 @@ import {
   cloudWrites,
   converge,
   demoDocument,
+  editSpecInPlace,
   newSim,
   pass,
   siteView,
   storeSpec,
   valid,
+  views,
 } from './support/world.ts';
+import type { SiteStatus } from '../controller/model/status.ts';
 
 const FIXTURES = new URL('./fixtures/invalid/', import.meta.url);
 const fixtures = readdirSync(FIXTURES)
@@ -106,4 +109,58 @@ test('a region the platform was not deployed to stalls the site without touching
   assert.equal(stalled.reason, 'NoPlatform');
   assert.match(stalled.message, /ap-south-1/);
   assert.equal(sim.cloudWrites().length, 0);
+});
+
+test('a spec made invalid after it ran keeps its last status: tasks, scaling memory and CDN, and says so; fixed, nothing restarts', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const good = views(sim).get('demo')!;
+  const stored = () =>
+    Object.fromEntries(
+      Object.values(sim.replica('us-east-1').items)
+        .filter((i) => i.pk === 'status')
+        .map((i) => [i.sk, structuredClone((i.value as { status: SiteStatus }).status)]),
+    );
+  const before = stored();
+  assert.ok(good.cdn.distributionId !== undefined);
+  assert.ok(Object.values(good.regions).every((r) => r.stable.desired > 0));
+
+  const broken = demoDocument();
+  broken.spec.canary!.weight = 150;
+  editSpecInPlace(sim, 'demo', broken);
+  sim.resetCalls();
+  const invalid = await pass(sim);
+  assert.equal(cloudWrites(sim), 0, 'nothing applied');
+  const view = invalid.statuses.get('demo')!;
+  assert.equal(view.conditions.Invalid?.status, 'True');
+  assert.match(view.conditions.Invalid!.message, /spec\.canary\.weight/);
+  assert.match(view.conditions.Invalid!.message, /the last valid spec's, which keeps serving/);
+  assert.deepEqual(
+    view.regions,
+    good.regions,
+    'the task counts and scaling decisions are the last valid ones',
+  );
+  assert.deepEqual(view.cdn, good.cdn, 'the CDN is still shown');
+  for (const [key, status] of Object.entries(stored()))
+    assert.deepEqual(status.regions, before[key]!.regions, `${key}: the autoscaler's memory is kept`);
+
+  editSpecInPlace(sim, 'demo', demoDocument());
+  sim.resetCalls();
+  const fixed = await pass(sim);
+  assert.equal(cloudWrites(sim), 0, 'the world was already what the spec asks');
+  assert.equal(fixed.statuses.get('demo')!.conditions.Invalid, undefined);
+  assert.equal(fixed.statuses.get('demo')!.conditions.Ready?.status, 'True');
+});
+
+test('a site invalid from its first spec claims no last valid state', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const broken = demoDocument();
+  broken.spec.canary!.weight = 150;
+  await storeSpec(sim, broken);
+  await pass(sim);
+  const view = (await pass(sim)).statuses.get('demo')!;
+  assert.equal(view.conditions.Invalid?.status, 'True');
+  assert.doesNotMatch(view.conditions.Invalid!.message, /last valid/);
+  assert.deepEqual(view.regions, {});
 });

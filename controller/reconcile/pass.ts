@@ -20,7 +20,7 @@ import { planSite, priorityAllocator } from '../plan/site.ts';
 import { findLostEdits } from '../spec/edits.ts';
 import { promoteCanary } from '../spec/promote.ts';
 import type { Site } from '../spec/schema.ts';
-import { validateSite } from '../spec/validate.ts';
+import { validateSite, type SpecProblem } from '../spec/validate.ts';
 import { applySitePlan } from './apply.ts';
 import { Limiters } from './limiter.ts';
 import { limitedPorts } from './limited-ports.ts';
@@ -218,21 +218,24 @@ function prepare(
   const outcome: SiteOutcome = { ...base, spec: { generation: spec.generation, hash: spec.hash } };
   const lost = findLostEdits(spec, edits);
   if (lost.length > 0) outcome.lostEdits = lost;
+  // An invalid spec changes nothing, so whatever duties this region held it still reports.
+  const invalid = (problems: SpecProblem[]): SiteOutcome => ({
+    ...outcome,
+    global: previous?.global ?? false,
+    problems,
+  });
   // A field of a type JSON lacks, edited in by hand, is named before the spec is validated.
-  if (spec.problems !== undefined) return { ...outcome, problems: spec.problems };
+  if (spec.problems !== undefined) return invalid(spec.problems);
   const validation = validateSite(spec.document);
-  if (!validation.ok) return { ...outcome, problems: validation.problems };
+  if (!validation.ok) return invalid(validation.problems);
   const site = validation.site;
   if (site.metadata.name !== name) {
-    return {
-      ...outcome,
-      problems: [
-        {
-          field: 'metadata.name',
-          message: `is "${site.metadata.name}" but the item is stored as "${name}"; they must match`,
-        },
-      ],
-    };
+    return invalid([
+      {
+        field: 'metadata.name',
+        message: `is "${site.metadata.name}" but the item is stored as "${name}"; they must match`,
+      },
+    ]);
   }
   outcome.paused = site.spec.paused;
   outcome.global = dutyHolder(dutyOrder(site), region, liveness) === region;

@@ -58,6 +58,13 @@ export interface SiteOutcome {
 /** The status a pass reports for a site. Pure: equal inputs give equal statuses. */
 export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
   const previous = outcome.previous;
+  /** With the spec invalid, the last valid spec's world is what serves: its report stands. */
+  const keptFromLastValid =
+    outcome.problems !== undefined &&
+    previous !== undefined &&
+    (Object.keys(previous.regions).length > 0 || previous.cdn.distributionId !== undefined)
+      ? previous
+      : undefined;
   const errors = collectErrors(outcome);
   const applied = outcome.applied?.results.filter((r) => r.error === undefined).map((r) => r.action) ?? [];
   const regions = regionStatuses(outcome, errors);
@@ -79,12 +86,16 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
 
   const set: Partial<Record<ConditionType, Omit<Condition, 'lastTransitionTime'>>> = {};
   if (outcome.problems !== undefined) {
+    const problems = outcome.problems
+      .map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`))
+      .join('; ');
     set.Invalid = {
       status: 'True',
       reason: 'InvalidSpec',
-      message: outcome.problems
-        .map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`))
-        .join('; '),
+      message:
+        keptFromLastValid === undefined
+          ? problems
+          : `${problems}. Nothing was changed: the tasks, scaling and CDN shown are the last valid spec's, which keeps serving`,
     };
   }
   if (outcome.paused)
@@ -228,17 +239,23 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
     regions,
     cdn: !outcome.global
       ? {}
-      : {
-          ...(distribution === undefined
-            ? {}
-            : {
-                distributionId: distribution.id,
-                domainName: distribution.domainName,
-                state: distribution.status,
-              }),
-          ...(cdnError === undefined ? {} : { error: cdnError }),
-        },
-    ...(canary === undefined ? {} : { canary }),
+      : keptFromLastValid !== undefined
+        ? keptFromLastValid.cdn
+        : {
+            ...(distribution === undefined
+              ? {}
+              : {
+                  distributionId: distribution.id,
+                  domainName: distribution.domainName,
+                  state: distribution.status,
+                }),
+            ...(cdnError === undefined ? {} : { error: cdnError }),
+          },
+    ...(canary !== undefined
+      ? { canary }
+      : keptFromLastValid?.canary !== undefined
+        ? { canary: keptFromLastValid.canary }
+        : {}),
     lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
     errors,
   };
@@ -252,6 +269,9 @@ export function statusChanged(previous: SiteStatus | undefined, next: SiteStatus
 /** This region's entry: a report holds only the region its reconciler manages. */
 function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): Record<string, RegionStatus> {
   const name = outcome.region;
+  // An invalid spec changes nothing: what runs is what the last valid one made, with its scaling memory.
+  const kept = outcome.problems === undefined ? undefined : outcome.previous?.regions[name];
+  if (kept !== undefined) return { [name]: kept };
   const desired = outcome.desired?.regions.find((r) => r.region === name);
   const observed = outcome.observed?.regions[name];
   const reported =
