@@ -129,6 +129,18 @@ test('tandem apply refuses an invalid spec and stores nothing', async () => {
   assert.match((await tandem('get', '--state', state)).out, /No sites/);
 });
 
+test('tandem apply refuses a spec of more than 400 KB, a DynamoDB item’s limit, saying so, and stores nothing', async () => {
+  const state = tempDir();
+  const file = join(state, 'big.json');
+  const big = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
+  big.spec.task = { environment: { PADDING: 'x'.repeat(410 * 1024) } };
+  writeFileSync(file, JSON.stringify(big));
+  const result = await tandem('apply', '-f', file, '--state', state);
+  assert.equal(result.code, 1);
+  assert.match(result.err, /is \d+ bytes; a spec may be at most 16384 bytes/);
+  assert.match((await tandem('get', '--state', state)).out, /No sites/);
+});
+
 test('tandem promote, abort and delete name a site that is not stored', async () => {
   const state = tempDir();
   for (const verb of ['promote', 'abort', 'delete']) {
