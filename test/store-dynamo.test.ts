@@ -314,6 +314,45 @@ test('a malformed status item is reported and left out: that site loses its hist
   assert.equal(repaired?.revision, 2);
 });
 
+test("a status item unreadable elsewhere keeps what still reads: its region's task counts, scaling memory and CDN, and the status says so", async () => {
+  const reported: CloudError[] = [];
+  const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });
+  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  await store.putSpec('demo', demoDocument(), 0);
+  for (let i = 0; i < 3; i += 1) {
+    await passWithStore(store, sim);
+    sim.tick();
+  }
+  const good = (await store.listStatuses())[0]!.status;
+  assert.ok(good.regions['us-east-1']!.scaling !== undefined);
+  // A condition edited by hand into something no version writes.
+  const item = (await rawItem(table, 'status', 'demo#us-east-1'))!;
+  item['status']!.M!['conditions']!.M!['Ready'] = { S: 'yes' };
+  await putRaw(table, item);
+
+  const [read] = await store.listStatuses();
+  assert.equal(read!.unreadable, true);
+  assert.match(reported[0]!.message, /field status\.conditions\.Ready/);
+  assert.deepEqual(read!.status.regions, good.regions, 'the region entry still reads');
+  assert.deepEqual(read!.status.cdn, good.cdn);
+
+  const report = await passWithStore(store, sim);
+  const status = report.statuses.get('demo')!;
+  assert.deepEqual(
+    status.regions['us-east-1']!.scaling!.history,
+    good.regions['us-east-1']!.scaling!.history,
+    "the autoscaler's memory is kept",
+  );
+  assert.equal(status.cdn.distributionId, good.cdn.distributionId);
+  assert.deepEqual(
+    status.errors.map((e) => [e.kind, e.resource]),
+    [['MalformedStatus', 'status demo#us-east-1']],
+  );
+  assert.match(status.errors[0]!.message, /scaling memory and CDN were kept/);
+  assert.equal(status.conditions.Degraded?.status, 'False', 'a rewritten status degrades nothing');
+  assert.equal((await store.listStatuses())[0]!.unreadable, undefined, 'written afresh');
+});
+
 test("a status from before statuses were per region is read as the site's one report", async () => {
   const { table, store } = await freshStore();
   const legacy = {

@@ -1,6 +1,11 @@
 import * as v from 'valibot';
 import { objectOnly } from '../spec/valibot.ts';
-import { CONDITION_TYPES, type SiteStatus } from './status.ts';
+import {
+  CONDITION_TYPES,
+  emptyStatus,
+  type RegionStatus as RegionStatus_,
+  type SiteStatus,
+} from './status.ts';
 
 /**
  * A status item as read back from a store, checked field by field. The
@@ -119,4 +124,28 @@ export function checkStatus(value: unknown, legacy = false): StatusCheck {
     Object.entries(status.conditions).filter(([type]) => known.has(type)),
   ) as SiteStatus['conditions'];
   return { ok: true, status: legacy ? { ...status, region: '', global: false } : status };
+}
+
+/**
+ * What can still be used of a status that failed its check: its region's
+ * entry (task counts and the autoscaler's memory) and its CDN, each when it
+ * passes on its own, over an empty status. Undefined when neither does. The
+ * rest (conditions and their transition times, the canary, the last actions)
+ * starts afresh.
+ */
+export function salvageStatus(value: unknown, site: string, region: string): SiteStatus | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const body = value as { regions?: unknown; cdn?: unknown; global?: unknown };
+  const entry =
+    body.regions !== null && typeof body.regions === 'object'
+      ? v.safeParse(RegionStatus, (body.regions as Record<string, unknown>)[region])
+      : undefined;
+  const cdn = v.safeParse(reportEntries.cdn, body.cdn);
+  if (entry?.success !== true && !cdn.success) return undefined;
+  return {
+    ...emptyStatus(site, region),
+    global: body.global === true,
+    ...(entry?.success === true ? { regions: { [region]: entry.output as RegionStatus_ } } : {}),
+    ...(cdn.success ? { cdn: cdn.output as SiteStatus['cdn'] } : {}),
+  };
 }

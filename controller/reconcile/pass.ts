@@ -193,9 +193,17 @@ function prepare(
   const own = reports.find((r) => r.region === region);
   const legacy = reports.find((r) => r.region === undefined && r.unreadable === undefined);
   const readable = (r: StoredStatus | undefined) => (r?.unreadable ? undefined : r?.status);
+  // Of an own status that could not be read, what could (its task counts and scaling memory, its CDN) is kept.
+  const salvaged =
+    own?.unreadable === true &&
+    (Object.keys(own.status.regions).length > 0 || own.status.cdn.distributionId !== undefined)
+      ? own.status
+      : undefined;
   // After an upgrade, the single status the site had before stands in for this region's first report.
   const previous =
-    readable(own) ?? (legacy === undefined ? undefined : { ...legacy.status, region, global: false });
+    readable(own) ??
+    salvaged ??
+    (legacy === undefined ? undefined : { ...legacy.status, region, global: false });
   const peers: PeerReport[] = regionsOf(reports)
     .filter((r) => r !== region)
     .map((r) => {
@@ -210,6 +218,7 @@ function prepare(
     paused: false,
     stored: { ...(own === undefined ? {} : { own }), ...(legacy === undefined ? {} : { legacy }) },
     ...(previous === undefined ? {} : { previous }),
+    ...(own?.unreadable === true ? { statusUnreadable: salvaged !== undefined ? 'salvaged' : 'lost' } : {}),
   };
   if (spec === undefined) {
     // A deleted site: its CDN is removed by whichever region holds its duties, in the order its reports name.

@@ -29,6 +29,12 @@ export interface SiteOutcome {
   global: boolean;
   /** This region's report from the last pass (or, after an upgrade, the site's single status from before). */
   previous?: SiteStatus;
+  /**
+   * Set when this region's stored status could not be read (the store
+   * reported the field): `salvaged` when its task counts, scaling memory or
+   * CDN still read and stand in for it, `lost` when nothing did.
+   */
+  statusUnreadable?: 'salvaged' | 'lost';
   /** The status items read: this region's own, and the site's item from before statuses were per region. */
   stored: { own?: StoredStatus; legacy?: StoredStatus };
   /** The other regions' reports on the site, and whether their reconcilers went quiet. */
@@ -257,7 +263,8 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
         ? { canary: keptFromLastValid.canary }
         : {}),
     lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
-    errors,
+    // Not among the errors above: a status rewritten is neither a region nor the CDN degraded.
+    errors: [...errors, ...unreadableStatusRecord(outcome)],
   };
 }
 
@@ -380,6 +387,22 @@ function collectErrors(outcome: SiteOutcome): ErrorRecord[] {
     errors.push(errorRecord(result.error, isRegionAction(result.action) ? result.action.region : undefined));
   }
   return errors;
+}
+
+/** Said in the errors of the status that replaces one that could not be read. */
+function unreadableStatusRecord(outcome: SiteOutcome): ErrorRecord[] {
+  if (outcome.statusUnreadable === undefined) return [];
+  return [
+    {
+      kind: 'MalformedStatus',
+      resource: `status ${outcome.name}#${outcome.region}`,
+      region: outcome.region,
+      message:
+        outcome.statusUnreadable === 'salvaged'
+          ? 'the stored status could not be read (the reconciler logs the field); its task counts, scaling memory and CDN were kept, its conditions and last actions start afresh'
+          : 'the stored status could not be read (the reconciler logs the field); its history starts afresh',
+    },
+  ];
 }
 
 function errorRecord(error: CloudError, region?: string): ErrorRecord {

@@ -13,7 +13,7 @@ import {
 import * as v from 'valibot';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
-import { checkStatus } from '../../model/status-schema.ts';
+import { checkStatus, salvageStatus } from '../../model/status-schema.ts';
 import { emptyStatus, type SiteStatus } from '../../model/status.ts';
 import type {
   EditRecord,
@@ -565,13 +565,16 @@ export class DynamoSpecStore implements SpecStorePort {
     const name = legacy ? key : key.slice(0, at);
     const region = legacy ? undefined : key.slice(at + 1);
     const parsed = v.safeParse(StatusItem, item);
-    const unreadable = (): StoredStatus[] => [
+    const unreadable = (body?: unknown): StoredStatus[] => [
       {
         name,
         ...(region === undefined ? {} : { region }),
         // An unreadable revision counts as 0 (absent): the next write then replaces the item.
         revision: typeof item['revision'] === 'number' ? item['revision'] : 0,
-        status: emptyStatus(name, region ?? ''),
+        // What still reads of its own region's entry and its CDN is kept, so the site keeps its scaling memory.
+        status:
+          (region === undefined ? undefined : salvageStatus(body, name, region)) ??
+          emptyStatus(name, region ?? ''),
         unreadable: true,
       },
     ];
@@ -591,7 +594,7 @@ export class DynamoSpecStore implements SpecStorePort {
     const checked = checkStatus(body, legacy);
     if (!checked.ok) {
       this.report(checked.issues, STATUS_PARTITION, key, body, 'status');
-      return unreadable();
+      return unreadable(body);
     }
     if (!legacy && checked.status.region !== region) {
       this.reportField(STATUS_PARTITION, key, 'status.region', `is ${checked.status.region}, not ${region}`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
-import { checkStatus } from '../../model/status-schema.ts';
+import { checkStatus, salvageStatus } from '../../model/status-schema.ts';
 import { emptyStatus, type SiteStatus } from '../../model/status.ts';
 import type {
   EditRecord,
@@ -141,7 +141,9 @@ export function simStore(sim: SimContext, region: string): SpecStorePort {
             name,
             ...where,
             revision: typeof item.revision === 'number' ? item.revision : 0,
-            status: emptyStatus(name, of ?? ''),
+            status:
+              (of === undefined ? undefined : salvageStatus(item.status, name, of)) ??
+              emptyStatus(name, of ?? ''),
             unreadable: true,
           };
         }),
