@@ -13,7 +13,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { RegionPlatform } from '../controller/model/platform.ts';
-import { addRegionAlarms, alarmTopic } from './monitoring.ts';
+import { addRegionAlarms, alarmTopic, allowAlarmsToPublish } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
 import {
   CLUSTER_NAME,
@@ -334,6 +334,7 @@ export class PlatformStack extends Stack {
       ...addRegionAlarms(this, { loadBalancer, topic: this.alarmTopic, region }),
       ...this.reconciler.alarms,
     ];
+    allowAlarmsToPublish(this.alarmTopic, this.alarms);
     acknowledgeCustomResourceProvider(this);
   }
 

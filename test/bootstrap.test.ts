@@ -917,3 +917,35 @@ test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every
   assert.ok(acknowledged.length > 0);
   for (const [id, reason] of acknowledged) assert.ok(reason.length >= 40, `a reason for ${id}`);
 });
+
+test("a CloudWatch alarm of this account may publish to its region's topic, and no other alarm may", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    const policies = resourcesOf(template, 'AWS::SNS::TopicPolicy')
+      .map(props)
+      .filter((p) => list(p['Topics'] as Json[]).some((t) => t['Ref'] === topicId));
+    assert.equal(policies.length, 1, `${region}: the topic has one policy`);
+    const statements = list((policies[0]!['PolicyDocument'] as Json)['Statement'] as Json[]);
+    // The alarm topic's policy replaces SNS's default one, so CloudWatch needs an Allow of its own.
+    const allows = statements.filter(
+      (st) =>
+        st['Effect'] === 'Allow' &&
+        JSON.stringify(st['Principal']) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }) &&
+        list(st['Action'] as string | string[]).includes('sns:Publish') &&
+        JSON.stringify(list(st['Resource'])) === JSON.stringify([{ Ref: topicId }]),
+    );
+    assert.equal(allows.length, 1, `${region}: CloudWatch may publish`);
+    const condition = allows[0]!['Condition'] as Record<string, Record<string, unknown>>;
+    assert.deepEqual(condition['StringEquals'], { 'aws:SourceAccount': PLACEHOLDER_ACCOUNT });
+    const sources = list(condition['ArnEquals']?.['aws:SourceArn'] as Json[]).map(
+      (arn) => (arn['Fn::GetAtt'] as string[])[0],
+    );
+    const notifying = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([, alarm]) => JSON.stringify(props(alarm as Json)['AlarmActions']).includes(String(topicId)))
+      .map(([id]) => id);
+    assert.equal(notifying.length, 6, `${region}: six alarms notify the topic`);
+    assert.deepEqual(sources.sort(), notifying.sort(), `${region}: exactly the alarms that notify it`);
+    // Plain HTTP is still refused.
+    assert.ok(statements.some((st) => st['Effect'] === 'Deny'));
+  }
+});
