@@ -58,13 +58,38 @@ const templates = {
   ...Object.fromEntries(Object.entries(httpsPlatforms).map(([region, t]) => [`HttpsPlatform-${region}`, t])),
 };
 
-/** Mutating actions that may name `*`, each because its API has no resource-level permissions. */
-const JUSTIFIED_ON_ANY_RESOURCE = new Set([
-  // Task definitions: no resource-level permissions; they act only through services in tandem's cluster.
-  'ecs:RegisterTaskDefinition',
-  'ecs:DeregisterTaskDefinition',
-]);
-const READ_ONLY = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
+const TAGGED = { StringEquals: { 'aws:RequestTag/tandem:managed-by': 'tandem' } };
+/**
+ * Every action that may name `*`, by its exact name (a pattern such as `Get*`
+ * would let `secretsmanager:GetSecretValue` through), each because the Service
+ * Authorization Reference gives it no resource type; with the condition it must
+ * carry, or `null` for none.
+ */
+const ON_ANY_RESOURCE: Readonly<Record<string, Json | null>> = {
+  // Changes, each justified.
+  'ecs:DeregisterTaskDefinition': null, // takes effect only through a service in tandem's cluster
+  'cloudfront:CreateDistribution': TAGGED, // only with tandem's tag
+  // Reads and lists.
+  'cloudfront:ListDistributions': null,
+  'cloudwatch:GetMetricData': null,
+  'ec2:DescribeManagedPrefixLists': null,
+  'ecr:GetAuthorizationToken': null,
+  'ecs:DescribeTaskDefinition': null,
+  'ecs:ListTaskDefinitions': null,
+  'elasticloadbalancing:DescribeRules': null,
+  'elasticloadbalancing:DescribeTags': null,
+  'elasticloadbalancing:DescribeTargetGroups': null,
+};
+
+/** The actions a statement allows on `*` that ON_ANY_RESOURCE does not, or not under that condition. */
+function unjustifiedOnAnyResource(statement: Json): string[] {
+  if (statement['Effect'] !== 'Allow' || !list(statement['Resource']).includes('*')) return [];
+  return list(statement['Action'] as string | string[]).filter((action) => {
+    const required = ON_ANY_RESOURCE[action];
+    if (required === undefined) return true;
+    return required !== null && JSON.stringify(statement['Condition']) !== JSON.stringify(required);
+  });
+}
 
 type Json = Record<string, unknown>;
 const resourcesOf = (template: Template, type: string) =>
@@ -561,12 +586,10 @@ test('each reconciler keeps the global duties: CloudFront distributions, the tan
   for (const template of Object.values(platforms)) {
     const statements = reconcilerStatements(template);
     const on = (action: string) => statements.filter((st) => actionsOf(st).includes(action)).flatMap(arnsOf);
-    for (const action of [
-      'cloudfront:UpdateDistribution',
-      'cloudfront:CreateDistribution',
-      'cloudfront:DeleteDistribution',
-    ])
+    for (const action of ['cloudfront:UpdateDistribution', 'cloudfront:DeleteDistribution'])
       assert.deepEqual(on(action), [`arn:aws:cloudfront::${PLACEHOLDER_ACCOUNT}:distribution/*`], action);
+    // CreateDistribution has no resource type: `*`, with tandem's tag in the request.
+    assert.deepEqual(on('cloudfront:CreateDistribution'), ['*']);
     for (const action of ['cloudwatch:GetDashboard', 'cloudwatch:PutDashboard'])
       assert.deepEqual(
         on(action),
@@ -882,7 +905,19 @@ test('with privateTasks, tasks run in isolated subnets without public IPs, reach
   }
 });
 
-test('no IAM statement grants a mutating action on * unless the action is on the justified list', () => {
+test('the check of actions on * names them exactly: GetSecretValue or an unconditioned create on * fails it', () => {
+  const on = (Action: string, Condition?: Json) => ({ Effect: 'Allow', Action, Resource: '*', Condition });
+  assert.deepEqual(unjustifiedOnAnyResource(on('secretsmanager:GetSecretValue')), [
+    'secretsmanager:GetSecretValue',
+  ]);
+  assert.deepEqual(unjustifiedOnAnyResource(on('cloudfront:CreateDistribution')), [
+    'cloudfront:CreateDistribution',
+  ]);
+  assert.deepEqual(unjustifiedOnAnyResource(on('cloudfront:CreateDistribution', TAGGED)), []);
+  assert.deepEqual(unjustifiedOnAnyResource(on('ecs:DescribeTaskDefinition')), []);
+});
+
+test('no IAM statement allows an action on * unless that exact action is on the list, with its condition', () => {
   const offending: string[] = [];
   for (const [name, template] of Object.entries(templates)) {
     const documents = [
@@ -892,10 +927,7 @@ test('no IAM statement grants a mutating action on * unless the action is on the
       ),
     ];
     for (const statement of documents.flatMap((d) => list(d['Statement'] as Json[]))) {
-      if (statement['Effect'] !== 'Allow' || !list(statement['Resource']).includes('*')) continue;
-      for (const action of list(statement['Action'] as string | string[]))
-        if (!READ_ONLY.test(action) && !JUSTIFIED_ON_ANY_RESOURCE.has(action))
-          offending.push(`${name}: ${action}`);
+      for (const action of unjustifiedOnAnyResource(statement)) offending.push(`${name}: ${action}`);
     }
   }
   assert.deepEqual(offending, []);
@@ -947,5 +979,66 @@ test("a CloudWatch alarm of this account may publish to its region's topic, and 
     assert.deepEqual(sources.sort(), notifying.sort(), `${region}: exactly the alarms that notify it`);
     // Plain HTTP is still refused.
     assert.ok(statements.some((st) => st['Effect'] === 'Deny'));
+  }
+});
+
+/** The reconciler's statements that allow `action`, as [resources, condition]. */
+const grantsOf = (template: Template, action: string) =>
+  reconcilerStatements(template)
+    .filter((st) => st['Effect'] === 'Allow' && actionsOf(st).includes(action))
+    .map((st) => [arnsOf(st), st['Condition'] ?? null]);
+
+test("a reconciler changes, reads the config of and deletes only distributions with tandem's tag, and creates and tags them only with it", () => {
+  const distributions = [`arn:aws:cloudfront::${PLACEHOLDER_ACCOUNT}:distribution/*`];
+  const owned = { StringEquals: { 'aws:ResourceTag/tandem:managed-by': 'tandem' } };
+  for (const template of Object.values(platforms)) {
+    for (const action of [
+      'cloudfront:UpdateDistribution',
+      'cloudfront:DeleteDistribution',
+      'cloudfront:GetDistributionConfig',
+    ])
+      assert.deepEqual(grantsOf(template, action), [[distributions, owned]], action);
+    assert.deepEqual(grantsOf(template, 'cloudfront:CreateDistribution'), [[['*'], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'cloudfront:TagResource'), [[distributions, TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'cloudfront:ListTagsForResource'), [[distributions, null]]);
+  }
+});
+
+test("a reconciler registers only tandem's task definition families, creates services only with tandem's tag, and tags only while creating", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const ecs = (resource: string) => `arn:aws:ecs:${region}:${PLACEHOLDER_ACCOUNT}:${resource}`;
+    const [services, families] = [ecs('service/tandem/*'), ecs('task-definition/tandem-*')];
+    assert.deepEqual(grantsOf(template, 'ecs:RegisterTaskDefinition'), [[[families], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'ecs:CreateService'), [[[services], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'ecs:TagResource'), [
+      [
+        [services, families],
+        {
+          StringEquals: {
+            'ecs:CreateAction': ['CreateService', 'RegisterTaskDefinition'],
+            'aws:RequestTag/tandem:managed-by': 'tandem',
+          },
+        },
+      ],
+    ]);
+    for (const action of ['ecs:UpdateService', 'ecs:DeleteService'])
+      assert.deepEqual(grantsOf(template, action), [[[services], null]], action);
+  }
+});
+
+test('a reconciler writes logs only to its own log group: no AWSLambdaBasicExecutionRole', () => {
+  for (const template of Object.values(platforms)) {
+    const [, fn] = reconcilerOf(template);
+    const roleId = (fn['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+    const role = props(template.findResources('AWS::IAM::Role')[roleId] as Json);
+    assert.equal(role['ManagedPolicyArns'], undefined, 'no managed policy');
+    const logGroup = (fn['LoggingConfig'] as { LogGroup: Json }).LogGroup;
+    const writes = reconcilerStatements(template).filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('logs:')),
+    );
+    assert.deepEqual(
+      writes.map((st) => [actionsOf(st).sort(), list(st['Resource'])]),
+      [[['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [logGroup['Ref'], 'Arn'] }]]],
+    );
   }
 });
