@@ -321,7 +321,9 @@ const CdnSchema = v.pipe(
         v.minLength(1, 'must name at least one status code'),
         v.check((codes) => new Set(codes).size === codes.length, 'must not repeat a status code'),
       ),
-      [500, 502, 503, 504],
+      // 403 too: a primary whose listener rules are gone (deleted, or a listener replaced) answers
+      // 403 from the listener's default action, and failing over keeps the site up.
+      [403, 500, 502, 503, 504],
     ),
     connectionTimeoutSeconds: v.optional(
       whole('must be a whole number of seconds', ...between(1, 10, 'must be between 1 and 10 seconds')),
