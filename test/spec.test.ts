@@ -57,6 +57,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
     architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
+    readOnlyRootFilesystem: true,
     environment: {},
   });
   assert.deepEqual(site.spec.scaling, {
@@ -95,6 +96,25 @@ test('by default the CDN fails over on 403 as well as 5xx, and the README says s
     ['5xx / 403', '5xx / 403'],
     "both diagrams' failover arrows say the default codes",
   );
+});
+
+test('task.healthCheckCommand is "CMD" or "CMD-SHELL" and then the command', () => {
+  const withCommand = (command: unknown) => {
+    const document = minimal() as { spec: { task?: Record<string, unknown> } };
+    document.spec.task = { healthCheckCommand: command };
+    return validateSite(document);
+  };
+  const accepted = withCommand(['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:8080/healthz']);
+  assert.ok(accepted.ok);
+  for (const [command, message] of [
+    [['node', 'healthcheck.mjs'], /must start with "CMD" or "CMD-SHELL"/],
+    [['CMD'], /followed by the command/],
+    [['CMD', ''], /must not be empty/],
+  ] as const) {
+    const result = withCommand(command);
+    assert.ok(!result.ok);
+    assert.match(formatProblems(result.problems), message);
+  }
 });
 
 test('task.architecture is X86_64 unless a spec asks for ARM64, and nothing else', () => {
