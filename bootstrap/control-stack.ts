@@ -7,7 +7,7 @@ import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from '
 import type { Construct } from 'constructs';
 import { addControlDashboard } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider } from './nag.ts';
-import { IMAGE_REPOSITORY_PREFIX, ORIGIN_SECRET_NAME } from './names.ts';
+import { IMAGE_REPOSITORY_PREFIX, ORIGIN_SECRET_NAME, platformPartitionOnly } from './names.ts';
 
 /** The header CloudFront adds to every origin request; listener rules route on it (docs/architecture.md). */
 export const ORIGIN_HEADER_NAME = 'X-Tandem-Origin';
@@ -111,6 +111,7 @@ export class ControlStack extends Stack {
         new iam.PolicyStatement({
           actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
           resources: [this.table.tableArn],
+          conditions: platformPartitionOnly,
         }),
       ]),
       installLatestAwsSdk: false,

@@ -21,6 +21,7 @@ import {
   SITE_LOG_GROUP,
   SITE_REPOSITORY,
   TASK_ROLE_PREFIX,
+  platformPartitionOnly,
 } from './names.ts';
 import { Reconciler } from './reconciler.ts';
 
@@ -311,8 +312,14 @@ export class PlatformStack extends Stack {
         action: 'deleteItem',
         parameters: { TableName: props.tableName, Key: key },
       },
+      // The platform partition only (dynamodb:LeadingKeys). It cannot name the sort key, so each
+      // region's reconciler checks that an item's origin and load balancer are in its region.
       policy: AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table] }),
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [table],
+          conditions: platformPartitionOnly,
+        }),
       ]),
       installLatestAwsSdk: false,
     });

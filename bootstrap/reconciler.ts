@@ -14,6 +14,12 @@ import { join } from 'node:path';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
 import { LAMBDA_BUILD, RECONCILER_ENTRY, ROOT } from '../controller/lambda/bundle.ts';
 import { FAMILY_PREFIX } from '../controller/model/naming.ts';
+import {
+  EDIT_PARTITION,
+  LEASE_PARTITION,
+  SPEC_PARTITION,
+  STATUS_PARTITION,
+} from '../controller/providers/aws/store.ts';
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../controller/model/tags.ts';
 import { addReconcilerAlarms } from './monitoring.ts';
 import { nagResourceId } from './nag.ts';
@@ -32,6 +38,9 @@ export const RECONCILER_TIMEOUT = Duration.seconds(50);
  * six hours (the default) of stale ticks replaying one after another.
  */
 export const RECONCILER_MAX_EVENT_AGE = Duration.seconds(60);
+
+/** The partitions a reconciler writes (docs/store.md): specs when it promotes, edits, statuses, leases. */
+export const RECONCILER_PARTITIONS = [SPEC_PARTITION, EDIT_PARTITION, STATUS_PARTITION, LEASE_PARTITION];
 
 export interface ReconcilerProps {
   /** tandem's table; the reconciler reads and writes its replica in this stack's region only. */
@@ -172,17 +181,21 @@ export class Reconciler extends Construct {
     const tagging = { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE } };
 
     // Specs, statuses, the lease, the heartbeat and the platform items, in this region's replica;
-    // TransactWriteItems is authorised through the item actions it performs.
+    // TransactWriteItems is authorised through the item actions it performs. It reads every
+    // partition but writes only its own: never `platform`, whose items tell every region where
+    // its origins are (dynamodb:LeadingKeys, the partition key, per the Service Authorization
+    // Reference; ForAllValues, as AWS's own examples write it).
+    const table = arn('dynamodb', `table/${tableName}`);
     add({
-      actions: [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:ConditionCheckItem',
-      ],
-      resources: [arn('dynamodb', `table/${tableName}`)],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+      resources: [table],
+    });
+    add({
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      resources: [table],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...RECONCILER_PARTITIONS] },
+      },
     });
     // This region's replica of the origin secret, read through the Parameters and Secrets extension
     // with the function's own credentials. A replica's ARN is the primary's with this region in it;

@@ -520,20 +520,12 @@ test("each reconciler's DynamoDB, ECS, ELB and Secrets Manager permissions name 
       assert.ok(!everything.includes(`:${other}:`), `${region}'s reconciler names nothing in ${other}`);
 
     const dynamo = regional.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    const replica = [`arn:aws:dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem`];
     assert.deepEqual(
       dynamo.map((st) => [actionsOf(st).sort(), arnsOf(st)]),
       [
-        [
-          [
-            'dynamodb:ConditionCheckItem',
-            'dynamodb:DeleteItem',
-            'dynamodb:GetItem',
-            'dynamodb:PutItem',
-            'dynamodb:Query',
-            'dynamodb:UpdateItem',
-          ],
-          [`arn:aws:dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem`],
-        ],
+        [['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'], replica],
+        [['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], replica],
       ],
     );
   }
@@ -1038,5 +1030,37 @@ test('a reconciler writes logs only to its own log group: no AWSLambdaBasicExecu
       writes.map((st) => [actionsOf(st).sort(), list(st['Resource'])]),
       [[['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [logGroup['Ref'], 'Arn'] }]]],
     );
+  }
+});
+
+const ONLY_PARTITIONS = (partitions: string[]) => ({
+  'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions },
+});
+
+test("a reconciler writes only its own partitions of the table, never the platform items that say where every region's origin is", () => {
+  for (const template of Object.values(platforms)) {
+    const writes = reconcilerStatements(template).filter((st) =>
+      actionsOf(st).some((a) =>
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].includes(a),
+      ),
+    );
+    assert.equal(writes.length, 1);
+    assert.deepEqual(writes[0]!['Condition'], ONLY_PARTITIONS(['spec', 'edit', 'status', 'lease']));
+  }
+});
+
+test('the bootstrap writes the platform items and the settings only into the platform partition', () => {
+  for (const [name, template] of Object.entries(templates)) {
+    const hasReconciler =
+      Object.keys(template.findResources('AWS::Lambda::Function', NODE_FUNCTION)).length > 0;
+    const reconciler = new Set(
+      (hasReconciler ? reconcilerStatements(template) : []).map((st) => JSON.stringify(st)),
+    );
+    const writers = resourcesOf(template, 'AWS::IAM::Policy')
+      .flatMap((p) => list((props(p)['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .filter((st) => actionsOf(st).includes('dynamodb:PutItem') && !reconciler.has(JSON.stringify(st)));
+    assert.ok(writers.length > 0, name);
+    for (const statement of writers)
+      assert.deepEqual(statement['Condition'], ONLY_PARTITIONS(['platform']), name);
   }
 });
