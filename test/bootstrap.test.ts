@@ -1064,3 +1064,31 @@ test('the bootstrap writes the platform items and the settings only into the pla
       assert.deepEqual(statement['Condition'], ONLY_PARTITIONS(['platform']), name);
   }
 });
+
+test("the control stack creates ECS's service-linked role before any platform stack makes a cluster, and tolerates one that exists", () => {
+  for (const template of [control, controlOnly(['eu-central-1'])]) {
+    const calls = resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .filter((call) => call['action'] === 'createServiceLinkedRole');
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!['parameters'], { AWSServiceName: 'ecs.amazonaws.com' });
+    assert.equal(calls[0]!['ignoreErrorCodesMatching'], 'InvalidInput', 'an account that has the role');
+    const grants = resourcesOf(template, 'AWS::IAM::Policy')
+      .flatMap((p) => list((props(p)['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .filter((st) => actionsOf(st).includes('iam:CreateServiceLinkedRole'));
+    assert.deepEqual(
+      grants.map((st) => [arnsOf(st), st['Condition']]),
+      [
+        [
+          [
+            `arn:aws:iam::${PLACEHOLDER_ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
+          ],
+          { StringEquals: { 'iam:AWSServiceName': 'ecs.amazonaws.com' } },
+        ],
+      ],
+    );
+  }
+  // Every cluster is in a platform stack, and every platform stack deploys after the control stack.
+  for (const stack of Object.values(stacks.platforms))
+    assert.ok(stack.dependencies.includes(stacks.control), stack.stackName);
+});
