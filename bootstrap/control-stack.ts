@@ -7,7 +7,7 @@ import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from '
 import type { Construct } from 'constructs';
 import { addControlDashboard } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider } from './nag.ts';
-import { IMAGE_REPOSITORY_PREFIX, ORIGIN_SECRET_NAME } from './names.ts';
+import { IMAGE_REPOSITORY_PREFIX, ORIGIN_SECRET_NAME, platformPartitionOnly } from './names.ts';
 
 /** The header CloudFront adds to every origin request; listener rules route on it (docs/architecture.md). */
 export const ORIGIN_HEADER_NAME = 'X-Tandem-Origin';
@@ -113,6 +113,7 @@ export class ControlStack extends Stack {
         new iam.PolicyStatement({
           actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
           resources: [this.table.tableArn],
+          conditions: platformPartitionOnly,
         }),
       ]),
       installLatestAwsSdk: false,
@@ -135,7 +136,41 @@ export class ControlStack extends Stack {
           })
         : undefined;
 
+    this.addEcsServiceLinkedRole();
     addControlDashboard(this, { regions: props.regions });
     acknowledgeCustomResourceProvider(this);
   }
+
+  /**
+   * ECS's service-linked role, AWSServiceRoleForECS, before any cluster. ECS
+   * creates it with an account's first cluster and assumes it at once, and
+   * IAM's eventual consistency makes that first CreateCluster fail ("Unable to
+   * assume the service linked role", cloudformation-coverage-roadmap #818). The
+   * role is global, so creating it here, minutes before the platform stacks
+   * (they deploy after this one, whose table replicas take minutes), leaves it
+   * time to propagate. An account that has it already answers InvalidInput
+   * ("has been taken"), which is ignored; it is never deleted: ECS keeps using it.
+   */
+  private addEcsServiceLinkedRole() {
+    const role = `arn:${this.partition}:iam::${this.account}:role/aws-service-role/${ECS_SERVICE}/AWSServiceRoleForECS`;
+    new AwsCustomResource(this, 'EcsServiceLinkedRole', {
+      onCreate: {
+        service: 'IAM',
+        action: 'createServiceLinkedRole',
+        parameters: { AWSServiceName: ECS_SERVICE },
+        physicalResourceId: PhysicalResourceId.of('AWSServiceRoleForECS'),
+        ignoreErrorCodesMatching: 'InvalidInput',
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['iam:CreateServiceLinkedRole'],
+          resources: [role],
+          conditions: { StringEquals: { 'iam:AWSServiceName': ECS_SERVICE } },
+        }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+  }
 }
+
+const ECS_SERVICE = 'ecs.amazonaws.com';

@@ -1,7 +1,8 @@
-import { Duration, Validations, type Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -39,6 +40,31 @@ export function alarmTopic(stack: Stack, id: string, displayName: string): sns.T
       'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and alarm messages carry no secrets.',
   });
   return topic;
+}
+
+/**
+ * Lets these alarms publish to their region's topic. `enforceSSL` gives the
+ * topic a policy of its own, which replaces SNS's default one (any principal
+ * of the account may publish) and holds only the Deny of plain HTTP; without
+ * this Allow every notification is refused ("…alarm:… is not authorized to
+ * perform: SNS:Publish", in the alarm's history). CloudWatch publishes as the
+ * service principal `cloudwatch.amazonaws.com`; the account and the alarms'
+ * own ARNs (aws:SourceAccount, aws:SourceArn) keep any other account's
+ * alarm, and any other alarm, from using the topic (docs/bootstrap.md).
+ */
+export function allowAlarmsToPublish(topic: sns.Topic, alarms: readonly cloudwatch.Alarm[]): void {
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'TandemAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(topic).account },
+        ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+      },
+    }),
+  );
 }
 
 export interface ReconcilerAlarmsProps {

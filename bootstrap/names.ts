@@ -1,3 +1,5 @@
+import { PLATFORM_PARTITION } from '../controller/providers/aws/platform.ts';
+
 /**
  * Names every stack agrees on, so each can scope IAM to the others' resources
  * without reading another stack's outputs (cross-region exports deadlock on
@@ -18,3 +20,8 @@ export const SITE_REPOSITORY = `${IMAGE_REPOSITORY_PREFIX}site`;
 export const ORIGIN_SECRET_NAME = 'tandem/origin-header';
 /** The reconciler Lambda, one in each region (function names are regional). */
 export const RECONCILER_FUNCTION_NAME = 'tandem-reconciler';
+
+/** The condition that keeps a bootstrap writer (a platform item, the settings) to the `platform` partition. */
+export const platformPartitionOnly = {
+  'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_PARTITION] },
+};

@@ -13,7 +13,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { RegionPlatform } from '../controller/model/platform.ts';
-import { addRegionAlarms, alarmTopic } from './monitoring.ts';
+import { addRegionAlarms, alarmTopic, allowAlarmsToPublish } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
 import {
   CLUSTER_NAME,
@@ -21,15 +21,18 @@ import {
   SITE_LOG_GROUP,
   SITE_REPOSITORY,
   TASK_ROLE_PREFIX,
+  platformPartitionOnly,
 } from './names.ts';
 import { Reconciler } from './reconciler.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
 export const CLOUDFRONT_ORIGIN_FACING = 'com.amazonaws.global.cloudfront.origin-facing';
-/** Untagged images (layers of a failed push, or an image whose tag was never set) go after this many days. */
+/**
+ * Untagged images (a failed push, or an image whose tag a person deleted) go after this many
+ * days. Tagged images are never expired: a spec names a tag, and a count or age rule could
+ * expire one a site still runs (docs/bootstrap.md, "Site images").
+ */
 export const UNTAGGED_IMAGE_DAYS = 14;
-/** At most this many images are kept; the oldest go first. */
-export const MAX_SITE_IMAGES = 200;
 
 export interface PlatformStackProps extends StackProps {
   /** The stack's account and region; both must be concrete (the VPC reads availability zones from context). */
@@ -253,14 +256,9 @@ export class PlatformStack extends Stack {
       encryption: ecr.RepositoryEncryption.AES_256,
       lifecycleRules: [
         {
-          description: `untagged images go after ${UNTAGGED_IMAGE_DAYS} days`,
+          description: `untagged images go after ${UNTAGGED_IMAGE_DAYS} days; tagged ones stay`,
           tagStatus: ecr.TagStatus.UNTAGGED,
           maxImageAge: Duration.days(UNTAGGED_IMAGE_DAYS),
-        },
-        {
-          description: `at most ${MAX_SITE_IMAGES} images; the oldest go first`,
-          tagStatus: ecr.TagStatus.ANY,
-          maxImageCount: MAX_SITE_IMAGES,
         },
       ],
       // Images may still be named by a spec; deleting the stack keeps them (docs/bootstrap.md, teardown).
@@ -314,8 +312,14 @@ export class PlatformStack extends Stack {
         action: 'deleteItem',
         parameters: { TableName: props.tableName, Key: key },
       },
+      // The platform partition only (dynamodb:LeadingKeys). It cannot name the sort key, so each
+      // region's reconciler checks that an item's origin and load balancer are in its region.
       policy: AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table] }),
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [table],
+          conditions: platformPartitionOnly,
+        }),
       ]),
       installLatestAwsSdk: false,
     });
@@ -334,6 +338,7 @@ export class PlatformStack extends Stack {
       ...addRegionAlarms(this, { loadBalancer, topic: this.alarmTopic, region }),
       ...this.reconciler.alarms,
     ];
+    allowAlarmsToPublish(this.alarmTopic, this.alarms);
     acknowledgeCustomResourceProvider(this);
   }
 

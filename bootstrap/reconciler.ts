@@ -14,6 +14,13 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { SITES_DASHBOARD } from '../controller/dashboard/sites.ts';
 import { LAMBDA_BUILD, RECONCILER_ENTRY, ROOT } from '../controller/lambda/bundle.ts';
+import { FAMILY_PREFIX } from '../controller/model/naming.ts';
+import {
+  EDIT_PARTITION,
+  LEASE_PARTITION,
+  SPEC_PARTITION,
+  STATUS_PARTITION,
+} from '../controller/providers/aws/store.ts';
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../controller/model/tags.ts';
 import { addReconcilerAlarms } from './monitoring.ts';
 import { nagResourceId } from './nag.ts';
@@ -41,6 +48,9 @@ export const RECONCILER_MAX_EVENT_AGE = Duration.seconds(60);
  */
 export const SPEC_EDIT_MAX_RECORD_AGE = Duration.seconds(60);
 export const SPEC_EDIT_RETRY_ATTEMPTS = 5;
+
+/** The partitions a reconciler writes (docs/store.md): specs when it promotes, edits, statuses, leases. */
+export const RECONCILER_PARTITIONS = [SPEC_PARTITION, EDIT_PARTITION, STATUS_PARTITION, LEASE_PARTITION];
 
 export interface ReconcilerProps {
   /** tandem's table; the reconciler reads and writes its replica in this stack's region only. */
@@ -97,6 +107,13 @@ export class Reconciler extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // A role of its own instead of the one NodejsFunction makes with AWSLambdaBasicExecutionRole,
+    // whose logs:* statements name every log group: the function writes to its own group only.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `tandem reconciler in ${region}`,
+    });
+    logGroup.grantWrite(role);
 
     this.function = new NodejsFunction(this, 'Function', {
       functionName: RECONCILER_FUNCTION_NAME,
@@ -116,6 +133,7 @@ export class Reconciler extends Construct {
       maxEventAge: RECONCILER_MAX_EVENT_AGE,
       onFailure: new SqsDestination(this.failures),
       logGroup,
+      role,
       // The contract with controller/lambda/environment.ts.
       environment: {
         TANDEM_TABLE: props.tableName,
@@ -140,16 +158,10 @@ export class Reconciler extends Construct {
         forceDockerBundling: false,
       },
     });
-    Validations.of(this.function).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The basic execution policy lets the reconciler write its own logs; nothing else.',
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 is the runtime the reconciler is built and tested for (DESIGN.md).',
-      },
-    );
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Node.js 22 is the runtime the reconciler is built and tested for (DESIGN.md).',
+    });
     this.grant(region, props.tableName, props.taskRoles);
 
     new events.Rule(this, 'Schedule', {
@@ -240,7 +252,7 @@ export class Reconciler extends Construct {
       fn.addToRolePolicy(new iam.PolicyStatement(statement));
       for (const resource of (statement.resources ?? []).filter((r) => r.includes('*'))) {
         if (why === undefined) throw new Error(`wildcard resource ${resource} needs a reason`);
-        Validations.of(fn).acknowledge({ id: nagResourceId(stack, resource), reason: why });
+        Validations.of(fn.role!).acknowledge({ id: nagResourceId(stack, resource), reason: why });
       }
     };
     // This region's resources only: another region's are its own reconciler's.
@@ -250,17 +262,21 @@ export class Reconciler extends Construct {
     const tagging = { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE } };
 
     // Specs, statuses, the lease, the heartbeat and the platform items, in this region's replica;
-    // TransactWriteItems is authorised through the item actions it performs.
+    // TransactWriteItems is authorised through the item actions it performs. It reads every
+    // partition but writes only its own: never `platform`, whose items tell every region where
+    // its origins are (dynamodb:LeadingKeys, the partition key, per the Service Authorization
+    // Reference; ForAllValues, as AWS's own examples write it).
+    const table = arn('dynamodb', `table/${tableName}`);
     add({
-      actions: [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:ConditionCheckItem',
-      ],
-      resources: [arn('dynamodb', `table/${tableName}`)],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+      resources: [table],
+    });
+    add({
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      resources: [table],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...RECONCILER_PARTITIONS] },
+      },
     });
     // This region's replica of the origin secret, read through the Parameters and Secrets extension
     // with the function's own credentials. A replica's ARN is the primary's with this region in it;
@@ -270,32 +286,43 @@ export class Reconciler extends Construct {
       resources: [arn('secretsmanager', `secret:${ORIGIN_SECRET_NAME}-??????`)],
     });
 
-    // ECS: services in tandem's cluster in this region, and the tags tandem creates them with.
+    // ECS: services in tandem's cluster in this region, created with tandem's tag, and task
+    // definitions of tandem's families, registered with it. The Service Authorization Reference
+    // lists aws:RequestTag for CreateService and RegisterTaskDefinition (whose resource is the
+    // task definition) and ecs:CreateAction for TagResource, so tags go on only while creating.
+    const services = arn('ecs', `service/${CLUSTER_NAME}/*`);
+    const families = arn('ecs', `task-definition/${FAMILY_PREFIX}*`);
     add(
       {
-        actions: [
-          'ecs:CreateService',
-          'ecs:UpdateService',
-          'ecs:DeleteService',
-          'ecs:DescribeServices',
-          'ecs:TagResource',
-        ],
-        resources: [arn('ecs', `service/${CLUSTER_NAME}/*`)],
+        actions: ['ecs:UpdateService', 'ecs:DeleteService', 'ecs:DescribeServices'],
+        resources: [services],
       },
       "Services are named per site; the ARN limits them to tandem's cluster in this region.",
     );
     add(
-      { actions: ['ecs:TagResource'], resources: [arn('ecs', 'task-definition/tandem-*:*')] },
-      "Task definition families are content-addressed (tandem-<site>-<digest>); the ARN limits tagging to tandem's families in this region.",
+      { actions: ['ecs:CreateService'], resources: [services], conditions: tagging },
+      "Services are named per site; the ARN limits them to tandem's cluster, the condition to tandem's tag.",
+    );
+    add(
+      { actions: ['ecs:RegisterTaskDefinition'], resources: [families], conditions: tagging },
+      "Task definition families are content-addressed (tandem-<site>-<digest>); registering one requires tandem's tag.",
     );
     add(
       {
-        actions: [
-          'ecs:RegisterTaskDefinition',
-          'ecs:DeregisterTaskDefinition',
-          'ecs:DescribeTaskDefinition',
-          'ecs:ListTaskDefinitions',
-        ],
+        actions: ['ecs:TagResource'],
+        resources: [services, families],
+        conditions: {
+          StringEquals: {
+            'ecs:CreateAction': ['CreateService', 'RegisterTaskDefinition'],
+            [`aws:RequestTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE,
+          },
+        },
+      },
+      'Tags only while creating a service or registering a task definition (ecs:CreateAction).',
+    );
+    add(
+      {
+        actions: ['ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'],
         resources: ['*'],
       },
       "These task definition actions support no resource-level permissions; definitions only take effect through a service in tandem's cluster.",
@@ -368,20 +395,35 @@ export class Reconciler extends Construct {
     );
 
     // Global duties, which any region's reconciler may take over when the primary's is gone.
-    // CloudFront: distributions have global, account-wide ARNs and ids chosen by CloudFront.
+    // CloudFront: distributions have global, account-wide ARNs and ids chosen by CloudFront, so the
+    // tag does the narrowing. The Service Authorization Reference gives the distribution resource
+    // aws:ResourceTag (Update, Delete, GetDistributionConfig act on it), CreateDistribution no
+    // resource type but aws:RequestTag, and TagResource aws:RequestTag. CreateDistributionWithTags
+    // is authorised as CreateDistribution plus TagResource (CloudFront API Reference).
+    const distributions = `arn:${stack.partition}:cloudfront::${stack.account}:distribution/*`;
     add(
       {
         actions: [
-          'cloudfront:CreateDistribution',
           'cloudfront:UpdateDistribution',
           'cloudfront:DeleteDistribution',
           'cloudfront:GetDistributionConfig',
-          'cloudfront:TagResource',
-          'cloudfront:ListTagsForResource',
         ],
-        resources: [`arn:${stack.partition}:cloudfront::${stack.account}:distribution/*`],
+        resources: [distributions],
+        conditions: managed,
       },
-      'Distribution ids are chosen by CloudFront, so no narrower ARN exists; the reconciler changes only distributions its tags or status prove it owns.',
+      "Distribution ids are chosen by CloudFront, so no narrower ARN exists; only distributions with tandem's tag.",
+    );
+    add(
+      { actions: ['cloudfront:CreateDistribution'], resources: ['*'], conditions: tagging },
+      "CreateDistribution has no resource type (Service Authorization Reference); it requires tandem's tag in the request.",
+    );
+    add(
+      { actions: ['cloudfront:TagResource'], resources: [distributions], conditions: tagging },
+      "Distribution ids are chosen by CloudFront; the tags must include tandem's (used by CreateDistributionWithTags).",
+    );
+    add(
+      { actions: ['cloudfront:ListTagsForResource'], resources: [distributions] },
+      'Distribution ids are chosen by CloudFront; reading tags is how the reconciler tells its distributions from others.',
     );
     add(
       { actions: ['cloudfront:ListDistributions'], resources: ['*'] },

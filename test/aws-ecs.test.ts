@@ -41,6 +41,7 @@ function spec(family = 'tandem-demo-0123456789ab'): TaskDefinitionSpec {
     architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
+    readOnlyRootFilesystem: true,
     environment: { ZETA: 'last', ALPHA: 'first', MIDDLE: 'm' },
     executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/tandem-execution`,
     taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/tandem-task`,
@@ -135,8 +136,11 @@ test('registerTaskDefinition sends the exact Fargate task definition with sorted
             'awslogs-stream-prefix': 'tandem-demo-0123456789ab',
           },
         },
+        readonlyRootFilesystem: true,
+        mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }],
       },
     ],
+    volumes: [{ name: 'tmp' }],
     tags: [
       { key: 'tandem:managed-by', value: 'tandem' },
       { key: 'tandem:site', value: 'demo' },
@@ -148,6 +152,34 @@ test('registerTaskDefinition sends the exact Fargate task definition with sorted
     revision: 1,
     tags: TAGS,
   });
+});
+
+test('registerTaskDefinition gives the container the health check the spec names, which ECS runs instead of the Dockerfile HEALTHCHECK', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(
+    REGION,
+    { ...spec(), healthCheckCommand: ['CMD', 'node', 'healthcheck.mjs'] },
+    TAGS,
+  );
+  const container = fake.mock.commandCalls(RegisterTaskDefinitionCommand)[0]!.args[0].input
+    .containerDefinitions![0]!;
+  assert.deepEqual(container.healthCheck, {
+    command: ['CMD', 'node', 'healthcheck.mjs'],
+    interval: 10,
+    timeout: 5,
+    retries: 3,
+    startPeriod: 10,
+  });
+});
+
+test('registerTaskDefinition leaves the root filesystem writable, with no scratch volume, only when the spec says so', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, { ...spec(), readOnlyRootFilesystem: false }, TAGS);
+  const input = fake.mock.commandCalls(RegisterTaskDefinitionCommand)[0]!.args[0].input;
+  assert.equal(input.containerDefinitions![0]!.readonlyRootFilesystem, false);
+  assert.equal(input.containerDefinitions![0]!.mountPoints, undefined);
+  assert.equal(input.containerDefinitions![0]!.healthCheck, undefined);
+  assert.equal(input.volumes, undefined);
 });
 
 test('registerTaskDefinition treats an answer without a task definition ARN as Unavailable', async (t) => {

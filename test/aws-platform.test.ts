@@ -31,7 +31,7 @@ function regionPlatform(region: string): RegionPlatform {
     region,
     cluster: 'tandem',
     loadBalancerArn: `${elb}:loadbalancer/app/tandem/0123456789abcdef`,
-    loadBalancerDnsName: `tandem-${region}.elb.amazonaws.com`,
+    loadBalancerDnsName: `tandem-1234567890.${region}.elb.amazonaws.com`,
     listenerArn: `${elb}:listener/app/tandem/0123456789abcdef/fedcba9876543210`,
     vpcId: 'vpc-0a1b2c',
     subnets: ['subnet-1', 'subnet-2'],
@@ -301,6 +301,49 @@ test('a region item that is not JSON, not a string, or for another region is rep
   stored.set('eu-west-1', item('eu-west-1', regionPlatform('us-west-2')));
   const wrong = await load(tableWith(stored));
   assert.match(wrong.problems[0]!.error.message, /field region is "us-west-2" but the item is for eu-west-1/);
+});
+
+test("a region item whose origin is not that region's ALB, or whose load balancer is in another region, is left out", async () => {
+  const bad: [Partial<RegionPlatform>, RegExp][] = [
+    [
+      { loadBalancerDnsName: 'attacker.example.com' },
+      /is neither an ALB's DNS name .* nor origin-<region>\.<domain>/,
+    ],
+    [{ loadBalancerDnsName: 'tandem-1234567890.eu-west-1.elb.amazonaws.com.attacker.example' }, /is neither/],
+    [{ loadBalancerDnsName: 'tandem-1234567890.us-west-2.elb.amazonaws.com' }, /names region us-west-2/],
+    [{ loadBalancerDnsName: 'origin-us-east-1.example.com' }, /names region us-east-1/],
+    [{ loadBalancerDnsName: 'tandem\u001b[2J.eu-west-1.elb.amazonaws.com' }, /"tandem\\u001b\[2J/],
+    [
+      { loadBalancerArn: `arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:loadbalancer/app/tandem/0123` },
+      /field loadBalancerArn is in "us-west-2", not eu-west-1/,
+    ],
+    [
+      { listenerArn: `arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:listener/app/tandem/0123/4567` },
+      /field listenerArn is in "us-west-2", not eu-west-1/,
+    ],
+  ];
+  for (const [change, message] of bad) {
+    const stored = complete();
+    stored.set('eu-west-1', item('eu-west-1', { ...regionPlatform('eu-west-1'), ...change }));
+    const loaded = await load(tableWith(stored));
+    assert.deepEqual(Object.keys(loaded.platform.regions), ['us-east-1'], JSON.stringify(change));
+    assert.equal(loaded.problems.length, 1);
+    assert.match(
+      loaded.problems[0]!.error.message,
+      /item pk=platform sk=eu-west-1 in table tandem in us-east-1: /,
+    );
+    assert.match(loaded.problems[0]!.error.message, message);
+  }
+  for (const name of [
+    'origin-eu-west-1.example.com',
+    'internal-tandem-1234567890.eu-west-1.elb.amazonaws.com',
+    'Tandem-1234567890.EU-WEST-1.elb.amazonaws.com',
+  ]) {
+    const stored = complete();
+    stored.set('eu-west-1', item('eu-west-1', { ...regionPlatform('eu-west-1'), loadBalancerDnsName: name }));
+    const loaded = await load(tableWith(stored));
+    assert.deepEqual(Object.keys(loaded.platform.regions).sort(), ['eu-west-1', 'us-east-1'], name);
+  }
 });
 
 test('a missing or malformed settings item fails the load, naming the item and the control stack', async () => {

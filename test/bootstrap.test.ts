@@ -58,13 +58,38 @@ const templates = {
   ...Object.fromEntries(Object.entries(httpsPlatforms).map(([region, t]) => [`HttpsPlatform-${region}`, t])),
 };
 
-/** Mutating actions that may name `*`, each because its API has no resource-level permissions. */
-const JUSTIFIED_ON_ANY_RESOURCE = new Set([
-  // Task definitions: no resource-level permissions; they act only through services in tandem's cluster.
-  'ecs:RegisterTaskDefinition',
-  'ecs:DeregisterTaskDefinition',
-]);
-const READ_ONLY = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
+const TAGGED = { StringEquals: { 'aws:RequestTag/tandem:managed-by': 'tandem' } };
+/**
+ * Every action that may name `*`, by its exact name (a pattern such as `Get*`
+ * would let `secretsmanager:GetSecretValue` through), each because the Service
+ * Authorization Reference gives it no resource type; with the condition it must
+ * carry, or `null` for none.
+ */
+const ON_ANY_RESOURCE: Readonly<Record<string, Json | null>> = {
+  // Changes, each justified.
+  'ecs:DeregisterTaskDefinition': null, // takes effect only through a service in tandem's cluster
+  'cloudfront:CreateDistribution': TAGGED, // only with tandem's tag
+  // Reads and lists.
+  'cloudfront:ListDistributions': null,
+  'cloudwatch:GetMetricData': null,
+  'ec2:DescribeManagedPrefixLists': null,
+  'ecr:GetAuthorizationToken': null,
+  'ecs:DescribeTaskDefinition': null,
+  'ecs:ListTaskDefinitions': null,
+  'elasticloadbalancing:DescribeRules': null,
+  'elasticloadbalancing:DescribeTags': null,
+  'elasticloadbalancing:DescribeTargetGroups': null,
+};
+
+/** The actions a statement allows on `*` that ON_ANY_RESOURCE does not, or not under that condition. */
+function unjustifiedOnAnyResource(statement: Json): string[] {
+  if (statement['Effect'] !== 'Allow' || !list(statement['Resource']).includes('*')) return [];
+  return list(statement['Action'] as string | string[]).filter((action) => {
+    const required = ON_ANY_RESOURCE[action];
+    if (required === undefined) return true;
+    return required !== null && JSON.stringify(statement['Condition']) !== JSON.stringify(required);
+  });
+}
 
 type Json = Record<string, unknown>;
 const resourcesOf = (template: Template, type: string) =>
@@ -547,21 +572,17 @@ test("each reconciler's DynamoDB, ECS, ELB and Secrets Manager permissions name 
       assert.ok(!everything.includes(`:${other}:`), `${region}'s reconciler names nothing in ${other}`);
 
     // The table's items (the stream's read is checked with the event source mapping).
-    const dynamo = regional.filter((st) => actionsOf(st).includes('dynamodb:GetItem'));
+    const dynamo = regional.filter(
+      (st) =>
+        actionsOf(st).some((a) => a.startsWith('dynamodb:')) &&
+        !actionsOf(st).includes('dynamodb:GetRecords'),
+    );
+    const replica = [`arn:aws:dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem`];
     assert.deepEqual(
       dynamo.map((st) => [actionsOf(st).sort(), arnsOf(st)]),
       [
-        [
-          [
-            'dynamodb:ConditionCheckItem',
-            'dynamodb:DeleteItem',
-            'dynamodb:GetItem',
-            'dynamodb:PutItem',
-            'dynamodb:Query',
-            'dynamodb:UpdateItem',
-          ],
-          [`arn:aws:dynamodb:${region}:${PLACEHOLDER_ACCOUNT}:table/tandem`],
-        ],
+        [['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'], replica],
+        [['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], replica],
       ],
     );
   }
@@ -614,12 +635,10 @@ test('each reconciler keeps the global duties: CloudFront distributions, the tan
   for (const template of Object.values(platforms)) {
     const statements = reconcilerStatements(template);
     const on = (action: string) => statements.filter((st) => actionsOf(st).includes(action)).flatMap(arnsOf);
-    for (const action of [
-      'cloudfront:UpdateDistribution',
-      'cloudfront:CreateDistribution',
-      'cloudfront:DeleteDistribution',
-    ])
+    for (const action of ['cloudfront:UpdateDistribution', 'cloudfront:DeleteDistribution'])
       assert.deepEqual(on(action), [`arn:aws:cloudfront::${PLACEHOLDER_ACCOUNT}:distribution/*`], action);
+    // CreateDistribution has no resource type: `*`, with tandem's tag in the request.
+    assert.deepEqual(on('cloudfront:CreateDistribution'), ['*']);
     for (const action of ['cloudwatch:GetDashboard', 'cloudwatch:PutDashboard'])
       assert.deepEqual(
         on(action),
@@ -849,12 +868,10 @@ test('each region has the tandem/site repository: scanned on push, immutable tag
     const lifecycle = JSON.parse(
       String((props(repository)['LifecyclePolicy'] as Json)['LifecyclePolicyText']),
     ) as { rules: { selection: Json }[] };
+    // A spec names a tag: no rule may expire a tagged image, however old or many.
     assert.deepEqual(
       lifecycle.rules.map((r) => [r.selection['tagStatus'], r.selection['countType']]),
-      [
-        ['untagged', 'sinceImagePushed'],
-        ['any', 'imageCountMoreThan'],
-      ],
+      [['untagged', 'sinceImagePushed']],
     );
     const id = Object.keys(template.findResources('AWS::ECR::Repository'))[0]!;
     const execution = Object.keys(
@@ -935,7 +952,19 @@ test('with privateTasks, tasks run in isolated subnets without public IPs, reach
   }
 });
 
-test('no IAM statement grants a mutating action on * unless the action is on the justified list', () => {
+test('the check of actions on * names them exactly: GetSecretValue or an unconditioned create on * fails it', () => {
+  const on = (Action: string, Condition?: Json) => ({ Effect: 'Allow', Action, Resource: '*', Condition });
+  assert.deepEqual(unjustifiedOnAnyResource(on('secretsmanager:GetSecretValue')), [
+    'secretsmanager:GetSecretValue',
+  ]);
+  assert.deepEqual(unjustifiedOnAnyResource(on('cloudfront:CreateDistribution')), [
+    'cloudfront:CreateDistribution',
+  ]);
+  assert.deepEqual(unjustifiedOnAnyResource(on('cloudfront:CreateDistribution', TAGGED)), []);
+  assert.deepEqual(unjustifiedOnAnyResource(on('ecs:DescribeTaskDefinition')), []);
+});
+
+test('no IAM statement allows an action on * unless that exact action is on the list, with its condition', () => {
   const offending: string[] = [];
   for (const [name, template] of Object.entries(templates)) {
     const documents = [
@@ -945,10 +974,7 @@ test('no IAM statement grants a mutating action on * unless the action is on the
       ),
     ];
     for (const statement of documents.flatMap((d) => list(d['Statement'] as Json[]))) {
-      if (statement['Effect'] !== 'Allow' || !list(statement['Resource']).includes('*')) continue;
-      for (const action of list(statement['Action'] as string | string[]))
-        if (!READ_ONLY.test(action) && !JUSTIFIED_ON_ANY_RESOURCE.has(action))
-          offending.push(`${name}: ${action}`);
+      for (const action of unjustifiedOnAnyResource(statement)) offending.push(`${name}: ${action}`);
     }
   }
   assert.deepEqual(offending, []);
@@ -969,4 +995,157 @@ test('cdk-nag AwsSolutions reports no unacknowledged error or warning, and every
     .flatMap((m) => Object.entries(m.data as Record<string, string>));
   assert.ok(acknowledged.length > 0);
   for (const [id, reason] of acknowledged) assert.ok(reason.length >= 40, `a reason for ${id}`);
+});
+
+test("a CloudWatch alarm of this account may publish to its region's topic, and no other alarm may", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    const policies = resourcesOf(template, 'AWS::SNS::TopicPolicy')
+      .map(props)
+      .filter((p) => list(p['Topics'] as Json[]).some((t) => t['Ref'] === topicId));
+    assert.equal(policies.length, 1, `${region}: the topic has one policy`);
+    const statements = list((policies[0]!['PolicyDocument'] as Json)['Statement'] as Json[]);
+    // The alarm topic's policy replaces SNS's default one, so CloudWatch needs an Allow of its own.
+    const allows = statements.filter(
+      (st) =>
+        st['Effect'] === 'Allow' &&
+        JSON.stringify(st['Principal']) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }) &&
+        list(st['Action'] as string | string[]).includes('sns:Publish') &&
+        JSON.stringify(list(st['Resource'])) === JSON.stringify([{ Ref: topicId }]),
+    );
+    assert.equal(allows.length, 1, `${region}: CloudWatch may publish`);
+    const condition = allows[0]!['Condition'] as Record<string, Record<string, unknown>>;
+    assert.deepEqual(condition['StringEquals'], { 'aws:SourceAccount': PLACEHOLDER_ACCOUNT });
+    const sources = list(condition['ArnEquals']?.['aws:SourceArn'] as Json[]).map(
+      (arn) => (arn['Fn::GetAtt'] as string[])[0],
+    );
+    const notifying = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([, alarm]) => JSON.stringify(props(alarm as Json)['AlarmActions']).includes(String(topicId)))
+      .map(([id]) => id);
+    assert.equal(notifying.length, 6, `${region}: six alarms notify the topic`);
+    assert.deepEqual(sources.sort(), notifying.sort(), `${region}: exactly the alarms that notify it`);
+    // Plain HTTP is still refused.
+    assert.ok(statements.some((st) => st['Effect'] === 'Deny'));
+  }
+});
+
+/** The reconciler's statements that allow `action`, as [resources, condition]. */
+const grantsOf = (template: Template, action: string) =>
+  reconcilerStatements(template)
+    .filter((st) => st['Effect'] === 'Allow' && actionsOf(st).includes(action))
+    .map((st) => [arnsOf(st), st['Condition'] ?? null]);
+
+test("a reconciler changes, reads the config of and deletes only distributions with tandem's tag, and creates and tags them only with it", () => {
+  const distributions = [`arn:aws:cloudfront::${PLACEHOLDER_ACCOUNT}:distribution/*`];
+  const owned = { StringEquals: { 'aws:ResourceTag/tandem:managed-by': 'tandem' } };
+  for (const template of Object.values(platforms)) {
+    for (const action of [
+      'cloudfront:UpdateDistribution',
+      'cloudfront:DeleteDistribution',
+      'cloudfront:GetDistributionConfig',
+    ])
+      assert.deepEqual(grantsOf(template, action), [[distributions, owned]], action);
+    assert.deepEqual(grantsOf(template, 'cloudfront:CreateDistribution'), [[['*'], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'cloudfront:TagResource'), [[distributions, TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'cloudfront:ListTagsForResource'), [[distributions, null]]);
+  }
+});
+
+test("a reconciler registers only tandem's task definition families, creates services only with tandem's tag, and tags only while creating", () => {
+  for (const [region, template] of Object.entries(platforms)) {
+    const ecs = (resource: string) => `arn:aws:ecs:${region}:${PLACEHOLDER_ACCOUNT}:${resource}`;
+    const [services, families] = [ecs('service/tandem/*'), ecs('task-definition/tandem-*')];
+    assert.deepEqual(grantsOf(template, 'ecs:RegisterTaskDefinition'), [[[families], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'ecs:CreateService'), [[[services], TAGGED]]);
+    assert.deepEqual(grantsOf(template, 'ecs:TagResource'), [
+      [
+        [services, families],
+        {
+          StringEquals: {
+            'ecs:CreateAction': ['CreateService', 'RegisterTaskDefinition'],
+            'aws:RequestTag/tandem:managed-by': 'tandem',
+          },
+        },
+      ],
+    ]);
+    for (const action of ['ecs:UpdateService', 'ecs:DeleteService'])
+      assert.deepEqual(grantsOf(template, action), [[[services], null]], action);
+  }
+});
+
+test('a reconciler writes logs only to its own log group: no AWSLambdaBasicExecutionRole', () => {
+  for (const template of Object.values(platforms)) {
+    const [, fn] = reconcilerOf(template);
+    const roleId = (fn['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+    const role = props(template.findResources('AWS::IAM::Role')[roleId] as Json);
+    assert.equal(role['ManagedPolicyArns'], undefined, 'no managed policy');
+    const logGroup = (fn['LoggingConfig'] as { LogGroup: Json }).LogGroup;
+    const writes = reconcilerStatements(template).filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('logs:')),
+    );
+    assert.deepEqual(
+      writes.map((st) => [actionsOf(st).sort(), list(st['Resource'])]),
+      [[['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [logGroup['Ref'], 'Arn'] }]]],
+    );
+  }
+});
+
+const ONLY_PARTITIONS = (partitions: string[]) => ({
+  'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions },
+});
+
+test("a reconciler writes only its own partitions of the table, never the platform items that say where every region's origin is", () => {
+  for (const template of Object.values(platforms)) {
+    const writes = reconcilerStatements(template).filter((st) =>
+      actionsOf(st).some((a) =>
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].includes(a),
+      ),
+    );
+    assert.equal(writes.length, 1);
+    assert.deepEqual(writes[0]!['Condition'], ONLY_PARTITIONS(['spec', 'edit', 'status', 'lease']));
+  }
+});
+
+test('the bootstrap writes the platform items and the settings only into the platform partition', () => {
+  for (const [name, template] of Object.entries(templates)) {
+    const hasReconciler =
+      Object.keys(template.findResources('AWS::Lambda::Function', NODE_FUNCTION)).length > 0;
+    const reconciler = new Set(
+      (hasReconciler ? reconcilerStatements(template) : []).map((st) => JSON.stringify(st)),
+    );
+    const writers = resourcesOf(template, 'AWS::IAM::Policy')
+      .flatMap((p) => list((props(p)['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .filter((st) => actionsOf(st).includes('dynamodb:PutItem') && !reconciler.has(JSON.stringify(st)));
+    assert.ok(writers.length > 0, name);
+    for (const statement of writers)
+      assert.deepEqual(statement['Condition'], ONLY_PARTITIONS(['platform']), name);
+  }
+});
+
+test("the control stack creates ECS's service-linked role before any platform stack makes a cluster, and tolerates one that exists", () => {
+  for (const template of [control, controlOnly(['eu-central-1'])]) {
+    const calls = resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .filter((call) => call['action'] === 'createServiceLinkedRole');
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!['parameters'], { AWSServiceName: 'ecs.amazonaws.com' });
+    assert.equal(calls[0]!['ignoreErrorCodesMatching'], 'InvalidInput', 'an account that has the role');
+    const grants = resourcesOf(template, 'AWS::IAM::Policy')
+      .flatMap((p) => list((props(p)['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .filter((st) => actionsOf(st).includes('iam:CreateServiceLinkedRole'));
+    assert.deepEqual(
+      grants.map((st) => [arnsOf(st), st['Condition']]),
+      [
+        [
+          [
+            `arn:aws:iam::${PLACEHOLDER_ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
+          ],
+          { StringEquals: { 'iam:AWSServiceName': 'ecs.amazonaws.com' } },
+        ],
+      ],
+    );
+  }
+  // Every cluster is in a platform stack, and every platform stack deploys after the control stack.
+  for (const stack of Object.values(stacks.platforms))
+    assert.ok(stack.dependencies.includes(stacks.control), stack.stackName);
 });

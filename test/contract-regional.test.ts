@@ -154,6 +154,7 @@ function taskDefinition(family = FAMILY): TaskDefinitionSpec {
     architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
+    readOnlyRootFilesystem: true,
     environment: { GREETING: 'hello' },
     executionRoleArn: 'arn:aws:iam::000000000000:role/tandem-execution',
     taskRoleArn: 'arn:aws:iam::000000000000:role/tandem-task',

@@ -54,6 +54,7 @@ function addLookalikes(sim: SimulatedCloud): void {
       architecture: 'X86_64',
       containerPort: 80,
       healthCheckPath: '/',
+      readOnlyRootFilesystem: false,
       environment: {},
       executionRoleArn: '',
       taskRoleArn: '',

@@ -209,3 +209,17 @@ test('task.architecture ARM64 registers an ARM64 task definition under its own f
   assert.equal(arm.architecture, 'ARM64');
   assert.notEqual(arm.family, x86.family, 'another architecture is another task definition');
 });
+
+test("task definitions have a read-only root filesystem unless the spec says otherwise, and the spec's container health check", () => {
+  const stable = siteTaskDefinitions(demoSite, platform)['us-east-1']!.stable;
+  assert.equal(stable.readOnlyRootFilesystem, true, 'read-only by default');
+  assert.deepEqual(stable.healthCheckCommand, ['CMD', 'node', 'healthcheck.mjs'], "demo's spec names it");
+
+  const document = demoDocument() as { spec: { task?: Record<string, unknown> } };
+  const { healthCheckCommand: _, ...task } = document.spec.task ?? {};
+  document.spec.task = { ...task, readOnlyRootFilesystem: false };
+  const writable = siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  assert.equal(writable.readOnlyRootFilesystem, false);
+  assert.equal(writable.healthCheckCommand, undefined, 'no health check unless the spec names one');
+  assert.notEqual(writable.family, stable.family, 'a changed setting is another family');
+});

@@ -57,6 +57,7 @@ test('defaults are filled in for fields a spec leaves out', () => {
     architecture: 'X86_64',
     containerPort: 8080,
     healthCheckPath: '/healthz',
+    readOnlyRootFilesystem: true,
     environment: {},
   });
   assert.deepEqual(site.spec.scaling, {
@@ -71,12 +72,49 @@ test('defaults are filled in for fields a spec leaves out', () => {
   assert.deepEqual(site.spec.cdn, {
     aliases: [],
     priceClass: 'PriceClass_100',
-    failoverStatusCodes: [500, 502, 503, 504],
+    failoverStatusCodes: [403, 500, 502, 503, 504],
     connectionTimeoutSeconds: 5,
     connectionAttempts: 2,
     defaultTtlSeconds: 60,
   });
   assert.equal(site.spec.paused, false);
+});
+
+test('by default the CDN fails over on 403 as well as 5xx, and the README says so', () => {
+  // A primary whose listener rules are gone answers 403 from the listener's default action
+  // (bootstrap/platform-stack.ts): failing over on it keeps the site up.
+  const codes = valid(minimal()).spec.cdn.failoverStatusCodes;
+  assert.deepEqual(codes, [403, 500, 502, 503, 504]);
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  assert.ok(
+    readme.replace(/\s+/g, ' ').includes(`\`failoverStatusCodes\` (default ${codes.join(', ')}:`),
+    'the README names the default',
+  );
+  const arrows = [...readme.matchAll(/ on (5xx[^"\n]*?) \/ timeout/g)].map((m) => m[1]);
+  assert.deepEqual(
+    arrows,
+    ['5xx / 403', '5xx / 403'],
+    "both diagrams' failover arrows say the default codes",
+  );
+});
+
+test('task.healthCheckCommand is "CMD" or "CMD-SHELL" and then the command', () => {
+  const withCommand = (command: unknown) => {
+    const document = minimal() as { spec: { task?: Record<string, unknown> } };
+    document.spec.task = { healthCheckCommand: command };
+    return validateSite(document);
+  };
+  const accepted = withCommand(['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:8080/healthz']);
+  assert.ok(accepted.ok);
+  for (const [command, message] of [
+    [['node', 'healthcheck.mjs'], /must start with "CMD" or "CMD-SHELL"/],
+    [['CMD'], /followed by the command/],
+    [['CMD', ''], /must not be empty/],
+  ] as const) {
+    const result = withCommand(command);
+    assert.ok(!result.ok);
+    assert.match(formatProblems(result.problems), message);
+  }
 });
 
 test('task.architecture is X86_64 unless a spec asks for ARM64, and nothing else', () => {
@@ -114,12 +152,12 @@ test('defaults are filled in inside a partly written section', () => {
 test('changing one validated site does not change the defaults of the next', () => {
   const first = valid(minimal());
   first.spec.cdn.aliases.push('www.example.com');
-  first.spec.cdn.failoverStatusCodes.push(403);
+  first.spec.cdn.failoverStatusCodes.push(404);
   first.spec.task.environment.LEAKED = 'yes';
   try {
     const second = valid(minimal());
     assert.deepEqual(second.spec.cdn.aliases, []);
-    assert.deepEqual(second.spec.cdn.failoverStatusCodes, [500, 502, 503, 504]);
+    assert.deepEqual(second.spec.cdn.failoverStatusCodes, [403, 500, 502, 503, 504]);
     assert.deepEqual(second.spec.task.environment, {});
   } finally {
     // Should the defaults ever be shared again, undo the changes so other tests are not misled.

@@ -13,7 +13,8 @@ export function targetGroupName(site: string, track: Track): string {
   return `${site}-${track}`;
 }
 
-const FAMILY_PREFIX = 'tandem-';
+/** Every task definition family tandem registers starts with it (the reconciler's IAM names `tandem-*`). */
+export const FAMILY_PREFIX = 'tandem-';
 const DIGEST_LENGTH = 12;
 
 /**

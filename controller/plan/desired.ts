@@ -67,6 +67,10 @@ export function siteTaskDefinitions(
           memory: spec.task.memory,
           containerPort: spec.task.containerPort,
           healthCheckPath: spec.task.healthCheckPath,
+          ...(spec.task.healthCheckCommand === undefined
+            ? {}
+            : { healthCheckCommand: spec.task.healthCheckCommand }),
+          readOnlyRootFilesystem: spec.task.readOnlyRootFilesystem,
           environment: spec.task.environment,
           executionRoleArn: where.executionRoleArn,
           taskRoleArn: where.taskRoleArn,

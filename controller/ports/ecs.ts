@@ -21,6 +21,10 @@ export interface TaskDefinitionSpec {
   architecture: 'X86_64' | 'ARM64';
   containerPort: number;
   healthCheckPath: string;
+  /** The container health check command (ECS `healthCheck.command`); none when undefined. */
+  healthCheckCommand?: readonly string[];
+  /** A read-only root filesystem, with /tmp a writable scratch volume. */
+  readOnlyRootFilesystem: boolean;
   environment: Readonly<Record<string, string>>;
   executionRoleArn: string;
   taskRoleArn: string;

@@ -206,6 +206,27 @@ const TaskSchema = v.pipe(
       ),
       '/healthz',
     ),
+    healthCheckCommand: v.optional(
+      described(
+        v.pipe(
+          v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(1024))),
+          v.minLength(2, 'must be "CMD" or "CMD-SHELL" followed by the command'),
+          v.maxLength(20, 'must have at most 20 items'),
+          v.check(
+            (command) => command[0] === 'CMD' || command[0] === 'CMD-SHELL',
+            'must start with "CMD" or "CMD-SHELL"',
+          ),
+        ),
+        'The container health check ECS runs in each task, e.g. ["CMD", "node", "healthcheck.mjs"]: ECS ignores a Dockerfile\'s HEALTHCHECK. The command must exist in the image. Default none: the load balancer\'s check of healthCheckPath alone decides.',
+      ),
+    ),
+    readOnlyRootFilesystem: v.optional(
+      described(
+        v.boolean('must be true or false'),
+        "The container's root filesystem is read-only, with /tmp a writable scratch volume (the task's ephemeral storage). false for an image that writes elsewhere.",
+      ),
+      true,
+    ),
     environment: v.optional(
       v.pipe(
         objectOnly(
@@ -321,7 +342,9 @@ const CdnSchema = v.pipe(
         v.minLength(1, 'must name at least one status code'),
         v.check((codes) => new Set(codes).size === codes.length, 'must not repeat a status code'),
       ),
-      [500, 502, 503, 504],
+      // 403 too: a primary whose listener rules are gone (deleted, or a listener replaced) answers
+      // 403 from the listener's default action, and failing over keeps the site up.
+      [403, 500, 502, 503, 504],
     ),
     connectionTimeoutSeconds: v.optional(
       whole('must be a whole number of seconds', ...between(1, 10, 'must be between 1 and 10 seconds')),

@@ -34,6 +34,14 @@ const LIST_PAGE_SIZE = 100;
 const DESCRIBE_CONCURRENCY = 10;
 /** The one container of a tandem task; services register it with the load balancer by this name. */
 const CONTAINER_NAME = 'site';
+/**
+ * The bind mount (the task's ephemeral storage) at /tmp when the root filesystem is read-only.
+ * ECS makes it root's with mode 0755 unless the image's own /tmp says otherwise (Amazon ECS
+ * Developer Guide, "Use bind mounts"), as most base images' 1777 /tmp does.
+ */
+const SCRATCH_VOLUME = 'tmp';
+/** Seconds; a task is unhealthy after 3 failures in a row, not before 10 s after it started. */
+const CONTAINER_HEALTH_CHECK = { interval: 10, timeout: 5, retries: 3, startPeriod: 10 };
 /** ECS waits this long after a task starts before its load balancer health checks count. */
 const HEALTH_CHECK_GRACE_SECONDS = 30;
 
@@ -120,8 +128,17 @@ export class AwsEcs implements EcsPort {
                   'awslogs-stream-prefix': spec.family,
                 },
               },
+              readonlyRootFilesystem: spec.readOnlyRootFilesystem,
+              ...(spec.readOnlyRootFilesystem
+                ? { mountPoints: [{ sourceVolume: SCRATCH_VOLUME, containerPath: '/tmp', readOnly: false }] }
+                : {}),
+              // ECS runs no Dockerfile HEALTHCHECK; this is the one it runs.
+              ...(spec.healthCheckCommand === undefined
+                ? {}
+                : { healthCheck: { command: [...spec.healthCheckCommand], ...CONTAINER_HEALTH_CHECK } }),
             },
           ],
+          ...(spec.readOnlyRootFilesystem ? { volumes: [{ name: SCRATCH_VOLUME }] } : {}),
           tags: toEcsTags(tags),
         }),
       ),

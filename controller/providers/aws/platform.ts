@@ -157,20 +157,68 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
   const regions: Record<string, RegionPlatform> = {};
   for (const region of new Set(wanted)) {
     const parsed = readItem(items.get(region), region, table, RegionPlatformSchema, regionFix(region));
-    if (parsed instanceof CloudError) options.onRegionProblem?.(region, parsed);
-    else if (parsed.region !== region)
+    if (parsed instanceof CloudError) {
+      options.onRegionProblem?.(region, parsed);
+      continue;
+    }
+    const problems = regionProblems(parsed, region);
+    if (problems.length > 0)
       options.onRegionProblem?.(
         region,
         new CloudError(
           'Invalid',
           itemResource(table, region),
-          `${describeItem(table, region)}: field region is "${parsed.region}" but the item is for ${region}; ${regionFix(region)}`,
+          `${describeItem(table, region)}: ${problems.join('; ')}; ${regionFix(region)}`,
         ),
       );
     else regions[region] = parsed;
   }
   const { originHeaderName, originProtocol } = settings;
   return { regions, originHeaderName, originProtocol, originSecret };
+}
+
+/**
+ * The names a region item may give the CDN as its origin: the ALB's own DNS
+ * name (`<name>-<id>.<region>.elb.amazonaws.com`, `internal-` for an internal
+ * one, `.cn` in China), or `origin-<region>.<domain>`, the name HTTPS origins
+ * use (bootstrap/platform-stack.ts). Each captures the region it names.
+ */
+const ALB_DNS_NAME = /^(?:internal-)?[a-z0-9-]{1,32}-\d{1,20}\.([a-z0-9-]+)\.elb\.amazonaws\.com(?:\.cn)?$/i;
+const ORIGIN_NAME = /^origin-([a-z0-9-]+)\.(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/**
+ * What in a well-formed region item does not belong to `region`. Every
+ * distribution sends the origin header, secret and all, to the name the item
+ * gives, so whoever could write the item could otherwise send it to any host:
+ * the name must be an ALB's in this region (or this region's origin name), and
+ * the load balancer and listener this region's. Values are quoted as JSON, so
+ * nothing in them reaches a terminal raw.
+ */
+function regionProblems(platform: RegionPlatform, region: string): string[] {
+  const problems: string[] = [];
+  if (platform.region !== region)
+    problems.push(`field region is ${JSON.stringify(platform.region)} but the item is for ${region}`);
+  const name = platform.loadBalancerDnsName;
+  const named = ALB_DNS_NAME.exec(name) ?? (name.length <= 253 ? ORIGIN_NAME.exec(name) : null);
+  if (named === null)
+    problems.push(
+      `field loadBalancerDnsName ${JSON.stringify(name)} is neither an ALB's DNS name (<name>-<id>.${region}.elb.amazonaws.com) nor origin-<region>.<domain>`,
+    );
+  else if (named[1]!.toLowerCase() !== region)
+    problems.push(
+      `field loadBalancerDnsName ${JSON.stringify(name)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
+    );
+  for (const [field, resource] of [
+    ['loadBalancerArn', 'loadbalancer/app/'],
+    ['listenerArn', 'listener/app/'],
+  ] as const) {
+    const [, , , arnRegion, , rest] = platform[field].split(':');
+    if (arnRegion !== region)
+      problems.push(`field ${field} is in ${JSON.stringify(arnRegion ?? '')}, not ${region}`);
+    else if (rest?.startsWith(resource) !== true)
+      problems.push(`field ${field} is not an application load balancer's (${resource}…)`);
+  }
+  return problems;
 }
 
 /**
