@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { main } from '../controller/cli/main.ts';
 
@@ -58,7 +59,10 @@ test('tandem validate explains a file that is missing or not JSON', async () => 
   const file = join(tempDir(), 'broken.json');
   writeFileSync(file, '{ "apiVersion": ');
   const broken = await tandem('validate', file);
-  assert.match(broken.err, /is not valid JSON/);
+  assert.match(
+    broken.err,
+    /broken\.json is not valid JSON at line 1, column 17: expected a value, found the end/,
+  );
 });
 
 test('tandem plan demo against an empty simulated world prints the full creation plan and changes nothing', async () => {
@@ -321,3 +325,18 @@ test('tandem describe lists the primary region first, then the failover regions 
   const scaling = out.slice(out.indexOf('Scaling'));
   assert.ok(scaling.indexOf('us-east-1') < scaling.indexOf('eu-west-1'), scaling);
 });
+
+const JSON_FIXTURES = new URL('./fixtures/invalid/json/', import.meta.url);
+
+for (const file of readdirSync(JSON_FIXTURES).filter((f) => f.endsWith('.json'))) {
+  test(`tandem validate refuses invalid/json/${file} with its line and column`, async () => {
+    const path = fileURLToPath(new URL(file, JSON_FIXTURES));
+    const expected = readFileSync(
+      new URL(file.replace(/\.json$/, '.expected'), JSON_FIXTURES),
+      'utf8',
+    ).trim();
+    const result = await tandem('validate', path);
+    assert.equal(result.code, 1);
+    assert.equal(result.err.trim(), `error: ${path} ${expected}`);
+  });
+}

@@ -31,6 +31,8 @@ const ACM_CERTIFICATE_ARN = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-
 
 /** The largest spec document accepted, serialized as JSON. */
 export const MAX_SPEC_BYTES = 16 * 1024;
+/** The deepest a spec may nest objects and arrays; a valid one needs 4 (spec.canary.analysis). */
+export const MAX_SPEC_DEPTH = 32;
 
 /** A schema with a description, for the generated JSON Schema. */
 const described = <T extends v.GenericSchema>(schema: T, description: string) =>
