@@ -141,9 +141,26 @@ test('a bad environment variable name is explained', () => {
   }
 });
 
+test('environment names valibot would drop (constructor, __proto__, prototype) are refused, not dropped', () => {
+  for (const name of ['constructor', '__proto__', 'prototype']) {
+    const document = demo();
+    // Defined, as JSON.parse defines it: assigning __proto__ would set the prototype instead.
+    document.spec.task.environment = JSON.parse(`{"KEPT": "1", "${name}": "x"}`);
+    assert.deepEqual(problems(document), [
+      {
+        field: `spec.task.environment.${name}`,
+        message:
+          'is a name tandem cannot pass on (constructor, __proto__ and prototype are reserved): choose another',
+      },
+    ]);
+  }
+});
+
 interface InvalidFixture {
   field: string;
   because: string;
+  /** The message the problem at `field` must have, where a fixture pins it. */
+  message?: string;
   document: unknown;
 }
 
@@ -168,6 +185,7 @@ for (const file of fixtureFiles) {
       `${file} (${fixture.because}): expected a problem at "${fixture.field}", got:\n${formatProblems(found)}`,
     );
     assert.ok(problem.message.trim() !== '', `${file}: the problem at "${fixture.field}" has no message`);
+    if (fixture.message !== undefined) assert.equal(problem.message, fixture.message, file);
   });
 }
 

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
-import { objectOnly } from './valibot.ts';
+import { everyKey, objectOnly } from './valibot.ts';
 
 /**
  * The site spec: the one source of truth for what a spec may say and what it
@@ -211,16 +211,22 @@ const TaskSchema = v.pipe(
     environment: v.optional(
       v.pipe(
         objectOnly(
-          v.record(
-            v.pipe(
-              v.string(),
-              v.regex(ENV_NAME, 'must be a variable name: letters, digits and _, not starting with a digit'),
-              v.check(
-                (name) => !name.startsWith('TANDEM_'),
-                'TANDEM_ names are set by tandem; choose another',
+          everyKey(
+            v.record(
+              v.pipe(
+                v.string(),
+                v.regex(
+                  ENV_NAME,
+                  'must be a variable name: letters, digits and _, not starting with a digit',
+                ),
+                v.check(
+                  (name) => !name.startsWith('TANDEM_'),
+                  'TANDEM_ names are set by tandem; choose another',
+                ),
               ),
+              v.pipe(v.string(), v.maxLength(4096, 'must be at most 4096 characters')),
             ),
-            v.pipe(v.string(), v.maxLength(4096, 'must be at most 4096 characters')),
+            'is a name tandem cannot pass on (constructor, __proto__ and prototype are reserved): choose another',
           ),
         ),
         v.check((env) => Object.keys(env).length <= 50, 'must hold at most 50 variables'),
