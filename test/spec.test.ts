@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { targetGroupName, TRACKS } from '../controller/model/naming.ts';
 import { siteJsonSchema } from '../controller/spec/json-schema.ts';
+import { MAX_SITE_NAME } from '../controller/spec/schema.ts';
 import { formatProblems, validateSite, type SpecProblem } from '../controller/spec/validate.ts';
 
 const root = new URL('../', import.meta.url);
@@ -154,6 +156,83 @@ test('environment names valibot would drop (constructor, __proto__, prototype) a
       },
     ]);
   }
+});
+
+test('a site name may have 25 characters, as many as fit <name>-stable and <name>-canary in a target group’s 32', () => {
+  const longest = 'a'.repeat(MAX_SITE_NAME);
+  for (const track of TRACKS) assert.ok(targetGroupName(longest, track).length <= 32, track);
+  assert.ok(targetGroupName(`${longest}a`, 'canary').length > 32);
+  const document = demo();
+  document.metadata.name = longest;
+  assert.equal(valid(document).metadata.name, longest);
+  document.metadata.name = `${longest}a`;
+  assert.deepEqual(problems(document), [
+    {
+      field: 'metadata.name',
+      message:
+        'must be 2–25 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen',
+    },
+  ]);
+});
+
+test('the image reference repository:tag is at most 255 characters, ECS’s limit, for the stable and the canary tag', () => {
+  const document = demo();
+  document.spec.image.repository = `public.ecr.aws/${'a'.repeat(255 - 'public.ecr.aws/:v1'.length)}`;
+  assert.equal(valid(document).spec.image.repository.length, 252);
+  document.spec.canary.tag = 'v22';
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.canary.tag',
+      message:
+        "makes the canary's image reference (image.repository:canary.tag) 256 characters; ECS allows at most 255",
+    },
+  ]);
+  document.spec.image.tag = 'v11';
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.image',
+      message: 'makes an image reference (repository:tag) of 256 characters; ECS allows at most 255',
+    },
+    {
+      field: 'spec.canary.tag',
+      message:
+        "makes the canary's image reference (image.repository:canary.tag) 256 characters; ECS allows at most 255",
+    },
+  ]);
+});
+
+test('an environment value may hold tab and line breaks but no other control character', () => {
+  const document = demo();
+  document.spec.task.environment = { PEM: '-----BEGIN-----\r\nabc\n\t-----END-----' };
+  valid(document);
+  for (const [value, shown, at] of [
+    ['a\u0000b', '\\u0000', 2],
+    ['\u001b[2J', '\\u001b', 1],
+    ['ok\u007f', '\\u007f', 3],
+    ['\u009b2J', '\\u009b', 1],
+  ] as const) {
+    document.spec.task.environment = { VALUE: value };
+    assert.deepEqual(problems(document), [
+      {
+        field: 'spec.task.environment.VALUE',
+        message: `holds the control character ${shown} at character ${at}; only tab and line breaks may be in a value`,
+      },
+    ]);
+  }
+});
+
+test('an alias is at most 253 characters, DNS’s limit for a name, however short its labels', () => {
+  const label = 'a'.repeat(63);
+  const document = demo();
+  document.spec.cdn.certificateArn =
+    'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+  document.spec.cdn.aliases = [`${label}.${label}.${label}.${'a'.repeat(57)}.com`];
+  assert.equal(document.spec.cdn.aliases[0].length, 253);
+  valid(document);
+  document.spec.cdn.aliases = [`${label}.${label}.${label}.${'a'.repeat(58)}.com`];
+  assert.deepEqual(problems(document), [
+    { field: 'spec.cdn.aliases[0]', message: "must be at most 253 characters, DNS's limit for a name" },
+  ]);
 });
 
 interface InvalidFixture {

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
+import { printable } from './printable.ts';
 import { everyKey, objectOnly } from './valibot.ts';
 
 /**
@@ -18,14 +19,22 @@ export const API_VERSION = 'tandem.dev/v1';
 export const CLOUDFRONT_FAILOVER_CODES = [400, 403, 404, 416, 500, 502, 503, 504] as const;
 
 /**
- * Site names become parts of AWS resource names; the longest is the target
- * group `<site>-canary`, and target group names are limited to 32 characters.
+ * Site names become parts of AWS resource names (controller/model/naming.ts);
+ * the tightest is the target group `<site>-stable` / `<site>-canary`: ALB
+ * allows 32 characters, so a site name has at most 32 - 7 = 25.
  */
-const SITE_NAME = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+export const MAX_SITE_NAME = 25;
+const SITE_NAME = new RegExp(`^[a-z][a-z0-9-]{0,${MAX_SITE_NAME - 2}}[a-z0-9]$`);
+/** ECS's limit on a container's image reference, `<repository>:<tag>` together. */
+export const MAX_IMAGE_REFERENCE = 255;
+/** DNS's limit on a name, in its text form without the final dot (RFC 1035). */
+const MAX_DNS_NAME = 253;
 const IMAGE_REPOSITORY =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Control characters but tab and line breaks: NUL cannot reach a process's environment, the rest only garble. */
+const CONTROL = /(?![\t\n\r])\p{Cc}/u;
 const DNS_NAME = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_CERTIFICATE_ARN = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
@@ -106,14 +115,25 @@ const imageTag = v.pipe(
 );
 
 const ImageSchema = described(
-  strict({
-    repository: v.pipe(
-      v.string(),
-      v.maxLength(255, 'must be at most 255 characters'),
-      v.regex(IMAGE_REPOSITORY, 'must be an image repository such as public.ecr.aws/acme/site'),
-    ),
-    tag: imageTag,
-  }),
+  v.pipe(
+    strict({
+      repository: v.pipe(
+        v.string(),
+        v.maxLength(255, 'must be at most 255 characters'),
+        v.regex(IMAGE_REPOSITORY, 'must be an image repository such as public.ecr.aws/acme/site'),
+      ),
+      tag: imageTag,
+    }),
+    rule((image, report) => {
+      const length = image.repository.length + 1 + image.tag.length;
+      if (length > MAX_IMAGE_REFERENCE) {
+        report(
+          [],
+          `makes an image reference (repository:tag) of ${length} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
+        );
+      }
+    }),
+  ),
   'The stable image every region runs.',
 );
 
@@ -224,7 +244,18 @@ const TaskSchema = v.pipe(
                   'TANDEM_ names are set by tandem; choose another',
                 ),
               ),
-              v.pipe(v.string(), v.maxLength(4096, 'must be at most 4096 characters')),
+              v.pipe(
+                v.string(),
+                v.maxLength(4096, 'must be at most 4096 characters'),
+                v.check(
+                  (value) => !CONTROL.test(value),
+                  (issue) => {
+                    const value = issue.input as string;
+                    const at = value.search(CONTROL);
+                    return `holds the control character ${printable(value[at]!)} at character ${[...value.slice(0, at)].length + 1}; only tab and line breaks may be in a value`;
+                  },
+                ),
+              ),
             ),
             'is a name tandem cannot pass on (constructor, __proto__ and prototype are reserved): choose another',
           ),
@@ -296,7 +327,11 @@ const CdnSchema = v.pipe(
     aliases: v.optional(
       v.pipe(
         v.array(
-          v.pipe(v.string(), v.regex(DNS_NAME, 'must be a lowercase DNS name such as www.example.com')),
+          v.pipe(
+            v.string(),
+            v.regex(DNS_NAME, 'must be a lowercase DNS name such as www.example.com'),
+            v.maxLength(MAX_DNS_NAME, `must be at most ${MAX_DNS_NAME} characters, DNS's limit for a name`),
+          ),
         ),
         v.maxLength(10, 'must list at most 10 aliases'),
       ),
@@ -388,6 +423,14 @@ const SiteSpecBody = v.pipe(
         );
       }
     });
+    const canaryReference =
+      spec.canary === undefined ? 0 : spec.image.repository.length + 1 + spec.canary.tag.length;
+    if (canaryReference > MAX_IMAGE_REFERENCE) {
+      report(
+        ['canary', 'tag'],
+        `makes the canary's image reference (image.repository:canary.tag) ${canaryReference} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
+      );
+    }
     if (spec.canary !== undefined && spec.canary.tag === spec.image.tag) {
       report(
         ['canary', 'tag'],
@@ -406,7 +449,7 @@ export const SiteSchema = strict({
       v.string(),
       v.regex(
         SITE_NAME,
-        'must be 2–24 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen',
+        `must be 2–${MAX_SITE_NAME} characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen`,
       ),
     ),
   }),
