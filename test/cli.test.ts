@@ -65,6 +65,33 @@ test('tandem validate explains a file that is missing or not JSON', async () => 
   );
 });
 
+test('tandem validate prints what a spec or a file name says escaped, never a raw control character', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'bad.json');
+  const bad = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
+  bad.spec.task.environment = { '\u001b[2J\u001b[1;1Hspec.json: site demo is valid': 'x' };
+  bad.spec.regions[0].minTask = bad.spec.regions[0].minTasks;
+  writeFileSync(file, JSON.stringify(bad));
+  const result = await tandem('validate', file);
+  assert.equal(result.code, 1);
+  assert.ok(!/(?!\n)\p{Cc}/u.test(result.err), JSON.stringify(result.err));
+  assert.ok(
+    result.err.includes(
+      'spec.task.environment.\\u001b[2J\\u001b[1;1Hspec.json: site demo is valid has a bad key: must be a variable name',
+    ),
+    result.err,
+  );
+  assert.ok(
+    result.err.includes(
+      'spec.regions[0] has unknown field minTask (did you mean minTasks?): remove or rename it',
+    ),
+    result.err,
+  );
+
+  const missing = await tandem('validate', join(dir, 'no\u001b[2Jsuch.json'));
+  assert.match(missing.err, /cannot read .*no\\u001b\[2Jsuch\.json: ENOENT/);
+});
+
 test('tandem plan demo against an empty simulated world prints the full creation plan and changes nothing', async () => {
   const state = tempDir();
   const applied = await tandem('apply', '-f', 'specs/demo.json', '--state', state);

@@ -235,6 +235,88 @@ test('an alias is at most 253 characters, DNS’s limit for a name, however shor
   ]);
 });
 
+test('a key is shown escaped: an escape sequence cannot drive the terminal, a zero-width or look-alike character is visible', () => {
+  const document = demo();
+  document.spec.task.environment = { '\u001b[2J\u001b[1;1HOK': 'x' };
+  document.spec.regions[0] = { name: 'us-east-1', 'r\u043ele': 'primary', 'min\u200bTasks': 3 };
+  const found = problems(document);
+  assert.deepEqual(found, [
+    { field: 'spec.regions[0].role', message: 'is required' },
+    {
+      field: 'spec.regions[0]',
+      message:
+        'has unknown fields r\\u043ele (did you mean role?), min\\u200bTasks (did you mean minTasks?): remove or rename them',
+    },
+    {
+      field: 'spec.task.environment.\\u001b[2J\\u001b[1;1HOK',
+      message: 'has a bad key: must be a variable name: letters, digits and _, not starting with a digit',
+    },
+  ]);
+  assert.doesNotMatch(formatProblems(found), /[^\x20-\x7e\n]/, 'printable ASCII only');
+});
+
+test('an unknown field is answered with the nearest known one, when one is near', () => {
+  const document = demo();
+  document.spec.regions[1].minTask = 1;
+  document.spec.cdn.alias = ['www.example.com'];
+  document.spec.cdn.ttl = 60;
+  document.spec.scaling.targetCPU = 50;
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.regions[1]',
+      message: 'has unknown field minTask (did you mean minTasks?): remove or rename it',
+    },
+    { field: 'spec.scaling', message: 'has unknown field targetCPU: remove or rename it' },
+    {
+      field: 'spec.cdn',
+      message: 'has unknown fields alias (did you mean aliases?), ttl: remove or rename them',
+    },
+  ]);
+});
+
+test('a whole number out of range is out of range, not "not a whole number"', () => {
+  const document = demo();
+  document.spec.task.containerPort = 1e20;
+  document.spec.regions[0].maxTasks = 2 ** 60;
+  document.spec.canary.weight = 1e300;
+  document.spec.scaling.targetCpuPercent = 50.5;
+  assert.deepEqual(problems(document), [
+    { field: 'spec.canary.weight', message: 'must be between 0 and 100' },
+    { field: 'spec.regions[0].maxTasks', message: 'must be at most 1000' },
+    { field: 'spec.task.containerPort', message: 'must be a port between 1 and 65535' },
+    { field: 'spec.scaling.targetCpuPercent', message: 'must be a whole number' },
+  ]);
+});
+
+test('a document nested too deep says so, rather than "not a JSON document"', () => {
+  const document = demo();
+  let deep: unknown[] = [];
+  for (let i = 0; i < 20_000; i += 1) deep = [deep];
+  document.spec.cdn.extra = deep;
+  assert.deepEqual(problems(document), [
+    { field: '', message: 'nests objects and arrays more than 32 deep' },
+  ]);
+});
+
+test('a document that is text rather than JSON says where the JSON breaks', () => {
+  assert.deepEqual(problems('{\n  "apiVersion": "tandem.dev/v1",\n  kind: "Site"\n}'), [
+    {
+      field: '',
+      message: "is not valid JSON at line 3, column 3: expected a key in double quotes, found 'k'",
+    },
+  ]);
+  assert.deepEqual(problems('{"kind": "Site", "kind": "Site"}'), [
+    {
+      field: '',
+      message:
+        'repeats the key "kind" at line 1, column 18 (first at line 1, column 2); only one copy would be read: remove the other',
+    },
+  ]);
+  // A string that is JSON, but not an object, is of the wrong type like any other.
+  assert.deepEqual(problems('"Site"'), [{ field: '', message: 'must be an object' }]);
+  assert.deepEqual(problems(42), [{ field: '', message: 'must be an object' }]);
+});
+
 interface InvalidFixture {
   field: string;
   because: string;
@@ -311,7 +393,7 @@ test('a missing field is required, and every unknown field of an object is named
 
 test('a field gets one problem, its first; a rule across fields waits for their types', () => {
   const document = demo();
-  document.spec.task.containerPort = 1e20; // neither whole nor a port
+  document.spec.task.containerPort = 1.5; // neither whole nor a port
   document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks
   assert.deepEqual(problems(document), [
     { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },

@@ -15,3 +15,12 @@ export function printable(text: string): string {
 }
 
 const NAMED: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A message with every control, format (zero-width, bidirectional) and line
+ * separator character escaped; the rest, typographic quotes and dashes
+ * included, as it is. For messages that may quote what a spec says.
+ */
+export function withoutControls(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (char) => printable(char));
+}

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
+import { nearest } from './nearest.ts';
 import { printable } from './printable.ts';
 import { everyKey, objectOnly } from './valibot.ts';
 
@@ -49,15 +50,22 @@ const described = <T extends v.GenericSchema>(schema: T, description: string) =>
 
 /**
  * An object that rejects fields it does not know. valibot reports the first
- * unknown field; the message names them all, so one edit fixes every one.
- * The problem is about the object: `validateSite` reports it there.
+ * unknown field; the message names them all, escaped, each with the known
+ * field it is nearest to, so one edit fixes every one. The problem is about
+ * the object: `validateSite` reports it there.
  */
 function strict<const E extends v.ObjectEntries>(entries: E) {
+  const known = Object.keys(entries);
   return objectOnly(
     v.strictObject(entries, (issue) => {
       const object = issue.path?.[0]?.input;
       if (issue.expected !== 'never' || object === null || typeof object !== 'object') return issue.message;
-      const unknown = Object.keys(object).filter((key) => !Object.hasOwn(entries, key));
+      const unknown = Object.keys(object)
+        .filter((key) => !Object.hasOwn(entries, key))
+        .map((key) => {
+          const meant = nearest(key, known);
+          return meant === undefined ? printable(key) : `${printable(key)} (did you mean ${meant}?)`;
+        });
       const many = unknown.length > 1;
       return `has unknown field${many ? 's' : ''} ${unknown.join(', ')}: remove or rename ${many ? 'them' : 'it'}`;
     }),
@@ -89,9 +97,13 @@ function issuePath(value: unknown, keys: readonly PropertyKey[]): [v.IssuePathIt
   return items as [v.IssuePathItem, ...v.IssuePathItem[]];
 }
 
-/** A whole number: its type checked first, then that it is whole, then each bound. */
+/**
+ * A whole number: its type checked first, then that it is whole, then each
+ * bound (every bound is far below 2^53, so a whole number too large to be
+ * exact is too large, not "not a whole number").
+ */
 const whole = (message: string, ...bounds: v.GenericValidation<number>[]) =>
-  v.pipe(v.number(), v.safeInteger(message), ...bounds);
+  v.pipe(v.number(), v.integer(message), ...bounds);
 const between = (min: number, max: number, message = `must be between ${min} and ${max}`) =>
   [
     v.minValue<number, number, string>(min, message),

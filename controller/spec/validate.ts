@@ -1,6 +1,8 @@
 import * as v from 'valibot';
+import { JsonTextError, parseJsonText } from './json-text.ts';
+import { printable, withoutControls } from './printable.ts';
 import { issueKeys, issueMessage } from './valibot.ts';
-import { MAX_SPEC_BYTES, SiteSchema, type Site } from './schema.ts';
+import { MAX_SPEC_BYTES, MAX_SPEC_DEPTH, SiteSchema, type Site } from './schema.ts';
 
 /** One problem with a spec: the field it is about and what to do. */
 export interface SpecProblem {
@@ -11,8 +13,27 @@ export interface SpecProblem {
 
 export type SpecValidation = { ok: true; site: Site } | { ok: false; problems: SpecProblem[] };
 
-/** Validates an untrusted document and fills in every default. */
+/**
+ * Validates an untrusted document and fills in every default. A document
+ * that is a string (text a store could not read as JSON) is read as strict
+ * JSON text first, so its problem has a line and column. Every field and
+ * message is safe to print: what the document says is shown escaped.
+ */
 export function validateSite(document: unknown): SpecValidation {
+  if (typeof document === 'string') {
+    try {
+      document = parseJsonText(document, MAX_SPEC_DEPTH);
+    } catch (error) {
+      if (!(error instanceof JsonTextError)) throw error;
+      return { ok: false, problems: [{ field: '', message: error.message }] };
+    }
+  }
+  if (tooDeep(document, 0)) {
+    return {
+      ok: false,
+      problems: [{ field: '', message: `nests objects and arrays more than ${MAX_SPEC_DEPTH} deep` }],
+    };
+  }
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(document) ?? '');
@@ -31,7 +52,7 @@ export function validateSite(document: unknown): SpecValidation {
   const problems = new Map<string, SpecProblem>();
   for (const issue of parsed.issues) {
     const field = formatPath(issueKeys(issue));
-    if (!problems.has(field)) problems.set(field, { field, message: issueMessage(issue) });
+    if (!problems.has(field)) problems.set(field, { field, message: withoutControls(issueMessage(issue)) });
   }
   return { ok: false, problems: [...problems.values()] };
 }
@@ -46,6 +67,13 @@ export function formatProblems(problems: readonly SpecProblem[]): string {
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => {
     if (typeof key === 'number') return `${out}[${key}]`;
-    return out === '' ? String(key) : `${out}.${String(key)}`;
+    return out === '' ? printable(String(key)) : `${out}.${printable(String(key))}`;
   }, '');
+}
+
+/** Whether `value` nests objects and arrays deeper than a spec may; stops at the first level too deep. */
+function tooDeep(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth >= MAX_SPEC_DEPTH) return true;
+  return Object.values(value).some((item) => tooDeep(item, depth + 1));
 }
