@@ -391,19 +391,83 @@ test('a missing field is required, and every unknown field of an object is named
   ]);
 });
 
-test('a field gets one problem, its first; a rule across fields waits for their types', () => {
+test('a field gets one problem, its first; a rule across fields skips only the fields that have one', () => {
   const document = demo();
   document.spec.task.containerPort = 1.5; // neither whole nor a port
-  document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks
+  document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks: the rule leaves it alone
   assert.deepEqual(problems(document), [
     { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },
     { field: 'spec.task.containerPort', message: 'must be a whole number' },
   ]);
   document.spec.regions[0].role = 7;
-  document.spec.regions[1].minTasks = 20; // above maxTasks: checked only once every field has its type
+  document.spec.regions[1].minTasks = 20; // above maxTasks, reported though another field of the spec is wrong
+  assert.deepEqual(problems(document), [
+    { field: 'spec.regions[0].role', message: 'must be "primary" or "failover"' },
+    { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },
+    { field: 'spec.task.containerPort', message: 'must be a whole number' },
+    { field: 'spec.regions[1].minTasks', message: '(20) must not exceed maxTasks (12)' },
+  ]);
+});
+
+test('every rule across fields is reported in the same run as the problems of other fields of its object', () => {
+  const document = demo();
+  // A problem in each object that holds a rule, next to the fields the rule reads.
+  document.spec.paused = 'no';
+  document.spec.regions = [
+    { name: 'us-east-1', role: 'primary', minTasks: 3, maxTasks: 12, extra: 1 },
+    { name: 'us-east-1', role: 'primary', minTasks: 5, maxTasks: 2 },
+    { name: 'eu-west-1', role: 'failover', minTasks: 'three' },
+  ];
+  document.spec.canary = { tag: 'v1', weight: 20, analysis: { stepWeight: 30, maxWeight: 20, threshold: 0 } };
+  document.spec.task = { cpu: 256, memory: 4096, containerPort: 0 };
+  document.spec.cdn = { aliases: ['www.example.com', 'Not A Name'], priceClass: 'PriceClass_1' };
+  assert.deepEqual(problems(document), [
+    { field: 'spec.canary.analysis.threshold', message: 'must be between 1 and 100' },
+    {
+      field: 'spec.canary.weight',
+      message: 'must be 0 (or left out) with analysis: the analysis moves the weight',
+    },
+    { field: 'spec.canary.analysis.stepWeight', message: 'must not exceed analysis.maxWeight' },
+    { field: 'spec.regions[0]', message: 'has unknown field extra: remove or rename it' },
+    { field: 'spec.regions[2].minTasks', message: 'must be a number' },
+    { field: 'spec.task.containerPort', message: 'must be a port between 1 and 65535' },
+    { field: 'spec.task.memory', message: 'is not a Fargate size for cpu 256; use 512, 1024, 2048' },
+    { field: 'spec.cdn.aliases[1]', message: 'must be a lowercase DNS name such as www.example.com' },
+    { field: 'spec.cdn.priceClass', message: 'must be PriceClass_100, PriceClass_200 or PriceClass_All' },
+    {
+      field: 'spec.cdn.certificateArn',
+      message: 'is required when aliases are set: CloudFront needs a certificate covering them',
+    },
+    { field: 'spec.paused', message: 'must be a boolean' },
+    { field: 'spec.regions', message: 'must have exactly one region with role "primary" (found 2)' },
+    { field: 'spec.regions[1].name', message: 'repeats region us-east-1' },
+    { field: 'spec.regions[1].minTasks', message: '(5) must not exceed maxTasks (2)' },
+    {
+      field: 'spec.canary.tag',
+      message: 'is the stable tag v1; promote it by changing image.tag, or use another tag',
+    },
+  ]);
+});
+
+test('a rule across fields does not guess from a field that has a problem of its own', () => {
+  const document = demo();
+  document.spec.regions[0].role = 'Primary'; // perhaps the primary: "exactly one primary" cannot be judged
+  document.spec.regions[1].name = 'eu-west-9';
+  document.spec.regions.push({ name: 'eu-west-9', role: 'failover' });
+  document.spec.task = { cpu: 300, memory: 512 };
+  document.spec.cdn = {
+    aliases: ['www.example.com'],
+    certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x',
+  };
   assert.deepEqual(
     problems(document).map((p) => p.field),
-    ['spec.regions[0].role', 'spec.regions[0].minTasks', 'spec.task.containerPort'],
+    [
+      'spec.regions[0].role',
+      'spec.regions[1].name',
+      'spec.regions[2].name',
+      'spec.task.cpu',
+      'spec.cdn.certificateArn',
+    ],
   );
 });
 

@@ -72,16 +72,44 @@ function strict<const E extends v.ObjectEntries>(entries: E) {
   );
 }
 
+/** Whether a field, by its keys inside an object, has its type and passed its own checks. */
+type Known = (...keys: PropertyKey[]) => boolean;
+/** Reports a problem about the field at `keys` inside the object. */
+type Report = (keys: readonly PropertyKey[], message: string) => void;
+
 /**
- * A rule across the fields of an object, checked once every field has the
- * right type; `report` names the field a problem is about, relative to the
- * object.
+ * A rule across the fields of an object. It runs even when other fields of
+ * the object have problems, so one run reports every problem; `known` says
+ * which fields it may read (the value is the object as validated so far:
+ * a field with a problem holds what the document gave). `report` names the
+ * field a problem is about, relative to the object.
  */
-function rule<T>(check: (value: T, report: (path: readonly PropertyKey[], message: string) => void) => void) {
+function rule<T>(check: (value: T, known: Known, report: Report) => void) {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    check(dataset.value, (path, message) => addIssue({ message, path: issuePath(dataset.value, path) }));
+    const value: unknown = dataset.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    const issues = dataset.issues ?? [];
+    const known: Known = (...keys) => holds(value, keys) && !issues.some((issue) => blocks(issue, keys));
+    check(value as T, known, (keys, message) => addIssue({ message, path: issuePath(value, keys) }));
   });
+}
+
+/** Whether each key leads into an object or array that has it. */
+function holds(value: unknown, keys: readonly PropertyKey[]): boolean {
+  let at = value;
+  for (const key of keys) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return false;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return true;
+}
+
+/** An issue about the field or inside it, or about what holds the field being of the wrong type. */
+function blocks(issue: v.BaseIssue<unknown>, keys: readonly PropertyKey[]): boolean {
+  const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+  const common = Math.min(path.length, keys.length);
+  for (let i = 0; i < common; i += 1) if (path[i] !== keys[i]) return false;
+  return path.length >= keys.length || issue.kind === 'schema';
 }
 
 /** valibot's issue path for `keys` inside `value`: each step with the value it leads to. */
@@ -136,7 +164,8 @@ const ImageSchema = described(
       ),
       tag: imageTag,
     }),
-    rule((image, report) => {
+    rule((image, known, report) => {
+      if (!known('repository') || !known('tag')) return;
       const length = image.repository.length + 1 + image.tag.length;
       if (length > MAX_IMAGE_REFERENCE) {
         report(
@@ -190,11 +219,16 @@ const CanarySchema = described(
       ),
       analysis: v.optional(AnalysisSchema),
     }),
-    rule((canary, report) => {
-      if (canary.analysis !== undefined && canary.weight !== 0) {
+    rule((canary, known, report) => {
+      // Analysis given, right or wrong, is analysis asked for.
+      if (canary.analysis !== undefined && known('weight') && canary.weight !== 0) {
         report(['weight'], 'must be 0 (or left out) with analysis: the analysis moves the weight');
       }
-      if (canary.analysis !== undefined && canary.analysis.stepWeight > canary.analysis.maxWeight) {
+      if (
+        known('analysis', 'stepWeight') &&
+        known('analysis', 'maxWeight') &&
+        canary.analysis!.stepWeight > canary.analysis!.maxWeight
+      ) {
         report(['analysis', 'stepWeight'], 'must not exceed analysis.maxWeight');
       }
     }),
@@ -277,8 +311,8 @@ const TaskSchema = v.pipe(
       {},
     ),
   }),
-  rule((task, report) => {
-    if (!isFargatePair(task.cpu, task.memory)) {
+  rule((task, known, report) => {
+    if (known('cpu') && known('memory') && !isFargatePair(task.cpu, task.memory)) {
       report(['memory'], `is not a Fargate size for cpu ${task.cpu}; use ${describeFargateMemory(task.cpu)}`);
     }
   }),
@@ -385,8 +419,9 @@ const CdnSchema = v.pipe(
     connectionAttempts: v.optional(whole('must be a whole number', ...between(1, 3)), 2),
     defaultTtlSeconds: v.optional(whole('must be a whole number of seconds', ...between(0, 31_536_000)), 60),
   }),
-  rule((cdn, report) => {
-    if (cdn.aliases.length > 0 && cdn.certificateArn === undefined) {
+  rule((cdn, _known, report) => {
+    // Aliases given, right or wrong, need a certificate; one given but wrong has its own problem.
+    if (Array.isArray(cdn.aliases) && cdn.aliases.length > 0 && cdn.certificateArn === undefined) {
       report(
         ['certificateArn'],
         'is required when aliases are set: CloudFront needs a certificate covering them',
@@ -413,37 +448,44 @@ const SiteSpecBody = v.pipe(
       false,
     ),
   }),
-  rule((spec, report) => {
-    const primaries = spec.regions.filter((r) => r.role === 'primary');
-    if (primaries.length !== 1) {
-      report(['regions'], `must have exactly one region with role "primary" (found ${primaries.length})`);
+  rule((spec, known, report) => {
+    const regions = Array.isArray(spec.regions) ? spec.regions : [];
+    // Exactly one primary: too many is certain, none only when every role is known.
+    const roles = regions.map((region, i) => (known('regions', i, 'role') ? region.role : undefined));
+    const primaries = roles.filter((role) => role === 'primary').length;
+    if (primaries > 1 || (primaries === 0 && !roles.includes(undefined))) {
+      report(['regions'], `must have exactly one region with role "primary" (found ${primaries})`);
     }
     const seen = new Set<string>();
-    spec.regions.forEach((region, i) => {
-      if (seen.has(region.name)) report(['regions', i, 'name'], `repeats region ${region.name}`);
-      seen.add(region.name);
-      if (region.minTasks > region.maxTasks) {
+    regions.forEach((region, i) => {
+      const has = (field: string) => known('regions', i, field);
+      if (has('name')) {
+        if (seen.has(region.name)) report(['regions', i, 'name'], `repeats region ${region.name}`);
+        seen.add(region.name);
+      }
+      if (has('minTasks') && has('maxTasks') && region.minTasks > region.maxTasks) {
         report(
           ['regions', i, 'minTasks'],
           `(${region.minTasks}) must not exceed maxTasks (${region.maxTasks})`,
         );
       }
-      if (region.role === 'primary' && region.minTasks < 1) {
+      if (has('role') && has('minTasks') && region.role === 'primary' && region.minTasks < 1) {
         report(
           ['regions', i, 'minTasks'],
           'must be at least 1 in the primary region, which serves all traffic',
         );
       }
     });
-    const canaryReference =
-      spec.canary === undefined ? 0 : spec.image.repository.length + 1 + spec.canary.tag.length;
-    if (canaryReference > MAX_IMAGE_REFERENCE) {
-      report(
-        ['canary', 'tag'],
-        `makes the canary's image reference (image.repository:canary.tag) ${canaryReference} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
-      );
+    if (known('canary', 'tag') && known('image', 'repository')) {
+      const length = spec.image.repository.length + 1 + spec.canary!.tag.length;
+      if (length > MAX_IMAGE_REFERENCE) {
+        report(
+          ['canary', 'tag'],
+          `makes the canary's image reference (image.repository:canary.tag) ${length} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
+        );
+      }
     }
-    if (spec.canary !== undefined && spec.canary.tag === spec.image.tag) {
+    if (known('canary', 'tag') && known('image', 'tag') && spec.canary!.tag === spec.image.tag) {
       report(
         ['canary', 'tag'],
         `is the stable tag ${spec.image.tag}; promote it by changing image.tag, or use another tag`,
