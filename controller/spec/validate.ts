@@ -1,5 +1,4 @@
 import * as v from 'valibot';
-import { JsonTextError, parseJsonText } from './json-text.ts';
 import { printable, withoutControls } from './printable.ts';
 import { issueKeys, issueMessage } from './valibot.ts';
 import { MAX_SPEC_BYTES, MAX_SPEC_DEPTH, SiteSchema, type Site } from './schema.ts';
@@ -14,19 +13,19 @@ export interface SpecProblem {
 export type SpecValidation = { ok: true; site: Site } | { ok: false; problems: SpecProblem[] };
 
 /**
- * Validates an untrusted document and fills in every default. A document
- * that is a string (text a store could not read as JSON) is read as strict
- * JSON text first, so its problem has a line and column. Every field and
- * message is safe to print: what the document says is shown escaped.
+ * Validates an untrusted document and fills in every default. Every field
+ * and message is safe to print: what the document says is shown escaped.
+ * Text is parsed before it gets here (spec files by json-text.ts, with line
+ * and column); a store hands over text it could not parse as is, which is
+ * said so rather than "must be an object". (The reconciler Lambda carries no
+ * JSON text reader of its own: see docs/performance.md on its size.)
  */
 export function validateSite(document: unknown): SpecValidation {
-  if (typeof document === 'string') {
-    try {
-      document = parseJsonText(document, MAX_SPEC_DEPTH);
-    } catch (error) {
-      if (!(error instanceof JsonTextError)) throw error;
-      return { ok: false, problems: [{ field: '', message: error.message }] };
-    }
+  if (typeof document === 'string' && !isJsonText(document)) {
+    return {
+      ok: false,
+      problems: [{ field: '', message: 'is text that is not JSON, where a JSON object belongs' }],
+    };
   }
   if (tooDeep(document, 0)) {
     return {
@@ -69,6 +68,15 @@ function formatPath(path: readonly PropertyKey[]): string {
     if (typeof key === 'number') return `${out}[${key}]`;
     return out === '' ? printable(String(key)) : `${out}.${printable(String(key))}`;
   }, '');
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `value` nests objects and arrays deeper than a spec may; stops at the first level too deep. */
