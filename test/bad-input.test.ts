@@ -22,7 +22,11 @@ const fixtures = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.json'))
   .map((file) => ({
     file,
-    ...(JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as { field: string; document: unknown }),
+    ...(JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as {
+      field: string;
+      message?: string;
+      document: unknown;
+    }),
   }));
 
 function goodSite() {
@@ -48,6 +52,10 @@ for (const fixture of fixtures) {
     assert.equal(invalid?.status, 'True');
     assert.equal(invalid?.reason, 'InvalidSpec');
     assert.ok(invalid!.message.includes(fixture.field === '' ? 'document' : fixture.field), invalid!.message);
+    if (fixture.message !== undefined) {
+      const line = `${fixture.field === '' ? 'document' : fixture.field} ${fixture.message}`;
+      assert.ok(invalid!.message.includes(line), `${invalid!.message}\nlacks ${line}`);
+    }
     assert.equal(status.conditions.Stalled?.status, 'True');
     assert.equal(status.conditions.Ready?.status, 'False');
     assert.equal(status.observedGeneration, 1);

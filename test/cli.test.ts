@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { main } from '../controller/cli/main.ts';
 
@@ -58,7 +59,37 @@ test('tandem validate explains a file that is missing or not JSON', async () => 
   const file = join(tempDir(), 'broken.json');
   writeFileSync(file, '{ "apiVersion": ');
   const broken = await tandem('validate', file);
-  assert.match(broken.err, /is not valid JSON/);
+  assert.match(
+    broken.err,
+    /broken\.json is not valid JSON at line 1, column 17: expected a value, found the end/,
+  );
+});
+
+test('tandem validate prints what a spec or a file name says escaped, never a raw control character', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'bad.json');
+  const bad = JSON.parse(readFileSync('specs/demo.json', 'utf8'));
+  bad.spec.task.environment = { '\u001b[2J\u001b[1;1Hspec.json: site demo is valid': 'x' };
+  bad.spec.regions[0].minTask = bad.spec.regions[0].minTasks;
+  writeFileSync(file, JSON.stringify(bad));
+  const result = await tandem('validate', file);
+  assert.equal(result.code, 1);
+  assert.ok(!/(?!\n)\p{Cc}/u.test(result.err), JSON.stringify(result.err));
+  assert.ok(
+    result.err.includes(
+      'spec.task.environment.\\u001b[2J\\u001b[1;1Hspec.json: site demo is valid has a bad key: must be a variable name',
+    ),
+    result.err,
+  );
+  assert.ok(
+    result.err.includes(
+      'spec.regions[0] has unknown field minTask (did you mean minTasks?): remove or rename it',
+    ),
+    result.err,
+  );
+
+  const missing = await tandem('validate', join(dir, 'no\u001b[2Jsuch.json'));
+  assert.match(missing.err, /cannot read .*no\\u001b\[2Jsuch\.json: ENOENT/);
 });
 
 test('tandem plan demo against an empty simulated world prints the full creation plan and changes nothing', async () => {
@@ -333,3 +364,18 @@ test('tandem describe lists the primary region first, then the failover regions 
   const scaling = out.slice(out.indexOf('Scaling'));
   assert.ok(scaling.indexOf('us-east-1') < scaling.indexOf('eu-west-1'), scaling);
 });
+
+const JSON_FIXTURES = new URL('./fixtures/invalid/json/', import.meta.url);
+
+for (const file of readdirSync(JSON_FIXTURES).filter((f) => f.endsWith('.json'))) {
+  test(`tandem validate refuses invalid/json/${file} with its line and column`, async () => {
+    const path = fileURLToPath(new URL(file, JSON_FIXTURES));
+    const expected = readFileSync(
+      new URL(file.replace(/\.json$/, '.expected'), JSON_FIXTURES),
+      'utf8',
+    ).trim();
+    const result = await tandem('validate', path);
+    assert.equal(result.code, 1);
+    assert.equal(result.err.trim(), `error: ${path} ${expected}`);
+  });
+}

@@ -125,6 +125,19 @@ test('another account’s ECR is refused in every region: the execution role pul
   }
 });
 
+test('an ECR image whose reference grows past ECS’s 255 characters in a region’s own registry is refused there', () => {
+  // us-east-1 to ap-southeast-1 adds 5 characters: 250 in the spec, 255 in ap-southeast-1, 256 in ap-southeast-2's twin.
+  const repository = ecr(PRIMARY, 'a'.repeat(250 - ecr(PRIMARY, '').length - ':v1'.length));
+  assert.equal(`${repository}:v1`.length, 250);
+  assert.equal(pulled(repository, where('ap-southeast-1')).length, 255);
+  const tagged = regionImage({ repository, tag: 'v12' }, where('ap-southeast-1'), PRIMARY);
+  assert.ok(!tagged.ok);
+  assert.match(
+    tagged.problem.message,
+    /is 256 characters and ECS allows 255; shorten the repository or the tag$/,
+  );
+});
+
 test('an ECR image in another partition is refused, naming both partitions', () => {
   const message = refused(ecr('cn-north-1', 'shop', 'amazonaws.com.cn'), where('eu-west-1'));
   assert.match(message, /aws-cn partition's ECR and eu-west-1 is in aws;/);

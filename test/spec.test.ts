@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { targetGroupName, TRACKS } from '../controller/model/naming.ts';
 import { siteJsonSchema } from '../controller/spec/json-schema.ts';
+import { MAX_SITE_NAME } from '../controller/spec/schema.ts';
 import { formatProblems, validateSite, type SpecProblem } from '../controller/spec/validate.ts';
 
 const root = new URL('../', import.meta.url);
@@ -179,9 +181,175 @@ test('a bad environment variable name is explained', () => {
   }
 });
 
+test('environment names valibot would drop (constructor, __proto__, prototype) are refused, not dropped', () => {
+  for (const name of ['constructor', '__proto__', 'prototype']) {
+    const document = demo();
+    // Defined, as JSON.parse defines it: assigning __proto__ would set the prototype instead.
+    document.spec.task.environment = JSON.parse(`{"KEPT": "1", "${name}": "x"}`);
+    assert.deepEqual(problems(document), [
+      {
+        field: `spec.task.environment.${name}`,
+        message:
+          'is a name tandem cannot pass on (constructor, __proto__ and prototype are reserved): choose another',
+      },
+    ]);
+  }
+});
+
+test('a site name may have 25 characters, as many as fit <name>-stable and <name>-canary in a target group’s 32', () => {
+  const longest = 'a'.repeat(MAX_SITE_NAME);
+  for (const track of TRACKS) assert.ok(targetGroupName(longest, track).length <= 32, track);
+  assert.ok(targetGroupName(`${longest}a`, 'canary').length > 32);
+  const document = demo();
+  document.metadata.name = longest;
+  assert.equal(valid(document).metadata.name, longest);
+  document.metadata.name = `${longest}a`;
+  assert.deepEqual(problems(document), [
+    {
+      field: 'metadata.name',
+      message:
+        'must be 2–25 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen',
+    },
+  ]);
+});
+
+test('the image reference repository:tag is at most 255 characters, ECS’s limit, for the stable and the canary tag', () => {
+  const document = demo();
+  document.spec.image.repository = `public.ecr.aws/${'a'.repeat(255 - 'public.ecr.aws/:v1'.length)}`;
+  assert.equal(valid(document).spec.image.repository.length, 252);
+  document.spec.canary.tag = 'v22';
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.canary.tag',
+      message:
+        "makes the canary's image reference (image.repository:canary.tag) 256 characters; ECS allows at most 255",
+    },
+  ]);
+  document.spec.image.tag = 'v11';
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.image',
+      message: 'makes an image reference (repository:tag) of 256 characters; ECS allows at most 255',
+    },
+    {
+      field: 'spec.canary.tag',
+      message:
+        "makes the canary's image reference (image.repository:canary.tag) 256 characters; ECS allows at most 255",
+    },
+  ]);
+});
+
+test('an environment value may hold tab and line breaks but no other control character', () => {
+  const document = demo();
+  document.spec.task.environment = { PEM: '-----BEGIN-----\r\nabc\n\t-----END-----' };
+  valid(document);
+  for (const [value, shown, at] of [
+    ['a\u0000b', '\\u0000', 2],
+    ['\u001b[2J', '\\u001b', 1],
+    ['ok\u007f', '\\u007f', 3],
+    ['\u009b2J', '\\u009b', 1],
+  ] as const) {
+    document.spec.task.environment = { VALUE: value };
+    assert.deepEqual(problems(document), [
+      {
+        field: 'spec.task.environment.VALUE',
+        message: `holds the control character ${shown} at character ${at}; only tab and line breaks may be in a value`,
+      },
+    ]);
+  }
+});
+
+test('an alias is at most 253 characters, DNS’s limit for a name, however short its labels', () => {
+  const label = 'a'.repeat(63);
+  const document = demo();
+  document.spec.cdn.certificateArn =
+    'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+  document.spec.cdn.aliases = [`${label}.${label}.${label}.${'a'.repeat(57)}.com`];
+  assert.equal(document.spec.cdn.aliases[0].length, 253);
+  valid(document);
+  document.spec.cdn.aliases = [`${label}.${label}.${label}.${'a'.repeat(58)}.com`];
+  assert.deepEqual(problems(document), [
+    { field: 'spec.cdn.aliases[0]', message: "must be at most 253 characters, DNS's limit for a name" },
+  ]);
+});
+
+test('a key is shown escaped: an escape sequence cannot drive the terminal, a zero-width or look-alike character is visible', () => {
+  const document = demo();
+  document.spec.task.environment = { '\u001b[2J\u001b[1;1HOK': 'x' };
+  document.spec.regions[0] = { name: 'us-east-1', 'r\u043ele': 'primary', 'min\u200bTasks': 3 };
+  const found = problems(document);
+  assert.deepEqual(found, [
+    { field: 'spec.regions[0].role', message: 'is required' },
+    {
+      field: 'spec.regions[0]',
+      message:
+        'has unknown fields r\\u043ele (did you mean role?), min\\u200bTasks (did you mean minTasks?): remove or rename them',
+    },
+    {
+      field: 'spec.task.environment.\\u001b[2J\\u001b[1;1HOK',
+      message: 'has a bad key: must be a variable name: letters, digits and _, not starting with a digit',
+    },
+  ]);
+  assert.doesNotMatch(formatProblems(found), /[^\x20-\x7e\n]/, 'printable ASCII only');
+});
+
+test('an unknown field is answered with the nearest known one, when one is near', () => {
+  const document = demo();
+  document.spec.regions[1].minTask = 1;
+  document.spec.cdn.alias = ['www.example.com'];
+  document.spec.cdn.ttl = 60;
+  document.spec.scaling.targetCPU = 50;
+  assert.deepEqual(problems(document), [
+    {
+      field: 'spec.regions[1]',
+      message: 'has unknown field minTask (did you mean minTasks?): remove or rename it',
+    },
+    { field: 'spec.scaling', message: 'has unknown field targetCPU: remove or rename it' },
+    {
+      field: 'spec.cdn',
+      message: 'has unknown fields alias (did you mean aliases?), ttl: remove or rename them',
+    },
+  ]);
+});
+
+test('a whole number out of range is out of range, not "not a whole number"', () => {
+  const document = demo();
+  document.spec.task.containerPort = 1e20;
+  document.spec.regions[0].maxTasks = 2 ** 60;
+  document.spec.canary.weight = 1e300;
+  document.spec.scaling.targetCpuPercent = 50.5;
+  assert.deepEqual(problems(document), [
+    { field: 'spec.canary.weight', message: 'must be between 0 and 100' },
+    { field: 'spec.regions[0].maxTasks', message: 'must be at most 1000' },
+    { field: 'spec.task.containerPort', message: 'must be a port between 1 and 65535' },
+    { field: 'spec.scaling.targetCpuPercent', message: 'must be a whole number' },
+  ]);
+});
+
+test('a document nested too deep says so, rather than "not a JSON document"', () => {
+  const document = demo();
+  let deep: unknown[] = [];
+  for (let i = 0; i < 20_000; i += 1) deep = [deep];
+  document.spec.cdn.extra = deep;
+  assert.deepEqual(problems(document), [
+    { field: '', message: 'nests objects and arrays more than 32 deep' },
+  ]);
+});
+
+test('a document that is text rather than JSON says so, not "must be an object"', () => {
+  assert.deepEqual(problems('{\n  "apiVersion": "tandem.dev/v1",\n  kind: "Site"\n}'), [
+    { field: '', message: 'is text that is not JSON, where a JSON object belongs' },
+  ]);
+  // A string that is JSON, but not an object, is of the wrong type like any other.
+  assert.deepEqual(problems('"Site"'), [{ field: '', message: 'must be an object' }]);
+  assert.deepEqual(problems(42), [{ field: '', message: 'must be an object' }]);
+});
+
 interface InvalidFixture {
   field: string;
   because: string;
+  /** The message the problem at `field` must have, where a fixture pins it. */
+  message?: string;
   document: unknown;
 }
 
@@ -206,6 +374,7 @@ for (const file of fixtureFiles) {
       `${file} (${fixture.because}): expected a problem at "${fixture.field}", got:\n${formatProblems(found)}`,
     );
     assert.ok(problem.message.trim() !== '', `${file}: the problem at "${fixture.field}" has no message`);
+    if (fixture.message !== undefined) assert.equal(problem.message, fixture.message, file);
   });
 }
 
@@ -250,19 +419,83 @@ test('a missing field is required, and every unknown field of an object is named
   ]);
 });
 
-test('a field gets one problem, its first; a rule across fields waits for their types', () => {
+test('a field gets one problem, its first; a rule across fields skips only the fields that have one', () => {
   const document = demo();
-  document.spec.task.containerPort = 1e20; // neither whole nor a port
-  document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks
+  document.spec.task.containerPort = 1.5; // neither whole nor a port
+  document.spec.regions[0].minTasks = 5000; // above 1000, and above maxTasks: the rule leaves it alone
   assert.deepEqual(problems(document), [
     { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },
     { field: 'spec.task.containerPort', message: 'must be a whole number' },
   ]);
   document.spec.regions[0].role = 7;
-  document.spec.regions[1].minTasks = 20; // above maxTasks: checked only once every field has its type
+  document.spec.regions[1].minTasks = 20; // above maxTasks, reported though another field of the spec is wrong
+  assert.deepEqual(problems(document), [
+    { field: 'spec.regions[0].role', message: 'must be "primary" or "failover"' },
+    { field: 'spec.regions[0].minTasks', message: 'must be at most 1000' },
+    { field: 'spec.task.containerPort', message: 'must be a whole number' },
+    { field: 'spec.regions[1].minTasks', message: '(20) must not exceed maxTasks (12)' },
+  ]);
+});
+
+test('every rule across fields is reported in the same run as the problems of other fields of its object', () => {
+  const document = demo();
+  // A problem in each object that holds a rule, next to the fields the rule reads.
+  document.spec.paused = 'no';
+  document.spec.regions = [
+    { name: 'us-east-1', role: 'primary', minTasks: 3, maxTasks: 12, extra: 1 },
+    { name: 'us-east-1', role: 'primary', minTasks: 5, maxTasks: 2 },
+    { name: 'eu-west-1', role: 'failover', minTasks: 'three' },
+  ];
+  document.spec.canary = { tag: 'v1', weight: 20, analysis: { stepWeight: 30, maxWeight: 20, threshold: 0 } };
+  document.spec.task = { cpu: 256, memory: 4096, containerPort: 0 };
+  document.spec.cdn = { aliases: ['www.example.com', 'Not A Name'], priceClass: 'PriceClass_1' };
+  assert.deepEqual(problems(document), [
+    { field: 'spec.canary.analysis.threshold', message: 'must be between 1 and 100' },
+    {
+      field: 'spec.canary.weight',
+      message: 'must be 0 (or left out) with analysis: the analysis moves the weight',
+    },
+    { field: 'spec.canary.analysis.stepWeight', message: 'must not exceed analysis.maxWeight' },
+    { field: 'spec.regions[0]', message: 'has unknown field extra: remove or rename it' },
+    { field: 'spec.regions[2].minTasks', message: 'must be a number' },
+    { field: 'spec.task.containerPort', message: 'must be a port between 1 and 65535' },
+    { field: 'spec.task.memory', message: 'is not a Fargate size for cpu 256; use 512, 1024, 2048' },
+    { field: 'spec.cdn.aliases[1]', message: 'must be a lowercase DNS name such as www.example.com' },
+    { field: 'spec.cdn.priceClass', message: 'must be PriceClass_100, PriceClass_200 or PriceClass_All' },
+    {
+      field: 'spec.cdn.certificateArn',
+      message: 'is required when aliases are set: CloudFront needs a certificate covering them',
+    },
+    { field: 'spec.paused', message: 'must be a boolean' },
+    { field: 'spec.regions', message: 'must have exactly one region with role "primary" (found 2)' },
+    { field: 'spec.regions[1].name', message: 'repeats region us-east-1' },
+    { field: 'spec.regions[1].minTasks', message: '(5) must not exceed maxTasks (2)' },
+    {
+      field: 'spec.canary.tag',
+      message: 'is the stable tag v1; promote it by changing image.tag, or use another tag',
+    },
+  ]);
+});
+
+test('a rule across fields does not guess from a field that has a problem of its own', () => {
+  const document = demo();
+  document.spec.regions[0].role = 'Primary'; // perhaps the primary: "exactly one primary" cannot be judged
+  document.spec.regions[1].name = 'eu-west-9';
+  document.spec.regions.push({ name: 'eu-west-9', role: 'failover' });
+  document.spec.task = { cpu: 300, memory: 512 };
+  document.spec.cdn = {
+    aliases: ['www.example.com'],
+    certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x',
+  };
   assert.deepEqual(
     problems(document).map((p) => p.field),
-    ['spec.regions[0].role', 'spec.regions[0].minTasks', 'spec.task.containerPort'],
+    [
+      'spec.regions[0].role',
+      'spec.regions[1].name',
+      'spec.regions[2].name',
+      'spec.task.cpu',
+      'spec.cdn.certificateArn',
+    ],
   );
 });
 

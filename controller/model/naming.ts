@@ -9,6 +9,11 @@ export function serviceName(site: string, track: Track): string {
   return `${site}-${track}`;
 }
 
+/**
+ * ALB allows target group names of at most 32 characters; `-stable` and
+ * `-canary` take 7, so site names have at most 25 (MAX_SITE_NAME in
+ * spec/schema.ts). Every other name here allows far more.
+ */
 export function targetGroupName(site: string, track: Track): string {
   return `${site}-${track}`;
 }

@@ -1,5 +1,5 @@
 import type { Platform, RegionPlatform } from '../model/platform.ts';
-import type { Site } from '../spec/schema.ts';
+import { MAX_IMAGE_REFERENCE, type Site } from '../spec/schema.ts';
 
 /**
  * The image each region's tasks pull. A region's task execution role may pull
@@ -111,7 +111,14 @@ export function regionImage(image: ImageName, where: RegionPlatform, primaryRegi
         `may pull only from account ${own.account}'s repositories in ${where.region}; ${copy}`,
     );
   }
-  return { ok: true, image: `${own.host}/${path}:${image.tag}` };
+  const reference = `${own.host}/${path}:${image.tag}`;
+  // The spec's reference fits ECS's limit; this region's registry name may be longer than the one it names.
+  if (reference.length > MAX_IMAGE_REFERENCE) {
+    return problem(
+      `its reference in ${where.region}'s own registry, ${reference}, is ${reference.length} characters and ECS allows ${MAX_IMAGE_REFERENCE}; shorten the repository or the tag`,
+    );
+  }
+  return { ok: true, image: reference };
 }
 
 /** Every region of the spec whose tasks cannot pull its image (regions without a platform are skipped). */

@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
-import { objectOnly } from './valibot.ts';
+import { nearest } from './nearest.ts';
+import { printable } from './printable.ts';
+import { everyKey, objectOnly } from './valibot.ts';
 
 /**
  * The site spec: the one source of truth for what a spec may say and what it
@@ -18,19 +20,29 @@ export const API_VERSION = 'tandem.dev/v1';
 export const CLOUDFRONT_FAILOVER_CODES = [400, 403, 404, 416, 500, 502, 503, 504] as const;
 
 /**
- * Site names become parts of AWS resource names; the longest is the target
- * group `<site>-canary`, and target group names are limited to 32 characters.
+ * Site names become parts of AWS resource names (controller/model/naming.ts);
+ * the tightest is the target group `<site>-stable` / `<site>-canary`: ALB
+ * allows 32 characters, so a site name has at most 32 - 7 = 25.
  */
-const SITE_NAME = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+export const MAX_SITE_NAME = 25;
+const SITE_NAME = new RegExp(`^[a-z][a-z0-9-]{0,${MAX_SITE_NAME - 2}}[a-z0-9]$`);
+/** ECS's limit on a container's image reference, `<repository>:<tag>` together. */
+export const MAX_IMAGE_REFERENCE = 255;
+/** DNS's limit on a name, in its text form without the final dot (RFC 1035). */
+const MAX_DNS_NAME = 253;
 const IMAGE_REPOSITORY =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Control characters but tab and line breaks: NUL cannot reach a process's environment, the rest only garble. */
+const CONTROL = /(?![\t\n\r])\p{Cc}/u;
 const DNS_NAME = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_CERTIFICATE_ARN = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
 /** The largest spec document accepted, serialized as JSON. */
 export const MAX_SPEC_BYTES = 16 * 1024;
+/** The deepest a spec may nest objects and arrays; a valid one needs 4 (spec.canary.analysis). */
+export const MAX_SPEC_DEPTH = 32;
 
 /** A schema with a description, for the generated JSON Schema. */
 const described = <T extends v.GenericSchema>(schema: T, description: string) =>
@@ -38,31 +50,66 @@ const described = <T extends v.GenericSchema>(schema: T, description: string) =>
 
 /**
  * An object that rejects fields it does not know. valibot reports the first
- * unknown field; the message names them all, so one edit fixes every one.
- * The problem is about the object: `validateSite` reports it there.
+ * unknown field; the message names them all, escaped, each with the known
+ * field it is nearest to, so one edit fixes every one. The problem is about
+ * the object: `validateSite` reports it there.
  */
 function strict<const E extends v.ObjectEntries>(entries: E) {
+  const known = Object.keys(entries);
   return objectOnly(
     v.strictObject(entries, (issue) => {
       const object = issue.path?.[0]?.input;
       if (issue.expected !== 'never' || object === null || typeof object !== 'object') return issue.message;
-      const unknown = Object.keys(object).filter((key) => !Object.hasOwn(entries, key));
+      const unknown = Object.keys(object)
+        .filter((key) => !Object.hasOwn(entries, key))
+        .map((key) => {
+          const meant = nearest(key, known);
+          return meant === undefined ? printable(key) : `${printable(key)} (did you mean ${meant}?)`;
+        });
       const many = unknown.length > 1;
       return `has unknown field${many ? 's' : ''} ${unknown.join(', ')}: remove or rename ${many ? 'them' : 'it'}`;
     }),
   );
 }
 
+/** Whether a field, by its keys inside an object, has its type and passed its own checks. */
+type Known = (...keys: PropertyKey[]) => boolean;
+/** Reports a problem about the field at `keys` inside the object. */
+type Report = (keys: readonly PropertyKey[], message: string) => void;
+
 /**
- * A rule across the fields of an object, checked once every field has the
- * right type; `report` names the field a problem is about, relative to the
- * object.
+ * A rule across the fields of an object. It runs even when other fields of
+ * the object have problems, so one run reports every problem; `known` says
+ * which fields it may read (the value is the object as validated so far:
+ * a field with a problem holds what the document gave). `report` names the
+ * field a problem is about, relative to the object.
  */
-function rule<T>(check: (value: T, report: (path: readonly PropertyKey[], message: string) => void) => void) {
+function rule<T>(check: (value: T, known: Known, report: Report) => void) {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    check(dataset.value, (path, message) => addIssue({ message, path: issuePath(dataset.value, path) }));
+    const value: unknown = dataset.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    const issues = dataset.issues ?? [];
+    const known: Known = (...keys) => holds(value, keys) && !issues.some((issue) => blocks(issue, keys));
+    check(value as T, known, (keys, message) => addIssue({ message, path: issuePath(value, keys) }));
   });
+}
+
+/** Whether each key leads into an object or array that has it. */
+function holds(value: unknown, keys: readonly PropertyKey[]): boolean {
+  let at = value;
+  for (const key of keys) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return false;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return true;
+}
+
+/** An issue about the field or inside it, or about what holds the field being of the wrong type. */
+function blocks(issue: v.BaseIssue<unknown>, keys: readonly PropertyKey[]): boolean {
+  const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+  const common = Math.min(path.length, keys.length);
+  for (let i = 0; i < common; i += 1) if (path[i] !== keys[i]) return false;
+  return path.length >= keys.length || issue.kind === 'schema';
 }
 
 /** valibot's issue path for `keys` inside `value`: each step with the value it leads to. */
@@ -78,9 +125,13 @@ function issuePath(value: unknown, keys: readonly PropertyKey[]): [v.IssuePathIt
   return items as [v.IssuePathItem, ...v.IssuePathItem[]];
 }
 
-/** A whole number: its type checked first, then that it is whole, then each bound. */
+/**
+ * A whole number: its type checked first, then that it is whole, then each
+ * bound (every bound is far below 2^53, so a whole number too large to be
+ * exact is too large, not "not a whole number").
+ */
 const whole = (message: string, ...bounds: v.GenericValidation<number>[]) =>
-  v.pipe(v.number(), v.safeInteger(message), ...bounds);
+  v.pipe(v.number(), v.integer(message), ...bounds);
 const between = (min: number, max: number, message = `must be between ${min} and ${max}`) =>
   [
     v.minValue<number, number, string>(min, message),
@@ -104,14 +155,26 @@ const imageTag = v.pipe(
 );
 
 const ImageSchema = described(
-  strict({
-    repository: v.pipe(
-      v.string(),
-      v.maxLength(255, 'must be at most 255 characters'),
-      v.regex(IMAGE_REPOSITORY, 'must be an image repository such as public.ecr.aws/acme/site'),
-    ),
-    tag: imageTag,
-  }),
+  v.pipe(
+    strict({
+      repository: v.pipe(
+        v.string(),
+        v.maxLength(255, 'must be at most 255 characters'),
+        v.regex(IMAGE_REPOSITORY, 'must be an image repository such as public.ecr.aws/acme/site'),
+      ),
+      tag: imageTag,
+    }),
+    rule((image, known, report) => {
+      if (!known('repository') || !known('tag')) return;
+      const length = image.repository.length + 1 + image.tag.length;
+      if (length > MAX_IMAGE_REFERENCE) {
+        report(
+          [],
+          `makes an image reference (repository:tag) of ${length} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
+        );
+      }
+    }),
+  ),
   'The stable image every region runs.',
 );
 
@@ -156,11 +219,16 @@ const CanarySchema = described(
       ),
       analysis: v.optional(AnalysisSchema),
     }),
-    rule((canary, report) => {
-      if (canary.analysis !== undefined && canary.weight !== 0) {
+    rule((canary, known, report) => {
+      // Analysis given, right or wrong, is analysis asked for.
+      if (canary.analysis !== undefined && known('weight') && canary.weight !== 0) {
         report(['weight'], 'must be 0 (or left out) with analysis: the analysis moves the weight');
       }
-      if (canary.analysis !== undefined && canary.analysis.stepWeight > canary.analysis.maxWeight) {
+      if (
+        known('analysis', 'stepWeight') &&
+        known('analysis', 'maxWeight') &&
+        canary.analysis!.stepWeight > canary.analysis!.maxWeight
+      ) {
         report(['analysis', 'stepWeight'], 'must not exceed analysis.maxWeight');
       }
     }),
@@ -230,16 +298,33 @@ const TaskSchema = v.pipe(
     environment: v.optional(
       v.pipe(
         objectOnly(
-          v.record(
-            v.pipe(
-              v.string(),
-              v.regex(ENV_NAME, 'must be a variable name: letters, digits and _, not starting with a digit'),
-              v.check(
-                (name) => !name.startsWith('TANDEM_'),
-                'TANDEM_ names are set by tandem; choose another',
+          everyKey(
+            v.record(
+              v.pipe(
+                v.string(),
+                v.regex(
+                  ENV_NAME,
+                  'must be a variable name: letters, digits and _, not starting with a digit',
+                ),
+                v.check(
+                  (name) => !name.startsWith('TANDEM_'),
+                  'TANDEM_ names are set by tandem; choose another',
+                ),
+              ),
+              v.pipe(
+                v.string(),
+                v.maxLength(4096, 'must be at most 4096 characters'),
+                v.check(
+                  (value) => !CONTROL.test(value),
+                  (issue) => {
+                    const value = issue.input as string;
+                    const at = value.search(CONTROL);
+                    return `holds the control character ${printable(value[at]!)} at character ${[...value.slice(0, at)].length + 1}; only tab and line breaks may be in a value`;
+                  },
+                ),
               ),
             ),
-            v.pipe(v.string(), v.maxLength(4096, 'must be at most 4096 characters')),
+            'is a name tandem cannot pass on (constructor, __proto__ and prototype are reserved): choose another',
           ),
         ),
         v.check((env) => Object.keys(env).length <= 50, 'must hold at most 50 variables'),
@@ -247,8 +332,8 @@ const TaskSchema = v.pipe(
       {},
     ),
   }),
-  rule((task, report) => {
-    if (!isFargatePair(task.cpu, task.memory)) {
+  rule((task, known, report) => {
+    if (known('cpu') && known('memory') && !isFargatePair(task.cpu, task.memory)) {
       report(['memory'], `is not a Fargate size for cpu ${task.cpu}; use ${describeFargateMemory(task.cpu)}`);
     }
   }),
@@ -309,7 +394,11 @@ const CdnSchema = v.pipe(
     aliases: v.optional(
       v.pipe(
         v.array(
-          v.pipe(v.string(), v.regex(DNS_NAME, 'must be a lowercase DNS name such as www.example.com')),
+          v.pipe(
+            v.string(),
+            v.regex(DNS_NAME, 'must be a lowercase DNS name such as www.example.com'),
+            v.maxLength(MAX_DNS_NAME, `must be at most ${MAX_DNS_NAME} characters, DNS's limit for a name`),
+          ),
         ),
         v.maxLength(10, 'must list at most 10 aliases'),
       ),
@@ -353,8 +442,9 @@ const CdnSchema = v.pipe(
     connectionAttempts: v.optional(whole('must be a whole number', ...between(1, 3)), 2),
     defaultTtlSeconds: v.optional(whole('must be a whole number of seconds', ...between(0, 31_536_000)), 60),
   }),
-  rule((cdn, report) => {
-    if (cdn.aliases.length > 0 && cdn.certificateArn === undefined) {
+  rule((cdn, _known, report) => {
+    // Aliases given, right or wrong, need a certificate; one given but wrong has its own problem.
+    if (Array.isArray(cdn.aliases) && cdn.aliases.length > 0 && cdn.certificateArn === undefined) {
       report(
         ['certificateArn'],
         'is required when aliases are set: CloudFront needs a certificate covering them',
@@ -381,29 +471,44 @@ const SiteSpecBody = v.pipe(
       false,
     ),
   }),
-  rule((spec, report) => {
-    const primaries = spec.regions.filter((r) => r.role === 'primary');
-    if (primaries.length !== 1) {
-      report(['regions'], `must have exactly one region with role "primary" (found ${primaries.length})`);
+  rule((spec, known, report) => {
+    const regions = Array.isArray(spec.regions) ? spec.regions : [];
+    // Exactly one primary: too many is certain, none only when every role is known.
+    const roles = regions.map((region, i) => (known('regions', i, 'role') ? region.role : undefined));
+    const primaries = roles.filter((role) => role === 'primary').length;
+    if (primaries > 1 || (primaries === 0 && !roles.includes(undefined))) {
+      report(['regions'], `must have exactly one region with role "primary" (found ${primaries})`);
     }
     const seen = new Set<string>();
-    spec.regions.forEach((region, i) => {
-      if (seen.has(region.name)) report(['regions', i, 'name'], `repeats region ${region.name}`);
-      seen.add(region.name);
-      if (region.minTasks > region.maxTasks) {
+    regions.forEach((region, i) => {
+      const has = (field: string) => known('regions', i, field);
+      if (has('name')) {
+        if (seen.has(region.name)) report(['regions', i, 'name'], `repeats region ${region.name}`);
+        seen.add(region.name);
+      }
+      if (has('minTasks') && has('maxTasks') && region.minTasks > region.maxTasks) {
         report(
           ['regions', i, 'minTasks'],
           `(${region.minTasks}) must not exceed maxTasks (${region.maxTasks})`,
         );
       }
-      if (region.role === 'primary' && region.minTasks < 1) {
+      if (has('role') && has('minTasks') && region.role === 'primary' && region.minTasks < 1) {
         report(
           ['regions', i, 'minTasks'],
           'must be at least 1 in the primary region, which serves all traffic',
         );
       }
     });
-    if (spec.canary !== undefined && spec.canary.tag === spec.image.tag) {
+    if (known('canary', 'tag') && known('image', 'repository')) {
+      const length = spec.image.repository.length + 1 + spec.canary!.tag.length;
+      if (length > MAX_IMAGE_REFERENCE) {
+        report(
+          ['canary', 'tag'],
+          `makes the canary's image reference (image.repository:canary.tag) ${length} characters; ECS allows at most ${MAX_IMAGE_REFERENCE}`,
+        );
+      }
+    }
+    if (known('canary', 'tag') && known('image', 'tag') && spec.canary!.tag === spec.image.tag) {
       report(
         ['canary', 'tag'],
         `is the stable tag ${spec.image.tag}; promote it by changing image.tag, or use another tag`,
@@ -421,7 +526,7 @@ export const SiteSchema = strict({
       v.string(),
       v.regex(
         SITE_NAME,
-        'must be 2–24 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen',
+        `must be 2–${MAX_SITE_NAME} characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen`,
       ),
     ),
   }),

@@ -21,6 +21,35 @@ export function objectOnly<T extends v.GenericSchema>(schema: T): T {
   };
 }
 
+/** Keys valibot's record() skips without an issue, to keep them from reaching a prototype. */
+const SKIPPED_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+
+/**
+ * A record schema that reports each key valibot's record() would skip,
+ * rather than return an object with fewer entries than its input (a task
+ * with fewer variables than its spec shows).
+ */
+export function everyKey<T extends v.GenericSchema>(schema: T, message: string): T {
+  return {
+    ...schema,
+    '~run'(dataset, config) {
+      const input = dataset.value;
+      const result = schema['~run'](dataset, config);
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) return result;
+      for (const key of SKIPPED_KEYS) {
+        if (!Object.hasOwn(input, key)) continue;
+        const value = (input as Record<string, unknown>)[key];
+        v._addIssue(schema, 'key', result, config, {
+          input: key,
+          message,
+          path: [{ type: 'object', origin: 'value', input: input as Record<string, unknown>, key, value }],
+        });
+      }
+      return result as ReturnType<T['~run']>;
+    },
+  };
+}
+
 /** Object schemas: their issues about a key (missing or unknown) have the key's own origin. */
 const OBJECT_TYPES = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
 
