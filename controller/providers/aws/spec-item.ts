@@ -5,8 +5,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * it as a native map (`spec` M: `apiVersion`, `kind`, `metadata`, `spec` as the
  * document has them), so the console's form and JSON views show the fields as
  * fields and `aws dynamodb update-item` can change one in place. A document no
- * map can hold exactly (nested deeper than DynamoDB allows, an empty key, a
- * number outside DynamoDB's range) is kept as JSON text instead (`document`
+ * map can hold exactly (nested deeper than DynamoDB allows, an empty key or
+ * `__proto__`, a number outside DynamoDB's range) is kept as JSON text instead (`document`
  * S), the form tandem wrote before, which is still read.
  */
 
@@ -49,14 +49,16 @@ function asAttribute(value: unknown, depth: number): AttributeValue | undefined 
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.some(([key]) => key === '')) return undefined;
-    const map: Record<string, AttributeValue> = {};
+    // An empty key DynamoDB refuses; `__proto__` the SDK's serializer would turn into a prototype and lose.
+    if (entries.some(([key]) => key === '' || key === '__proto__')) return undefined;
+    const map: [string, AttributeValue][] = [];
     for (const [key, item] of entries) {
       const attribute = asAttribute(item, depth + 1);
       if (attribute === undefined) return undefined;
-      map[key] = attribute;
+      map.push([key, attribute]);
     }
-    return { M: map };
+    // fromEntries defines each key as the object's own, `__proto__` too (an assignment would set the prototype).
+    return { M: Object.fromEntries(map) };
   }
   return undefined;
 }
@@ -99,8 +101,11 @@ function read(
   if (value.S !== undefined) return value.S;
   if (value.N !== undefined) {
     const n = Number(value.N);
-    if (Number.isFinite(n) && (!Number.isInteger(n) || Math.abs(n) <= Number.MAX_SAFE_INTEGER)) return n;
-    say(`the number ${value.N}, which a JavaScript number cannot hold exactly`, 'a smaller number (N)');
+    if (Number.isFinite(n) && holdsExactly(value.N, n)) return n;
+    say(
+      `the number ${value.N}, which a JSON number cannot hold exactly`,
+      'a number of at most 15 digits (N)',
+    );
     return value.N;
   }
   if (value.BOOL !== undefined) return value.BOOL;
@@ -128,6 +133,15 @@ function read(
   }
   say('of a type tandem does not know', 'a JSON value: S, N, BOOL, NULL, L or M');
   return undefined;
+}
+
+/**
+ * Whether `n` is the whole number `text` says, digit for digit (1e20 is;
+ * 12345678901234567891 is not). Fractions are as exact as JSON's own.
+ */
+function holdsExactly(text: string, n: number): boolean {
+  if (!/^-?\d+$/.test(text.trim())) return true;
+  return Number.isInteger(n) && BigInt(text.trim()) === BigInt(n);
 }
 
 /** `spec.regions[0].name`: how validation names a field. */
