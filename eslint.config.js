@@ -17,6 +17,11 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
+    // CommonJS modules, such as the reconciler bundle's stand-in for pino's thread-stream.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     // The local dashboard page's browser script; Chart.js is a global the page loads before it.
     files: ['controller/providers/local/dashboard-client.js'],
     languageOptions: {

@@ -155,6 +155,9 @@ export class Reconciler extends Construct {
         sourcesContent: false,
         banner: LAMBDA_BUILD.banner?.['js'] ?? '',
         externalModules: LAMBDA_BUILD.external ?? [],
+        esbuildArgs: {
+          '--alias': Object.entries(LAMBDA_BUILD.alias ?? {}).map(([name, path]) => `${name}=${path}`),
+        },
         forceDockerBundling: false,
       },
     });

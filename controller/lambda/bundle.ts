@@ -20,6 +20,9 @@ export const RECONCILER_OUTFILE = join(ROOT, 'dist/reconciler/index.js');
 const REQUIRE_BANNER =
   "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);";
 
+/** What the Lambda bundles in place of `thread-stream`: a class that says transports are left out. */
+export const NO_THREAD_STREAM = join(ROOT, 'controller/lambda/no-thread-stream.cjs');
+
 /** How every Lambda bundle is built, so the coldstart benchmark compares like with like. */
 export const LAMBDA_BUILD: BuildOptions = {
   bundle: true,
@@ -34,6 +37,8 @@ export const LAMBDA_BUILD: BuildOptions = {
   banner: { js: REQUIRE_BANNER },
   // Only the CLI reads the origin secret with the SDK (imported on that path alone); the Lambda uses the extension.
   external: ['@aws-sdk/client-secrets-manager'],
+  // pino's transports run in worker threads (thread-stream); the Lambda logs to stdout and uses none.
+  alias: { 'thread-stream': NO_THREAD_STREAM },
   logLevel: 'warning',
 };
 
