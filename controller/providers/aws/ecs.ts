@@ -1,6 +1,7 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  type Deployment,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -301,6 +302,7 @@ function serviceState(service: Service, operation: string, resource: string): Se
     ),
   ];
   const primary = deployments.find((d) => d.status === 'PRIMARY');
+  const failed = newestFailed(deployments);
   const targetGroupArn = service.loadBalancers?.[0]?.targetGroupArn;
   // ECS lists a service's events newest first: while tasks are missing, the newest says whether it could not place them.
   const latest = service.events?.[0]?.message;
@@ -322,9 +324,27 @@ function serviceState(service: Service, operation: string, resource: string): Se
     // As the port defines it: a deployment rolling out, not a desired count still being reached.
     rolloutInProgress: deployments.length > 1 || primary?.rolloutState === 'IN_PROGRESS',
     ...(placementFailure === undefined ? {} : { placementFailure }),
+    ...(failed === undefined
+      ? {}
+      : {
+          failedRollout: {
+            taskDefinition: parseTaskDefinitionArn(failed.taskDefinition!, operation).family,
+            reason: failed.rolloutStateReason || 'ECS marked the deployment FAILED',
+          },
+        }),
     ...(targetGroupArn === undefined ? {} : { targetGroupArn }),
     tags: fromEcsTags(service.tags, operation, name),
   };
+}
+
+/**
+ * The deployment the circuit breaker failed, if ECS still lists one: while it rolls the service
+ * back, the failed deployment stays beside the rollback (the new PRIMARY), rolloutState FAILED.
+ */
+function newestFailed(deployments: readonly Deployment[]): Deployment | undefined {
+  return deployments
+    .filter((d) => d.rolloutState === 'FAILED')
+    .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0];
 }
 
 function parseTaskDefinitionArn(arn: string, operation: string): { family: string; revision: number } {
