@@ -129,6 +129,71 @@ test('a canary without a running task gets no traffic until one is up', () => {
   assert.deepEqual(weights(1), [85, 15]);
 });
 
+test('a task definition ECS failed to deploy is not sent again: the service stays where ECS rolled it back, its count still follows the spec', () => {
+  const tags = ownershipTags('demo');
+  const stable = east.tracks.find((t) => t.track === 'stable')!;
+  const canary = east.tracks.find((t) => t.track === 'canary')!;
+  const group = (name: string) => ({
+    arn: `arn:${name}`,
+    name,
+    port: 8080,
+    healthCheckPath: '/healthz',
+    vpcId: 'vpc',
+    tags,
+  });
+  const rolledBack = {
+    name: stable.service,
+    arn: `arn:svc:${stable.service}`,
+    status: 'ACTIVE' as const,
+    taskDefinition: 'tandem-demo-000000000000',
+    deploymentFamilies: ['tandem-demo-000000000000'],
+    desiredCount: stable.desiredCount + 1,
+    runningCount: stable.desiredCount + 1,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    targetGroupArn: 'arn:demo-stable',
+    tags,
+  };
+  const canaryService = {
+    ...rolledBack,
+    name: canary.service,
+    arn: `arn:svc:${canary.service}`,
+    taskDefinition: canary.taskDefinition.family,
+    deploymentFamilies: [canary.taskDefinition.family],
+    desiredCount: canary.desiredCount,
+    runningCount: canary.desiredCount,
+    targetGroupArn: 'arn:demo-canary',
+  };
+  const world = observed({
+    services: [rolledBack, canaryService],
+    targetGroups: [group('demo-stable'), group('demo-canary')],
+    taskDefinitions: east.tracks.map((t) => ({
+      family: t.taskDefinition.family,
+      revision: 1,
+      arn: `arn:td:${t.track}`,
+      tags,
+    })),
+  });
+  const updates = (desired: typeof east) =>
+    planRegion('demo', desired, world, () => 1).actions.filter((a) => a.kind === 'UpdateService');
+
+  const failed = { ...east, failedTaskDefinitions: [stable.taskDefinition.family] };
+  assert.deepEqual(updates(failed), [
+    {
+      site: 'demo',
+      region: 'us-east-1',
+      kind: 'UpdateService',
+      name: stable.service,
+      desiredCount: stable.desiredCount,
+    },
+  ]);
+  assert.deepEqual(
+    updates(east).map((a) => (a.kind === 'UpdateService' ? a.taskDefinition : undefined)),
+    [stable.taskDefinition.family],
+    'without the failure, the same world is moved to the spec’s task definition',
+  );
+});
+
 test('listener rule priorities are allocated lowest-free per region and never reused within a pass', () => {
   const allocate = priorityAllocator({ 'us-east-1': new Set([1, 2, 4]) });
   assert.deepEqual(

@@ -197,3 +197,53 @@ test('crash consistency from random drifted worlds: for every k, stopped after w
     { numRuns: 40 },
   );
 });
+
+test('a deployment ECS fails and rolls back is reported as Stalled, not sent again pass after pass, and a new task definition is deployed', async () => {
+  const sim = newSim();
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  await converge(sim);
+  const east = () => sim.world.regions['us-east-1']!.services['demo-stable']!;
+  const working = east().taskDefinition;
+
+  document.spec.image.tag = 'v3-broken';
+  sim.failTasksOf(`${document.spec.image.repository}:v3-broken`);
+  await storeSpec(sim, document);
+  await pass(sim);
+  sim.tick();
+  assert.equal(east().taskDefinition, working, 'ECS rolled the service back');
+  assert.equal(east().failedRollout?.taskDefinition !== undefined, true);
+  const failed = east().failedRollout!.taskDefinition;
+
+  // Every later pass, during the rollback and after it, leaves the service alone.
+  for (let i = 0; i < 3; i += 1) {
+    sim.resetCalls();
+    const report = await pass(sim);
+    const deploys = report.sites.flatMap((s) =>
+      (s.plan?.actions ?? []).filter((a) => a.kind === 'UpdateService' && a.taskDefinition !== undefined),
+    );
+    assert.deepEqual(deploys, [], `pass ${i + 1} deploys nothing`);
+    if (i > 0) assert.equal(cloudWrites(sim), 0, `pass ${i + 1} writes nothing to the cloud`);
+    const view = report.statuses.get('demo')!;
+    assert.equal(view.conditions.Stalled?.status, 'True');
+    assert.equal(view.conditions.Stalled?.reason, 'RolloutFailed');
+    assert.match(view.conditions.Stalled!.message, /circuit breaker: tasks failed to start/);
+    assert.match(view.conditions.Stalled!.message, new RegExp(failed));
+    assert.equal(view.conditions.Degraded?.status, 'True');
+    assert.equal(view.regions['us-east-1']?.degraded?.reason, 'RolloutFailed');
+    assert.equal(view.conditions.Ready?.status, 'False');
+    if (i === 2) assert.equal(report.statusWrites, 0, 'the report is steady');
+    sim.tick();
+  }
+  assert.equal(east().failedRollout, undefined, 'ECS no longer lists the failed deployment');
+
+  document.spec.image.tag = 'v4';
+  await storeSpec(sim, document);
+  await converge(sim);
+  assertWorldMatches(sim, valid(document));
+  const view = (await pass(sim)).statuses.get('demo')!;
+  assert.equal(view.conditions.Stalled?.status, 'False');
+  assert.equal(view.conditions.Ready?.status, 'True');
+  assert.equal(view.regions['us-east-1']?.failedRollouts, undefined);
+});

@@ -32,6 +32,11 @@ export interface DesiredRegion {
   header: { name: string; value: string };
   healthCheckPath: string;
   containerPort: number;
+  /**
+   * Task definition families whose deployment ECS failed here and the spec still wants
+   * (decide/rollout.ts): no service is moved to them again. Absent when there is none.
+   */
+  failedTaskDefinitions?: string[];
 }
 
 export interface DesiredSite {
@@ -123,6 +128,7 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
         weight: canaryWeight,
       });
     }
+    const failed = decisions.regions[region.name]?.failedRollouts ?? [];
     return {
       region: region.name,
       role: region.role,
@@ -130,6 +136,7 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
       header,
       healthCheckPath: spec.task.healthCheckPath,
       containerPort: spec.task.containerPort,
+      ...(failed.length === 0 ? {} : { failedTaskDefinitions: failed.map((f) => f.taskDefinition) }),
     };
   });
 
