@@ -11,19 +11,27 @@ import { priorityAllocator } from '../controller/plan/site.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { demoDocument, valid } from './support/world.ts';
 
-test('tasks split between stable and canary by weight, the canary keeping at least one task while weighted', () => {
-  const cases: [total: number, weight: number, stable: number, canary: number][] = [
-    [3, 0, 3, 0],
-    [3, 15, 2, 1],
-    [10, 15, 8, 2],
-    [10, 50, 5, 5],
-    [4, 99, 1, 3],
-    [3, 100, 0, 3],
-    [1, 15, 1, 1],
-    [0, 15, 0, 0],
+test('tasks split between stable and canary by weight, the canary keeping at least one task while weighted, never above maxTasks', () => {
+  const cases: [total: number, weight: number, max: number, stable: number, canary: number][] = [
+    [3, 0, 12, 3, 0],
+    [3, 15, 12, 2, 1],
+    [10, 15, 12, 8, 2],
+    [10, 50, 12, 5, 5],
+    [4, 99, 12, 1, 3],
+    [3, 100, 12, 0, 3],
+    // One task decided: the canary gets a second one, as maxTasks allows it...
+    [1, 15, 2, 1, 1],
+    [1, 15, 12, 1, 1],
+    // ...and none when it does not (a spec the schema refuses): the stable keeps serving.
+    [1, 15, 1, 1, 0],
+    [1, 50, 1, 1, 0],
+    [0, 15, 12, 0, 0],
+    [14, 15, 12, 10, 2],
   ];
-  for (const [total, weight, stable, canary] of cases) {
-    assert.deepEqual(splitTasks(total, weight), { stable, canary }, `${total} tasks at ${weight}%`);
+  for (const [total, weight, max, stable, canary] of cases) {
+    const split = splitTasks(total, weight, max);
+    assert.deepEqual(split, { stable, canary }, `${total} tasks at ${weight}%, maxTasks ${max}`);
+    assert.ok(split.stable + split.canary <= max, `${total} tasks at ${weight}% exceed maxTasks ${max}`);
   }
 });
 

@@ -106,7 +106,11 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
 
   const taskDefinitions = siteTaskDefinitions(site, platform);
   const regions = spec.regions.map((region): DesiredRegion => {
-    const split = splitTasks(decisions.regions[region.name]?.tasks ?? region.minTasks, canaryWeight);
+    const split = splitTasks(
+      decisions.regions[region.name]?.tasks ?? region.minTasks,
+      canaryWeight,
+      region.maxTasks,
+    );
     const taskDefinition = (track: 'stable' | 'canary') => taskDefinitions[region.name]![track]!;
     const tracks: DesiredTrack[] = [
       {
