@@ -12,6 +12,7 @@ import {
   DescribeTaskDefinitionCommand,
   ECSServiceException,
   InvalidParameterException,
+  LimitExceededException,
   ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   ServerException,
@@ -313,13 +314,36 @@ test('createService of a name in use is a Conflict, whether ACTIVE or still DRAI
   assert.equal(again.status, 'ACTIVE');
 });
 
-test('createService into a target group no load balancer forwards to is Invalid, as ECS refuses it', async (t) => {
-  const { ecs } = setup(t, () => 'unattached');
+test('ECS refusing a target group no load balancer forwards to (yet: just after its rule is created) is a passing Conflict, on create and on update', async (t) => {
+  let attached = false;
+  const { ecs } = setup(t, () => (attached ? 'attached' : 'unattached'));
   await ecs.registerTaskDefinition(REGION, spec(), TAGS);
   await rejectsWith(
     ecs.createService(REGION, CLUSTER, serviceCreate()),
-    'Invalid',
+    'Conflict',
     /does not have an associated load balancer/,
+  );
+  attached = true;
+  await ecs.createService(REGION, CLUSTER, serviceCreate());
+  attached = false;
+  await rejectsWith(
+    ecs.updateService(REGION, CLUSTER, 'demo-stable', { targetGroupArn: TG_CANARY_ARN, containerPort: 8080 }),
+    'Conflict',
+    /does not have an associated load balancer/,
+  );
+});
+
+test('other InvalidParameterExceptions from CreateService and UpdateService stay Invalid', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, spec(), TAGS);
+  fake.fail('CreateService', () => new InvalidParameterException({ message: 'bad subnet', $metadata: {} }));
+  await rejectsWith(ecs.createService(REGION, CLUSTER, serviceCreate()), 'Invalid', /bad subnet/);
+  await ecs.createService(REGION, CLUSTER, serviceCreate());
+  fake.fail('UpdateService', () => new InvalidParameterException({ message: 'bad count', $metadata: {} }));
+  await rejectsWith(
+    ecs.updateService(REGION, CLUSTER, 'demo-stable', { desiredCount: 3 }),
+    'Invalid',
+    /bad count/,
   );
 });
 
@@ -762,6 +786,14 @@ const ecsErrors: { name: string; error: () => Error; kind: CloudErrorKind; messa
     name: 'ClientException',
     error: () => new ClientException({ message: 'bad role', $metadata: {} }),
     kind: 'Invalid',
+  },
+  {
+    name: 'LimitExceededException (a quota: waiting does not raise it)',
+    error: () =>
+      new LimitExceededException({ message: 'The limit for the resource was exceeded.', $metadata: {} }),
+    kind: 'QuotaExceeded',
+    message:
+      /reached a quota \(LimitExceededException\): The limit for the resource was exceeded\. Ask for more in Service Quotas/,
   },
 ];
 

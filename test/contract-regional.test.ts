@@ -536,18 +536,19 @@ const SCENARIOS: Scenario[] = [
     },
   ],
   [
-    'a service can neither start in nor move to a target group no listener rule forwards to',
+    // A Conflict, which passes: right after the rule is created ECS may still not see it (the next pass retries).
+    'a service can neither start in nor move to a target group no listener rule forwards to (yet)',
     async (w) => {
       const { stable } = await readyForServices(w);
       const lonely = await createTargetGroup(w, 'demo-other');
-      await rejectsWith(w.ecs.createService(w.region, w.cluster, service(w, lonely)), 'Invalid');
+      await rejectsWith(w.ecs.createService(w.region, w.cluster, service(w, lonely)), 'Conflict');
       await w.ecs.createService(w.region, w.cluster, service(w, stable));
       await rejectsWith(
         w.ecs.updateService(w.region, w.cluster, 'demo-stable', {
           targetGroupArn: lonely.arn,
           containerPort: 8080,
         }),
-        'Invalid',
+        'Conflict',
       );
       assert.equal((await describeOne(w)).targetGroupArn, stable.arn);
     },

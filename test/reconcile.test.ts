@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ECSServiceException, LimitExceededException } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
+import type { EcsPort } from '../controller/ports/ecs.ts';
+import { fromAwsError } from '../controller/providers/aws/errors.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
 import { applyDrift, drift, siteSpec } from './support/arbitraries.ts';
 import {
   assertWorldMatches,
   cloudWrites,
   converge,
   demoDocument,
+  FIXED_NOW,
   newSim,
   pass,
+  siteView,
   specItem,
   storeSpec,
   valid,
@@ -246,4 +252,46 @@ test('a deployment ECS fails and rolls back is reported as Stalled, not sent aga
   assert.equal(view.conditions.Stalled?.status, 'False');
   assert.equal(view.conditions.Ready?.status, 'True');
   assert.equal(view.regions['us-east-1']?.failedRollouts, undefined);
+});
+
+test('a quota ECS reports (LimitExceededException) stalls the site with reason QuotaExceeded and the quota named, where throttling would only wait', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  const withCreateServiceFailing = (error: Error) => async () => {
+    const reports = await reconcileRound({
+      portsOf: (region) => {
+        const ports = sim.ports(region);
+        const ecs: EcsPort = {
+          ...ports.ecs,
+          createService: () => Promise.reject(fromAwsError(error, 'ecs', 'CreateService', 'demo-stable')),
+        };
+        return { ...ports, ecs };
+      },
+      platform: sim.platform,
+      now: FIXED_NOW,
+    });
+    assert.ok(reports.length > 0);
+    return siteView(sim, 'demo')!;
+  };
+
+  const quota = await withCreateServiceFailing(
+    new LimitExceededException({ message: 'The limit for the resource was exceeded.', $metadata: {} }),
+  )();
+  assert.equal(quota.conditions.Stalled?.status, 'True');
+  assert.equal(quota.conditions.Stalled?.reason, 'QuotaExceeded');
+  assert.match(quota.conditions.Stalled!.message, /demo-stable: ecs:CreateService reached a quota/);
+  assert.match(quota.conditions.Stalled!.message, /Service Quotas/);
+
+  const throttled = await withCreateServiceFailing(
+    new ECSServiceException({
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'Rate exceeded',
+    }),
+  )();
+  assert.equal(throttled.conditions.Stalled?.status, 'False');
+  assert.equal(throttled.conditions.Degraded?.status, 'True');
 });

@@ -1,4 +1,4 @@
-import type { CloudError } from '../errors.ts';
+import { isTerminalKind, type CloudError } from '../errors.ts';
 import { isRegionAction, type Action } from '../model/actions.ts';
 import { canonicalJson } from '../model/naming.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
@@ -406,9 +406,7 @@ function rolloutFailedMessage(failed: readonly FailedRollout[]): string {
 }
 
 function terminalError(errors: readonly ErrorRecord[]): { reason: string; message: string } | undefined {
-  const terminal = errors.find(
-    (e) => e.kind === 'Invalid' || e.kind === 'AccessDenied' || e.kind === 'OwnershipConflict',
-  );
+  const terminal = errors.find((e) => isTerminalKind(e.kind));
   return terminal === undefined
     ? undefined
     : { reason: terminal.kind, message: `${terminal.resource}: ${terminal.message}` };

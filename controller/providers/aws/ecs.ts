@@ -210,7 +210,8 @@ export class AwsEcs implements EcsPort {
       // A name still in use (ACTIVE, or DRAINING after a delete) is a state
       // that passes, not bad input, though ECS calls it InvalidParameterException.
       (error) =>
-        isNamed(error, 'InvalidParameterException', /not idempotent|still draining/i)
+        isNamed(error, 'InvalidParameterException', /not idempotent|still draining/i) ||
+        isNotYetAttached(error)
           ? 'Conflict'
           : undefined,
     );
@@ -234,7 +235,13 @@ export class AwsEcs implements EcsPort {
         },
       ];
     }
-    await this.call(region, 'UpdateService', name, (ecs) => ecs.send(new UpdateServiceCommand(input)));
+    await this.call(
+      region,
+      'UpdateService',
+      name,
+      (ecs) => ecs.send(new UpdateServiceCommand(input)),
+      (error) => (isNotYetAttached(error) ? 'Conflict' : undefined),
+    );
   }
 
   async deleteService(region: string, cluster: string, name: string): Promise<void> {
@@ -372,6 +379,16 @@ function fromEcsTags(tags: readonly Tag[] | undefined, operation: string, resour
 /** An AWS answer is outside input too: one without a field tandem relies on is treated as a failed call. */
 function badResponse(operation: string, resource: string, field: string): CloudError {
   return new CloudError('Unavailable', resource, `${IAM_SERVICE}:${operation} answered without ${field}`);
+}
+
+/**
+ * ECS refuses a target group no listener forwards to, and for a few seconds
+ * after the rule that forwards to it is created it still does (ELB's answer to
+ * ECS lags). The planner creates the rule first, so this passes: the next
+ * pass retries (and recreates the rule, were it really missing).
+ */
+function isNotYetAttached(error: unknown): boolean {
+  return isNamed(error, 'InvalidParameterException', /does not have an associated load balancer/i);
 }
 
 function isNamed(error: unknown, name: string, message: RegExp): boolean {

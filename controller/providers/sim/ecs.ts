@@ -176,8 +176,9 @@ function checkAttached(region: SimRegion, targetGroupArn: string): void {
   if (
     !Object.values(region.rules).some((rule) => rule.forward.some((f) => f.targetGroupArn === targetGroupArn))
   )
+    // A state that passes, as the AWS adapter reads it: the next pass creates the rule first.
     throw new CloudError(
-      'Invalid',
+      'Conflict',
       targetGroupArn,
       'InvalidParameterException: the target group does not have an associated load balancer',
     );
