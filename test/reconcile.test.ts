@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ECSServiceException, LimitExceededException } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
+import { isOwnedBy, ownershipTags } from '../controller/model/tags.ts';
 import type { EcsPort } from '../controller/ports/ecs.ts';
 import { fromAwsError } from '../controller/providers/aws/errors.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
@@ -15,6 +16,7 @@ import {
   FIXED_NOW,
   newSim,
   pass,
+  SIM_REGIONS,
   siteView,
   specItem,
   storeSpec,
@@ -294,4 +296,87 @@ test('a quota ECS reports (LimitExceededException) stalls the site with reason Q
   )();
   assert.equal(throttled.conditions.Stalled?.status, 'False');
   assert.equal(throttled.conditions.Degraded?.status, 'True');
+});
+
+test('resources under the very names tandem uses for a site, but not tagged for it, are never touched: while the site runs, or once it is deleted', async () => {
+  const foreignTags = fc.constantFrom<Record<string, string>[]>(
+    { team: 'other' },
+    { ...ownershipTags('shop-2'), team: 'other' },
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      siteSpec('shop'),
+      fc.subarray(SIM_REGIONS, { minLength: 1 }),
+      foreignTags,
+      async (spec, regions, tags) => {
+        const document = structuredClone(spec);
+        delete document.spec.canary;
+        const sim = newSim();
+        // Someone else's target group and service named shop-canary, and task definition in a shop family.
+        for (const region of regions) {
+          const world = sim.world.regions[region]!;
+          const arn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/shop-canary/f00`;
+          world.targetGroups[arn] = {
+            arn,
+            name: 'shop-canary',
+            port: 80,
+            healthCheckPath: '/',
+            vpcId: 'vpc-x',
+            tags,
+          };
+          world.services['shop-canary'] = {
+            name: 'shop-canary',
+            arn: `arn:aws:ecs:${region}:000000000000:service/tandem/shop-canary`,
+            status: 'ACTIVE',
+            // Neither registered into the group nor running the family: neither is in use by it.
+            taskDefinition: 'other-app',
+            deploymentFamilies: ['other-app'],
+            desiredCount: 2,
+            runningCount: 2,
+            pendingCount: 0,
+            rolloutInProgress: false,
+            tags,
+          };
+          world.taskDefinitions.push({
+            family: 'tandem-shop-0123456789ab',
+            revision: 1,
+            arn: `arn:aws:ecs:${region}:000000000000:task-definition/tandem-shop-0123456789ab:1`,
+            spec: {
+              family: 'tandem-shop-0123456789ab',
+              image: 'public.ecr.aws/other/app:1',
+              cpu: 256,
+              memory: 512,
+              architecture: 'X86_64',
+              containerPort: 80,
+              healthCheckPath: '/',
+              environment: {},
+              executionRoleArn: 'arn:aws:iam::000000000000:role/other',
+              taskRoleArn: 'arn:aws:iam::000000000000:role/other',
+              logGroup: '/other',
+            },
+            tags,
+            active: true,
+          });
+        }
+        const foreign = () =>
+          regions.map((region) => {
+            const world = sim.world.regions[region]!;
+            return {
+              targetGroups: Object.values(world.targetGroups).filter((tg) => !isOwnedBy(tg.tags, 'shop')),
+              service: world.services['shop-canary'],
+              taskDefinitions: world.taskDefinitions.filter((td) => !isOwnedBy(td.tags, 'shop')),
+            };
+          });
+        const planted = structuredClone(foreign());
+
+        await storeSpec(sim, document);
+        await converge(sim);
+        assert.deepEqual(foreign(), planted, 'while the site runs');
+        await sim.store.deleteSpec('shop', specItem(sim, 'shop')!.generation);
+        await converge(sim);
+        assert.deepEqual(foreign(), planted, 'once the site is deleted');
+      },
+    ),
+    { numRuns: 30 },
+  );
 });
