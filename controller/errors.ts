@@ -1,11 +1,29 @@
 /**
  * Errors are values with a kind: the kind says whether the next pass may
- * succeed (recoverable) or a person must act first (terminal).
+ * succeed (recoverable) or a person must act first (terminal). A quota
+ * reached (`QuotaExceeded`) is terminal: waiting does not raise it.
  */
 export type CloudErrorKind =
-  'NotFound' | 'Conflict' | 'Throttled' | 'Unavailable' | 'Invalid' | 'AccessDenied' | 'OwnershipConflict';
+  | 'NotFound'
+  | 'Conflict'
+  | 'Throttled'
+  | 'Unavailable'
+  | 'Invalid'
+  | 'AccessDenied'
+  | 'OwnershipConflict'
+  | 'QuotaExceeded';
 
-const TERMINAL: ReadonlySet<CloudErrorKind> = new Set(['Invalid', 'AccessDenied', 'OwnershipConflict']);
+const TERMINAL: ReadonlySet<string> = new Set<CloudErrorKind>([
+  'Invalid',
+  'AccessDenied',
+  'OwnershipConflict',
+  'QuotaExceeded',
+]);
+
+/** True for a kind that needs a person before a retry can succeed (the site is Stalled). */
+export function isTerminalKind(kind: string): boolean {
+  return TERMINAL.has(kind);
+}
 
 export class CloudError extends Error {
   override readonly name = 'CloudError';
@@ -20,7 +38,7 @@ export class CloudError extends Error {
   }
 
   get terminal(): boolean {
-    return TERMINAL.has(this.kind);
+    return isTerminalKind(this.kind);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   DescribeTaskDefinitionCommand,
   ECSServiceException,
   InvalidParameterException,
+  LimitExceededException,
   ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   ServerException,
@@ -345,13 +346,36 @@ test('createService of a name in use is a Conflict, whether ACTIVE or still DRAI
   assert.equal(again.status, 'ACTIVE');
 });
 
-test('createService into a target group no load balancer forwards to is Invalid, as ECS refuses it', async (t) => {
-  const { ecs } = setup(t, () => 'unattached');
+test('ECS refusing a target group no load balancer forwards to (yet: just after its rule is created) is a passing Conflict, on create and on update', async (t) => {
+  let attached = false;
+  const { ecs } = setup(t, () => (attached ? 'attached' : 'unattached'));
   await ecs.registerTaskDefinition(REGION, spec(), TAGS);
   await rejectsWith(
     ecs.createService(REGION, CLUSTER, serviceCreate()),
-    'Invalid',
+    'Conflict',
     /does not have an associated load balancer/,
+  );
+  attached = true;
+  await ecs.createService(REGION, CLUSTER, serviceCreate());
+  attached = false;
+  await rejectsWith(
+    ecs.updateService(REGION, CLUSTER, 'demo-stable', { targetGroupArn: TG_CANARY_ARN, containerPort: 8080 }),
+    'Conflict',
+    /does not have an associated load balancer/,
+  );
+});
+
+test('other InvalidParameterExceptions from CreateService and UpdateService stay Invalid', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, spec(), TAGS);
+  fake.fail('CreateService', () => new InvalidParameterException({ message: 'bad subnet', $metadata: {} }));
+  await rejectsWith(ecs.createService(REGION, CLUSTER, serviceCreate()), 'Invalid', /bad subnet/);
+  await ecs.createService(REGION, CLUSTER, serviceCreate());
+  fake.fail('UpdateService', () => new InvalidParameterException({ message: 'bad count', $metadata: {} }));
+  await rejectsWith(
+    ecs.updateService(REGION, CLUSTER, 'demo-stable', { desiredCount: 3 }),
+    'Invalid',
+    /bad count/,
   );
 });
 
@@ -515,6 +539,101 @@ for (const { name, deployments, running, expected } of rolloutCases) {
     });
   });
 }
+
+const CIRCUIT_BREAKER = 'ECS deployment circuit breaker: tasks failed to start.';
+
+function serviceWith(taskDefinition: string, deployments: Deployment[], running = 2) {
+  return {
+    serviceName: 'demo-stable',
+    serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${CLUSTER}/demo-stable`,
+    status: 'ACTIVE',
+    taskDefinition: tdArn(taskDefinition),
+    deployments,
+    desiredCount: 2,
+    runningCount: running,
+    pendingCount: 0,
+    tags: [{ key: 'tandem:site', value: 'demo' }],
+  };
+}
+
+test('describeServices reads a deployment the circuit breaker failed while ECS rolls the service back', async (t) => {
+  const { fake, ecs } = setup(t);
+  fake.mock.on(DescribeServicesCommand).resolves({
+    services: [
+      serviceWith('tandem-old', [
+        // The rollback is the new PRIMARY, on the last completed task definition.
+        { status: 'PRIMARY', taskDefinition: tdArn('tandem-old'), rolloutState: 'IN_PROGRESS' },
+        {
+          status: 'ACTIVE',
+          taskDefinition: tdArn('tandem-new'),
+          rolloutState: 'FAILED',
+          rolloutStateReason: CIRCUIT_BREAKER,
+        },
+      ]),
+    ],
+    failures: [],
+  });
+  const [state] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(state!.taskDefinition, 'tandem-old', 'the service runs what it was rolled back to');
+  assert.deepEqual(state!.failedRollout, { taskDefinition: 'tandem-new', reason: CIRCUIT_BREAKER });
+  assert.equal(state!.rolloutInProgress, true);
+});
+
+test('describeServices reads a failed primary deployment with nothing to roll back to, and the newest of two failures', async (t) => {
+  const { fake, ecs } = setup(t);
+  fake.mock
+    .on(DescribeServicesCommand)
+    .resolvesOnce({
+      services: [
+        serviceWith(
+          'tandem-new',
+          [{ status: 'PRIMARY', taskDefinition: tdArn('tandem-new'), rolloutState: 'FAILED' }],
+          0,
+        ),
+      ],
+    })
+    .resolvesOnce({
+      services: [
+        serviceWith('tandem-old', [
+          { status: 'PRIMARY', taskDefinition: tdArn('tandem-old'), rolloutState: 'IN_PROGRESS' },
+          {
+            status: 'ACTIVE',
+            taskDefinition: tdArn('tandem-first'),
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'first',
+            createdAt: new Date('2026-01-01T00:00:00Z'),
+          },
+          {
+            status: 'ACTIVE',
+            taskDefinition: tdArn('tandem-second'),
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'second',
+            createdAt: new Date('2026-01-01T00:10:00Z'),
+          },
+        ]),
+      ],
+    });
+  const [stuck] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.deepEqual(stuck!.failedRollout, {
+    taskDefinition: 'tandem-new',
+    reason: 'ECS marked the deployment FAILED',
+  });
+  const [twice] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.deepEqual(twice!.failedRollout, { taskDefinition: 'tandem-second', reason: 'second' });
+});
+
+test('describeServices reports no failed rollout once ECS lists only completed or running deployments', async (t) => {
+  const { fake, ecs } = setup(t);
+  fake.mock.on(DescribeServicesCommand).resolves({
+    services: [
+      serviceWith('tandem-old', [
+        { status: 'PRIMARY', taskDefinition: tdArn('tandem-old'), rolloutState: 'COMPLETED' },
+      ]),
+    ],
+  });
+  const [state] = await ecs.describeServices(REGION, CLUSTER, ['demo-stable']);
+  assert.equal(state!.failedRollout, undefined);
+});
 
 test('describeServices reports why ECS cannot place tasks while they are missing, from its newest event', async (t) => {
   const { fake, ecs } = setup(t);
@@ -699,6 +818,14 @@ const ecsErrors: { name: string; error: () => Error; kind: CloudErrorKind; messa
     name: 'ClientException',
     error: () => new ClientException({ message: 'bad role', $metadata: {} }),
     kind: 'Invalid',
+  },
+  {
+    name: 'LimitExceededException (a quota: waiting does not raise it)',
+    error: () =>
+      new LimitExceededException({ message: 'The limit for the resource was exceeded.', $metadata: {} }),
+    kind: 'QuotaExceeded',
+    message:
+      /reached a quota \(LimitExceededException\): The limit for the resource was exceeded\. Ask for more in Service Quotas/,
   },
 ];
 

@@ -19,6 +19,7 @@ import {
   ResourceInUseException,
   RuleNotFoundException,
   TargetGroupNotFoundException,
+  TooManyRulesException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CloudError, type CloudErrorKind } from '../controller/errors.ts';
 import { AwsClients } from '../controller/providers/aws/clients.ts';
@@ -575,6 +576,16 @@ const elbErrors: { name: string; error: () => Error; kind: CloudErrorKind; messa
         message: 'bad',
       }),
     kind: 'Invalid',
+  },
+  {
+    name: 'TooManyRulesException (a quota, not bad input)',
+    error: () =>
+      new TooManyRulesException({
+        message: 'You’ve reached the limit on the number of rules',
+        $metadata: {},
+      }),
+    kind: 'QuotaExceeded',
+    message: /reached a quota \(TooManyRulesException: Rules per Application Load Balancer\)/,
   },
 ];
 

@@ -32,6 +32,8 @@ interface RegionalWorld {
   securityGroups: readonly string[];
   /** A reconcile interval passes: rollouts complete, draining services become INACTIVE. */
   tick(): void;
+  /** Tasks of this image never become healthy: a deployment of them fails at the next tick. */
+  failTasksOf(image: string): void;
   /** From now on every call in the region fails the way AWS fails with this kind. */
   failEverything(kind: 'Unavailable' | 'AccessDenied' | 'Throttled'): void;
   dispose(): void;
@@ -46,6 +48,8 @@ const REGION = 'us-east-1';
 const TAGS = { 'tandem:managed-by': 'tandem', 'tandem:site': 'demo' };
 const FAMILY = 'tandem-demo-aaaaaaaaaaaa';
 const FAMILY_2 = 'tandem-demo-bbbbbbbbbbbb';
+const FAMILY_3 = 'tandem-demo-cccccccccccc';
+const BROKEN_IMAGE = 'public.ecr.aws/tandem/site:broken';
 
 function simulated(): RegionalWorld {
   const sim = new SimulatedCloud({ regions: [REGION, 'eu-west-1'] });
@@ -61,6 +65,7 @@ function simulated(): RegionalWorld {
     subnets: where.subnets,
     securityGroups: where.securityGroups,
     tick: () => sim.tick(),
+    failTasksOf: (image) => sim.failTasksOf(image),
     failEverything: (kind) => sim.failRegion(REGION, kind),
     dispose: () => undefined,
   };
@@ -86,6 +91,7 @@ function awsOverFakes(): RegionalWorld {
     subnets: where.subnets,
     securityGroups: where.securityGroups,
     tick: () => ecs.tick(),
+    failTasksOf: (image) => ecs.failTasksOf(image),
     failEverything: (kind) => {
       const [ecsError, elbError] = AWS_ERRORS[kind];
       ecs.fail(undefined, ecsError, Infinity);
@@ -378,6 +384,62 @@ const SCENARIOS: Scenario[] = [
     },
   ],
   [
+    'a deployment whose tasks never become healthy fails, is rolled back, and is no longer listed once the rollback completes',
+    async (w) => {
+      const { stable } = await readyForServices(w);
+      await w.ecs.registerTaskDefinition(
+        w.region,
+        { ...taskDefinition(FAMILY_3), image: BROKEN_IMAGE },
+        TAGS,
+      );
+      w.failTasksOf(BROKEN_IMAGE);
+      await w.ecs.createService(w.region, w.cluster, service(w, stable));
+      w.tick();
+      await w.ecs.updateService(w.region, w.cluster, 'demo-stable', { taskDefinition: FAMILY_3 });
+      w.tick();
+      const rollingBack = await describeOne(w);
+      assert.deepEqual(
+        [rollingBack.taskDefinition, rollingBack.deploymentFamilies, rollingBack.rolloutInProgress],
+        [FAMILY, [FAMILY, FAMILY_3], true],
+        'the service goes back to the previous task definition',
+      );
+      assert.equal(rollingBack.failedRollout?.taskDefinition, FAMILY_3);
+      assert.match(rollingBack.failedRollout.reason, /circuit breaker/);
+      assert.equal(rollingBack.runningCount, 2, 'the old tasks kept serving');
+      w.tick();
+      const after = await describeOne(w);
+      assert.deepEqual(
+        [after.taskDefinition, after.deploymentFamilies, after.rolloutInProgress, after.failedRollout],
+        [FAMILY, [FAMILY], false, undefined],
+      );
+    },
+  ],
+  [
+    'a new service whose tasks never become healthy stays on its failed deployment with no task running',
+    async (w) => {
+      const { stable } = await readyForServices(w);
+      await w.ecs.registerTaskDefinition(
+        w.region,
+        { ...taskDefinition(FAMILY_3), image: BROKEN_IMAGE },
+        TAGS,
+      );
+      w.failTasksOf(BROKEN_IMAGE);
+      await w.ecs.createService(w.region, w.cluster, service(w, stable, { taskDefinition: FAMILY_3 }));
+      w.tick();
+      w.tick();
+      const state = await describeOne(w);
+      assert.deepEqual(
+        [
+          state.taskDefinition,
+          state.runningCount,
+          state.rolloutInProgress,
+          state.failedRollout?.taskDefinition,
+        ],
+        [FAMILY_3, 0, false, FAMILY_3],
+      );
+    },
+  ],
+  [
     'a desired-count change alone is not a rollout',
     async (w) => {
       const { stable } = await readyForServices(w);
@@ -475,18 +537,19 @@ const SCENARIOS: Scenario[] = [
     },
   ],
   [
-    'a service can neither start in nor move to a target group no listener rule forwards to',
+    // A Conflict, which passes: right after the rule is created ECS may still not see it (the next pass retries).
+    'a service can neither start in nor move to a target group no listener rule forwards to (yet)',
     async (w) => {
       const { stable } = await readyForServices(w);
       const lonely = await createTargetGroup(w, 'demo-other');
-      await rejectsWith(w.ecs.createService(w.region, w.cluster, service(w, lonely)), 'Invalid');
+      await rejectsWith(w.ecs.createService(w.region, w.cluster, service(w, lonely)), 'Conflict');
       await w.ecs.createService(w.region, w.cluster, service(w, stable));
       await rejectsWith(
         w.ecs.updateService(w.region, w.cluster, 'demo-stable', {
           targetGroupArn: lonely.arn,
           containerPort: 8080,
         }),
-        'Invalid',
+        'Conflict',
       );
       assert.equal((await describeOne(w)).targetGroupArn, stable.arn);
     },

@@ -11,19 +11,27 @@ import { priorityAllocator } from '../controller/plan/site.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { demoDocument, valid } from './support/world.ts';
 
-test('tasks split between stable and canary by weight, the canary keeping at least one task while weighted', () => {
-  const cases: [total: number, weight: number, stable: number, canary: number][] = [
-    [3, 0, 3, 0],
-    [3, 15, 2, 1],
-    [10, 15, 8, 2],
-    [10, 50, 5, 5],
-    [4, 99, 1, 3],
-    [3, 100, 0, 3],
-    [1, 15, 1, 1],
-    [0, 15, 0, 0],
+test('tasks split between stable and canary by weight, the canary keeping at least one task while weighted, never above maxTasks', () => {
+  const cases: [total: number, weight: number, max: number, stable: number, canary: number][] = [
+    [3, 0, 12, 3, 0],
+    [3, 15, 12, 2, 1],
+    [10, 15, 12, 8, 2],
+    [10, 50, 12, 5, 5],
+    [4, 99, 12, 1, 3],
+    [3, 100, 12, 0, 3],
+    // One task decided: the canary gets a second one, as maxTasks allows it...
+    [1, 15, 2, 1, 1],
+    [1, 15, 12, 1, 1],
+    // ...and none when it does not (a spec the schema refuses): the stable keeps serving.
+    [1, 15, 1, 1, 0],
+    [1, 50, 1, 1, 0],
+    [0, 15, 12, 0, 0],
+    [14, 15, 12, 10, 2],
   ];
-  for (const [total, weight, stable, canary] of cases) {
-    assert.deepEqual(splitTasks(total, weight), { stable, canary }, `${total} tasks at ${weight}%`);
+  for (const [total, weight, max, stable, canary] of cases) {
+    const split = splitTasks(total, weight, max);
+    assert.deepEqual(split, { stable, canary }, `${total} tasks at ${weight}%, maxTasks ${max}`);
+    assert.ok(split.stable + split.canary <= max, `${total} tasks at ${weight}% exceed maxTasks ${max}`);
   }
 });
 
@@ -127,6 +135,71 @@ test('a canary without a running task gets no traffic until one is up', () => {
   };
   assert.deepEqual(weights(0), [100, 0]);
   assert.deepEqual(weights(1), [85, 15]);
+});
+
+test('a task definition ECS failed to deploy is not sent again: the service stays where ECS rolled it back, its count still follows the spec', () => {
+  const tags = ownershipTags('demo');
+  const stable = east.tracks.find((t) => t.track === 'stable')!;
+  const canary = east.tracks.find((t) => t.track === 'canary')!;
+  const group = (name: string) => ({
+    arn: `arn:${name}`,
+    name,
+    port: 8080,
+    healthCheckPath: '/healthz',
+    vpcId: 'vpc',
+    tags,
+  });
+  const rolledBack = {
+    name: stable.service,
+    arn: `arn:svc:${stable.service}`,
+    status: 'ACTIVE' as const,
+    taskDefinition: 'tandem-demo-000000000000',
+    deploymentFamilies: ['tandem-demo-000000000000'],
+    desiredCount: stable.desiredCount + 1,
+    runningCount: stable.desiredCount + 1,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    targetGroupArn: 'arn:demo-stable',
+    tags,
+  };
+  const canaryService = {
+    ...rolledBack,
+    name: canary.service,
+    arn: `arn:svc:${canary.service}`,
+    taskDefinition: canary.taskDefinition.family,
+    deploymentFamilies: [canary.taskDefinition.family],
+    desiredCount: canary.desiredCount,
+    runningCount: canary.desiredCount,
+    targetGroupArn: 'arn:demo-canary',
+  };
+  const world = observed({
+    services: [rolledBack, canaryService],
+    targetGroups: [group('demo-stable'), group('demo-canary')],
+    taskDefinitions: east.tracks.map((t) => ({
+      family: t.taskDefinition.family,
+      revision: 1,
+      arn: `arn:td:${t.track}`,
+      tags,
+    })),
+  });
+  const updates = (desired: typeof east) =>
+    planRegion('demo', desired, world, () => 1).actions.filter((a) => a.kind === 'UpdateService');
+
+  const failed = { ...east, failedTaskDefinitions: [stable.taskDefinition.family] };
+  assert.deepEqual(updates(failed), [
+    {
+      site: 'demo',
+      region: 'us-east-1',
+      kind: 'UpdateService',
+      name: stable.service,
+      desiredCount: stable.desiredCount,
+    },
+  ]);
+  assert.deepEqual(
+    updates(east).map((a) => (a.kind === 'UpdateService' ? a.taskDefinition : undefined)),
+    [stable.taskDefinition.family],
+    'without the failure, the same world is moved to the spec’s task definition',
+  );
 });
 
 test('listener rule priorities are allocated lowest-free per region and never reused within a pass', () => {

@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ECSServiceException, LimitExceededException } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
+import { isOwnedBy, ownershipTags } from '../controller/model/tags.ts';
+import type { EcsPort } from '../controller/ports/ecs.ts';
+import { fromAwsError } from '../controller/providers/aws/errors.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
 import { applyDrift, drift, siteSpec } from './support/arbitraries.ts';
 import {
   assertWorldMatches,
   cloudWrites,
   converge,
   demoDocument,
+  FIXED_NOW,
   newSim,
   pass,
+  SIM_REGIONS,
+  siteView,
   specItem,
   storeSpec,
   valid,
@@ -195,5 +203,180 @@ test('crash consistency from random drifted worlds: for every k, stopped after w
       }
     }),
     { numRuns: 40 },
+  );
+});
+
+test('a deployment ECS fails and rolls back is reported as Stalled, not sent again pass after pass, and a new task definition is deployed', async () => {
+  const sim = newSim();
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  await converge(sim);
+  const east = () => sim.world.regions['us-east-1']!.services['demo-stable']!;
+  const working = east().taskDefinition;
+
+  document.spec.image.tag = 'v3-broken';
+  sim.failTasksOf(`${document.spec.image.repository}:v3-broken`);
+  await storeSpec(sim, document);
+  await pass(sim);
+  sim.tick();
+  assert.equal(east().taskDefinition, working, 'ECS rolled the service back');
+  assert.equal(east().failedRollout?.taskDefinition !== undefined, true);
+  const failed = east().failedRollout!.taskDefinition;
+
+  // Every later pass, during the rollback and after it, leaves the service alone.
+  for (let i = 0; i < 3; i += 1) {
+    sim.resetCalls();
+    const report = await pass(sim);
+    const deploys = report.sites.flatMap((s) =>
+      (s.plan?.actions ?? []).filter((a) => a.kind === 'UpdateService' && a.taskDefinition !== undefined),
+    );
+    assert.deepEqual(deploys, [], `pass ${i + 1} deploys nothing`);
+    if (i > 0) assert.equal(cloudWrites(sim), 0, `pass ${i + 1} writes nothing to the cloud`);
+    const view = report.statuses.get('demo')!;
+    assert.equal(view.conditions.Stalled?.status, 'True');
+    assert.equal(view.conditions.Stalled?.reason, 'RolloutFailed');
+    assert.match(view.conditions.Stalled!.message, /circuit breaker: tasks failed to start/);
+    assert.match(view.conditions.Stalled!.message, new RegExp(failed));
+    assert.equal(view.conditions.Degraded?.status, 'True');
+    assert.equal(view.regions['us-east-1']?.degraded?.reason, 'RolloutFailed');
+    assert.equal(view.conditions.Ready?.status, 'False');
+    if (i === 2) assert.equal(report.statusWrites, 0, 'the report is steady');
+    sim.tick();
+  }
+  assert.equal(east().failedRollout, undefined, 'ECS no longer lists the failed deployment');
+
+  document.spec.image.tag = 'v4';
+  await storeSpec(sim, document);
+  await converge(sim);
+  assertWorldMatches(sim, valid(document));
+  const view = (await pass(sim)).statuses.get('demo')!;
+  assert.equal(view.conditions.Stalled?.status, 'False');
+  assert.equal(view.conditions.Ready?.status, 'True');
+  assert.equal(view.regions['us-east-1']?.failedRollouts, undefined);
+});
+
+test('a quota ECS reports (LimitExceededException) stalls the site with reason QuotaExceeded and the quota named, where throttling would only wait', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  const withCreateServiceFailing = (error: Error) => async () => {
+    const reports = await reconcileRound({
+      portsOf: (region) => {
+        const ports = sim.ports(region);
+        const ecs: EcsPort = {
+          ...ports.ecs,
+          createService: () => Promise.reject(fromAwsError(error, 'ecs', 'CreateService', 'demo-stable')),
+        };
+        return { ...ports, ecs };
+      },
+      platform: sim.platform,
+      now: FIXED_NOW,
+    });
+    assert.ok(reports.length > 0);
+    return siteView(sim, 'demo')!;
+  };
+
+  const quota = await withCreateServiceFailing(
+    new LimitExceededException({ message: 'The limit for the resource was exceeded.', $metadata: {} }),
+  )();
+  assert.equal(quota.conditions.Stalled?.status, 'True');
+  assert.equal(quota.conditions.Stalled?.reason, 'QuotaExceeded');
+  assert.match(quota.conditions.Stalled!.message, /demo-stable: ecs:CreateService reached a quota/);
+  assert.match(quota.conditions.Stalled!.message, /Service Quotas/);
+
+  const throttled = await withCreateServiceFailing(
+    new ECSServiceException({
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'Rate exceeded',
+    }),
+  )();
+  assert.equal(throttled.conditions.Stalled?.status, 'False');
+  assert.equal(throttled.conditions.Degraded?.status, 'True');
+});
+
+test('resources under the very names tandem uses for a site, but not tagged for it, are never touched: while the site runs, or once it is deleted', async () => {
+  const foreignTags = fc.constantFrom<Record<string, string>[]>(
+    { team: 'other' },
+    { ...ownershipTags('shop-2'), team: 'other' },
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      siteSpec('shop'),
+      fc.subarray(SIM_REGIONS, { minLength: 1 }),
+      foreignTags,
+      async (spec, regions, tags) => {
+        const document = structuredClone(spec);
+        delete document.spec.canary;
+        const sim = newSim();
+        // Someone else's target group and service named shop-canary, and task definition in a shop family.
+        for (const region of regions) {
+          const world = sim.world.regions[region]!;
+          const arn = `arn:aws:elasticloadbalancing:${region}:000000000000:targetgroup/shop-canary/f00`;
+          world.targetGroups[arn] = {
+            arn,
+            name: 'shop-canary',
+            port: 80,
+            healthCheckPath: '/',
+            vpcId: 'vpc-x',
+            tags,
+          };
+          world.services['shop-canary'] = {
+            name: 'shop-canary',
+            arn: `arn:aws:ecs:${region}:000000000000:service/tandem/shop-canary`,
+            status: 'ACTIVE',
+            // Neither registered into the group nor running the family: neither is in use by it.
+            taskDefinition: 'other-app',
+            deploymentFamilies: ['other-app'],
+            desiredCount: 2,
+            runningCount: 2,
+            pendingCount: 0,
+            rolloutInProgress: false,
+            tags,
+          };
+          world.taskDefinitions.push({
+            family: 'tandem-shop-0123456789ab',
+            revision: 1,
+            arn: `arn:aws:ecs:${region}:000000000000:task-definition/tandem-shop-0123456789ab:1`,
+            spec: {
+              family: 'tandem-shop-0123456789ab',
+              image: 'public.ecr.aws/other/app:1',
+              cpu: 256,
+              memory: 512,
+              architecture: 'X86_64',
+              containerPort: 80,
+              healthCheckPath: '/',
+              environment: {},
+              executionRoleArn: 'arn:aws:iam::000000000000:role/other',
+              taskRoleArn: 'arn:aws:iam::000000000000:role/other',
+              logGroup: '/other',
+            },
+            tags,
+            active: true,
+          });
+        }
+        const foreign = () =>
+          regions.map((region) => {
+            const world = sim.world.regions[region]!;
+            return {
+              targetGroups: Object.values(world.targetGroups).filter((tg) => !isOwnedBy(tg.tags, 'shop')),
+              service: world.services['shop-canary'],
+              taskDefinitions: world.taskDefinitions.filter((td) => !isOwnedBy(td.tags, 'shop')),
+            };
+          });
+        const planted = structuredClone(foreign());
+
+        await storeSpec(sim, document);
+        await converge(sim);
+        assert.deepEqual(foreign(), planted, 'while the site runs');
+        await sim.store.deleteSpec('shop', specItem(sim, 'shop')!.generation);
+        await converge(sim);
+        assert.deepEqual(foreign(), planted, 'once the site is deleted');
+      },
+    ),
+    { numRuns: 30 },
   );
 });

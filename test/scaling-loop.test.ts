@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { SpecStorePort } from '../controller/ports/store.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import { demoDocument, newSim, pass, specItem, storeSpec, type RoundReport } from './support/world.ts';
 
@@ -196,4 +198,131 @@ test('a failing canary is rolled back to 0 and marked CanaryFailed; a manual one
     [100, 0],
   );
   assert.equal(specItem(sim, 'demo')!.generation, 1, 'the reconciler did not touch the spec');
+});
+
+test('a 5xx share fails a region only from 20 requests a minute: 19 failed requests are noise, 20 are not', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, stableOnly()); // failoverErrorPercent 50 by default
+  for (let m = 0; m < 3; m += 1) await passAt(sim, m);
+
+  sim.setTraffic('us-east-1', 'demo-stable', { requestsPerMinute: 19, errors5xxPerMinute: 19 });
+  const quiet = await passAt(sim, 3);
+  assert.equal(quiet.statuses.get('demo')!.conditions.FailoverActive, undefined, 'every one of 19 failed');
+  assert.equal(quiet.statuses.get('demo')!.regions['us-east-1']!.scaling!.failingSince, undefined);
+
+  sim.setTraffic('us-east-1', 'demo-stable', { requestsPerMinute: 23, errors5xxPerMinute: 12 });
+  const failing = await passAt(sim, 4);
+  assert.equal(failing.statuses.get('demo')!.conditions.FailoverActive?.status, 'True', '12 of 23 is 52 %');
+});
+
+test('the canary analysis judges the worst region’s p95: one slow region fails the checks while the other is fast', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, analysisSpec('manual')); // maxP95LatencyMs 500 by default, threshold 2
+  const canaryStates: string[] = [];
+  for (let m = 0; m < 6; m += 1) {
+    sim.setTraffic('us-east-1', 'demo-canary', {
+      requestsPerMinute: 300,
+      errors5xxPerMinute: 0,
+      p95LatencyMs: 80,
+    });
+    sim.setTraffic('eu-west-1', 'demo-canary', {
+      requestsPerMinute: 300,
+      errors5xxPerMinute: 0,
+      p95LatencyMs: 900,
+    });
+    const canary = (await passAt(sim, m)).statuses.get('demo')!.canary!;
+    canaryStates.push(`${canary.phase} ${canary.weight}`);
+  }
+  assert.ok(
+    !canaryStates.includes('Progressing 40'),
+    `never stepped past the first step: ${canaryStates.join(', ')}`,
+  );
+  const status = (await passAt(sim, 6)).statuses.get('demo')!;
+  assert.equal(status.conditions.CanaryFailed?.status, 'True');
+  assert.match(status.canary!.message, /p95 latency 900 ms is above 500 ms/);
+});
+
+test('a manual canary that passes every check is ready to promote, and the reconciler leaves the spec to a person', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, analysisSpec('manual'));
+  let phase: string | undefined;
+  for (let m = 0; m < 8; m += 1) {
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      sim.setTraffic(region, 'demo-canary', {
+        requestsPerMinute: 300,
+        errors5xxPerMinute: 0,
+        p95LatencyMs: 80,
+      });
+    }
+    phase = (await passAt(sim, m)).statuses.get('demo')!.canary!.phase;
+  }
+  assert.equal(phase, 'Succeeded', 'the same traffic that promote: auto promotes');
+  assert.equal(specItem(sim, 'demo')!.generation, 1, 'the reconciler did not touch the spec');
+  assert.deepEqual(specItem(sim, 'demo')!.document, analysisSpec('manual'));
+});
+
+/**
+ * Minutes of a healthy canary under promote: auto until the spec changes (at most 8); `afterRead` runs
+ * in each region's pass at the given minute, right after the pass read the specs.
+ */
+async function healthyCanaryUntilPromoted(
+  sim: SimulatedCloud,
+  afterRead?: { minute: number; run: () => Promise<void> },
+): Promise<number> {
+  for (let m = 0; m < 8; m += 1) {
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      sim.setTraffic(region, 'demo-canary', {
+        requestsPerMinute: 300,
+        errors5xxPerMinute: 0,
+        p95LatencyMs: 80,
+      });
+    }
+    await reconcileRound({
+      platform: sim.platform,
+      now: () => new Date(T0 + m * 60_000),
+      portsOf: (region) => {
+        const ports = sim.ports(region);
+        if (afterRead?.minute !== m) return ports;
+        const store: SpecStorePort = {
+          ...ports.store,
+          listSpecs: async () => {
+            const specs = await ports.store.listSpecs();
+            await afterRead.run();
+            return specs;
+          },
+        };
+        return { ...ports, store };
+      },
+    });
+    sim.tick();
+    if (specItem(sim, 'demo')!.generation !== 1) return m;
+  }
+  throw new Error('the canary was not promoted within 8 minutes');
+}
+
+test('auto-promotion never overwrites a person’s edit made while the pass ran: the edit wins', async () => {
+  // The minute the canary is promoted when nobody edits.
+  const twin = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(twin, analysisSpec('auto'));
+  const minute = await healthyCanaryUntilPromoted(twin);
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, analysisSpec('auto'));
+  const edit = analysisSpec('auto');
+  edit.spec.canary = {
+    tag: 'v3',
+    analysis: { stepWeight: 20, maxWeight: 40, threshold: 2, promote: 'auto' },
+  };
+  let edits = 0;
+  // In that minute a person applies an edit after the passes read the spec, before the promotion.
+  await healthyCanaryUntilPromoted(sim, {
+    minute,
+    run: async () => {
+      if (edits > 0) return;
+      edits += 1;
+      await sim.storeIn('us-east-1').putSpec('demo', edit, 1);
+    },
+  });
+  assert.equal(edits, 1);
+  assert.equal(specItem(sim, 'demo')!.generation, 2, 'one write: the person’s');
+  assert.deepEqual(specItem(sim, 'demo')!.document, edit);
 });

@@ -521,10 +521,10 @@ function fargatePairs(): [number, number][] {
   ];
 }
 
-test('property: any Fargate size, task range with min <= max, and canary weight validates', () => {
+test('property: any Fargate size, task range with min <= max (max at least 2, room for the canary), and canary weight validates', () => {
   const taskRange = (minOfMin: number) =>
     fc
-      .tuple(fc.integer({ min: minOfMin, max: 1000 }), fc.integer({ min: 1, max: 1000 }))
+      .tuple(fc.integer({ min: minOfMin, max: 1000 }), fc.integer({ min: 2, max: 1000 }))
       .filter(([min, max]) => min <= max);
   fc.assert(
     fc.property(
@@ -559,6 +559,23 @@ function assertRejectedWithoutThrowing(document: unknown): void {
     assert.ok(problem.message !== '');
   }
 }
+
+test('a canary with maxTasks 1 in any region is refused at that region’s maxTasks, naming the fix; without a canary it is valid', () => {
+  for (const region of [0, 1]) {
+    const document = demo();
+    document.spec.regions[region].minTasks = 1;
+    document.spec.regions[region].maxTasks = 1;
+    const found = problems(document);
+    assert.deepEqual(
+      found.map((p) => p.field),
+      [`spec.regions[${region}].maxTasks`],
+    );
+    assert.match(found[0]!.message, /at least 2 while the spec has a canary/);
+    assert.match(found[0]!.message, /raise maxTasks to 2 or remove the canary/);
+    delete (document.spec as { canary?: unknown }).canary;
+    assert.equal(validateSite(document).ok, true);
+  }
+});
 
 test('property: validateSite never throws on arbitrary JSON and rejects it', () => {
   fc.assert(fc.property(fc.jsonValue(), assertRejectedWithoutThrowing), { numRuns: 500 });

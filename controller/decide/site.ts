@@ -1,10 +1,11 @@
 import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
-import type { RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
+import type { FailedRollout, RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
 import type { Site } from '../spec/schema.ts';
 import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type PeerRegion } from './handover.ts';
+import { failedRollouts } from './rollout.ts';
 
 /** Fewest requests a minute before a 5xx share can mark a region failing (a few errors are noise). */
 const MIN_REQUESTS_FOR_ERROR_SHARE = 20;
@@ -13,6 +14,8 @@ export interface RegionDecision {
   /** Tasks the region runs, stable and canary together. */
   tasks: number;
   scaling: RegionScaling;
+  /** Task definitions whose deployment ECS failed here and the spec still wants: not deployed again. */
+  failedRollouts?: FailedRollout[];
 }
 
 /** Another region's report on the site (its status item) and whether its reconciler went quiet. */
@@ -84,6 +87,13 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
   const regions: Record<string, RegionDecision> = {};
   if (mine !== undefined && health !== undefined) {
     regions[self] = decideRegion(site, mine, seen, before, health, peers, context);
+    const failed = failedRollouts(
+      (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, site.metadata.name)),
+      context.previous?.regions[self]?.failedRollouts,
+      context.wantedFamilies,
+      now,
+    );
+    if (failed.length > 0) regions[self].failedRollouts = failed;
   }
 
   const primary = spec.regions.find((r) => r.role === 'primary')?.name;

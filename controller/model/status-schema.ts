@@ -56,6 +56,9 @@ const RegionStatus = loose({
   requestsPerMinute: v.optional(finite),
   healthyTargets: v.optional(finite),
   degraded: v.optional(loose({ reason: v.string(), message: v.string() })),
+  failedRollouts: v.optional(
+    v.array(loose({ service: v.string(), taskDefinition: v.string(), reason: v.string(), since: time })),
+  ),
   scaling: v.optional(RegionScaling),
   targetGroups: v.optional(loose({ stable: v.optional(v.string()), canary: v.optional(v.string()) })),
   canaryTraffic: v.optional(

@@ -70,6 +70,21 @@ export interface Carrying {
   healthySince?: number;
 }
 
+/**
+ * A task definition whose deployment ECS failed here (its circuit breaker
+ * rolled the service back): not deployed again while the spec wants it.
+ */
+export interface FailedRollout {
+  /** The service whose deployment failed. */
+  service: string;
+  /** The task definition family it was to run. */
+  taskDefinition: string;
+  /** ECS's reason (the deployment's rolloutStateReason). */
+  reason: string;
+  /** Epoch milliseconds: the pass that first saw it fail. */
+  since: number;
+}
+
 export interface RegionStatus {
   role: 'primary' | 'failover';
   stable: TaskCounts;
@@ -80,6 +95,8 @@ export interface RegionStatus {
   healthyTargets?: number;
   /** Set while this region could not be observed or converged. */
   degraded?: { reason: string; message: string };
+  /** Deployments ECS failed here whose task definitions the spec still wants (decide/rollout.ts). */
+  failedRollouts?: FailedRollout[];
   scaling?: RegionScaling;
   /** The site's target groups here (ARNs), for the dashboard the global duties' holder keeps. */
   targetGroups?: { stable?: string; canary?: string };

@@ -32,6 +32,11 @@ export interface DesiredRegion {
   header: { name: string; value: string };
   healthCheckPath: string;
   containerPort: number;
+  /**
+   * Task definition families whose deployment ECS failed here and the spec still wants
+   * (decide/rollout.ts): no service is moved to them again. Absent when there is none.
+   */
+  failedTaskDefinitions?: string[];
 }
 
 export interface DesiredSite {
@@ -105,7 +110,11 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
 
   const taskDefinitions = siteTaskDefinitions(site, platform);
   const regions = spec.regions.map((region): DesiredRegion => {
-    const split = splitTasks(decisions.regions[region.name]?.tasks ?? region.minTasks, canaryWeight);
+    const split = splitTasks(
+      decisions.regions[region.name]?.tasks ?? region.minTasks,
+      canaryWeight,
+      region.maxTasks,
+    );
     const taskDefinition = (track: 'stable' | 'canary') => taskDefinitions[region.name]![track]!;
     const tracks: DesiredTrack[] = [
       {
@@ -127,6 +136,7 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
         weight: canaryWeight,
       });
     }
+    const failed = decisions.regions[region.name]?.failedRollouts ?? [];
     return {
       region: region.name,
       role: region.role,
@@ -134,6 +144,7 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
       header,
       healthCheckPath: spec.task.healthCheckPath,
       containerPort: spec.task.containerPort,
+      ...(failed.length === 0 ? {} : { failedTaskDefinitions: failed.map((f) => f.taskDefinition) }),
     };
   });
 

@@ -105,6 +105,7 @@ export function planRegion(
   }
 
   // Services, registering into their target groups.
+  const failed = new Set(desired?.failedTaskDefinitions ?? []);
   for (const track of tracks) {
     const service = services.get(track.service);
     if (service === undefined) {
@@ -128,7 +129,8 @@ export function planRegion(
       containerPort?: number;
     } = {};
     if (service.desiredCount !== track.desiredCount) update.desiredCount = track.desiredCount;
-    if (service.taskDefinition !== track.taskDefinition.family)
+    // A task definition ECS failed to deploy (and rolled back) is not sent again: it would fail the same way.
+    if (service.taskDefinition !== track.taskDefinition.family && !failed.has(track.taskDefinition.family))
       update.taskDefinition = track.taskDefinition.family;
     const group = targetGroups.get(track.targetGroup);
     if (group === undefined || service.targetGroupArn !== group.arn) {

@@ -53,8 +53,20 @@ export interface ServiceState {
    * place a task: no capacity, usually), while it cannot; undefined otherwise.
    */
   placementFailure?: string;
+  /**
+   * The newest deployment ECS marked FAILED, while ECS still lists it: its circuit breaker gave up
+   * on the task definition's tasks and rolled the service back to the last completed deployment
+   * (then `taskDefinition` is that one's), or, with none to go back to, left the service on it.
+   */
+  failedRollout?: FailedRollout;
   targetGroupArn?: string;
   tags: Tags;
+}
+
+/** A deployment ECS gave up on: the family it was to run, and ECS's reason (`rolloutStateReason`). */
+export interface FailedRollout {
+  taskDefinition: string;
+  reason: string;
 }
 
 export interface ServiceCreate {

@@ -1,4 +1,4 @@
-import type { CloudError } from '../errors.ts';
+import { isTerminalKind, type CloudError } from '../errors.ts';
 import { isRegionAction, type Action } from '../model/actions.ts';
 import { canonicalJson } from '../model/naming.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
@@ -7,6 +7,7 @@ import type {
   Condition,
   ConditionType,
   ErrorRecord,
+  FailedRollout,
   RegionStatus,
   SiteStatus,
   TaskCounts,
@@ -84,7 +85,11 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
 
   const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
     r.services.some(
-      (s) => s.status === 'ACTIVE' && (s.rolloutInProgress || s.runningCount !== s.desiredCount),
+      (s) =>
+        s.status === 'ACTIVE' &&
+        (s.rolloutInProgress ||
+          // A service left on a deployment ECS failed starts no task until a person acts.
+          (s.runningCount !== s.desiredCount && s.failedRollout?.taskDefinition !== s.taskDefinition)),
     ),
   );
   const pendingActions = (outcome.plan?.actions.length ?? 0) > 0;
@@ -160,7 +165,7 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       : (outcome.stalled ??
         (blockers.length > 0
           ? { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') }
-          : terminalError(errors)));
+          : (terminalError(errors) ?? rolloutStall(regions))));
   set.Stalled =
     stalledBy === undefined
       ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' }
@@ -304,6 +309,8 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
   };
   const scaling = outcome.decisions?.regions[name]?.scaling;
   if (scaling !== undefined) status.scaling = scaling;
+  const failedRollouts = outcome.decisions?.regions[name]?.failedRollouts;
+  if (failedRollouts !== undefined) status.failedRollouts = failedRollouts;
   const requests = sum(
     observed?.traffic.stable.requestsPerMinute,
     observed?.traffic.canary.requestsPerMinute,
@@ -336,6 +343,8 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       reason: 'ActionFailed',
       message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
     };
+  } else if (failedRollouts !== undefined) {
+    status.degraded = { reason: 'RolloutFailed', message: rolloutFailedMessage(failedRollouts) };
   } else {
     const unplaced = observed?.services.filter(
       (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
@@ -414,10 +423,33 @@ function errorRecord(error: CloudError, region?: string): ErrorRecord {
   };
 }
 
-function terminalError(errors: readonly ErrorRecord[]): { reason: string; message: string } | undefined {
-  const terminal = errors.find(
-    (e) => e.kind === 'Invalid' || e.kind === 'AccessDenied' || e.kind === 'OwnershipConflict',
+/** A deployment ECS failed needs a person: tandem will not send the same task definition again. */
+function rolloutStall(
+  regions: Record<string, RegionStatus>,
+): { reason: string; message: string } | undefined {
+  const failed = Object.entries(regions).filter(([, r]) => r.failedRollouts !== undefined);
+  return failed.length === 0
+    ? undefined
+    : {
+        reason: 'RolloutFailed',
+        message: failed.map(([name, r]) => `${name}: ${rolloutFailedMessage(r.failedRollouts!)}`).join('; '),
+      };
+}
+
+function rolloutFailedMessage(failed: readonly FailedRollout[]): string {
+  return (
+    failed
+      .map(
+        (f) =>
+          `ECS failed to deploy task definition ${f.taskDefinition} to ${f.service} (${f.reason}) and rolled the service back to what it ran before, if anything`,
+      )
+      .join('; ') +
+    '; tandem will not deploy it again: fix the image or the task settings and apply the spec, whose new task definition is then deployed'
   );
+}
+
+function terminalError(errors: readonly ErrorRecord[]): { reason: string; message: string } | undefined {
+  const terminal = errors.find((e) => isTerminalKind(e.kind));
   return terminal === undefined
     ? undefined
     : { reason: terminal.kind, message: `${terminal.resource}: ${terminal.message}` };

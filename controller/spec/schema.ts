@@ -240,7 +240,10 @@ const RegionSchema = strict({
   name: v.picklist(AWS_REGIONS, 'must be an AWS region where tandem can run, such as us-east-1'),
   role: v.picklist(['primary', 'failover'], 'must be "primary" or "failover"'),
   minTasks: v.optional(described(tasks(0), 'Fewest tasks (stable plus canary) this region runs.'), 1),
-  maxTasks: v.optional(described(tasks(1), 'Most tasks (stable plus canary) this region runs.'), 10),
+  maxTasks: v.optional(
+    described(tasks(1), 'Most tasks (stable plus canary) this region runs; at least 2 with a canary.'),
+    10,
+  ),
 });
 
 /** Fargate's CPU architectures (ECS runtimePlatform.cpuArchitecture). */
@@ -496,6 +499,13 @@ const SiteSpecBody = v.pipe(
         report(
           ['regions', i, 'minTasks'],
           'must be at least 1 in the primary region, which serves all traffic',
+        );
+      }
+      // The stable and the canary each need a task, and the count never exceeds maxTasks.
+      if (spec.canary !== undefined && region.maxTasks < 2) {
+        report(
+          ['regions', i, 'maxTasks'],
+          `(${region.maxTasks}) must be at least 2 while the spec has a canary (one stable task and one canary task); raise maxTasks to 2 or remove the canary`,
         );
       }
     });

@@ -50,7 +50,8 @@ export function siteSpec(name: string): fc.Arbitrary<SiteInput> {
               name: region as AwsRegion,
               role: i === 0 ? ('primary' as const) : ('failover' as const),
               minTasks,
-              maxTasks: Math.max(minTasks, 1) + extra,
+              // A canary needs room for a stable task and a canary task.
+              maxTasks: Math.max(minTasks, canary === undefined ? 1 : 2) + extra,
             };
           }),
           task: { cpu: r.size[0], memory: r.size[1], healthCheckPath: r.healthCheckPath },

@@ -185,7 +185,7 @@ export function assertWorldMatches(
       );
       continue;
     }
-    const split = splitTasks(wanted.minTasks, weight);
+    const split = splitTasks(wanted.minTasks, weight, wanted.maxTasks);
     const tracks = spec.canary === undefined ? (['stable'] as const) : (['stable', 'canary'] as const);
     assert.deepEqual(
       services.map((s) => s.name).sort(),

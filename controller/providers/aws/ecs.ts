@@ -1,6 +1,7 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  type Deployment,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -226,7 +227,8 @@ export class AwsEcs implements EcsPort {
       // A name still in use (ACTIVE, or DRAINING after a delete) is a state
       // that passes, not bad input, though ECS calls it InvalidParameterException.
       (error) =>
-        isNamed(error, 'InvalidParameterException', /not idempotent|still draining/i)
+        isNamed(error, 'InvalidParameterException', /not idempotent|still draining/i) ||
+        isNotYetAttached(error)
           ? 'Conflict'
           : undefined,
     );
@@ -250,7 +252,13 @@ export class AwsEcs implements EcsPort {
         },
       ];
     }
-    await this.call(region, 'UpdateService', name, (ecs) => ecs.send(new UpdateServiceCommand(input)));
+    await this.call(
+      region,
+      'UpdateService',
+      name,
+      (ecs) => ecs.send(new UpdateServiceCommand(input)),
+      (error) => (isNotYetAttached(error) ? 'Conflict' : undefined),
+    );
   }
 
   async deleteService(region: string, cluster: string, name: string): Promise<void> {
@@ -318,6 +326,7 @@ function serviceState(service: Service, operation: string, resource: string): Se
     ),
   ];
   const primary = deployments.find((d) => d.status === 'PRIMARY');
+  const failed = newestFailed(deployments);
   const targetGroupArn = service.loadBalancers?.[0]?.targetGroupArn;
   // ECS lists a service's events newest first: while tasks are missing, the newest says whether it could not place them.
   const latest = service.events?.[0]?.message;
@@ -339,9 +348,27 @@ function serviceState(service: Service, operation: string, resource: string): Se
     // As the port defines it: a deployment rolling out, not a desired count still being reached.
     rolloutInProgress: deployments.length > 1 || primary?.rolloutState === 'IN_PROGRESS',
     ...(placementFailure === undefined ? {} : { placementFailure }),
+    ...(failed === undefined
+      ? {}
+      : {
+          failedRollout: {
+            taskDefinition: parseTaskDefinitionArn(failed.taskDefinition!, operation).family,
+            reason: failed.rolloutStateReason || 'ECS marked the deployment FAILED',
+          },
+        }),
     ...(targetGroupArn === undefined ? {} : { targetGroupArn }),
     tags: fromEcsTags(service.tags, operation, name),
   };
+}
+
+/**
+ * The deployment the circuit breaker failed, if ECS still lists one: while it rolls the service
+ * back, the failed deployment stays beside the rollback (the new PRIMARY), rolloutState FAILED.
+ */
+function newestFailed(deployments: readonly Deployment[]): Deployment | undefined {
+  return deployments
+    .filter((d) => d.rolloutState === 'FAILED')
+    .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0];
 }
 
 function parseTaskDefinitionArn(arn: string, operation: string): { family: string; revision: number } {
@@ -369,6 +396,16 @@ function fromEcsTags(tags: readonly Tag[] | undefined, operation: string, resour
 /** An AWS answer is outside input too: one without a field tandem relies on is treated as a failed call. */
 function badResponse(operation: string, resource: string, field: string): CloudError {
   return new CloudError('Unavailable', resource, `${IAM_SERVICE}:${operation} answered without ${field}`);
+}
+
+/**
+ * ECS refuses a target group no listener forwards to, and for a few seconds
+ * after the rule that forwards to it is created it still does (ELB's answer to
+ * ECS lags). The planner creates the rule first, so this passes: the next
+ * pass retries (and recreates the rule, were it really missing).
+ */
+function isNotYetAttached(error: unknown): boolean {
+  return isNamed(error, 'InvalidParameterException', /does not have an associated load balancer/i);
 }
 
 function isNamed(error: unknown, name: string, message: RegExp): boolean {

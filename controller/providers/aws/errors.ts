@@ -32,7 +32,12 @@ const KINDS: Record<string, CloudErrorKind> = {
   TooManyRequestsException: 'Throttled',
   RequestLimitExceeded: 'Throttled',
   ProvisionedThroughputExceededException: 'Throttled',
-  LimitExceededException: 'Throttled',
+  // A quota reached: terminal until a person raises it or frees some (RequestLimitExceeded above is a rate)
+  LimitExceededException: 'QuotaExceeded',
+  LimitExceeded: 'QuotaExceeded',
+  TooManyRulesException: 'QuotaExceeded',
+  TooManyTargetGroupsException: 'QuotaExceeded',
+  TooManyDistributions: 'QuotaExceeded',
   // Unavailable: the service or network failed
   ServerException: 'Unavailable',
   ServiceUnavailable: 'Unavailable',
@@ -54,9 +59,6 @@ const KINDS: Record<string, CloudErrorKind> = {
   InvalidViewerCertificate: 'Invalid',
   IllegalUpdate: 'Invalid',
   InvalidOrigin: 'Invalid',
-  TooManyRulesException: 'Invalid',
-  TooManyTargetGroupsException: 'Invalid',
-  TooManyDistributions: 'Invalid',
   PlatformUnknownException: 'Invalid',
   UnsupportedFeatureException: 'Invalid',
   // Access denied: terminal until IAM changes
@@ -66,6 +68,16 @@ const KINDS: Record<string, CloudErrorKind> = {
   UnrecognizedClientException: 'AccessDenied',
   InvalidClientTokenId: 'AccessDenied',
   ExpiredTokenException: 'AccessDenied',
+};
+
+/**
+ * The quota an error names by itself, as Service Quotas calls it; a generic
+ * LimitExceededException names its quota in its message.
+ */
+const QUOTAS: Record<string, string> = {
+  TooManyRulesException: 'Rules per Application Load Balancer',
+  TooManyTargetGroupsException: 'Target groups per Region',
+  TooManyDistributions: 'Web distributions per AWS account',
 };
 
 interface SdkError {
@@ -101,9 +113,12 @@ export function fromAwsError(
             ? 'Invalid'
             : 'Unavailable');
   const detail = e.message ?? String(error);
+  const quota = QUOTAS[name];
   const message =
     kind === 'AccessDenied'
       ? `${service}:${operation} was denied (${name}): ${detail}. Grant ${service}:${operation} on ${resource} to the reconciler's role.`
-      : `${service}:${operation} failed (${name}): ${detail}`;
+      : kind === 'QuotaExceeded'
+        ? `${service}:${operation} reached a quota (${name}${quota === undefined ? '' : `: ${quota}`}): ${detail.replace(/\.$/, '')}. Ask for more in Service Quotas, or free some; the next pass after that goes on.`
+        : `${service}:${operation} failed (${name}): ${detail}`;
   return new CloudError(kind, resource, message, { cause: error });
 }

@@ -12,7 +12,7 @@ import type { SpecStorePort } from '../../ports/store.ts';
 import { simCdn } from './cdn.ts';
 import type { CallRecord, SimContext } from './context.ts';
 import { simDashboard } from './dashboard.ts';
-import { simEcs } from './ecs.ts';
+import { advanceDeployments, simEcs } from './ecs.ts';
 import { simLoadBalancer } from './load-balancer.ts';
 import { simMetrics } from './metrics.ts';
 import { replicateTable, simStore } from './store.ts';
@@ -174,7 +174,8 @@ export class SimulatedCloud implements SimContext {
   // ----- time and faults -----
 
   /**
-   * One reconcile interval passes: deployments finish, CloudFront changes
+   * One reconcile interval passes: deployments finish (or fail, for tasks
+   * that never become healthy: `failTasksOf`), CloudFront changes
    * deploy, drained services go, and the table's replicas catch up. A lost
    * region stands still.
    */
@@ -183,13 +184,9 @@ export class SimulatedCloud implements SimContext {
     this.replicate();
     for (const [name, region] of Object.entries(this.world.regions)) {
       if (this.lost.has(name)) continue;
+      advanceDeployments(region, (family) => this.neverHealthy(region, family));
       for (const service of Object.values(region.services)) {
-        if (service.status === 'ACTIVE') {
-          service.runningCount = service.desiredCount;
-          service.pendingCount = 0;
-          service.rolloutInProgress = false;
-          service.deploymentFamilies = [service.taskDefinition];
-        } else {
+        if (service.status !== 'ACTIVE') {
           service.status = 'INACTIVE';
           service.runningCount = 0;
           service.pendingCount = 0;
@@ -269,6 +266,22 @@ export class SimulatedCloud implements SimContext {
   recover(): void {
     this.writesLeft = undefined;
     this.crashed = false;
+  }
+
+  /**
+   * Tasks of `image` (as a task definition names it, `repository:tag`) never
+   * become healthy: a deployment of them fails at the next tick and ECS's
+   * circuit breaker rolls the service back.
+   */
+  failTasksOf(image: string): void {
+    this.world.unhealthyImages = [...new Set([...(this.world.unhealthyImages ?? []), image])];
+  }
+
+  private neverHealthy(region: SimRegion, family: string): boolean {
+    const images = this.world.unhealthyImages ?? [];
+    if (images.length === 0) return false;
+    const td = region.taskDefinitions.find((t) => t.family === family);
+    return td !== undefined && images.includes(td.spec.image);
   }
 
   /** What a site's target group serves per minute, as the metrics port will report it. */

@@ -123,6 +123,49 @@ export function simEcs(sim: SimContext): EcsPort {
   };
 }
 
+/** What ECS says when its deployment circuit breaker gives up on a task definition. */
+export const CIRCUIT_BREAKER_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
+
+/**
+ * One reconcile interval of ECS deployments in a region, as the circuit
+ * breaker with rollback (which tandem turns on) runs them: a deployment whose
+ * tasks become healthy completes; one whose tasks never do (`unhealthy`)
+ * fails, and the service rolls back to its last completed deployment, which
+ * completes the interval after (ECS then stops listing the failed one). A
+ * service with no completed deployment stays on the failed one, no task running.
+ */
+export function advanceDeployments(region: SimRegion, unhealthy: (family: string) => boolean): void {
+  const completed = (region.completed ??= {});
+  for (const service of Object.values(region.services)) {
+    if (service.status !== 'ACTIVE') continue;
+    const family = service.taskDefinition;
+    if (service.failedRollout?.taskDefinition === family && !service.rolloutInProgress) continue;
+    if (unhealthy(family) && completed[service.name] !== family) {
+      const previous = completed[service.name];
+      service.failedRollout = { taskDefinition: family, reason: CIRCUIT_BREAKER_REASON };
+      service.pendingCount = 0;
+      if (previous === undefined) {
+        service.runningCount = 0;
+        service.rolloutInProgress = false;
+        service.deploymentFamilies = [family];
+      } else {
+        // The old tasks kept serving (minimum healthy 100 %); the rollback is the new primary.
+        service.taskDefinition = previous;
+        service.runningCount = service.desiredCount;
+        service.rolloutInProgress = true;
+        service.deploymentFamilies = [previous, family];
+      }
+      continue;
+    }
+    service.runningCount = service.desiredCount;
+    service.pendingCount = 0;
+    service.rolloutInProgress = false;
+    service.deploymentFamilies = [family];
+    delete service.failedRollout;
+    completed[service.name] = family;
+  }
+}
+
 function checkCluster(sim: SimContext, region: string, cluster: string): void {
   if (sim.platform.regions[region]?.cluster !== cluster)
     throw new CloudError('NotFound', cluster, 'ClusterNotFoundException');
@@ -133,8 +176,9 @@ function checkAttached(region: SimRegion, targetGroupArn: string): void {
   if (
     !Object.values(region.rules).some((rule) => rule.forward.some((f) => f.targetGroupArn === targetGroupArn))
   )
+    // A state that passes, as the AWS adapter reads it: the next pass creates the rule first.
     throw new CloudError(
-      'Invalid',
+      'Conflict',
       targetGroupArn,
       'InvalidParameterException: the target group does not have an associated load balancer',
     );

@@ -21,6 +21,8 @@ export interface SimWorld {
   tableVersion?: number;
   /** CloudWatch dashboard bodies by name (dashboards are global to the account). */
   dashboards?: Record<string, string>;
+  /** Images whose tasks never become healthy: a deployment of them fails (SimulatedCloud.failTasksOf). */
+  unhealthyImages?: string[];
 }
 
 /** One region's replica of the table: items by `<pk>|<sk>`. */
@@ -45,6 +47,8 @@ export interface SimRegion {
   rules: Record<string, SimRule>;
   /** What each target group serves per minute, keyed by its name (see SimulatedCloud.setTraffic). */
   load: Record<string, SimTraffic>;
+  /** Each service's last COMPLETED deployment (a family): what the circuit breaker rolls back to. */
+  completed?: Record<string, string>;
 }
 
 /** One target group's traffic in the simulation; a missing field reads as no datapoint. */

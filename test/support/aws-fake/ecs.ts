@@ -81,6 +81,7 @@ export class FakeEcs {
   readonly mock: AwsClientStub<ECSClient>;
   private readonly regions = new Map<string, RegionState>();
   private readonly failures: InjectedFailure[] = [];
+  private readonly unhealthyImages = new Set<string>();
   private readonly account: string;
   private seq = 0;
 
@@ -113,11 +114,30 @@ export class FakeEcs {
     this.mock.restore();
   }
 
-  /** Time passes: rollouts complete and draining services become INACTIVE. */
+  /**
+   * Tasks of `image` never become healthy: at the next tick a deployment of
+   * them fails, and the circuit breaker (with rollback) turns the service's
+   * last completed deployment back into the primary.
+   */
+  failTasksOf(image: string): void {
+    this.unhealthyImages.add(image);
+  }
+
+  /**
+   * Time passes: rollouts complete (a rollback too, and ECS then stops listing
+   * the deployment that failed), deployments of unhealthy tasks fail, and
+   * draining services become INACTIVE.
+   */
   tick(): void {
-    for (const state of this.regions.values()) {
+    for (const [region, state] of this.regions) {
       for (const { service } of state.services) {
         if (service.status === 'ACTIVE') {
+          const current = service.deployments.find((d) => d.status === 'PRIMARY')!;
+          if (current.rolloutState === 'FAILED') continue;
+          if (current.rolloutState === 'IN_PROGRESS' && this.neverHealthy(region, current.taskDefinition)) {
+            this.circuitBreak(service, current);
+            continue;
+          }
           const primary = service.deployments.find((d) => d.status === 'PRIMARY')!;
           primary.runningCount = primary.desiredCount;
           primary.pendingCount = 0;
@@ -147,6 +167,33 @@ export class FakeEcs {
   /** Task definitions as ECS holds them, for assertions. */
   taskDefinitions(region: string): readonly FakeTaskDefinition[] {
     return this.state(region).taskDefinitions;
+  }
+
+  private neverHealthy(region: string, taskDefinition: string | undefined): boolean {
+    const image = this.findTaskDefinition(region, taskDefinition)?.body.containerDefinitions?.[0]?.image;
+    return image !== undefined && this.unhealthyImages.has(image);
+  }
+
+  /** The deployment fails; the last completed one, if any, becomes the primary again and rolls back. */
+  private circuitBreak(service: FakeService['service'], failed: Deployment): void {
+    failed.rolloutState = 'FAILED';
+    failed.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
+    failed.runningCount = 0;
+    failed.pendingCount = 0;
+    const rollback = service.deployments.find((d) => d !== failed && d.rolloutState === 'COMPLETED');
+    if (rollback === undefined) {
+      service.runningCount = 0;
+      service.pendingCount = 0;
+      return;
+    }
+    failed.status = 'ACTIVE';
+    rollback.status = 'PRIMARY';
+    rollback.rolloutState = 'IN_PROGRESS';
+    rollback.desiredCount = service.desiredCount ?? 0;
+    service.deployments = [rollback, failed];
+    service.taskDefinition = rollback.taskDefinition;
+    service.runningCount = rollback.runningCount ?? 0;
+    service.pendingCount = Math.max(0, (service.desiredCount ?? 0) - (service.runningCount ?? 0));
   }
 
   // ----- plumbing -----
