@@ -350,6 +350,7 @@ test('resources under the very names tandem uses for a site, but not tagged for 
               containerPort: 80,
               healthCheckPath: '/',
               environment: {},
+              readOnlyRootFilesystem: true,
               executionRoleArn: 'arn:aws:iam::000000000000:role/other',
               taskRoleArn: 'arn:aws:iam::000000000000:role/other',
               logGroup: '/other',
