@@ -361,14 +361,6 @@ const STEPS: Record<string, Step> = {
       assert.equal((await served()).status, 200);
     },
   },
-  'npx cdk bootstrap aws://ACCOUNT/us-east-1 aws://ACCOUNT/eu-west-1': { skip: NEEDS_AWS },
-  'TANDEM_ACCOUNT=ACCOUNT npm run deploy': { skip: NEEDS_AWS },
-  'npx tandem apply -f specs/demo.json --table tandem --region us-east-1': { skip: NEEDS_AWS },
-  'npx tandem plan demo --table tandem --region us-east-1': { skip: NEEDS_AWS },
-  'npx tandem reconcile --once --table tandem --region us-east-1 --platform platform.json': {
-    skip: NEEDS_AWS,
-  },
-  'npx tandem describe demo --table tandem --region us-east-1': { skip: NEEDS_AWS },
   // The spec-edit recipes target a table in AWS; test/store-recipes.test.ts runs each expression on dynalite.
   [`aws dynamodb update-item --table-name tandem --key '{"pk":{"S":"spec"},"sk":{"S":"demo"}}' --update-expression 'SET #d.#s.#c.#w = :w' --expression-attribute-names '{"#d":"spec","#s":"spec","#c":"canary","#w":"weight"}' --expression-attribute-values '{":w":{"N":"50"}}'`]:
     { skip: NEEDS_AWS },
@@ -378,6 +370,14 @@ const STEPS: Record<string, Step> = {
     { skip: NEEDS_AWS },
   [`aws dynamodb update-item --table-name tandem --key '{"pk":{"S":"spec"},"sk":{"S":"demo"}}' --update-expression 'SET #d.#s.#r[0].#m = :m' --expression-attribute-names '{"#d":"spec","#s":"spec","#r":"regions","#m":"maxTasks"}' --expression-attribute-values '{":m":{"N":"20"}}'`]:
     { skip: NEEDS_AWS },
+  'npx cdk bootstrap aws://ACCOUNT/us-east-1 aws://ACCOUNT/eu-west-1': { skip: NEEDS_AWS },
+  'TANDEM_ACCOUNT=ACCOUNT npm run deploy': { skip: NEEDS_AWS },
+  'npx tandem apply -f specs/demo.json --table tandem --region us-east-1': { skip: NEEDS_AWS },
+  'npx tandem plan demo --table tandem --region us-east-1': { skip: NEEDS_AWS },
+  'npx tandem reconcile --once --table tandem --region us-east-1 --platform platform.json': {
+    skip: NEEDS_AWS,
+  },
+  'npx tandem describe demo --table tandem --region us-east-1': { skip: NEEDS_AWS },
   'npm run typecheck': {
     inCheckout: true,
     timeoutMs: 300_000,

@@ -502,7 +502,7 @@ const SiteSpecBody = v.pipe(
         );
       }
       // The stable and the canary each need a task, and the count never exceeds maxTasks.
-      if (spec.canary !== undefined && region.maxTasks < 2) {
+      if (spec.canary !== undefined && has('maxTasks') && region.maxTasks < 2) {
         report(
           ['regions', i, 'maxTasks'],
           `(${region.maxTasks}) must be at least 2 while the spec has a canary (one stable task and one canary task); raise maxTasks to 2 or remove the canary`,
