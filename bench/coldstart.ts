@@ -41,8 +41,7 @@ const BARE_CLIENTS_ENTRY = [
  * on its first invocation), and the SDK commands it sends (read from its
  * bundle, so the list stays true); pino's logger as the handler creates it;
  * the valibot functions tandem's schemas are built with (read from tandem's
- * files in the bundle), none of them called; and aws-embedded-metrics,
- * imported on first use as the handler does. Its import over the bare
+ * files in the bundle), none of them called. Its import over the bare
  * clients' is what these libraries cost; the reconciler's over it is what
  * tandem's code costs, building its schemas included.
  */
@@ -64,7 +63,6 @@ export function requiredLibrariesEntry(reconciler: Metafile): string {
     ...(valibot.size === 0 ? [] : [`export { ${[...valibot].sort().join(', ')} } from 'valibot';`]),
     `import { pino } from 'pino';`,
     `export const log = pino({ level: 'info', base: { service: 'tandem-reconciler' } });`,
-    `export const metrics = () => import('aws-embedded-metrics');`,
   ].join('\n');
 }
 
@@ -143,7 +141,7 @@ export async function runColdstartBenchmark(): Promise<boolean> {
       '  required libraries: the five clients (imported; the reconciler constructs them later), the SDK commands it sends, pino, the valibot',
     );
     console.log(
-      `  functions its schemas use and aws-embedded-metrics, without tandem's code: they take ${importRatio(libraries).toFixed(2)}× alone, ` +
+      `  functions its schemas use, without tandem's code: they take ${importRatio(libraries).toFixed(2)}× alone, ` +
         `and tandem's code (${((ours.bytes - libraries.bytes) / 1024).toFixed(0)} KB, building its schemas included) ` +
         `adds ${(importRatio(ours) - importRatio(libraries)).toFixed(2)}×`,
     );
@@ -194,7 +192,7 @@ function importOnce(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now() - t);`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', AWS_EMF_ENVIRONMENT: 'Local' },
+    env: { PATH: process.env['PATH'] ?? '' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const ms = Number(out.trim().split('\n').at(-1));

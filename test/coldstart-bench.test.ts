@@ -43,8 +43,7 @@ test('the required-libraries entry exports each client with the commands the rec
   ]);
   // The reconciler constructs its clients on its first invocation, not at import.
   assert.doesNotMatch(entry, /new \w+Client\(/);
-  for (const library of ["from 'pino'", "import('aws-embedded-metrics')"])
-    assert.ok(entry.includes(library), `the entry has ${library}`);
+  assert.ok(entry.includes("from 'pino'"), 'the entry has pino');
 });
 
 test('the valibot functions a file calls are read with or without type arguments, and only through valibot', () => {

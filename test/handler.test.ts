@@ -11,6 +11,7 @@ import {
 } from '../controller/lambda/invocation.ts';
 import {
   embeddedMetricsPublisher,
+  emfDocument,
   passMetrics,
   type MetricDatum,
   type MetricsPublisher,
@@ -230,13 +231,10 @@ test('metrics are written as CloudWatch embedded metric format lines in the tand
     log,
   });
   const printed: string[] = [];
-  const original = console.log;
-  console.log = (line: string) => void printed.push(line);
-  try {
-    await embeddedMetricsPublisher().publish(passMetrics(report, 123));
-  } finally {
-    console.log = original;
-  }
+  await embeddedMetricsPublisher(
+    (line) => printed.push(line),
+    () => 1_796_000_000_000,
+  ).publish(passMetrics(report, 123));
   const documents = printed.map(
     (line) =>
       JSON.parse(line) as {
@@ -249,6 +247,68 @@ test('metrics are written as CloudWatch embedded metric format lines in the tand
   assert.deepEqual(perRegion?._aws.CloudWatchMetrics[0]!.Dimensions, [['Site', 'Region']]);
   assert.ok(typeof perRegion?.['Actions'] === 'number');
   assert.ok(documents.some((d) => d['PassDuration'] === 123));
+});
+
+test('an embedded metric format document has what the format requires: the directive, each dimension and each metric on the root', () => {
+  const line = emfDocument(
+    [
+      { name: 'Actions', value: 2, unit: 'Count', dimensions: { Site: 'demo', Region: 'us-east-1' } },
+      { name: 'Errors', value: 0, unit: 'Count', dimensions: { Site: 'demo', Region: 'us-east-1' } },
+    ],
+    1_796_000_000_000,
+  );
+  assert.ok(!line.includes('\n'), 'one line');
+  assert.deepEqual(JSON.parse(line), {
+    _aws: {
+      Timestamp: 1_796_000_000_000,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'tandem',
+          Dimensions: [['Site', 'Region']],
+          Metrics: [
+            { Name: 'Actions', Unit: 'Count' },
+            { Name: 'Errors', Unit: 'Count' },
+          ],
+        },
+      ],
+    },
+    Site: 'demo',
+    Region: 'us-east-1',
+    Actions: 2,
+    Errors: 0,
+  });
+  // A metric without dimensions (SitesNotReached, PassDuration) has one empty dimension set.
+  const bare = JSON.parse(
+    emfDocument([{ name: 'SitesNotReached', value: 0, unit: 'Count', dimensions: {} }], 1),
+  ) as { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] }; SitesNotReached: number };
+  assert.deepEqual(bare._aws.CloudWatchMetrics[0]!.Dimensions, [[]]);
+  assert.equal(bare.SitesNotReached, 0);
+});
+
+test('a dimension set with more than 100 metrics is written as several documents, each within the format’s limit', async () => {
+  const lines: string[] = [];
+  const many = Array.from({ length: 250 }, (_, i) => ({
+    name: 'Tasks' as const,
+    value: i,
+    unit: 'Count' as const,
+    dimensions: { Site: `s${i}`, Region: 'us-east-1' },
+  }));
+  await embeddedMetricsPublisher((line) => lines.push(line)).publish(many);
+  assert.equal(lines.length, 250, 'one document per dimension set');
+  const sameSet = Array.from({ length: 150 }, (_, i) => ({
+    name: (['Actions', 'Errors', 'Tasks'] as const)[i % 3]!,
+    value: i,
+    unit: 'Count' as const,
+    dimensions: { Region: 'us-east-1' },
+  }));
+  const chunked: string[] = [];
+  await embeddedMetricsPublisher((line) => chunked.push(line)).publish(sameSet);
+  assert.equal(chunked.length, 2);
+  for (const line of chunked) {
+    const metrics = (JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: unknown[] }[] } })._aws
+      .CloudWatchMetrics[0]!.Metrics;
+    assert.ok(metrics.length <= 100);
+  }
 });
 
 test('the environment is validated, every problem named with its variable', () => {

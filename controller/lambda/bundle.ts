@@ -15,7 +15,7 @@ export const RECONCILER_OUTFILE = join(ROOT, 'dist/reconciler/index.js');
 
 /**
  * ES module output, with `require` provided for the CommonJS packages inside
- * (pino, aws-embedded-metrics) that load Node's built-ins with it.
+ * (pino) that load Node's built-ins with it.
  */
 const REQUIRE_BANNER =
   "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);";

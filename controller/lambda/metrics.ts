@@ -1,4 +1,3 @@
-import type * as EmbeddedMetrics from 'aws-embedded-metrics';
 import type { PassReport } from '../reconcile/pass.ts';
 
 /** The namespace every tandem metric is published under. */
@@ -94,34 +93,54 @@ export function passMetrics(
 /**
  * CloudWatch embedded metric format: one log line per dimension set, written
  * to stdout, which Lambda sends to CloudWatch Logs; no API call, no network.
- *
- * The library is imported on first use, after its environment is fixed:
- * imported without one, it probes the EC2 metadata endpoint at load time.
+ * The format is a JSON document AWS specifies ("Specification: Embedded
+ * metric format" in the CloudWatch guide): `_aws` holds the timestamp and one
+ * metric directive (namespace, one dimension set, the metrics' names and
+ * units), and the root holds each dimension's value and each metric's value.
+ * Written here rather than with aws-embedded-metrics, whose 32 KB cost the
+ * reconciler's cold start a twentieth of its import (docs/performance.md).
  */
-export function embeddedMetricsPublisher(): MetricsPublisher {
-  process.env['AWS_EMF_ENVIRONMENT'] ??=
-    process.env['AWS_LAMBDA_FUNCTION_NAME'] === undefined ? 'Local' : 'Lambda';
-  let library: Promise<typeof EmbeddedMetrics> | undefined;
+export function embeddedMetricsPublisher(
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  clock: () => number = Date.now,
+): MetricsPublisher {
   return {
     async publish(data) {
-      // A CommonJS module: Node and esbuild both give its exports as `default`.
-      library ??= import('aws-embedded-metrics').then(
-        (m) => (m as unknown as { default?: typeof EmbeddedMetrics }).default ?? m,
-      );
-      const { createMetricsLogger, Unit } = await library;
       const groups = new Map<string, MetricDatum[]>();
       for (const datum of data) {
         const key = JSON.stringify(Object.entries(datum.dimensions).sort());
         groups.set(key, [...(groups.get(key) ?? []), datum]);
       }
-      for (const group of groups.values()) {
-        const metrics = createMetricsLogger();
-        metrics.setNamespace(METRICS_NAMESPACE);
-        metrics.setDimensions({ ...group[0]!.dimensions });
-        for (const datum of group)
-          metrics.putMetric(datum.name, datum.value, datum.unit === 'Count' ? Unit.Count : Unit.Milliseconds);
-        await metrics.flush();
-      }
+      for (const group of groups.values())
+        for (let i = 0; i < group.length; i += MAX_METRICS_PER_DIRECTIVE)
+          write(emfDocument(group.slice(i, i + MAX_METRICS_PER_DIRECTIVE), clock()));
     },
   };
+}
+
+/** The most metrics one directive may name (the format's limit). */
+const MAX_METRICS_PER_DIRECTIVE = 100;
+
+/**
+ * One embedded metric format document for metrics that share one set of
+ * dimensions (the format allows at most 30; tandem's have two at most). A
+ * metric named twice keeps its last value: a document has one value per name.
+ */
+export function emfDocument(group: readonly MetricDatum[], timestamp: number): string {
+  const dimensions = group[0]?.dimensions ?? {};
+  const values = new Map(group.map((d) => [d.name, d]));
+  return JSON.stringify({
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: [...values.values()].map((d) => ({ Name: d.name, Unit: d.unit })),
+        },
+      ],
+    },
+    ...dimensions,
+    ...Object.fromEntries([...values.values()].map((d) => [d.name, d.value])),
+  });
 }
