@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { runLoad } from '../controller/cli/load.ts';
 import { LocalCloud } from '../controller/providers/local/cloud.ts';
 import { quietSdkNodeWarning } from '../controller/providers/local/endpoints.ts';
 
@@ -25,7 +24,6 @@ import { quietSdkNodeWarning } from '../controller/providers/local/endpoints.ts'
 const PROBE_REQUESTS = 20;
 /** Requests that measure the split once it has changed. */
 const MEASURE_REQUESTS = 2_000;
-const MEASURE_RPS = 500;
 /** An edit not seen by then has failed. */
 const GIVE_UP_MS = 30_000;
 const GOAL_P95_MS = 5_000;
@@ -42,7 +40,7 @@ export interface EditMeasurement {
   canaryPercent: number;
   /** Responses of those 2,000 that were not 2xx or 3xx. */
   failed: number;
-  /** Those 2,000 by status code ('error': no response, with why). */
+  /** Those of the 2,000 not answered 2xx or 3xx: by status code, or the error of one that got no answer. */
   statuses: Record<string, number>;
 }
 
@@ -76,17 +74,52 @@ export async function setCanaryWeight(
   }
 }
 
+interface Sent {
+  /** Answers by their X-Tandem-Version header. */
+  versions: Map<string, number>;
+  /** Answered 2xx or 3xx. */
+  ok: number;
+  /** By status code, or the error of a request that got no answer. */
+  failures: Record<string, number>;
+}
+
+/**
+ * `n` requests through the CDN, at most `inFlight` at a time, each a cache
+ * miss. Closed-loop: a machine too busy to answer fast makes the measurement
+ * slower, never a request refused by the client.
+ */
+async function send(cdn: string, n: number, inFlight = 50): Promise<Sent> {
+  const sent: Sent = { versions: new Map(), ok: 0, failures: {} };
+  let next = 0;
+  const one = async (): Promise<void> => {
+    for (; next < n;) {
+      next += 1;
+      const url = new URL(`/?tandem-probe=${Math.random().toString(16).slice(2)}`, cdn);
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        await response.arrayBuffer();
+        const version = response.headers.get('x-tandem-version') ?? 'none';
+        sent.versions.set(version, (sent.versions.get(version) ?? 0) + 1);
+        if (response.status < 400) sent.ok += 1;
+        else sent.failures[response.status] = (sent.failures[response.status] ?? 0) + 1;
+      } catch (error) {
+        const why = (error as Error).name;
+        sent.failures[why] = (sent.failures[why] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, one));
+  return sent;
+}
+
+/** The canary's share, in percent, of the answered requests. */
+function canaryShare(sent: Sent, canaryTag: string): number {
+  return ((sent.versions.get(canaryTag) ?? 0) / Math.max(1, sent.ok)) * 100;
+}
+
 /** The canary's share, in percent, of `n` requests sent at once through the CDN. */
 async function probe(cdn: string, canaryTag: string, n: number): Promise<number> {
-  const versions = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const url = `${cdn}/?tandem-probe=${Math.random().toString(16).slice(2)}`;
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      await response.arrayBuffer();
-      return response.headers.get('x-tandem-version');
-    }),
-  );
-  return (versions.filter((v) => v === canaryTag).length / n) * 100;
+  return canaryShare(await send(cdn, n, n), canaryTag);
 }
 
 /**
@@ -113,19 +146,14 @@ export async function measureWeightEdit(
     await sleep(25);
   }
   const latencyMs = seenAt - written;
-  const summary = await runLoad({
-    url: cdn,
-    rps: MEASURE_RPS,
-    durationSeconds: MEASURE_REQUESTS / MEASURE_RPS,
-  });
+  const measured = await send(cdn, MEASURE_REQUESTS);
   return {
     from: options.from,
     to: options.to,
     latencyMs,
-    // Of the requests answered: one the client gave up on (the machine too busy) went to no version.
-    canaryPercent: ((summary.byVersion[options.canaryTag] ?? 0) / Math.max(1, summary.ok)) * 100,
-    failed: summary.failed,
-    statuses: { ...summary.statuses, ...summary.errors },
+    canaryPercent: canaryShare(measured, options.canaryTag),
+    failed: MEASURE_REQUESTS - measured.ok,
+    statuses: measured.failures,
   };
 }
 
@@ -164,15 +192,13 @@ export async function editRun(
   try {
     // Ready: the CDN serves the canary at its weight.
     const readySince = performance.now();
-    while (
-      Math.abs((await probe(cloud.endpoints!.cdn, canary.tag, 100).catch(() => -100)) - canary.weight) > 1
-    ) {
+    while (Math.abs((await probe(cloud.endpoints!.cdn, canary.tag, 100)) - canary.weight) > 1) {
       if (performance.now() - readySince > 120_000)
         throw new Error('the demo site did not serve within 2 minutes');
       await sleep(500);
     }
     // The first load a fresh cloud sees opens every connection; it is not part of any edit.
-    await runLoad({ url: cloud.endpoints!.cdn, rps: MEASURE_RPS, durationSeconds: 2 });
+    await send(cloud.endpoints!.cdn, MEASURE_REQUESTS);
     const results: EditMeasurement[] = [];
     for (let i = 0; i < (options.edits ?? EDITS); i += 1) {
       // At a random point of the reconcile interval: an edit every measurement's length apart would

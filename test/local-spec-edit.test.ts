@@ -19,7 +19,7 @@ test('an UpdateItem of the canary weight changes the split the CDN serves within
   console.log([...lines, `  p95 ${Math.round(p95)} ms`].join('\n'));
   assert.equal(edits.length, 10);
   for (const edit of edits) {
-    // A request the client gave up on (the machine too busy) is not counted in the split; few may be.
+    // A request with no answer within 10 s (a machine far too busy) is not counted in the split; few may be.
     assert.ok(edit.failed <= 20, `${edit.failed} of 2000 failed: ${JSON.stringify(edit.statuses)}`);
     assert.ok(
       Math.abs(edit.canaryPercent - edit.to) <= 3,
