@@ -66,7 +66,7 @@ export interface InvocationOptions {
 }
 
 export interface InvocationResult {
-  /** `skipped`: another invocation holds the lease; `partial`: time ran out; `failed`: the store could not be used. */
+  /** `skipped`: another invocation holds the lease; `partial`: time ran out; `failed`: the store could not be used, or a pass threw. */
   outcome: 'completed' | 'partial' | 'skipped' | 'failed';
   /** One per pass, in order. */
   reconcileIds: string[];
@@ -367,8 +367,8 @@ function logOutcome(
 /**
  * An invocation for what woke the reconciler. The schedule: every site. A
  * stream batch: the sites whose specs changed, and only if this invocation
- * can act on them now; when another invocation holds the region's lease, or
- * the store cannot be read, it throws `WakeUpNotServed` so the event source
+ * can act on them now; when another invocation holds the region's lease, the
+ * store cannot be read or a pass throws, it throws `WakeUpNotServed` so the event source
  * mapping retries the batch. Two passes never act at once in a region: each
  * takes the region's lease first (and the function's reserved concurrency of
  * 1 makes a second invocation wait besides). No edit is dropped: every pass
