@@ -371,8 +371,6 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       pending: service?.pendingCount ?? 0,
     };
   };
-  const regionErrors = errors.filter((e) => e.region === name);
-  const blockers = outcome.plan?.blockers[name] ?? [];
   const status: RegionStatus = {
     role: desired?.role ?? outcome.previous?.regions[name]?.role ?? 'failover',
     stable: counts('stable'),
@@ -393,41 +391,57 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
   const groups = targetGroupArns(outcome, observed);
   if (groups !== undefined) status.targetGroups = groups;
   // Published for the canary analysis, which the global duties' holder runs on every region's traffic.
-  if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined) {
-    const { requestsPerMinute, errors5xxPerMinute, p95LatencyMs } = observed.traffic.canary;
-    status.canaryTraffic = {
-      ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
-      ...(errors5xxPerMinute === undefined ? {} : { errors5xxPerMinute }),
-      ...(p95LatencyMs === undefined ? {} : { p95LatencyMs }),
-    };
-  }
-  if (observed?.error !== undefined) {
-    status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
-  } else if (blockers.length > 0) {
-    status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
-  } else if (outcome.decisions?.failing.includes(name)) {
-    status.degraded = {
+  if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined)
+    status.canaryTraffic = canaryTraffic(observed);
+  const degraded = regionDegraded(outcome, observed, errors, failedRollouts);
+  if (degraded !== undefined) status.degraded = degraded;
+  return { [name]: status };
+}
+
+/** The canary's traffic in the region, for the analysis. */
+function canaryTraffic(observed: ObservedRegion): NonNullable<RegionStatus['canaryTraffic']> {
+  const { requestsPerMinute, errors5xxPerMinute, p95LatencyMs } = observed.traffic.canary;
+  return {
+    ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
+    ...(errors5xxPerMinute === undefined ? {} : { errors5xxPerMinute }),
+    ...(p95LatencyMs === undefined ? {} : { p95LatencyMs }),
+  };
+}
+
+/** Why the region is degraded, most pressing first; undefined when it is not. */
+function regionDegraded(
+  outcome: SiteOutcome,
+  observed: ObservedRegion | undefined,
+  errors: readonly ErrorRecord[],
+  failedRollouts: readonly FailedRollout[] | undefined,
+): RegionStatus['degraded'] {
+  const name = outcome.region;
+  if (observed?.error !== undefined) return { reason: 'RegionUnreachable', message: observed.error.message };
+  const blockers = outcome.plan?.blockers[name] ?? [];
+  if (blockers.length > 0)
+    return { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+  if (outcome.decisions?.failing.includes(name))
+    return {
       reason: 'RegionFailing',
       message: 'no healthy targets, or too many 5xx responses; the other regions carry its demand',
     };
-  } else if (regionErrors.length > 0) {
-    status.degraded = {
+  const regionErrors = errors.filter((e) => e.region === name);
+  if (regionErrors.length > 0)
+    return {
       reason: 'ActionFailed',
       message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
     };
-  } else if (failedRollouts !== undefined) {
-    status.degraded = { reason: 'RolloutFailed', message: rolloutFailedMessage(failedRollouts) };
-  } else {
-    const unplaced = observed?.services.filter(
-      (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
-    );
-    if (unplaced !== undefined && unplaced.length > 0)
-      status.degraded = {
-        reason: 'InsufficientCapacity',
-        message: unplaced.map((s) => `${s.name}: ${s.placementFailure}`).join('; '),
-      };
-  }
-  return { [name]: status };
+  if (failedRollouts !== undefined)
+    return { reason: 'RolloutFailed', message: rolloutFailedMessage(failedRollouts) };
+  const unplaced = observed?.services.filter(
+    (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
+  );
+  if (unplaced !== undefined && unplaced.length > 0)
+    return {
+      reason: 'InsufficientCapacity',
+      message: unplaced.map((s) => `${s.name}: ${s.placementFailure}`).join('; '),
+    };
+  return undefined;
 }
 
 /** The site's target groups in the region, as observed or created this pass (for the dashboard). */
