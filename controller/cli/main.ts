@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { keepSitesDashboardAsHolder } from '../dashboard/publish.ts';
 import { heartbeatsByRegion } from '../decide/ownership.ts';
 import { CloudError } from '../errors.ts';
+import type { Action } from '../model/actions.ts';
+import type { Platform } from '../model/platform.ts';
 import type { SpecStorePort, StoredSpec } from '../ports/store.ts';
 import { reconcilePass, type PassReport } from '../reconcile/pass.ts';
 import { regionPass } from '../reconcile/round.ts';
@@ -57,6 +59,23 @@ export function program(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) });
 
+  addValidate(cli);
+  addApply(cli);
+  addPlan(cli);
+  addReconcile(cli);
+  addGet(cli);
+  addDescribe(cli);
+  addCanaryEdits(cli);
+  addDelete(cli);
+  addUp(cli);
+  addLoad(cli);
+  addRegionCommands(cli);
+  addDemo(cli);
+  return cli;
+}
+
+/** `tandem validate <file>`: check a spec file without storing it. */
+function addValidate(cli: Command): void {
   cli
     .command('validate')
     .description('check a spec file and print each problem with its field')
@@ -66,7 +85,10 @@ export function program(): Command {
       if (!result.ok) throw new CliError(`${file} is invalid:\n${formatProblems(result.problems)}`);
       console.log(`${file}: site ${result.site.metadata.name} is valid`);
     });
+}
 
+/** `tandem apply -f <file>`: validate a spec and store it. */
+function addApply(cli: Command): void {
   withBackendOptions(
     cli
       .command('apply')
@@ -90,7 +112,10 @@ export function program(): Command {
       `site ${name} ${current === undefined ? 'created' : 'configured'} (generation ${stored.generation}) in ${backend.where}`,
     );
   });
+}
 
+/** `tandem plan [site]`: the actions the next pass would take, changing nothing. */
+function addPlan(cli: Command): void {
   withBackendOptions(
     cli
       .command('plan')
@@ -106,60 +131,83 @@ export function program(): Command {
       options: BackendOptions & { file?: string; output: 'table' | 'json' },
     ) => {
       const backend = await openBackend(options);
-      const { store } = backend.ports;
-      let specs: StoredSpec[];
-      let name = site;
-      if (options.file !== undefined) {
-        const document = readSpecFile(options.file);
-        const result = validateSite(document);
-        if (!result.ok) throw new CliError(`${options.file} is invalid:\n${formatProblems(result.problems)}`);
-        name = result.site.metadata.name;
-        const current = await store.getSpec(name);
-        specs = [{ name, generation: current?.generation ?? 0, hash: '', document }];
-      } else {
-        if (name === undefined) throw new CliError('name a site, or give a spec file with -f');
-        const stored = await store.getSpec(name);
-        if (stored === undefined)
-          throw new CliError(`no site ${name} is stored; apply it first or plan a file with -f`);
-        specs = [stored];
-      }
-      // Each region's reconciler plans its own region, and the CDN if it holds the site's global duties.
-      const platform = await backend.platform();
-      const outcomes = [];
-      for (const region of backend.reconcilers) {
-        const report = await reconcilePass({
-          ports: backend.portsOf(region),
-          platform,
-          region,
-          dryRun: true,
-          specs,
-          sites: [name],
-        });
-        outcomes.push(report.sites[0]!);
-      }
-      const problems = outcomes.find((o) => o.problems !== undefined)?.problems;
-      if (problems !== undefined) throw new CliError(`site ${name} is invalid:\n${formatProblems(problems)}`);
-      const actions = outcomes.flatMap((o) => o.plan?.actions ?? []).map(redact);
-      const blockers = Object.assign({}, ...outcomes.map((o) => o.plan?.blockers ?? {})) as Record<
-        string,
-        { message: string }[]
-      >;
-      const stalled = outcomes.find((o) => o.stalled !== undefined)?.stalled;
+      const { name, specs } = await specsToPlan(backend.ports.store, site, options.file);
+      const plan = await dryRun(backend, name, specs);
       if (options.output === 'json') {
-        console.log(JSON.stringify({ site: name, from: backend.where, actions, blockers, stalled }, null, 2));
+        console.log(JSON.stringify({ site: name, from: backend.where, ...plan }, null, 2));
         return;
       }
-      console.log(`From ${backend.where}:`);
-      if (backend.reconcilers.length === 1)
-        console.log(`The plan of ${backend.reconcilers[0]}'s reconciler (each region plans its own):`);
-      if (stalled !== undefined) console.log(`Stalled: ${stalled.message}`);
-      for (const [region, list] of Object.entries(blockers)) {
-        for (const b of list) console.log(`Blocked in ${region}: ${b.message}`);
-      }
-      console.log(planTable(actions));
+      printPlan(backend, plan);
     },
   );
+}
 
+/** The spec to plan: the file's (not stored), else the stored site's. */
+async function specsToPlan(
+  store: SpecStorePort,
+  site: string | undefined,
+  file: string | undefined,
+): Promise<{ name: string; specs: StoredSpec[] }> {
+  if (file !== undefined) {
+    const document = readSpecFile(file);
+    const result = validateSite(document);
+    if (!result.ok) throw new CliError(`${file} is invalid:\n${formatProblems(result.problems)}`);
+    const name = result.site.metadata.name;
+    const current = await store.getSpec(name);
+    return { name, specs: [{ name, generation: current?.generation ?? 0, hash: '', document }] };
+  }
+  if (site === undefined) throw new CliError('name a site, or give a spec file with -f');
+  const stored = await store.getSpec(site);
+  if (stored === undefined)
+    throw new CliError(`no site ${site} is stored; apply it first or plan a file with -f`);
+  return { name: site, specs: [stored] };
+}
+
+interface DryRunPlan {
+  actions: Action[];
+  blockers: Record<string, { message: string }[]>;
+  stalled: { reason: string; message: string } | undefined;
+}
+
+/** A dry-run pass by each region's reconciler: its own region, and the CDN if it holds the site's global duties. */
+async function dryRun(backend: Backend, name: string, specs: StoredSpec[]): Promise<DryRunPlan> {
+  const platform = await backend.platform();
+  const outcomes = [];
+  for (const region of backend.reconcilers) {
+    const report = await reconcilePass({
+      ports: backend.portsOf(region),
+      platform,
+      region,
+      dryRun: true,
+      specs,
+      sites: [name],
+    });
+    outcomes.push(report.sites[0]!);
+  }
+  const problems = outcomes.find((o) => o.problems !== undefined)?.problems;
+  if (problems !== undefined) throw new CliError(`site ${name} is invalid:\n${formatProblems(problems)}`);
+  const actions = outcomes.flatMap((o) => o.plan?.actions ?? []).map(redact);
+  const blockers = Object.assign({}, ...outcomes.map((o) => o.plan?.blockers ?? {})) as Record<
+    string,
+    { message: string }[]
+  >;
+  const stalled = outcomes.find((o) => o.stalled !== undefined)?.stalled;
+  return { actions, blockers, stalled };
+}
+
+function printPlan(backend: Backend, { actions, blockers, stalled }: DryRunPlan): void {
+  console.log(`From ${backend.where}:`);
+  if (backend.reconcilers.length === 1)
+    console.log(`The plan of ${backend.reconcilers[0]}'s reconciler (each region plans its own):`);
+  if (stalled !== undefined) console.log(`Stalled: ${stalled.message}`);
+  for (const [region, list] of Object.entries(blockers)) {
+    for (const b of list) console.log(`Blocked in ${region}: ${b.message}`);
+  }
+  console.log(planTable(actions));
+}
+
+/** `tandem reconcile`: run reconcile passes, each region's reconciler in turn. */
+function addReconcile(cli: Command): void {
   withBackendOptions(
     cli
       .command('reconcile')
@@ -178,48 +226,62 @@ export function program(): Command {
       backend.beforePass();
       const platform = await backend.platform();
       // Each region's reconciler in turn, under its region's lease, as the regional Lambdas run.
-      for (const region of backend.reconcilers) {
-        const ports = backend.portsOf(region);
-        const report = await regionPass({
-          ports,
-          platform,
-          region,
-          holder: `${holder}:${region}`,
-          leaseSeconds: options.interval * 2,
-          intervalSeconds: options.interval,
-          log,
-        });
-        if (report === undefined) {
-          console.log(`${region}: another reconciler holds the lease; this pass is skipped`);
-          continue;
-        }
-        const [statuses, heartbeats] = await Promise.all([
-          ports.store.listStatuses(),
-          ports.store.listHeartbeats(),
-        ]);
-        await keepSitesDashboardAsHolder({
-          region,
-          ports,
-          platform,
-          regionOrder: backend.reconcilers,
-          statuses,
-          liveness: {
-            heartbeats: heartbeatsByRegion(heartbeats),
-            now: Date.now(),
-            intervalMs: options.interval * 1000,
-          },
-          log,
-        });
-        const calls = backend.drainCalls();
-        log.info({ reconcileId: report.reconcileId, region, calls }, 'API calls this pass');
-        printPass(report, calls);
-      }
+      for (const region of backend.reconcilers)
+        await reconcileRegion(backend, platform, region, `${holder}:${region}`, options.interval, log);
       backend.save();
       if (options.once) return;
       await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
     }
   });
+}
 
+/** One pass of a region's reconciler under the region's lease, then the sites' dashboard if it holds that duty. */
+async function reconcileRegion(
+  backend: Backend,
+  platform: Platform,
+  region: string,
+  holder: string,
+  intervalSeconds: number,
+  log: Logger,
+): Promise<void> {
+  const ports = backend.portsOf(region);
+  const report = await regionPass({
+    ports,
+    platform,
+    region,
+    holder,
+    leaseSeconds: intervalSeconds * 2,
+    intervalSeconds,
+    log,
+  });
+  if (report === undefined) {
+    console.log(`${region}: another reconciler holds the lease; this pass is skipped`);
+    return;
+  }
+  const [statuses, heartbeats] = await Promise.all([
+    ports.store.listStatuses(),
+    ports.store.listHeartbeats(),
+  ]);
+  await keepSitesDashboardAsHolder({
+    region,
+    ports,
+    platform,
+    regionOrder: backend.reconcilers,
+    statuses,
+    liveness: {
+      heartbeats: heartbeatsByRegion(heartbeats),
+      now: Date.now(),
+      intervalMs: intervalSeconds * 1000,
+    },
+    log,
+  });
+  const calls = backend.drainCalls();
+  log.info({ reconcileId: report.reconcileId, region, calls }, 'API calls this pass');
+  printPass(report, calls);
+}
+
+/** `tandem get`: the stored sites and whether they are ready. */
+function addGet(cli: Command): void {
   withBackendOptions(
     cli.command('get').description('list the stored sites and whether they are ready'),
   ).action(async (options: BackendOptions) => {
@@ -248,7 +310,10 @@ export function program(): Command {
         : table(['SITE', 'GENERATION', 'OBSERVED', 'READY', 'REASON', 'CDN', 'REPORTED BY'], rows),
     );
   });
+}
 
+/** `tandem describe <site>`: one site's status in full. */
+function addDescribe(cli: Command): void {
   withBackendOptions(
     cli
       .command('describe')
@@ -269,7 +334,10 @@ export function program(): Command {
     const order = valid?.ok ? valid.site.spec.regions.map((r) => r.name) : undefined;
     console.log(describeStatus(status, spec?.generation, order));
   });
+}
 
+/** `tandem promote <site>` and `tandem abort <site>`: edit the spec's canary. */
+function addCanaryEdits(cli: Command): void {
   const editCanary = (verb: 'promote' | 'abort', edit: (document: unknown) => unknown, done: string) =>
     withBackendOptions(
       cli
@@ -300,7 +368,10 @@ export function program(): Command {
     });
   editCanary('promote', promoteCanary, 'canary promoted to stable');
   editCanary('abort', abortCanary, 'canary removed; its traffic returns to stable');
+}
 
+/** `tandem delete <site>`: delete the spec; the passes remove what tandem created. */
+function addDelete(cli: Command): void {
   withBackendOptions(
     cli
       .command('delete')
@@ -314,7 +385,10 @@ export function program(): Command {
     backend.save();
     console.log(`site ${site} deleted from ${backend.where}; its resources are removed over the next passes`);
   });
+}
 
+/** `tandem up`: the local cloud on this machine. */
+function addUp(cli: Command): void {
   cli
     .command('up')
     .description(
@@ -348,7 +422,10 @@ export function program(): Command {
       await runUp({ ...options, spec });
       await new Promise(() => undefined); // runs until Ctrl-C
     });
+}
 
+/** `tandem load`: requests through the CDN at a fixed rate. */
+function addLoad(cli: Command): void {
   cli
     .command('load')
     .description('send requests through the CDN at a fixed rate and show where they were served')
@@ -368,53 +445,59 @@ export function program(): Command {
         .env('TANDEM_LOCAL_DIR')
         .default(DEFAULT_LOCAL_DIR),
     )
-    .action(
-      async (options: {
-        rps: number;
-        duration: number;
-        url?: string;
-        host?: string;
-        cacheBust: boolean;
-        output: 'text' | 'json';
-        local: string;
-      }) => {
-        const url = options.url ?? (await runningLocalCloud(options.local))?.cdn ?? 'http://localhost:8080/';
-        const json = options.output === 'json';
-        const load: LoadOptions = {
-          url,
-          rps: options.rps,
-          durationSeconds: options.duration,
-          cacheBust: options.cacheBust,
-          ...(options.host === undefined ? {} : { host: options.host }),
-          ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
-        };
-        const abort = new AbortController();
-        const onSigint = () => abort.abort();
-        process.once('SIGINT', onSigint);
-        try {
-          // Checked before anything is printed, so a bad option is never echoed as if it were sent.
-          validateLoadOptions(load);
-          if (!json)
-            console.log(
-              `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
-            );
-          const summary = await runLoad({ ...load, signal: abort.signal });
-          console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
-          if (summary.sent > 0 && summary.ok === 0)
-            throw new CliError(
-              `every one of the ${summary.sent} requests failed (${Object.entries(summary.statuses)
-                .map(([status, n]) => `${status} ×${n}`)
-                .join(', ')}): is a site served at ${url}?`,
-            );
-        } catch (error) {
-          if (error instanceof LoadOptionsError) throw new CliError(error.message);
-          throw error;
-        } finally {
-          process.off('SIGINT', onSigint);
-        }
-      },
-    );
+    .action(sendLoad);
+}
 
+interface LoadCommandOptions {
+  rps: number;
+  duration: number;
+  url?: string;
+  host?: string;
+  cacheBust: boolean;
+  output: 'text' | 'json';
+  local: string;
+}
+
+/** Sends the load, printing progress unless the summary is JSON; fails when not one request succeeded. */
+async function sendLoad(options: LoadCommandOptions): Promise<void> {
+  const url = options.url ?? (await runningLocalCloud(options.local))?.cdn ?? 'http://localhost:8080/';
+  const json = options.output === 'json';
+  const load: LoadOptions = {
+    url,
+    rps: options.rps,
+    durationSeconds: options.duration,
+    cacheBust: options.cacheBust,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(json ? {} : { onProgress: (p: LoadProgress) => console.log(formatProgress(p)) }),
+  };
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    // Checked before anything is printed, so a bad option is never echoed as if it were sent.
+    validateLoadOptions(load);
+    if (!json)
+      console.log(
+        `Sending ${options.rps} requests a second to ${url} for ${options.duration} s (Ctrl-C stops).`,
+      );
+    const summary = await runLoad({ ...load, signal: abort.signal });
+    console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+    if (summary.sent > 0 && summary.ok === 0)
+      throw new CliError(
+        `every one of the ${summary.sent} requests failed (${Object.entries(summary.statuses)
+          .map(([status, n]) => `${status} ×${n}`)
+          .join(', ')}): is a site served at ${url}?`,
+      );
+  } catch (error) {
+    if (error instanceof LoadOptionsError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** `tandem fail-region`, `heal-region`, `lose-region`, `restore-region`: act on a local cloud's region. */
+function addRegionCommands(cli: Command): void {
   const regionCommands = [
     [
       'fail-region',
@@ -448,15 +531,16 @@ export function program(): Command {
         console.log(await setRegionState(options.local, region, verb));
       });
   }
+}
 
+/** `tandem demo`: the simulated cloud, pass by pass. */
+function addDemo(cli: Command): void {
   cli
     .command('demo')
     .description('reconcile specs/demo.json against an in-memory simulated cloud and show each pass')
     .action(async () => {
       await runDemo();
     });
-
-  return cli;
 }
 
 /** Every site as the backend's replica shows it: all regions' reports merged (reconcile/view.ts). */

@@ -1,14 +1,16 @@
 import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type { FailedRollout, RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
-import type { Site } from '../spec/schema.ts';
+import type { Site, SiteSpec } from '../spec/schema.ts';
 import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
-import { handOver, type PeerRegion } from './handover.ts';
+import { handOver, type Handover, type PeerRegion } from './handover.ts';
 import { failedRollouts } from './rollout.ts';
 
 /** Fewest requests a minute before a 5xx share can mark a region failing (a few errors are noise). */
 const MIN_REQUESTS_FOR_ERROR_SHARE = 20;
+
+type SpecRegion = SiteSpec['regions'][number];
 
 export interface RegionDecision {
   /** Tasks the region runs, stable and canary together. */
@@ -67,9 +69,34 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
   const seen = observed.regions[self];
   const before = context.previous?.regions[self]?.scaling;
   const health = mine === undefined ? undefined : selfHealth(site, seen, before, now, windowMs);
+  const peers = peerRegions(site, context);
+  const failing = [
+    ...(health?.failing ? [self] : []),
+    ...peers.filter((p) => p.failing).map((p) => p.region),
+  ].sort();
 
-  const peers = context.peers
-    .filter((p) => p.region !== self && spec.regions.some((r) => r.name === p.region))
+  const regions: Record<string, RegionDecision> = {};
+  if (mine !== undefined && health !== undefined) {
+    regions[self] = decideRegion(site, mine, seen, before, health, peers, context);
+    const failed = failedRolloutsHere(site, seen, context);
+    if (failed.length > 0) regions[self].failedRollouts = failed;
+  }
+
+  const primary = spec.regions.find((r) => r.role === 'primary')?.name;
+  const { canaryWeight, canary } = decideCanary(site, seen, context);
+  return {
+    regions,
+    canaryWeight,
+    failing,
+    failoverActive: primary !== undefined && failing.includes(primary),
+    ...(canary === undefined ? {} : { canary }),
+  };
+}
+
+/** The other regions the spec names, as their reports describe them to the handover. */
+function peerRegions(site: Site, context: SiteContext): PeerRegion[] {
+  return context.peers
+    .filter((p) => p.region !== context.self && site.spec.regions.some((r) => r.name === p.region))
     .map((p): PeerRegion => {
       const reported = p.status?.regions[p.region];
       return {
@@ -79,43 +106,45 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
         ...optional('requestsPerMinute', reported?.requestsPerMinute),
       };
     });
-  const failing = [
-    ...(health?.failing ? [self] : []),
-    ...peers.filter((p) => p.failing).map((p) => p.region),
-  ].sort();
+}
 
-  const regions: Record<string, RegionDecision> = {};
-  if (mine !== undefined && health !== undefined) {
-    regions[self] = decideRegion(site, mine, seen, before, health, peers, context);
-    const failed = failedRollouts(
-      (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, site.metadata.name)),
-      context.previous?.regions[self]?.failedRollouts,
-      context.wantedFamilies,
-      now,
-    );
-    if (failed.length > 0) regions[self].failedRollouts = failed;
-  }
+/** Deployments ECS failed in this region for task definitions the spec still wants (decide/rollout.ts). */
+function failedRolloutsHere(
+  site: Site,
+  seen: ObservedRegion | undefined,
+  context: SiteContext,
+): FailedRollout[] {
+  return failedRollouts(
+    (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, site.metadata.name)),
+    context.previous?.regions[context.self]?.failedRollouts,
+    context.wantedFamilies,
+    context.now,
+  );
+}
 
-  const primary = spec.regions.find((r) => r.role === 'primary')?.name;
-  const decisions: SiteDecisions = {
-    regions,
-    canaryWeight: spec.canary?.weight ?? 0,
-    failing,
-    failoverActive: primary !== undefined && failing.includes(primary),
-  };
-  const analysis = spec.canary?.analysis;
-  if (spec.canary !== undefined && analysis !== undefined) {
-    const tag = spec.canary.tag;
-    const known = canaryStateOf(tag, context);
-    if (context.global) {
-      decisions.canary = analyzeCanary(analysis, tag, known, canarySample(self, seen, context.peers), now);
-      decisions.canaryWeight = decisions.canary.weight;
-    } else {
-      // The analysis is the global duties holder's: follow the weight it last published.
-      decisions.canaryWeight = known?.weight ?? 0;
-    }
-  }
-  return decisions;
+/**
+ * The canary's weight, and its analysis when the spec asks for one: the
+ * global duties' holder runs it on every region's traffic; the others follow
+ * the weight it last published.
+ */
+function decideCanary(
+  site: Site,
+  seen: ObservedRegion | undefined,
+  context: SiteContext,
+): Pick<SiteDecisions, 'canaryWeight' | 'canary'> {
+  const canary = site.spec.canary;
+  const analysis = canary?.analysis;
+  if (canary === undefined || analysis === undefined) return { canaryWeight: canary?.weight ?? 0 };
+  const known = canaryStateOf(canary.tag, context);
+  if (!context.global) return { canaryWeight: known?.weight ?? 0 };
+  const state = analyzeCanary(
+    analysis,
+    canary.tag,
+    known,
+    canarySample(context.self, seen, context.peers),
+    context.now,
+  );
+  return { canaryWeight: state.weight, canary: state };
 }
 
 interface SelfHealth {
@@ -154,78 +183,19 @@ function selfHealth(
 /** This region's task count, and the scaling memory its status keeps. */
 function decideRegion(
   site: Site,
-  region: Site['spec']['regions'][number],
+  region: SpecRegion,
   seen: ObservedRegion | undefined,
   before: RegionScaling | undefined,
   health: SelfHealth,
   peers: readonly PeerRegion[],
   context: SiteContext,
 ): RegionDecision {
-  const { spec } = site;
-  const name = site.metadata.name;
-  const { now } = context;
-  const policy: ScalingPolicy = {
-    targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
-    targetCpuPercent: spec.scaling.targetCpuPercent,
-    tolerance: spec.scaling.tolerance,
-    scaleInStabilizationSeconds: spec.scaling.scaleInStabilizationSeconds,
-    maxScaleOutStep: spec.scaling.maxScaleOutStep,
-    minTasks: region.minTasks,
-    maxTasks: region.maxTasks,
-  };
-  const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
-  // The base is the previous decision, our own intent, rather than the services' desired counts:
-  // those may be mid-change after an interrupted pass, or drifted by hand.
-  const desired =
-    before?.decision.tasks ??
-    (services.length === 0 ? region.minTasks : services.reduce((n, s) => n + s.desiredCount, 0));
-  const running = services.reduce((sum, s) => sum + s.runningCount, 0);
+  const policy = scalingPolicy(site.spec, region);
   const requests = requestsOf(seen);
-
-  // The CDN's origin group fails over from the primary to the first failover region listed.
-  const primary = spec.regions.find((r) => r.role === 'primary');
-  const failoverOrigin = spec.regions.find((r) => r.role === 'failover');
   const handover = health.failing
     ? {}
-    : handOver({
-        fallbackFor: primary !== undefined && failoverOrigin?.name === region.name ? [primary.name] : [],
-        peers,
-        ...optional('requestsPerMinute', requests),
-        ...optional('previous', before?.carrying),
-        now,
-        windowMs: spec.scaling.scaleInStabilizationSeconds * 1000,
-        targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
-        standbyPercent: spec.scaling.standbyPercent,
-      });
-
-  let decision: ScalingDecision;
-  if (seen?.error !== undefined) {
-    // Unreachable: nothing can be applied here anyway; keep what status last said.
-    decision = {
-      tasks: desired,
-      recommendation: desired,
-      reason: 'MetricsMissing',
-      message: 'region unreachable; holding the last decision',
-    };
-  } else {
-    const cpu = averageCpu(seen, name);
-    decision = decideTasks(policy, {
-      now,
-      running,
-      desired,
-      ...optional('requestsPerMinute', requests),
-      ...optional('cpuPercent', cpu),
-      // A rollout this spec asked for carries the new count with it; one still finishing from
-      // before (an earlier spec, a change by hand) holds scale-in until it completes.
-      rolloutInProgress: services.some(
-        (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
-      ),
-      ...optional('floor', handover.floor),
-      ...optional('floorBecause', handover.because),
-      ...optional('heldSince', before?.heldSince),
-      history: before?.history ?? [],
-    });
-  }
+    : handOverFloor(site.spec, region, requests, before, peers, context.now);
+  const decision = scalingDecision(site, region, seen, before, policy, handover, context);
   const lastHealthy = health.failing
     ? before?.lastHealthyRequestsPerMinute
     : (requests ?? before?.lastHealthyRequestsPerMinute);
@@ -236,7 +206,7 @@ function decideRegion(
       history:
         decision.reason === 'MetricsMissing'
           ? (before?.history ?? [])
-          : nextHistory(policy, before?.history ?? [], now, decision.recommendation),
+          : nextHistory(policy, before?.history ?? [], context.now, decision.recommendation),
       decision: { tasks: decision.tasks, reason: decision.reason, message: decision.message },
       ...optional('lastHealthyRequestsPerMinute', lastHealthy),
       ...optional('carrying', handover.carrying),
@@ -246,6 +216,86 @@ function decideRegion(
       ...optional('healthySince', health.healthySince),
     },
   };
+}
+
+function scalingPolicy(spec: SiteSpec, region: SpecRegion): ScalingPolicy {
+  return {
+    targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
+    targetCpuPercent: spec.scaling.targetCpuPercent,
+    tolerance: spec.scaling.tolerance,
+    scaleInStabilizationSeconds: spec.scaling.scaleInStabilizationSeconds,
+    maxScaleOutStep: spec.scaling.maxScaleOutStep,
+    minTasks: region.minTasks,
+    maxTasks: region.maxTasks,
+  };
+}
+
+/** The floor this region keeps for failing peers' demand (decide/handover.ts). */
+function handOverFloor(
+  spec: SiteSpec,
+  region: SpecRegion,
+  requests: number | undefined,
+  before: RegionScaling | undefined,
+  peers: readonly PeerRegion[],
+  now: number,
+): Handover {
+  // The CDN's origin group fails over from the primary to the first failover region listed.
+  const primary = spec.regions.find((r) => r.role === 'primary');
+  const failoverOrigin = spec.regions.find((r) => r.role === 'failover');
+  return handOver({
+    fallbackFor: primary !== undefined && failoverOrigin?.name === region.name ? [primary.name] : [],
+    peers,
+    ...optional('requestsPerMinute', requests),
+    ...optional('previous', before?.carrying),
+    now,
+    windowMs: spec.scaling.scaleInStabilizationSeconds * 1000,
+    targetRequestsPerTask: spec.scaling.targetRequestsPerTaskPerMinute,
+    standbyPercent: spec.scaling.standbyPercent,
+  });
+}
+
+/** The autoscaler's decision from this region's metrics, or the last one held when the region is unreachable. */
+function scalingDecision(
+  site: Site,
+  region: SpecRegion,
+  seen: ObservedRegion | undefined,
+  before: RegionScaling | undefined,
+  policy: ScalingPolicy,
+  handover: Handover,
+  context: SiteContext,
+): ScalingDecision {
+  const name = site.metadata.name;
+  const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
+  // The base is the previous decision, our own intent, rather than the services' desired counts:
+  // those may be mid-change after an interrupted pass, or drifted by hand.
+  const desired =
+    before?.decision.tasks ??
+    (services.length === 0 ? region.minTasks : services.reduce((n, s) => n + s.desiredCount, 0));
+  if (seen?.error !== undefined) {
+    // Unreachable: nothing can be applied here anyway; keep what status last said.
+    return {
+      tasks: desired,
+      recommendation: desired,
+      reason: 'MetricsMissing',
+      message: 'region unreachable; holding the last decision',
+    };
+  }
+  return decideTasks(policy, {
+    now: context.now,
+    running: services.reduce((sum, s) => sum + s.runningCount, 0),
+    desired,
+    ...optional('requestsPerMinute', requestsOf(seen)),
+    ...optional('cpuPercent', averageCpu(seen, name)),
+    // A rollout this spec asked for carries the new count with it; one still finishing from
+    // before (an earlier spec, a change by hand) holds scale-in until it completes.
+    rolloutInProgress: services.some(
+      (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
+    ),
+    ...optional('floor', handover.floor),
+    ...optional('floorBecause', handover.because),
+    ...optional('heldSince', before?.heldSince),
+    history: before?.history ?? [],
+  });
 }
 
 type FailureSignal = 'unobserved' | 'noHealthyTargets' | 'errors';

@@ -66,7 +66,7 @@ export interface InvocationOptions {
 }
 
 export interface InvocationResult {
-  /** `skipped`: another invocation holds the lease; `partial`: time ran out; `failed`: the store could not be used. */
+  /** `skipped`: another invocation holds the lease; `partial`: time ran out; `failed`: the store could not be used, or a pass threw. */
   outcome: 'completed' | 'partial' | 'skipped' | 'failed';
   /** One per pass, in order. */
   reconcileIds: string[];
@@ -90,11 +90,8 @@ export async function runInvocation(
   deps: InvocationDependencies,
   options: InvocationOptions = {},
 ): Promise<InvocationResult> {
-  const { ports, log, clock } = deps;
+  const { log, clock } = deps;
   const started = clock();
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const safetyMarginMs = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const woken = deps.sites === undefined ? undefined : new Set(deps.sites);
   const result: InvocationResult = {
     outcome: 'completed',
     reconcileIds: [],
@@ -109,181 +106,269 @@ export async function runInvocation(
     return result;
   };
 
-  // The lease lasts as long as this invocation can: a crashed one blocks the next only until its deadline.
-  const ttlSeconds = Math.max(1, Math.ceil(deps.remainingMs() / 1000));
-  let held: boolean;
+  const lease = await takeLease(deps);
+  if (lease !== 'held') return lease === 'taken' ? done('skipped') : done('failed', lease);
   try {
-    held = await ports.store.acquireLease(deps.holder, ttlSeconds, clock());
-  } catch (error) {
-    const e = asCloudError(error, 'lease');
-    log.error(
-      { holder: deps.holder, kind: e.kind, err: e.message },
-      'cannot take the lease; nothing reconciled',
-    );
-    return done('failed', e);
-  }
-  if (!held) {
-    log.info({ holder: deps.holder }, 'another reconciler holds the lease; this invocation does nothing');
-    return done('skipped');
-  }
-
-  try {
-    let order: string[];
-    let carried: string[];
-    let specs: StoredSpec[];
-    let statuses: StoredStatus[];
-    let edits: EditRecord[];
-    let heartbeats: Heartbeat[];
+    let fleet: Fleet;
     try {
-      let previous: string[];
-      [specs, statuses, edits, heartbeats, previous] = await Promise.all([
-        ports.store.listSpecs(),
-        ports.store.listStatuses(),
-        ports.store.listEdits(),
-        ports.store.listHeartbeats(),
-        woken !== undefined
-          ? Promise.resolve([])
-          : deps.carryOver.getCarryOver().catch((error: unknown) => {
-              log.warn(
-                { err: asCloudError(error, 'carry-over').message },
-                'carry-over unreadable; starting in name order',
-              );
-              return [] as string[];
-            }),
-      ]);
-      carried = previous;
-      // Statuses without a spec are deleted sites still being cleaned up: they are reconciled too.
-      const names = [...new Set([...specs.map((s) => s.name), ...statuses.map((s) => s.name)])]
-        .filter((name) => woken === undefined || woken.has(name))
-        .sort();
-      const present = new Set(names);
-      const first = [...new Set(carried.filter((n) => present.has(n)))];
-      const firstSet = new Set(first);
-      order = [...first, ...names.filter((n) => !firstSet.has(n))];
+      fleet = await readFleet(deps);
     } catch (error) {
       const e = asCloudError(error, 'store');
       log.error({ kind: e.kind, err: e.message }, 'cannot list the sites; nothing reconciled');
       return done('failed', e);
     }
-
-    const reports: PassReport[] = [];
-    let slowestChunkMs = 0;
-    let next = 0;
-    let failure: CloudError | undefined;
-    while (next < order.length) {
-      const remaining = deps.remainingMs();
-      if (remaining < safetyMarginMs + slowestChunkMs) {
-        log.warn(
-          { remainingMs: remaining, safetyMarginMs, slowestChunkMs },
-          'stopping: not enough time left for another chunk',
-        );
-        break;
-      }
-      const chunk = order.slice(next, next + chunkSize);
-      const chunkStarted = clock();
-      try {
-        const inChunk = new Set(chunk);
-        const report = await reconcilePass({
-          ports,
-          platform: deps.platform,
-          region: deps.region,
-          sites: chunk,
-          // Read once for the whole invocation: each site's spec and statuses belong to one chunk.
-          specs: specs.filter((s) => inChunk.has(s.name)),
-          statuses: statuses.filter((s) => inChunk.has(s.name)),
-          edits,
-          heartbeats,
-          intervalSeconds: deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
-          log,
-          now: () => new Date(clock()),
-          ...(options.maxInFlightPerRegion === undefined
-            ? {}
-            : { maxInFlightPerRegion: options.maxInFlightPerRegion }),
-        });
-        const tookMs = clock() - chunkStarted;
-        slowestChunkMs = Math.max(slowestChunkMs, tookMs);
-        result.reconcileIds.push(report.reconcileId);
-        reports.push(report);
-        result.reconciled.push(...chunk);
-        next += chunk.length;
-        log.info(
-          {
-            reconcileId: report.reconcileId,
-            sites: chunk.length,
-            statusWrites: report.statusWrites,
-            durationMs: tookMs,
-          },
-          'pass done',
-        );
-        const calls = deps.drainCalls?.() ?? [];
-        if (calls.length > 0) log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
-        await publish(deps, passMetrics(report, tookMs, calls));
-      } catch (error) {
-        // A pass reports every site's trouble in its status; one that throws met something unforeseen.
-        failure = asCloudError(error, `reconcile pass of ${chunk.join(', ')}`);
-        log.error({ kind: failure.kind, err: failure.message, sites: chunk }, 'pass failed; stopping');
-        break;
-      }
-    }
-
-    result.notReached = order.slice(next);
-    if (woken === undefined && !sameList(result.notReached, carried)) {
-      try {
-        await deps.carryOver.setCarryOver(result.notReached);
-      } catch (error) {
-        log.warn({ err: asCloudError(error, 'carry-over').message }, 'carry-over not written');
-      }
-    }
-    // Only the scheduled invocation, which has every site to reach, says how many it did not.
-    if (woken === undefined)
-      await publish(deps, [
-        { name: 'SitesNotReached', value: result.notReached.length, unit: 'Count', dimensions: {} },
-      ]);
+    const { reports, failure } = await reconcileInChunks(deps, options, fleet, result);
+    await recordNotReached(deps, result.notReached, fleet.carried);
     const outcome = failure !== undefined ? 'failed' : result.notReached.length > 0 ? 'partial' : 'completed';
-    const summary = {
-      outcome,
-      reconcileIds: result.reconcileIds,
-      reconciled: result.reconciled.length,
-      notReached: result.notReached,
-      durationMs: clock() - started,
-    };
-    // The dashboard shows every site, so it is rewritten only after a pass over all of them.
-    const liveness: Liveness = {
-      heartbeats: heartbeatsByRegion(heartbeats),
-      now: clock(),
-      intervalMs: (deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000,
-    };
-    if (outcome === 'completed' && woken === undefined)
-      await keepSitesDashboardAsHolder({
-        region: deps.region,
-        ports,
-        platform: deps.platform,
-        regionOrder: deps.regionOrder,
-        statuses: withReports(statuses, reports, deps.region),
-        liveness,
-        log,
-      });
-    if (outcome === 'completed')
-      log.info(summary, woken === undefined ? 'every site reconciled' : 'every edited site reconciled');
-    else if (woken === undefined)
-      log.warn(summary, 'some sites not reached; they go first in the next invocation');
-    else log.warn(summary, 'some edited sites not reached; the scheduled invocation reconciles them');
+    const durationMs = clock() - started;
+    if (outcome === 'completed' && deps.sites === undefined) await keepDashboard(deps, fleet, reports);
+    logOutcome(deps, outcome, result, durationMs);
     return done(outcome, failure);
   } finally {
+    await releaseLease(deps);
+  }
+}
+
+/** What an invocation reads once, before its passes: the region's replica of the table, and the order to reach the sites in. */
+interface Fleet {
+  specs: StoredSpec[];
+  statuses: StoredStatus[];
+  edits: EditRecord[];
+  heartbeats: Heartbeat[];
+  /** The sites the last invocation did not reach, as it recorded them. */
+  carried: string[];
+  /** The sites to reconcile, in the order to reach them. */
+  order: string[];
+}
+
+/**
+ * `held` when this invocation took the region's lease, `taken` when another
+ * holds it, the error when the store could not be asked.
+ */
+async function takeLease(deps: InvocationDependencies): Promise<'held' | 'taken' | CloudError> {
+  // The lease lasts as long as this invocation can: a crashed one blocks the next only until its deadline.
+  const ttlSeconds = Math.max(1, Math.ceil(deps.remainingMs() / 1000));
+  try {
+    if (await deps.ports.store.acquireLease(deps.holder, ttlSeconds, deps.clock())) return 'held';
+  } catch (error) {
+    const e = asCloudError(error, 'lease');
+    deps.log.error(
+      { holder: deps.holder, kind: e.kind, err: e.message },
+      'cannot take the lease; nothing reconciled',
+    );
+    return e;
+  }
+  deps.log.info({ holder: deps.holder }, 'another reconciler holds the lease; this invocation does nothing');
+  return 'taken';
+}
+
+async function releaseLease(deps: InvocationDependencies): Promise<void> {
+  try {
+    await deps.ports.store.releaseLease(deps.holder, deps.clock());
+  } catch (error) {
+    // It expires at this invocation's deadline anyway.
+    deps.log.warn({ err: asCloudError(error, 'lease').message }, 'lease not released');
+  }
+}
+
+/** Reads specs, statuses, edits, heartbeats and the carry-over; throws when the store cannot be read. */
+async function readFleet(deps: InvocationDependencies): Promise<Fleet> {
+  const { store } = deps.ports;
+  const [specs, statuses, edits, heartbeats, carried] = await Promise.all([
+    store.listSpecs(),
+    store.listStatuses(),
+    store.listEdits(),
+    store.listHeartbeats(),
+    deps.sites !== undefined ? Promise.resolve([]) : readCarryOver(deps),
+  ]);
+  return { specs, statuses, edits, heartbeats, carried, order: siteOrder(deps, specs, statuses, carried) };
+}
+
+/** The carry-over, or none when it cannot be read: every site is still reached, in name order. */
+function readCarryOver(deps: InvocationDependencies): Promise<string[]> {
+  return deps.carryOver.getCarryOver().catch((error: unknown) => {
+    deps.log.warn(
+      { err: asCloudError(error, 'carry-over').message },
+      'carry-over unreadable; starting in name order',
+    );
+    return [] as string[];
+  });
+}
+
+/** The sites left over last time first, then the rest in name order; a woken invocation's sites only. */
+function siteOrder(
+  deps: InvocationDependencies,
+  specs: readonly StoredSpec[],
+  statuses: readonly StoredStatus[],
+  carried: readonly string[],
+): string[] {
+  const woken = deps.sites === undefined ? undefined : new Set(deps.sites);
+  // Statuses without a spec are deleted sites still being cleaned up: they are reconciled too.
+  const names = [...new Set([...specs.map((s) => s.name), ...statuses.map((s) => s.name)])]
+    .filter((name) => woken === undefined || woken.has(name))
+    .sort();
+  const present = new Set(names);
+  const first = [...new Set(carried.filter((n) => present.has(n)))];
+  const firstSet = new Set(first);
+  return [...first, ...names.filter((n) => !firstSet.has(n))];
+}
+
+/**
+ * One reconcile pass per chunk of sites, in order, until every site is
+ * reached, time runs short or a pass throws. Records each pass in `result`
+ * and leaves the sites not reached in `result.notReached`.
+ */
+async function reconcileInChunks(
+  deps: InvocationDependencies,
+  options: InvocationOptions,
+  fleet: Fleet,
+  result: InvocationResult,
+): Promise<{ reports: PassReport[]; failure?: CloudError }> {
+  const { log, clock } = deps;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const safetyMarginMs = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const { order } = fleet;
+  const reports: PassReport[] = [];
+  let slowestChunkMs = 0;
+  let next = 0;
+  let failure: CloudError | undefined;
+  while (next < order.length) {
+    const remaining = deps.remainingMs();
+    if (remaining < safetyMarginMs + slowestChunkMs) {
+      log.warn(
+        { remainingMs: remaining, safetyMarginMs, slowestChunkMs },
+        'stopping: not enough time left for another chunk',
+      );
+      break;
+    }
+    const chunk = order.slice(next, next + chunkSize);
+    const chunkStarted = clock();
     try {
-      await ports.store.releaseLease(deps.holder, clock());
+      const report = await reconcileChunk(deps, options, fleet, chunk);
+      const tookMs = clock() - chunkStarted;
+      slowestChunkMs = Math.max(slowestChunkMs, tookMs);
+      result.reconcileIds.push(report.reconcileId);
+      reports.push(report);
+      result.reconciled.push(...chunk);
+      next += chunk.length;
+      await reportPass(deps, report, chunk.length, tookMs);
     } catch (error) {
-      // It expires at this invocation's deadline anyway.
-      log.warn({ err: asCloudError(error, 'lease').message }, 'lease not released');
+      // A pass reports every site's trouble in its status; one that throws met something unforeseen.
+      failure = asCloudError(error, `reconcile pass of ${chunk.join(', ')}`);
+      log.error({ kind: failure.kind, err: failure.message, sites: chunk }, 'pass failed; stopping');
+      break;
     }
   }
+  result.notReached = order.slice(next);
+  return failure === undefined ? { reports } : { reports, failure };
+}
+
+function reconcileChunk(
+  deps: InvocationDependencies,
+  options: InvocationOptions,
+  fleet: Fleet,
+  chunk: string[],
+): Promise<PassReport> {
+  const inChunk = new Set(chunk);
+  return reconcilePass({
+    ports: deps.ports,
+    platform: deps.platform,
+    region: deps.region,
+    sites: chunk,
+    // Read once for the whole invocation: each site's spec and statuses belong to one chunk.
+    specs: fleet.specs.filter((s) => inChunk.has(s.name)),
+    statuses: fleet.statuses.filter((s) => inChunk.has(s.name)),
+    edits: fleet.edits,
+    heartbeats: fleet.heartbeats,
+    intervalSeconds: deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
+    log: deps.log,
+    now: () => new Date(deps.clock()),
+    ...(options.maxInFlightPerRegion === undefined
+      ? {}
+      : { maxInFlightPerRegion: options.maxInFlightPerRegion }),
+  });
+}
+
+/** Logs a pass and the API calls it made, and publishes its metrics. */
+async function reportPass(
+  deps: InvocationDependencies,
+  report: PassReport,
+  sites: number,
+  tookMs: number,
+): Promise<void> {
+  deps.log.info(
+    { reconcileId: report.reconcileId, sites, statusWrites: report.statusWrites, durationMs: tookMs },
+    'pass done',
+  );
+  const calls = deps.drainCalls?.() ?? [];
+  if (calls.length > 0) deps.log.info({ reconcileId: report.reconcileId, calls }, 'API calls this pass');
+  await publish(deps, passMetrics(report, tookMs, calls));
+}
+
+/**
+ * The scheduled invocation records the sites it did not reach, so they go
+ * first next time, and publishes how many; a woken one leaves both alone.
+ */
+async function recordNotReached(
+  deps: InvocationDependencies,
+  notReached: readonly string[],
+  carried: readonly string[],
+): Promise<void> {
+  if (deps.sites !== undefined) return;
+  if (!sameList(notReached, carried)) {
+    try {
+      await deps.carryOver.setCarryOver(notReached);
+    } catch (error) {
+      deps.log.warn({ err: asCloudError(error, 'carry-over').message }, 'carry-over not written');
+    }
+  }
+  // Only the scheduled invocation, which has every site to reach, says how many it did not.
+  await publish(deps, [{ name: 'SitesNotReached', value: notReached.length, unit: 'Count', dimensions: {} }]);
+}
+
+/** The dashboard shows every site, so it is rewritten only after a pass over all of them. */
+async function keepDashboard(deps: InvocationDependencies, fleet: Fleet, reports: readonly PassReport[]) {
+  const liveness: Liveness = {
+    heartbeats: heartbeatsByRegion(fleet.heartbeats),
+    now: deps.clock(),
+    intervalMs: (deps.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000,
+  };
+  await keepSitesDashboardAsHolder({
+    region: deps.region,
+    ports: deps.ports,
+    platform: deps.platform,
+    regionOrder: deps.regionOrder,
+    statuses: withReports(fleet.statuses, reports, deps.region),
+    liveness,
+    log: deps.log,
+  });
+}
+
+function logOutcome(
+  deps: InvocationDependencies,
+  outcome: InvocationResult['outcome'],
+  result: InvocationResult,
+  durationMs: number,
+): void {
+  const summary = {
+    outcome,
+    reconcileIds: result.reconcileIds,
+    reconciled: result.reconciled.length,
+    notReached: result.notReached,
+    durationMs,
+  };
+  const woken = deps.sites !== undefined;
+  if (outcome === 'completed')
+    deps.log.info(summary, woken ? 'every edited site reconciled' : 'every site reconciled');
+  else if (!woken) deps.log.warn(summary, 'some sites not reached; they go first in the next invocation');
+  else deps.log.warn(summary, 'some edited sites not reached; the scheduled invocation reconciles them');
 }
 
 /**
  * An invocation for what woke the reconciler. The schedule: every site. A
  * stream batch: the sites whose specs changed, and only if this invocation
- * can act on them now; when another invocation holds the region's lease, or
- * the store cannot be read, it throws `WakeUpNotServed` so the event source
+ * can act on them now; when another invocation holds the region's lease, the
+ * store cannot be read or a pass throws, it throws `WakeUpNotServed` so the event source
  * mapping retries the batch. Two passes never act at once in a region: each
  * takes the region's lease first (and the function's reserved concurrency of
  * 1 makes a second invocation wait besides). No edit is dropped: every pass

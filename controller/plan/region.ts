@@ -32,26 +32,62 @@ export function planRegion(
   observed: ObservedRegion,
   allocatePriority: () => number,
 ): RegionPlan {
-  const region = observed.region;
-  const tracks = desired?.tracks ?? [];
-  const services = new Map(observed.services.filter((s) => s.status !== 'INACTIVE').map((s) => [s.name, s]));
-  const targetGroups = new Map(observed.targetGroups.map((tg) => [tg.name, tg]));
+  const view: RegionView = {
+    site,
+    scope: { site, region: observed.region },
+    desired,
+    tracks: desired?.tracks ?? [],
+    observed,
+    services: new Map(observed.services.filter((s) => s.status !== 'INACTIVE').map((s) => [s.name, s])),
+    targetGroups: new Map(observed.targetGroups.map((tg) => [tg.name, tg])),
+  };
 
-  const blockers = tracks.flatMap((track) => ownershipBlockers(site, track, services, targetGroups));
+  const blockers = view.tracks.flatMap((track) =>
+    ownershipBlockers(site, track, view.services, view.targetGroups),
+  );
   if (blockers.length > 0) return { actions: [], blockers };
 
-  const actions: RegionAction[] = [];
-  const scope = { site, region };
+  const drain = drainUnwantedServices(view);
+  const actions: RegionAction[] = [
+    ...registerTaskDefinitions(view),
+    ...createOrFixTargetGroups(view),
+    ...ruleActions(view, allocatePriority),
+    ...createOrUpdateServices(view),
+    ...drain.actions,
+    ...deleteUnusedTargetGroups(view, drain.deleting),
+    ...deregisterOldTaskDefinitions(view, drain.deleting),
+  ];
+  return { actions, blockers };
+}
 
-  // Task definitions the desired services need.
+/** What every step of a region's plan reads. */
+interface RegionView {
+  site: string;
+  /** The site and region every action names. */
+  scope: { site: string; region: string };
+  desired: DesiredRegion | undefined;
+  tracks: readonly DesiredTrack[];
+  observed: ObservedRegion;
+  /** Services not yet INACTIVE, by name. */
+  services: Map<string, ServiceState>;
+  targetGroups: Map<string, TaggedTargetGroup>;
+}
+
+/** Task definitions the desired services need and the region lacks. */
+function registerTaskDefinitions({ scope, tracks, observed }: RegionView): RegionAction[] {
+  const actions: RegionAction[] = [];
   const registered = new Set(observed.taskDefinitions.map((td) => td.family));
   for (const track of tracks) {
     if (registered.has(track.taskDefinition.family)) continue;
     registered.add(track.taskDefinition.family);
     actions.push({ ...scope, kind: 'RegisterTaskDefinition', taskDefinition: track.taskDefinition });
   }
+  return actions;
+}
 
-  // Target groups, then the rule forwarding to them, then the services registering into them.
+/** Target groups the tracks need, created or given the spec's health check. */
+function createOrFixTargetGroups({ scope, tracks, desired, targetGroups }: RegionView): RegionAction[] {
+  const actions: RegionAction[] = [];
   for (const track of tracks) {
     const tg = targetGroups.get(track.targetGroup);
     if (tg === undefined) {
@@ -74,11 +110,20 @@ export function planRegion(
       });
     }
   }
-  // The one listener rule, before the services: ECS only registers a service into a target
-  // group that a listener forwards to. Created, corrected, or (with nothing desired) removed.
+  return actions;
+}
+
+/**
+ * The one listener rule, before the services: ECS only registers a service
+ * into a target group that a listener forwards to. Created, corrected, or
+ * (with nothing desired) removed; any rule beyond the first is removed.
+ */
+function ruleActions(view: RegionView, allocatePriority: () => number): RegionAction[] {
+  const { scope, desired, observed } = view;
+  const actions: RegionAction[] = [];
   const [rule, ...extraRules] = [...observed.rules].sort((a, b) => a.priority - b.priority);
   if (desired !== undefined) {
-    const forward = trafficSplit(tracks, services);
+    const forward = trafficSplit(view.tracks, view.services);
     if (rule === undefined) {
       actions.push({
         ...scope,
@@ -103,8 +148,18 @@ export function planRegion(
   for (const extra of desired === undefined ? observed.rules : extraRules) {
     actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
   }
+  return actions;
+}
 
-  // Services, registering into their target groups.
+/** The tracks' services, created or brought to the desired count, task definition and target group. */
+function createOrUpdateServices({
+  scope,
+  tracks,
+  desired,
+  services,
+  targetGroups,
+}: RegionView): RegionAction[] {
+  const actions: RegionAction[] = [];
   const failed = new Set(desired?.failedTaskDefinitions ?? []);
   for (const track of tracks) {
     const service = services.get(track.service);
@@ -140,8 +195,18 @@ export function planRegion(
     if (Object.keys(update).length > 0)
       actions.push({ ...scope, kind: 'UpdateService', name: track.service, ...update });
   }
+  return actions;
+}
 
-  // Services no longer wanted drain to zero first, then are deleted.
+/**
+ * Services no longer wanted drain to zero first, then are deleted; returns
+ * the services deleted this pass with the actions.
+ */
+function drainUnwantedServices({ site, scope, tracks, services }: RegionView): {
+  actions: RegionAction[];
+  deleting: Set<string>;
+} {
+  const actions: RegionAction[] = [];
   const wanted = new Set(tracks.map((t) => t.service));
   const deleting = new Set<string>();
   for (const service of services.values()) {
@@ -153,21 +218,34 @@ export function planRegion(
       deleting.add(service.name);
     }
   }
+  return { actions, deleting };
+}
 
-  // Target groups no longer wanted go once no rule forwards to them and no live service registers into them.
+/** Target groups no longer wanted go once no rule forwards to them and no live service registers into them. */
+function deleteUnusedTargetGroups(
+  { site, scope, tracks, services, observed }: RegionView,
+  deleting: ReadonlySet<string>,
+): RegionAction[] {
   const wantedGroups = new Set(tracks.map((t) => t.targetGroup));
   const inUse = new Set(
     [...services.values()]
       .filter((s) => s.status === 'ACTIVE' && !deleting.has(s.name) && s.targetGroupArn !== undefined)
       .map((s) => s.targetGroupArn!),
   );
-  for (const tg of observed.targetGroups) {
-    if (wantedGroups.has(tg.name) || !isOwnedBy(tg.tags, site) || inUse.has(tg.arn)) continue;
-    actions.push({ ...scope, kind: 'DeleteTargetGroup', name: tg.name, arn: tg.arn });
-  }
+  return observed.targetGroups
+    .filter((tg) => !wantedGroups.has(tg.name) && isOwnedBy(tg.tags, site) && !inUse.has(tg.arn))
+    .map((tg) => ({ ...scope, kind: 'DeleteTargetGroup', name: tg.name, arn: tg.arn }));
+}
 
-  // Task definitions: keep the newest revision of each wanted family and of any family a live
-  // service's deployments still run, so a rollout can still start (or roll back to) its tasks.
+/**
+ * Task definitions: keep the newest revision of each wanted family and of any
+ * family a live service's deployments still run, so a rollout can still start
+ * (or roll back to) its tasks; deregister the rest of the site's.
+ */
+function deregisterOldTaskDefinitions(
+  { site, scope, tracks, services, observed }: RegionView,
+  deleting: ReadonlySet<string>,
+): RegionAction[] {
   const keepFamilies = new Set([
     ...tracks.map((t) => t.taskDefinition.family),
     ...[...services.values()]
@@ -177,13 +255,13 @@ export function planRegion(
   const newest = new Map<string, number>();
   for (const td of observed.taskDefinitions)
     newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
+  const actions: RegionAction[] = [];
   for (const td of observed.taskDefinitions) {
     if (siteOfFamily(td.family) !== site || !isOwnedBy(td.tags, site)) continue;
     if (keepFamilies.has(td.family) && td.revision === newest.get(td.family)) continue;
     actions.push({ ...scope, kind: 'DeregisterTaskDefinition', family: td.family, arn: td.arn });
   }
-
-  return { actions, blockers };
+  return actions;
 }
 
 function ownershipBlockers(

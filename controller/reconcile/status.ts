@@ -18,6 +18,7 @@ import type { SpecProblem } from '../spec/validate.ts';
 import type { Site } from '../spec/schema.ts';
 import type { PeerReport, SiteDecisions } from '../decide/site.ts';
 import type { StoredStatus } from '../ports/store.ts';
+import type { DistributionSummary } from '../ports/cdn.ts';
 import { lostEditsMessage, type LostEdit } from '../spec/edits.ts';
 import { describeTarget, type ApplyResult } from './apply.ts';
 
@@ -62,28 +63,85 @@ export interface SiteOutcome {
   applied?: ApplyResult;
 }
 
+type Reason = { reason: string; message: string };
+type ConditionSet = Partial<Record<ConditionType, Omit<Condition, 'lastTransitionTime'>>>;
+
 /** The status a pass reports for a site. Pure: equal inputs give equal statuses. */
 export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
   const previous = outcome.previous;
-  /** With the spec invalid, the last valid spec's world is what serves: its report stands. */
-  const keptFromLastValid =
-    outcome.problems !== undefined &&
-    previous !== undefined &&
-    (Object.keys(previous.regions).length > 0 || previous.cdn.distributionId !== undefined)
-      ? previous
-      : undefined;
+  const keptFromLastValid = lastValidReport(outcome);
   const errors = collectErrors(outcome);
-  const applied = outcome.applied?.results.filter((r) => r.error === undefined).map((r) => r.action) ?? [];
+  const applied = appliedActions(outcome);
   const regions = regionStatuses(outcome, errors);
-  const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
   const cdnError =
     outcome.observed?.cdn?.error?.message ?? errors.find((e) => e.region === undefined)?.message;
-  // A distribution created this pass is recorded at once: the next pass then knows it is ours without a tag read.
-  const distribution =
-    outcome.observed?.cdn?.distributions.find((d) => d.owned) ??
-    outcome.applied?.results.find((r) => r.created)?.created;
+  const distribution = siteDistribution(outcome);
+  const canary = outcome.decisions?.canary;
 
-  const rollingOut = Object.values(outcome.observed?.regions ?? {}).some((r) =>
+  const set: ConditionSet = {
+    ...specConditions(outcome, keptFromLastValid),
+    ...trafficConditions(outcome),
+  };
+  const stalledBy = stallReason(outcome, set.Invalid !== undefined, errors, regions);
+  set.Stalled =
+    stalledBy === undefined
+      ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' }
+      : { status: 'True', ...stalledBy };
+  set.Degraded = degradedCondition(regions, cdnError);
+  const reconciling = reconcilingReason(outcome, applied, stalledBy, distribution);
+  set.Reconciling =
+    reconciling === undefined
+      ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' }
+      : { status: 'True', ...reconciling };
+  const notReady = notReadyReason(outcome, set, stalledBy, reconciling);
+  set.Ready =
+    notReady === undefined
+      ? { status: 'True', reason: 'Converged', message: 'serving from every region as specified' }
+      : { status: 'False', ...notReady };
+
+  const keptCanary = keptFromLastValid?.canary;
+  return {
+    site: outcome.name,
+    region: outcome.region,
+    global: outcome.global,
+    observedGeneration: outcome.spec?.generation ?? previous?.observedGeneration ?? 0,
+    observedHash: outcome.spec?.hash ?? previous?.observedHash ?? '',
+    conditions: withTransitionTimes(set, previous, now),
+    regions,
+    cdn: cdnStatus(outcome, keptFromLastValid, distribution, cdnError),
+    ...(canary !== undefined ? { canary } : keptCanary !== undefined ? { canary: keptCanary } : {}),
+    lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
+    // Not among the errors above: a status rewritten is neither a region nor the CDN degraded.
+    errors: [...errors, ...unreadableStatusRecord(outcome)],
+  };
+}
+
+/** With the spec invalid, the last valid spec's world is what serves: its report stands. */
+function lastValidReport(outcome: SiteOutcome): SiteStatus | undefined {
+  const previous = outcome.previous;
+  if (outcome.problems === undefined || previous === undefined) return undefined;
+  const reportedAnything =
+    Object.keys(previous.regions).length > 0 || previous.cdn.distributionId !== undefined;
+  return reportedAnything ? previous : undefined;
+}
+
+/** The actions this pass applied without error. */
+function appliedActions(outcome: SiteOutcome): Action[] {
+  return outcome.applied?.results.filter((r) => r.error === undefined).map((r) => r.action) ?? [];
+}
+
+/** The site's distribution, as observed or created this pass. */
+function siteDistribution(outcome: SiteOutcome): DistributionSummary | undefined {
+  // A distribution created this pass is recorded at once: the next pass then knows it is ours without a tag read.
+  return (
+    outcome.observed?.cdn?.distributions.find((d) => d.owned) ??
+    outcome.applied?.results.find((r) => r.created)?.created
+  );
+}
+
+/** True while ECS is still starting or stopping a service's tasks. */
+function rolloutInProgress(outcome: SiteOutcome): boolean {
+  return Object.values(outcome.observed?.regions ?? {}).some((r) =>
     r.services.some(
       (s) =>
         s.status === 'ACTIVE' &&
@@ -92,10 +150,16 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
           (s.runningCount !== s.desiredCount && s.failedRollout?.taskDefinition !== s.taskDefinition)),
     ),
   );
-  const pendingActions = (outcome.plan?.actions.length ?? 0) > 0;
-  const blockers = Object.entries(outcome.plan?.blockers ?? {}).flatMap(([, b]) => b);
+}
 
-  const set: Partial<Record<ConditionType, Omit<Condition, 'lastTransitionTime'>>> = {};
+/** True when the plan holds actions not yet applied. */
+function hasPendingActions(outcome: SiteOutcome): boolean {
+  return (outcome.plan?.actions.length ?? 0) > 0;
+}
+
+/** Conditions about the spec itself: Invalid, Paused, SpecConflict, Deleting. */
+function specConditions(outcome: SiteOutcome, keptFromLastValid: SiteStatus | undefined): ConditionSet {
+  const set: ConditionSet = {};
   if (outcome.problems !== undefined) {
     const problems = outcome.problems
       .map((p) => (p.field === '' ? `document ${p.message}` : `${p.field} ${p.message}`))
@@ -121,7 +185,7 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       reason: 'ConcurrentEdits',
       message: lostEditsMessage(outcome.lostEdits),
     };
-  } else if (previous?.conditions.SpecConflict?.status === 'True') {
+  } else if (outcome.previous?.conditions.SpecConflict?.status === 'True') {
     set.SpecConflict = { status: 'False', reason: 'Settled', message: 'no edit of the spec was lost' };
   }
   if (outcome.spec === undefined) {
@@ -131,14 +195,19 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       message: 'the spec was deleted; removing what tandem created for it',
     };
   }
+  return set;
+}
 
+/** Conditions about where traffic goes: FailoverActive, CanaryProgressing, CanaryFailed. */
+function trafficConditions(outcome: SiteOutcome): ConditionSet {
+  const set: ConditionSet = {};
   if (outcome.decisions?.failoverActive) {
     set.FailoverActive = {
       status: 'True',
       reason: 'PrimaryFailing',
       message: `the primary region is failing (${outcome.decisions.failing.join(', ')}); the CDN serves from the failover region`,
     };
-  } else if (previous?.conditions.FailoverActive !== undefined) {
+  } else if (outcome.previous?.conditions.FailoverActive !== undefined) {
     set.FailoverActive = { status: 'False', reason: 'PrimaryHealthy', message: 'the primary region serves' };
   }
   const canary = outcome.decisions?.canary;
@@ -158,73 +227,90 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
       message: `promoted ${canary?.tag} to stable`,
     };
   }
+  return set;
+}
 
-  const stalledBy =
-    set.Invalid !== undefined
-      ? { reason: 'InvalidSpec', message: 'the spec is invalid; fix it and apply again (see Invalid)' }
-      : (outcome.stalled ??
-        (blockers.length > 0
-          ? { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') }
-          : (terminalError(errors) ?? rolloutStall(regions))));
-  set.Stalled =
-    stalledBy === undefined
-      ? { status: 'False', reason: 'NotStalled', message: 'nothing needs a person' }
-      : { status: 'True', ...stalledBy };
+/** Why a person must act, first reason first; undefined when nothing needs a person. */
+function stallReason(
+  outcome: SiteOutcome,
+  invalid: boolean,
+  errors: readonly ErrorRecord[],
+  regions: Record<string, RegionStatus>,
+): Reason | undefined {
+  if (invalid)
+    return { reason: 'InvalidSpec', message: 'the spec is invalid; fix it and apply again (see Invalid)' };
+  if (outcome.stalled !== undefined) return outcome.stalled;
+  const blockers = Object.values(outcome.plan?.blockers ?? {}).flat();
+  if (blockers.length > 0)
+    return { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+  return terminalError(errors) ?? rolloutStall(regions);
+}
 
-  set.Degraded =
-    degraded.length === 0 && cdnError === undefined
-      ? { status: 'False', reason: 'AllRegionsHealthy', message: 'every region and the CDN converged' }
-      : {
-          status: 'True',
-          reason:
-            degraded.length === 0
-              ? 'CdnDegraded'
-              : cdnError === undefined &&
-                  degraded.every(([, r]) => r.degraded!.reason === 'InsufficientCapacity')
-                ? 'InsufficientCapacity'
-                : 'RegionDegraded',
-          message: [
-            ...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`),
-            ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`]),
-          ].join('; '),
-        };
+/** Degraded when a region or the CDN is; InsufficientCapacity only when that is every region's reason. */
+function degradedCondition(
+  regions: Record<string, RegionStatus>,
+  cdnError: string | undefined,
+): Omit<Condition, 'lastTransitionTime'> {
+  const degraded = Object.entries(regions).filter(([, r]) => r.degraded !== undefined);
+  if (degraded.length === 0 && cdnError === undefined)
+    return { status: 'False', reason: 'AllRegionsHealthy', message: 'every region and the CDN converged' };
+  const message = [
+    ...degraded.map(([name, r]) => `${name}: ${r.degraded!.message}`),
+    ...(cdnError === undefined ? [] : [`cdn: ${cdnError}`]),
+  ].join('; ');
+  return { status: 'True', reason: degradedReason(degraded, cdnError), message };
+}
 
-  const reconciling =
-    applied.length > 0
-      ? { reason: 'Converging', message: `applied ${applied.length} action(s) this pass` }
-      : pendingActions && !outcome.paused && stalledBy === undefined
-        ? { reason: 'Converging', message: 'actions remain; the next pass retries them' }
-        : rollingOut
-          ? { reason: 'RolloutInProgress', message: 'ECS is starting or stopping tasks' }
-          : distribution?.status === 'InProgress'
-            ? { reason: 'CdnDeploying', message: 'CloudFront is deploying the latest change' }
-            : canary?.phase === 'Progressing'
-              ? { reason: 'CanaryAnalysis', message: canary.message }
-              : undefined;
-  set.Reconciling =
-    reconciling === undefined
-      ? { status: 'False', reason: 'Converged', message: 'the world matches the spec' }
-      : { status: 'True', ...reconciling };
+function degradedReason(degraded: [string, RegionStatus][], cdnError: string | undefined): string {
+  if (degraded.length === 0) return 'CdnDegraded';
+  const onlyCapacity =
+    cdnError === undefined && degraded.every(([, r]) => r.degraded!.reason === 'InsufficientCapacity');
+  return onlyCapacity ? 'InsufficientCapacity' : 'RegionDegraded';
+}
 
-  const notReady =
-    set.Invalid !== undefined
-      ? { reason: 'InvalidSpec', message: 'the spec is invalid' }
-      : outcome.paused && pendingActions
-        ? { reason: 'Paused', message: 'paused with changes waiting; unpause to apply them' }
-        : stalledBy !== undefined
-          ? { reason: stalledBy.reason, message: stalledBy.message }
-          : set.Degraded.status === 'True'
-            ? { reason: set.Degraded.reason, message: set.Degraded.message }
-            : reconciling !== undefined
-              ? reconciling
-              : outcome.spec === undefined
-                ? { reason: 'Deleting', message: 'removing the site' }
-                : undefined;
-  set.Ready =
-    notReady === undefined
-      ? { status: 'True', reason: 'Converged', message: 'serving from every region as specified' }
-      : { status: 'False', ...notReady };
+/** What the site is still converging on, first reason first; undefined once the world matches the spec. */
+function reconcilingReason(
+  outcome: SiteOutcome,
+  applied: readonly Action[],
+  stalledBy: Reason | undefined,
+  distribution: DistributionSummary | undefined,
+): Reason | undefined {
+  if (applied.length > 0)
+    return { reason: 'Converging', message: `applied ${applied.length} action(s) this pass` };
+  if (hasPendingActions(outcome) && !outcome.paused && stalledBy === undefined)
+    return { reason: 'Converging', message: 'actions remain; the next pass retries them' };
+  if (rolloutInProgress(outcome))
+    return { reason: 'RolloutInProgress', message: 'ECS is starting or stopping tasks' };
+  if (distribution?.status === 'InProgress')
+    return { reason: 'CdnDeploying', message: 'CloudFront is deploying the latest change' };
+  const canary = outcome.decisions?.canary;
+  if (canary?.phase === 'Progressing') return { reason: 'CanaryAnalysis', message: canary.message };
+  return undefined;
+}
 
+/** Why the site is not Ready, most pressing first; undefined when it serves as specified. */
+function notReadyReason(
+  outcome: SiteOutcome,
+  set: ConditionSet,
+  stalledBy: Reason | undefined,
+  reconciling: Reason | undefined,
+): Reason | undefined {
+  if (set.Invalid !== undefined) return { reason: 'InvalidSpec', message: 'the spec is invalid' };
+  if (outcome.paused && hasPendingActions(outcome))
+    return { reason: 'Paused', message: 'paused with changes waiting; unpause to apply them' };
+  if (stalledBy !== undefined) return { reason: stalledBy.reason, message: stalledBy.message };
+  if (set.Degraded?.status === 'True') return { reason: set.Degraded.reason, message: set.Degraded.message };
+  if (reconciling !== undefined) return reconciling;
+  if (outcome.spec === undefined) return { reason: 'Deleting', message: 'removing the site' };
+  return undefined;
+}
+
+/** A condition keeps its lastTransitionTime while its status stays the same. */
+function withTransitionTimes(
+  set: ConditionSet,
+  previous: SiteStatus | undefined,
+  now: Date,
+): SiteStatus['conditions'] {
   const conditions: SiteStatus['conditions'] = {};
   for (const [type, condition] of Object.entries(set) as [
     ConditionType,
@@ -239,37 +325,23 @@ export function siteStatus(outcome: SiteOutcome, now: Date): SiteStatus {
           : now.toISOString(),
     };
   }
+  return conditions;
+}
 
+/** The CDN's part of the report: only the global duties' holder reports it; an invalid spec keeps the last one. */
+function cdnStatus(
+  outcome: SiteOutcome,
+  keptFromLastValid: SiteStatus | undefined,
+  distribution: DistributionSummary | undefined,
+  cdnError: string | undefined,
+): SiteStatus['cdn'] {
+  if (!outcome.global) return {};
+  if (keptFromLastValid !== undefined) return keptFromLastValid.cdn;
   return {
-    site: outcome.name,
-    region: outcome.region,
-    global: outcome.global,
-    observedGeneration: outcome.spec?.generation ?? previous?.observedGeneration ?? 0,
-    observedHash: outcome.spec?.hash ?? previous?.observedHash ?? '',
-    conditions,
-    regions,
-    cdn: !outcome.global
+    ...(distribution === undefined
       ? {}
-      : keptFromLastValid !== undefined
-        ? keptFromLastValid.cdn
-        : {
-            ...(distribution === undefined
-              ? {}
-              : {
-                  distributionId: distribution.id,
-                  domainName: distribution.domainName,
-                  state: distribution.status,
-                }),
-            ...(cdnError === undefined ? {} : { error: cdnError }),
-          },
-    ...(canary !== undefined
-      ? { canary }
-      : keptFromLastValid?.canary !== undefined
-        ? { canary: keptFromLastValid.canary }
-        : {}),
-    lastActions: applied.length > 0 ? applied.map(actionRecord) : (previous?.lastActions ?? []),
-    // Not among the errors above: a status rewritten is neither a region nor the CDN degraded.
-    errors: [...errors, ...unreadableStatusRecord(outcome)],
+      : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
+    ...(cdnError === undefined ? {} : { error: cdnError }),
   };
 }
 
@@ -299,8 +371,6 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
       pending: service?.pendingCount ?? 0,
     };
   };
-  const regionErrors = errors.filter((e) => e.region === name);
-  const blockers = outcome.plan?.blockers[name] ?? [];
   const status: RegionStatus = {
     role: desired?.role ?? outcome.previous?.regions[name]?.role ?? 'failover',
     stable: counts('stable'),
@@ -321,41 +391,57 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
   const groups = targetGroupArns(outcome, observed);
   if (groups !== undefined) status.targetGroups = groups;
   // Published for the canary analysis, which the global duties' holder runs on every region's traffic.
-  if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined) {
-    const { requestsPerMinute, errors5xxPerMinute, p95LatencyMs } = observed.traffic.canary;
-    status.canaryTraffic = {
-      ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
-      ...(errors5xxPerMinute === undefined ? {} : { errors5xxPerMinute }),
-      ...(p95LatencyMs === undefined ? {} : { p95LatencyMs }),
-    };
-  }
-  if (observed?.error !== undefined) {
-    status.degraded = { reason: 'RegionUnreachable', message: observed.error.message };
-  } else if (blockers.length > 0) {
-    status.degraded = { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
-  } else if (outcome.decisions?.failing.includes(name)) {
-    status.degraded = {
+  if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined)
+    status.canaryTraffic = canaryTraffic(observed);
+  const degraded = regionDegraded(outcome, observed, errors, failedRollouts);
+  if (degraded !== undefined) status.degraded = degraded;
+  return { [name]: status };
+}
+
+/** The canary's traffic in the region, for the analysis. */
+function canaryTraffic(observed: ObservedRegion): NonNullable<RegionStatus['canaryTraffic']> {
+  const { requestsPerMinute, errors5xxPerMinute, p95LatencyMs } = observed.traffic.canary;
+  return {
+    ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
+    ...(errors5xxPerMinute === undefined ? {} : { errors5xxPerMinute }),
+    ...(p95LatencyMs === undefined ? {} : { p95LatencyMs }),
+  };
+}
+
+/** Why the region is degraded, most pressing first; undefined when it is not. */
+function regionDegraded(
+  outcome: SiteOutcome,
+  observed: ObservedRegion | undefined,
+  errors: readonly ErrorRecord[],
+  failedRollouts: readonly FailedRollout[] | undefined,
+): RegionStatus['degraded'] {
+  const name = outcome.region;
+  if (observed?.error !== undefined) return { reason: 'RegionUnreachable', message: observed.error.message };
+  const blockers = outcome.plan?.blockers[name] ?? [];
+  if (blockers.length > 0)
+    return { reason: 'OwnershipConflict', message: blockers.map((b) => b.message).join(' ') };
+  if (outcome.decisions?.failing.includes(name))
+    return {
       reason: 'RegionFailing',
       message: 'no healthy targets, or too many 5xx responses; the other regions carry its demand',
     };
-  } else if (regionErrors.length > 0) {
-    status.degraded = {
+  const regionErrors = errors.filter((e) => e.region === name);
+  if (regionErrors.length > 0)
+    return {
       reason: 'ActionFailed',
       message: regionErrors.map((e) => `${e.resource}: ${e.message}`).join('; '),
     };
-  } else if (failedRollouts !== undefined) {
-    status.degraded = { reason: 'RolloutFailed', message: rolloutFailedMessage(failedRollouts) };
-  } else {
-    const unplaced = observed?.services.filter(
-      (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
-    );
-    if (unplaced !== undefined && unplaced.length > 0)
-      status.degraded = {
-        reason: 'InsufficientCapacity',
-        message: unplaced.map((s) => `${s.name}: ${s.placementFailure}`).join('; '),
-      };
-  }
-  return { [name]: status };
+  if (failedRollouts !== undefined)
+    return { reason: 'RolloutFailed', message: rolloutFailedMessage(failedRollouts) };
+  const unplaced = observed?.services.filter(
+    (s) => s.status === 'ACTIVE' && s.placementFailure !== undefined,
+  );
+  if (unplaced !== undefined && unplaced.length > 0)
+    return {
+      reason: 'InsufficientCapacity',
+      message: unplaced.map((s) => `${s.name}: ${s.placementFailure}`).join('; '),
+    };
+  return undefined;
 }
 
 /** The site's target groups in the region, as observed or created this pass (for the dashboard). */

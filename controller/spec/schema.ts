@@ -548,4 +548,3 @@ export type SiteInput = v.InferInput<typeof SiteSchema>;
 /** A validated spec with every default filled in. */
 export type Site = v.InferOutput<typeof SiteSchema>;
 export type SiteSpec = Site['spec'];
-export type RegionSpec = SiteSpec['regions'][number];

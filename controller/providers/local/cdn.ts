@@ -71,317 +71,27 @@ const HOP_BY_HOP = [
 ];
 
 export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
-  const { view } = options;
-  const clock = options.clock ?? Date.now;
-  const readTimeoutMs = options.originReadTimeoutMs ?? DEFAULT_ORIGIN_READ_TIMEOUT_MS;
-  const cache = new ResponseCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  const host = options.host ?? '127.0.0.1';
   const agent = new http.Agent({ keepAlive: true });
-  const stats: CdnStats = {
-    requests: 0,
-    cacheHits: 0,
-    originRequests: 0,
-    failovers: 0,
-    errors5xx: 0,
-    byOrigin: {},
+  const cdn: Cdn = {
+    view: options.view,
+    clock: options.clock ?? Date.now,
+    readTimeoutMs: options.originReadTimeoutMs ?? DEFAULT_ORIGIN_READ_TIMEOUT_MS,
+    cache: new ResponseCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
+    agent,
+    stats: { requests: 0, cacheHits: 0, originRequests: 0, failovers: 0, errors5xx: 0, byOrigin: {} },
+    servedOne: false,
+    address: () => `http://${host}:${(server.address() as AddressInfo | null)?.port ?? 0}/`,
   };
 
   const server = http.createServer((req, res) => {
     req.on('error', ignore);
     res.on('error', ignore);
-    handle(req, res).catch(() => reply(res, 502, 'the CDN failed to handle the request\n'));
+    handle(cdn, req, res).catch(() => reply(cdn, res, 502, 'the CDN failed to handle the request\n'));
   });
-
-  function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
-    if (status >= 500) stats.errors5xx += 1;
-    res.writeHead(status, headers);
-  }
-
-  /** An answer from the CDN itself (never cached). */
-  function reply(res: ServerResponse, status: number, text: string, via?: string): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (res.destroyed) return;
-    writeHead(res, status, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-      'x-cache': 'Error from tandem-cdn',
-      ...(via === undefined ? {} : { via }),
-    });
-    res.end(text);
-  }
-
-  // Once a distribution has been served, none means its site was deleted, not that one is coming.
-  let servedOne = false;
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    stats.requests += 1;
-    const distributions = view.distributions();
-    if (distributions.length > 0) servedOne = true;
-    const choice = chooseDistribution(distributions, req.headers.host);
-    if (choice.kind === 'none') {
-      reply(
-        res,
-        503,
-        servedOne
-          ? 'no distribution any more: its site was deleted (or the distribution disabled); tandem apply -f <spec> makes one again\n'
-          : 'no distribution yet: the reconciler creates one within a few seconds of tandem apply; tandem get lists the stored sites\n',
-      );
-      return;
-    }
-    if (choice.kind === 'unknownHost') {
-      reply(res, 404, unknownHostText(req.headers.host, choice.distributions, address()));
-      return;
-    }
-    const distribution = choice.distribution;
-    const via = `1.1 ${distribution.id}.cloudfront.net (tandem local CDN)`;
-    const method = req.method ?? 'GET';
-    const cacheKey = `${distribution.id} ${req.url ?? '/'}`;
-
-    // GET and HEAD share entries; only GET misses fill them (a HEAD answer has no body to keep).
-    if (method === 'GET' || method === 'HEAD') {
-      const now = clock();
-      const hit = cache.get(cacheKey, now);
-      if (hit) {
-        stats.cacheHits += 1;
-        writeHead(res, 200, {
-          ...hit.headers,
-          'content-length': hit.body.length,
-          age: String(Math.max(0, Math.floor((now - hit.storedAt) / 1000))),
-          via: appendVia(hit.originVia, via),
-          'x-cache': 'Hit from tandem-cdn',
-          'x-tandem-origin-id': hit.originId,
-        });
-        res.end(method === 'HEAD' ? undefined : hit.body);
-        return;
-      }
-    }
-
-    const route = routeOf(distribution.config);
-    if (typeof route === 'string') {
-      reply(res, 502, `${route}\n`, via);
-      return;
-    }
-
-    const viewerGone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) viewerGone.abort();
-    });
-    const failover = FAILOVER_METHODS.has(method) ? route.failover : undefined;
-    let body: Buffer | IncomingMessage = req;
-    if (failover) {
-      const buffered = await readBody(req, MAX_REPLAYABLE_BODY_BYTES);
-      if (buffered === 'aborted') return;
-      if (buffered === 'tooLarge') {
-        reply(res, 413, 'request body too large\n', via);
-        return;
-      }
-      body = buffered;
-    }
-    const request: ForwardedRequest = {
-      method,
-      path: req.url ?? '/',
-      headers: forwardedHeaders(req, via),
-      body,
-      signal: viewerGone.signal,
-    };
-
-    let answeredBy = route.primary;
-    let outcome = await askOrigin(route.primary, request);
-    let allUnreachable = outcome.kind === 'unreachable';
-    if (failover && !viewerGone.signal.aborted && failsOver(outcome, route.statusCodes)) {
-      if (outcome.kind === 'response') outcome.response.resume();
-      stats.failovers += 1;
-      answeredBy = failover;
-      outcome = await askOrigin(failover, request);
-      allUnreachable &&= outcome.kind === 'unreachable';
-    }
-
-    if (viewerGone.signal.aborted) {
-      if (outcome.kind === 'response') outcome.response.destroy();
-      return;
-    }
-    if (outcome.kind === 'unreachable') {
-      const text = allUnreachable
-        ? 'the CDN could not reach any origin\n'
-        : `the CDN could not reach origin ${answeredBy.id}\n`;
-      reply(res, 502, text, via);
-      return;
-    }
-    if (outcome.kind === 'timeout') {
-      reply(res, 504, `origin ${answeredBy.id} did not answer within ${readTimeoutMs} ms\n`, via);
-      return;
-    }
-    relay(res, outcome.response, {
-      origin: answeredBy,
-      via,
-      cacheKey: method === 'GET' ? cacheKey : undefined,
-      defaultTtlSeconds: distribution.config.defaultTtlSeconds,
-    });
-  }
-
-  /** Asks one origin, retrying the connection up to its connectionAttempts. */
-  async function askOrigin(origin: Origin, request: ForwardedRequest): Promise<OriginOutcome> {
-    stats.originRequests += 1;
-    const address = view.resolveOrigin(origin.domainName);
-    if (!address) return { kind: 'unreachable' };
-    const attempts = Math.max(1, Math.floor(origin.connectionAttempts));
-    for (let attempt = 1; ; attempt += 1) {
-      const result = await sendOnce(origin, address, request);
-      if (result.kind !== 'connectFailed') return result;
-      if (!result.retryable || attempt >= attempts || request.signal.aborted) return { kind: 'unreachable' };
-    }
-  }
-
-  function sendOnce(
-    origin: Origin,
-    address: { host: string; port: number },
-    request: ForwardedRequest,
-  ): Promise<OriginOutcome | { kind: 'connectFailed'; retryable: boolean }> {
-    return new Promise((resolve) => {
-      let connectTimer: NodeJS.Timeout | undefined;
-      let readTimer: NodeJS.Timeout | undefined;
-      let connected = false;
-      let bodyStarted = false;
-      let settled = false;
-      const settle = (outcome: OriginOutcome | { kind: 'connectFailed'; retryable: boolean }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(connectTimer);
-        clearTimeout(readTimer);
-        request.signal.removeEventListener('abort', onViewerGone);
-        resolve(outcome);
-      };
-
-      const headers: OutgoingHttpHeaders = { ...request.headers, host: origin.domainName };
-      for (const [name, value] of Object.entries(origin.customHeaders)) headers[name.toLowerCase()] = value;
-      const outgoing = http.request({
-        host: address.host,
-        port: address.port,
-        method: request.method,
-        path: request.path,
-        headers,
-        agent,
-      });
-      const onViewerGone = (): void => {
-        outgoing.destroy();
-      };
-      request.signal.addEventListener('abort', onViewerGone, { once: true });
-
-      const sendBody = (): void => {
-        connected = true;
-        bodyStarted = true;
-        if (Buffer.isBuffer(request.body)) outgoing.end(request.body);
-        else request.body.pipe(outgoing);
-      };
-      outgoing.on('socket', (socket: Socket) => {
-        if (!socket.connecting) {
-          sendBody();
-          return;
-        }
-        // A connect timer, not a response timer: a slow answer is the read timeout's business.
-        connectTimer = setTimeout(
-          () => outgoing.destroy(new Error('connect timeout')),
-          origin.connectionTimeoutSeconds * 1000,
-        );
-        socket.once('connect', () => {
-          clearTimeout(connectTimer);
-          sendBody();
-        });
-      });
-      outgoing.on('finish', () => {
-        readTimer = setTimeout(() => {
-          settle({ kind: 'timeout' });
-          outgoing.destroy();
-        }, readTimeoutMs);
-      });
-      outgoing.on('response', (response) => settle({ kind: 'response', response }));
-      outgoing.on('error', () => {
-        // A kept-alive socket the origin had already closed fails like a refused connection.
-        if (!connected || outgoing.reusedSocket) {
-          settle({ kind: 'connectFailed', retryable: Buffer.isBuffer(request.body) || !bodyStarted });
-        } else {
-          settle({ kind: 'unreachable' });
-        }
-      });
-    });
-  }
-
-  /** Streams an origin's answer to the viewer, keeping a copy for the cache when it may be cached. */
-  function relay(
-    res: ServerResponse,
-    response: IncomingMessage,
-    context: { origin: Origin; via: string; cacheKey: string | undefined; defaultTtlSeconds: number },
-  ): void {
-    const { origin, via, cacheKey } = context;
-    const status = response.statusCode ?? 502;
-    const headers = responseHeaders(response.headers, origin);
-    const originVia = headerText(response.headers.via);
-    stats.byOrigin[origin.id] = (stats.byOrigin[origin.id] ?? 0) + 1;
-    writeHead(res, status, {
-      ...headers,
-      via: appendVia(originVia, via),
-      'x-cache': 'Miss from tandem-cdn',
-      'x-tandem-origin-id': origin.id,
-    });
-
-    const ttlSeconds =
-      cacheKey !== undefined && status === 200 && response.headers['set-cookie'] === undefined
-        ? cacheTtlSeconds(headerText(response.headers['cache-control']), context.defaultTtlSeconds)
-        : 0;
-    const declaredLength = Number(response.headers['content-length'] ?? 0);
-    let chunks: Buffer[] | undefined =
-      ttlSeconds > 0 && declaredLength <= MAX_CACHED_OBJECT_BYTES ? [] : undefined;
-    let size = 0;
-    let idleTimer: NodeJS.Timeout | undefined;
-    const armIdleTimer = (): void => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => response.destroy(), readTimeoutMs);
-    };
-    armIdleTimer();
-
-    response.on('data', (chunk: Buffer) => {
-      armIdleTimer();
-      if (!chunks) return;
-      size += chunk.length;
-      if (size > MAX_CACHED_OBJECT_BYTES) chunks = undefined;
-      else chunks.push(chunk);
-    });
-    response.on('end', () => {
-      if (!chunks || cacheKey === undefined) return;
-      const storedAt = clock();
-      const stored = { ...headers };
-      delete stored.age;
-      cache.set(cacheKey, {
-        headers: stored,
-        body: Buffer.concat(chunks),
-        originVia,
-        originId: origin.id,
-        storedAt,
-        expiresAt: storedAt + ttlSeconds * 1000,
-      });
-    });
-    response.on('error', ignore);
-    response.on('close', () => {
-      clearTimeout(idleTimer);
-      // The origin went away mid-answer: the status is sent, so cut the viewer off rather than end cleanly.
-      if (!response.complete) res.destroy();
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) response.destroy();
-    });
-    response.pipe(res);
-  }
-
-  function address(): string {
-    const info = server.address() as AddressInfo | null;
-    return `http://${options.host ?? '127.0.0.1'}:${info?.port ?? 0}/`;
-  }
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -389,8 +99,8 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
 
   return {
     port: (server.address() as AddressInfo).port,
-    stats: () => ({ ...stats, byOrigin: { ...stats.byOrigin } }),
-    purge: () => cache.clear(),
+    stats: () => ({ ...cdn.stats, byOrigin: { ...cdn.stats.byOrigin } }),
+    purge: () => cdn.cache.clear(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -400,6 +110,367 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
         setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
+}
+
+/** The proxy's state, shared by every request it handles. */
+interface Cdn {
+  view: CdnView;
+  clock: () => number;
+  readTimeoutMs: number;
+  cache: ResponseCache;
+  /** Keeps origin connections alive between requests. */
+  agent: http.Agent;
+  stats: CdnStats;
+  /** Once a distribution has been served, none means its site was deleted, not that one is coming. */
+  servedOne: boolean;
+  /** Where the proxy listens, for the unknown host page. */
+  address: () => string;
+}
+
+/**
+ * One viewer request: pick the distribution by Host, answer from the cache
+ * when it can, else ask the primary origin and, when it fails and the method
+ * allows, the failover origin; relay the answer or say why there is none.
+ */
+async function handle(cdn: Cdn, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  cdn.stats.requests += 1;
+  const distribution = distributionFor(cdn, req, res);
+  if (distribution === undefined) return;
+  const via = `1.1 ${distribution.id}.cloudfront.net (tandem local CDN)`;
+  const method = req.method ?? 'GET';
+  const cacheKey = `${distribution.id} ${req.url ?? '/'}`;
+  if (answeredFromCache(cdn, res, method, cacheKey, via)) return;
+
+  const route = routeOf(distribution.config);
+  if (typeof route === 'string') {
+    reply(cdn, res, 502, `${route}\n`, via);
+    return;
+  }
+  const viewerGone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) viewerGone.abort();
+  });
+  const failover = FAILOVER_METHODS.has(method) ? route.failover : undefined;
+  const body = await requestBody(cdn, req, res, failover !== undefined, via);
+  if (body === undefined) return;
+  const request: ForwardedRequest = {
+    method,
+    path: req.url ?? '/',
+    headers: forwardedHeaders(req, via),
+    body,
+    signal: viewerGone.signal,
+  };
+
+  const { outcome, answeredBy, allUnreachable } = await askWithFailover(cdn, route, failover, request);
+  if (viewerGone.signal.aborted) {
+    if (outcome.kind === 'response') outcome.response.destroy();
+    return;
+  }
+  if (outcome.kind === 'unreachable') {
+    const text = allUnreachable
+      ? 'the CDN could not reach any origin\n'
+      : `the CDN could not reach origin ${answeredBy.id}\n`;
+    reply(cdn, res, 502, text, via);
+    return;
+  }
+  if (outcome.kind === 'timeout') {
+    reply(cdn, res, 504, `origin ${answeredBy.id} did not answer within ${cdn.readTimeoutMs} ms\n`, via);
+    return;
+  }
+  relay(cdn, res, outcome.response, {
+    origin: answeredBy,
+    via,
+    cacheKey: method === 'GET' ? cacheKey : undefined,
+    defaultTtlSeconds: distribution.config.defaultTtlSeconds,
+  });
+}
+
+/** The distribution the Host names; undefined once the CDN has answered that there is none. */
+function distributionFor(cdn: Cdn, req: IncomingMessage, res: ServerResponse): LocalDistribution | undefined {
+  const distributions = cdn.view.distributions();
+  if (distributions.length > 0) cdn.servedOne = true;
+  const choice = chooseDistribution(distributions, req.headers.host);
+  if (choice.kind === 'none') {
+    reply(
+      cdn,
+      res,
+      503,
+      cdn.servedOne
+        ? 'no distribution any more: its site was deleted (or the distribution disabled); tandem apply -f <spec> makes one again\n'
+        : 'no distribution yet: the reconciler creates one within a few seconds of tandem apply; tandem get lists the stored sites\n',
+    );
+    return undefined;
+  }
+  if (choice.kind === 'unknownHost') {
+    reply(cdn, res, 404, unknownHostText(req.headers.host, choice.distributions, cdn.address()));
+    return undefined;
+  }
+  return choice.distribution;
+}
+
+/** Answers a GET or HEAD from the cache; true when it did. */
+function answeredFromCache(
+  cdn: Cdn,
+  res: ServerResponse,
+  method: string,
+  cacheKey: string,
+  via: string,
+): boolean {
+  // GET and HEAD share entries; only GET misses fill them (a HEAD answer has no body to keep).
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const now = cdn.clock();
+  const hit = cdn.cache.get(cacheKey, now);
+  if (!hit) return false;
+  cdn.stats.cacheHits += 1;
+  writeHead(cdn, res, 200, {
+    ...hit.headers,
+    'content-length': hit.body.length,
+    age: String(Math.max(0, Math.floor((now - hit.storedAt) / 1000))),
+    via: appendVia(hit.originVia, via),
+    'x-cache': 'Hit from tandem-cdn',
+    'x-tandem-origin-id': hit.originId,
+  });
+  res.end(method === 'HEAD' ? undefined : hit.body);
+  return true;
+}
+
+/**
+ * The body to forward: held in full when a failover origin may need it too,
+ * else streamed. Undefined when the viewer went away or the body is too large
+ * to hold (answered 413).
+ */
+async function requestBody(
+  cdn: Cdn,
+  req: IncomingMessage,
+  res: ServerResponse,
+  replayable: boolean,
+  via: string,
+): Promise<Buffer | IncomingMessage | undefined> {
+  if (!replayable) return req;
+  const buffered = await readBody(req, MAX_REPLAYABLE_BODY_BYTES);
+  if (buffered === 'aborted') return undefined;
+  if (buffered === 'tooLarge') {
+    reply(cdn, res, 413, 'request body too large\n', via);
+    return undefined;
+  }
+  return buffered;
+}
+
+/** Asks the primary origin, then the failover origin when the primary's answer fails over. */
+async function askWithFailover(
+  cdn: Cdn,
+  route: Route,
+  failover: Origin | undefined,
+  request: ForwardedRequest,
+): Promise<{ outcome: OriginOutcome; answeredBy: Origin; allUnreachable: boolean }> {
+  const outcome = await askOrigin(cdn, route.primary, request);
+  if (failover === undefined || request.signal.aborted || !failsOver(outcome, route.statusCodes))
+    return { outcome, answeredBy: route.primary, allUnreachable: outcome.kind === 'unreachable' };
+  if (outcome.kind === 'response') outcome.response.resume();
+  cdn.stats.failovers += 1;
+  const second = await askOrigin(cdn, failover, request);
+  return {
+    outcome: second,
+    answeredBy: failover,
+    allUnreachable: outcome.kind === 'unreachable' && second.kind === 'unreachable',
+  };
+}
+
+function writeHead(cdn: Cdn, res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+  if (status >= 500) cdn.stats.errors5xx += 1;
+  res.writeHead(status, headers);
+}
+
+/** An answer from the CDN itself (never cached). */
+function reply(cdn: Cdn, res: ServerResponse, status: number, text: string, via?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (res.destroyed) return;
+  writeHead(cdn, res, status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'x-cache': 'Error from tandem-cdn',
+    ...(via === undefined ? {} : { via }),
+  });
+  res.end(text);
+}
+
+/** Asks one origin, retrying the connection up to its connectionAttempts. */
+async function askOrigin(cdn: Cdn, origin: Origin, request: ForwardedRequest): Promise<OriginOutcome> {
+  cdn.stats.originRequests += 1;
+  const address = cdn.view.resolveOrigin(origin.domainName);
+  if (!address) return { kind: 'unreachable' };
+  const attempts = Math.max(1, Math.floor(origin.connectionAttempts));
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await sendOnce(cdn, origin, address, request);
+    if (result.kind !== 'connectFailed') return result;
+    if (!result.retryable || attempt >= attempts || request.signal.aborted) return { kind: 'unreachable' };
+  }
+}
+
+/**
+ * One attempt at an origin: the connection under the origin's connect
+ * timeout, then the answer under the read timeout. A failed connection is
+ * retryable when the body can be sent again.
+ */
+function sendOnce(
+  cdn: Cdn,
+  origin: Origin,
+  address: { host: string; port: number },
+  request: ForwardedRequest,
+): Promise<OriginOutcome | { kind: 'connectFailed'; retryable: boolean }> {
+  return new Promise((resolve) => {
+    let connectTimer: NodeJS.Timeout | undefined;
+    let readTimer: NodeJS.Timeout | undefined;
+    let connected = false;
+    let bodyStarted = false;
+    let settled = false;
+    const settle = (outcome: OriginOutcome | { kind: 'connectFailed'; retryable: boolean }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(readTimer);
+      request.signal.removeEventListener('abort', onViewerGone);
+      resolve(outcome);
+    };
+
+    const headers: OutgoingHttpHeaders = { ...request.headers, host: origin.domainName };
+    for (const [name, value] of Object.entries(origin.customHeaders)) headers[name.toLowerCase()] = value;
+    const outgoing = http.request({
+      host: address.host,
+      port: address.port,
+      method: request.method,
+      path: request.path,
+      headers,
+      agent: cdn.agent,
+    });
+    const onViewerGone = (): void => {
+      outgoing.destroy();
+    };
+    request.signal.addEventListener('abort', onViewerGone, { once: true });
+
+    const sendBody = (): void => {
+      connected = true;
+      bodyStarted = true;
+      if (Buffer.isBuffer(request.body)) outgoing.end(request.body);
+      else request.body.pipe(outgoing);
+    };
+    outgoing.on('socket', (socket: Socket) => {
+      if (!socket.connecting) {
+        sendBody();
+        return;
+      }
+      // A connect timer, not a response timer: a slow answer is the read timeout's business.
+      connectTimer = setTimeout(
+        () => outgoing.destroy(new Error('connect timeout')),
+        origin.connectionTimeoutSeconds * 1000,
+      );
+      socket.once('connect', () => {
+        clearTimeout(connectTimer);
+        sendBody();
+      });
+    });
+    outgoing.on('finish', () => {
+      readTimer = setTimeout(() => {
+        settle({ kind: 'timeout' });
+        outgoing.destroy();
+      }, cdn.readTimeoutMs);
+    });
+    outgoing.on('response', (response) => settle({ kind: 'response', response }));
+    outgoing.on('error', () => {
+      // A kept-alive socket the origin had already closed fails like a refused connection.
+      if (!connected || outgoing.reusedSocket) {
+        settle({ kind: 'connectFailed', retryable: Buffer.isBuffer(request.body) || !bodyStarted });
+      } else {
+        settle({ kind: 'unreachable' });
+      }
+    });
+  });
+}
+
+/** Streams an origin's answer to the viewer, keeping a copy for the cache when it may be cached. */
+function relay(
+  cdn: Cdn,
+  res: ServerResponse,
+  response: IncomingMessage,
+  context: { origin: Origin; via: string; cacheKey: string | undefined; defaultTtlSeconds: number },
+): void {
+  const { origin, via, cacheKey } = context;
+  const status = response.statusCode ?? 502;
+  const headers = responseHeaders(response.headers, origin);
+  const originVia = headerText(response.headers.via);
+  cdn.stats.byOrigin[origin.id] = (cdn.stats.byOrigin[origin.id] ?? 0) + 1;
+  writeHead(cdn, res, status, {
+    ...headers,
+    via: appendVia(originVia, via),
+    'x-cache': 'Miss from tandem-cdn',
+    'x-tandem-origin-id': origin.id,
+  });
+
+  const ttlSeconds =
+    cacheKey !== undefined && status === 200 && response.headers['set-cookie'] === undefined
+      ? cacheTtlSeconds(headerText(response.headers['cache-control']), context.defaultTtlSeconds)
+      : 0;
+  if (cacheKey !== undefined && ttlSeconds > 0)
+    keepForCache(cdn, response, cacheKey, ttlSeconds, { headers, originVia, originId: origin.id });
+  cutOffWhenIdle(cdn, response);
+  response.on('error', ignore);
+  response.on('close', () => {
+    // The origin went away mid-answer: the status is sent, so cut the viewer off rather than end cleanly.
+    if (!response.complete) res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) response.destroy();
+  });
+  response.pipe(res);
+}
+
+/** Collects the answer as it streams and caches it once complete, unless it grows over the object limit. */
+function keepForCache(
+  cdn: Cdn,
+  response: IncomingMessage,
+  cacheKey: string,
+  ttlSeconds: number,
+  meta: { headers: OutgoingHttpHeaders; originVia: string | undefined; originId: string },
+): void {
+  const declaredLength = Number(response.headers['content-length'] ?? 0);
+  if (declaredLength > MAX_CACHED_OBJECT_BYTES) return;
+  let chunks: Buffer[] | undefined = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    if (!chunks) return;
+    size += chunk.length;
+    if (size > MAX_CACHED_OBJECT_BYTES) chunks = undefined;
+    else chunks.push(chunk);
+  });
+  response.on('end', () => {
+    if (!chunks) return;
+    const storedAt = cdn.clock();
+    const stored = { ...meta.headers };
+    delete stored.age;
+    cdn.cache.set(cacheKey, {
+      headers: stored,
+      body: Buffer.concat(chunks),
+      originVia: meta.originVia,
+      originId: meta.originId,
+      storedAt,
+      expiresAt: storedAt + ttlSeconds * 1000,
+    });
+  });
+}
+
+/** An origin that goes quiet mid-answer for the read timeout is cut off. */
+function cutOffWhenIdle(cdn: Cdn, response: IncomingMessage): void {
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdleTimer = (): void => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => response.destroy(), cdn.readTimeoutMs);
+  };
+  armIdleTimer();
+  response.on('data', armIdleTimer);
+  response.on('close', () => clearTimeout(idleTimer));
 }
 
 interface ForwardedRequest {
