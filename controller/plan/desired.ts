@@ -8,7 +8,7 @@ import {
   taskDefinitionFamily,
   type Track,
 } from '../model/naming.ts';
-import type { Platform } from '../model/platform.ts';
+import { regionOriginProtocol, type Platform } from '../model/platform.ts';
 import type { DistributionConfig, Origin } from '../ports/cdn.ts';
 import type { TaskDefinitionSpec } from '../ports/ecs.ts';
 import type { Site } from '../spec/schema.ts';
@@ -167,7 +167,7 @@ function desiredDistribution(
   const origin = (region: string): Origin => ({
     id: region,
     domainName: platformRegion(platform, region).loadBalancerDnsName,
-    protocol: platform.originProtocol,
+    protocol: regionOriginProtocol(platform, platformRegion(platform, region)),
     connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
     connectionAttempts: cdn.connectionAttempts,
     customHeaders: { [header.name]: header.value },

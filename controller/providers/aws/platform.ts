@@ -54,6 +54,8 @@ const RegionPlatformSchema = v.object({
   loadBalancerArn: arn('elasticloadbalancing'),
   loadBalancerDnsName: text,
   listenerArn: arn('elasticloadbalancing'),
+  // Present once the region's HTTPS listener, certificate and port-443 rule exist (platform-stack.ts).
+  httpsListenerArn: v.optional(arn('elasticloadbalancing')),
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
@@ -211,8 +213,11 @@ function regionProblems(platform: RegionPlatform, region: string): string[] {
   for (const [field, resource] of [
     ['loadBalancerArn', 'loadbalancer/app/'],
     ['listenerArn', 'listener/app/'],
+    ['httpsListenerArn', 'listener/app/'],
   ] as const) {
-    const [, , , arnRegion, , rest] = platform[field].split(':');
+    const value = platform[field];
+    if (value === undefined) continue;
+    const [, , , arnRegion, , rest] = value.split(':');
     if (arnRegion !== region)
       problems.push(`field ${field} is in ${JSON.stringify(arnRegion ?? '')}, not ${region}`);
     else if (rest?.startsWith(resource) !== true)
