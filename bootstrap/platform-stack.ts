@@ -54,7 +54,8 @@ export interface PlatformStackProps extends StackProps {
   /**
    * CloudFront reaches the ALB over HTTPS at `origin-<region>.<domain>`: an ACM certificate for
    * that name, validated in the hosted zone, an alias record to the ALB and an HTTPS listener
-   * (TLS 1.2 or later) in place of the HTTP one. Default none: HTTP on port 80.
+   * (TLS 1.2 or later) next to the HTTP one, which stays (docs/bootstrap.md, "Turning a domain on
+   * or off"). Default none: HTTP on port 80 only.
    */
   origin?: { domain: string; hostedZoneId: string };
 }
@@ -132,13 +133,19 @@ export class PlatformStack extends Stack {
     const cloudFront = ec2.Peer.prefixList(prefixList.getResponseField('PrefixLists.0.PrefixListId'));
 
     const origin = props.origin;
-    const port = origin === undefined ? 80 : 443;
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc,
-      description: `tandem ALB: ${origin === undefined ? 'HTTP' : 'HTTPS'} from CloudFront origin-facing addresses only`,
+      // Never changed, with or without a domain: a new description would replace the group under
+      // the running ALB. It was written when the group admitted HTTP only; with a domain the rule
+      // for HTTPS is added next to it.
+      description: 'tandem ALB: HTTP from CloudFront origin-facing addresses only',
       allowAllOutbound: false,
     });
-    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(port), 'CloudFront origin-facing');
+    // HTTP always: the reconciler's rules live on the HTTP listener, which is never replaced, and
+    // the CDN uses it for a region until that region's item says its HTTPS listener is there.
+    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
+    if (origin !== undefined)
+      albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(443), 'CloudFront origin-facing, HTTPS');
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -168,16 +175,18 @@ export class PlatformStack extends Stack {
       contentType: 'text/plain',
       messageBody: 'Forbidden',
     });
-    let listener: elbv2.ApplicationListener;
+    // The HTTP listener is there with or without a domain, under the same id, so turning a domain
+    // on or off never replaces it and never deletes the reconciler's rules on it.
+    const listener = loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: refuse,
+    });
     let originName: string = loadBalancer.loadBalancerDnsName;
-    if (origin === undefined) {
-      listener = loadBalancer.addListener('Http', {
-        port,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        open: false,
-        defaultAction: refuse,
-      });
-    } else {
+    let httpsListener: elbv2.ApplicationListener | undefined;
+    const originResources: Construct[] = [];
+    if (origin !== undefined) {
       // CloudFront checks the origin's certificate against the origin's name, so the ALB gets a name of its own.
       originName = `origin-${region}.${origin.domain}`;
       const zone = route53.PublicHostedZone.fromHostedZoneAttributes(this, 'OriginZone', {
@@ -188,19 +197,21 @@ export class PlatformStack extends Stack {
         domainName: originName,
         validation: acm.CertificateValidation.fromDns(zone),
       });
-      new route53.ARecord(this, 'OriginRecord', {
+      const record = new route53.ARecord(this, 'OriginRecord', {
         zone,
         recordName: originName,
         target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(loadBalancer)),
       });
-      listener = loadBalancer.addListener('Https', {
-        port,
+      // A second listener next to the HTTP one: the reconciler keeps each site's rule on both.
+      httpsListener = loadBalancer.addListener('Https', {
+        port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [certificate],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
         open: false,
         defaultAction: refuse,
       });
+      originResources.push(certificate, record, httpsListener);
     }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {
@@ -282,6 +293,9 @@ export class PlatformStack extends Stack {
       loadBalancerArn: loadBalancer.loadBalancerArn,
       loadBalancerDnsName: originName,
       listenerArn: listener.listenerArn,
+      // Written only with the listener, its certificate, its name and the port-443 rule in place (the
+      // item depends on them): the region's word that the CDN may reach it over HTTPS.
+      ...(httpsListener === undefined ? {} : { httpsListenerArn: httpsListener.listenerArn }),
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],
@@ -323,7 +337,15 @@ export class PlatformStack extends Stack {
       ]),
       installLatestAwsSdk: false,
     });
-    item.node.addDependency(listener, cluster, executionRole, taskRole, logGroup);
+    item.node.addDependency(
+      listener,
+      albSecurityGroup,
+      ...originResources,
+      cluster,
+      executionRole,
+      taskRole,
+      logGroup,
+    );
 
     this.alarmTopic = alarmTopic(this, 'Alarms', `tandem alarms: ${region}`);
     // After the control stack (stacks.ts): this region's replicas of the table and the secret exist.

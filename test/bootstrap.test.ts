@@ -195,13 +195,25 @@ test("the ALB security group's only ingress is CloudFront's origin-facing prefix
         .map(props)
         .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
     ];
-    assert.equal(ingress.length, 1, `${region}: one ingress rule`);
-    assert.equal(ingress[0]!['CidrIp'], undefined);
-    assert.equal(ingress[0]!['CidrIpv6'], undefined);
-    assert.equal(ingress[0]!['FromPort'], region.endsWith('https') ? 443 : 80);
-    assert.deepEqual(ingress[0]!['SourcePrefixListId'], {
-      'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
-    });
+    // HTTP always (the listener that never goes), HTTPS too with a domain.
+    assert.deepEqual(
+      ingress.map((rule) => rule['FromPort']),
+      region.endsWith('https') ? [80, 443] : [80],
+      region,
+    );
+    for (const rule of ingress) {
+      assert.equal(rule['CidrIp'], undefined);
+      assert.equal(rule['CidrIpv6'], undefined);
+      assert.equal(rule['ToPort'], rule['FromPort']);
+      assert.deepEqual(rule['SourcePrefixListId'], {
+        'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
+      });
+    }
+    // The same description either way: a new one would replace the group under the running ALB.
+    assert.equal(
+      props(group as Json)['GroupDescription'],
+      'tandem ALB: HTTP from CloudFront origin-facing addresses only',
+    );
   }
 });
 
@@ -255,10 +267,35 @@ test("the listener's default action refuses with 403", () => {
   }
 });
 
+test("the HTTP listener has the same logical id with and without a domain, so turning one on or off never replaces it (nor deletes the reconciler's rules on it)", () => {
+  for (const region of DEFAULT_REGIONS) {
+    const httpListeners = (template: Template) =>
+      Object.keys(
+        template.findResources('AWS::ElasticLoadBalancingV2::Listener', {
+          Properties: { Port: 80, Protocol: 'HTTP' },
+        }),
+      );
+    const without = httpListeners(platforms[region]!);
+    assert.equal(without.length, 1, region);
+    assert.deepEqual(httpListeners(httpsPlatforms[region]!), without, region);
+    for (const template of [platforms[region]!, httpsPlatforms[region]!])
+      assert.equal(
+        /[^s]listenerArn\W+Ref\W+(\w+)/.exec(platformDocument(template))?.[1],
+        without[0],
+        'the item names the HTTP listener',
+      );
+    assert.doesNotMatch(
+      platformDocument(platforms[region]!),
+      /httpsListenerArn/,
+      'without a domain the item claims no HTTPS',
+    );
+  }
+});
+
 test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at origin-<region>.<domain>', () => {
   for (const [region, template] of Object.entries(httpsPlatforms)) {
     const name = `origin-${region}.example.com`;
-    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       Protocol: 'HTTPS',
@@ -285,6 +322,29 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
     const { Item } = item['parameters'] as { Item: Record<string, Json> };
     const document = JSON.parse(String(Item['document']!['S'])) as Json;
     assert.equal(document['loadBalancerDnsName'], name, 'the CDN uses the name the certificate covers');
+    const [https] = Object.keys(
+      template.findResources('AWS::ElasticLoadBalancingV2::Listener', { Properties: { Port: 443 } }),
+    );
+    assert.equal(
+      /httpsListenerArn\W+Ref\W+(\w+)/.exec(platformDocument(template))?.[1],
+      https,
+      'the item names the HTTPS listener',
+    );
+    // The item is written only once the listener, its certificate, its name and the 443 rule exist.
+    const itemId = Object.entries(template.findResources('Custom::AWS')).find(
+      ([, r]) => sdkCall(props(r as Json)['Create'])['action'] === 'putItem',
+    )![0];
+    const dependsOn = list(template.toJSON()['Resources'][itemId]['DependsOn'] as string[] | undefined);
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::Listener',
+      'AWS::CertificateManager::Certificate',
+      'AWS::Route53::RecordSet',
+      'AWS::EC2::SecurityGroup',
+    ])
+      for (const id of Object.keys(template.findResources(type)).filter(
+        (id) => type !== 'AWS::EC2::SecurityGroup' || id.startsWith('LoadBalancerSecurityGroup'),
+      ))
+        assert.ok(dependsOn.includes(id), `${region}: the platform item waits for ${id}`);
   }
   const settings = (template: Template) =>
     resourcesOf(template, 'Custom::AWS')
