@@ -94,6 +94,21 @@ test('domain on, control stack first: settings say https-only, but each origin s
   assertHttpRulesKept(sim, httpRules);
 });
 
+test("domain on: the CDN moves a region to HTTPS only once that region's reconciler has put the site's rule on its HTTPS listener", async () => {
+  const { sim } = await runningDemo();
+  deployControl(sim, 'https-only');
+  deployPlatformWithDomain(sim, FAILOVER);
+  // Only the holder of the global duties runs: the failover region's HTTPS listener has no rule yet.
+  await pass(sim, { regions: [PRIMARY] });
+  assert.deepEqual(rules(sim, FAILOVER).https, []);
+  assert.deepEqual(origins(sim), { [PRIMARY]: 'http-only', [FAILOVER]: 'http-only' });
+
+  await pass(sim, { regions: [FAILOVER] });
+  assert.equal(rules(sim, FAILOVER).https.length, 1);
+  await pass(sim, { regions: [PRIMARY] });
+  assert.deepEqual(origins(sim), { [PRIMARY]: 'http-only', [FAILOVER]: 'https-only' });
+});
+
 test('domain on, platform stacks first: the HTTPS listeners get the rules, and the origins move only once the settings say https-only', async () => {
   const { sim, httpRules } = await runningDemo();
 

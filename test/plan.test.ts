@@ -125,7 +125,7 @@ test('with an HTTPS listener next to the HTTP one, each carries one rule: a miss
   );
 });
 
-test('the CDN reaches a region over HTTPS only when the settings ask for it and that region has an HTTPS listener', () => {
+test("the CDN reaches a region over HTTPS only when the settings ask for it, that region has an HTTPS listener, and the site's rule is on it", () => {
   const regions = platform.regions;
   const withHttps = {
     ...platform,
@@ -138,22 +138,28 @@ test('the CDN reaches a region over HTTPS only when the settings ask for it and 
       },
     },
   };
-  const protocols = (p: typeof platform) =>
+  const protocols = (p: typeof platform, httpsRules: string[]) =>
     desiredSite(demoSite, p, {
       regions: {},
       canaryWeight: 15,
       failing: [],
       failoverActive: false,
+      httpsRules,
     }).distribution.origins.map((o) => [o.id, o.protocol]);
-  assert.deepEqual(protocols(withHttps), [
+  const both = ['eu-west-1', 'us-east-1'];
+  assert.deepEqual(protocols(withHttps, both), [
     ['us-east-1', 'https-only'],
     ['eu-west-1', 'http-only'],
   ]);
-  assert.deepEqual(protocols({ ...withHttps, originProtocol: 'http-only' }), [
+  assert.deepEqual(protocols(withHttps, ['eu-west-1']), [
     ['us-east-1', 'http-only'],
     ['eu-west-1', 'http-only'],
   ]);
-  assert.deepEqual(protocols({ ...platform, originProtocol: 'https-only' }), [
+  assert.deepEqual(protocols({ ...withHttps, originProtocol: 'http-only' }, both), [
+    ['us-east-1', 'http-only'],
+    ['eu-west-1', 'http-only'],
+  ]);
+  assert.deepEqual(protocols({ ...platform, originProtocol: 'https-only' }, both), [
     ['us-east-1', 'http-only'],
     ['eu-west-1', 'http-only'],
   ]);

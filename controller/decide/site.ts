@@ -51,6 +51,11 @@ export interface SiteDecisions {
   /** Regions failing as this region sees them, and whether the primary is one (the CDN is failing over). */
   failing: string[];
   failoverActive: boolean;
+  /**
+   * Regions whose HTTPS listener carries the site's rule: this region's as observed, the others'
+   * as their status says. The CDN uses HTTPS only for these (plan/desired.ts). Absent: none.
+   */
+  httpsRules?: string[];
 }
 
 /**
@@ -97,11 +102,18 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
   }
 
   const primary = spec.regions.find((r) => r.role === 'primary')?.name;
+  const httpsRules = [
+    ...(hasHttpsRule(seen) ? [self] : []),
+    ...context.peers
+      .filter((p) => p.region !== self && p.status?.regions[p.region]?.httpsRule === true)
+      .map((p) => p.region),
+  ].sort();
   const decisions: SiteDecisions = {
     regions,
     canaryWeight: spec.canary?.weight ?? 0,
     failing,
     failoverActive: primary !== undefined && failing.includes(primary),
+    ...(httpsRules.length === 0 ? {} : { httpsRules }),
   };
   const analysis = spec.canary?.analysis;
   if (spec.canary !== undefined && analysis !== undefined) {
@@ -116,6 +128,12 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
     }
   }
   return decisions;
+}
+
+/** Whether the site's rule is on the region's HTTPS listener (the second listener, regionListeners). */
+export function hasHttpsRule(seen: ObservedRegion | undefined): boolean {
+  const https = seen?.listeners?.[1];
+  return https !== undefined && seen!.rules.some((rule) => rule.listenerArn === https);
 }
 
 interface SelfHealth {

@@ -148,7 +148,11 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
     };
   });
 
-  return { name, regions, distribution: desiredDistribution(site, platform, header) };
+  return {
+    name,
+    regions,
+    distribution: desiredDistribution(site, platform, header, decisions.httpsRules ?? []),
+  };
 }
 
 /**
@@ -160,6 +164,7 @@ function desiredDistribution(
   site: Site,
   platform: Platform,
   header: { name: string; value: string },
+  httpsRules: readonly string[],
 ): DistributionConfig {
   const { cdn, regions } = site.spec;
   const primary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
@@ -167,7 +172,13 @@ function desiredDistribution(
   const origin = (region: string): Origin => ({
     id: region,
     domainName: platformRegion(platform, region).loadBalancerDnsName,
-    protocol: regionOriginProtocol(platform, platformRegion(platform, region)),
+    // HTTPS once the settings ask for it, the region's item says its HTTPS listener is there, and
+    // the site's rule is on that listener; until then the HTTP listener, which always has the rule.
+    protocol:
+      regionOriginProtocol(platform, platformRegion(platform, region)) === 'https-only' &&
+      httpsRules.includes(region)
+        ? 'https-only'
+        : 'http-only',
     connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
     connectionAttempts: cdn.connectionAttempts,
     customHeaders: { [header.name]: header.value },
