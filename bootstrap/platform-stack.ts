@@ -144,8 +144,17 @@ export class PlatformStack extends Stack {
     // HTTP always: the reconciler's rules live on the HTTP listener, which is never replaced, and
     // the CDN uses it for a region until that region's item says its HTTPS listener is there.
     albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
-    if (origin !== undefined)
-      albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(443), 'CloudFront origin-facing, HTTPS');
+    // HTTPS in a group of its own: a rule naming the prefix list counts as its 55 entries against
+    // the group's quota of 60 inbound rules, so a second one in the same group would not fit.
+    const httpsSecurityGroup =
+      origin === undefined
+        ? undefined
+        : new ec2.SecurityGroup(this, 'LoadBalancerHttpsSecurityGroup', {
+            vpc,
+            description: 'tandem ALB: HTTPS from CloudFront origin-facing addresses only',
+            allowAllOutbound: false,
+          });
+    httpsSecurityGroup?.addIngressRule(cloudFront, ec2.Port.tcp(443), 'CloudFront origin-facing');
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -165,6 +174,7 @@ export class PlatformStack extends Stack {
       dropInvalidHeaderFields: true,
       idleTimeout: props.idleTimeout ?? Duration.seconds(60),
     });
+    if (httpsSecurityGroup !== undefined) loadBalancer.addSecurityGroup(httpsSecurityGroup);
     Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
       reason:
@@ -183,7 +193,7 @@ export class PlatformStack extends Stack {
       open: false,
       defaultAction: refuse,
     });
-    let originName: string = loadBalancer.loadBalancerDnsName;
+    let originName: string | undefined;
     let httpsListener: elbv2.ApplicationListener | undefined;
     const originResources: Construct[] = [];
     if (origin !== undefined) {
@@ -211,7 +221,7 @@ export class PlatformStack extends Stack {
         open: false,
         defaultAction: refuse,
       });
-      originResources.push(certificate, record, httpsListener);
+      originResources.push(certificate, record, httpsListener, httpsSecurityGroup!);
     }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {
@@ -291,11 +301,13 @@ export class PlatformStack extends Stack {
       region,
       cluster: cluster.clusterName,
       loadBalancerArn: loadBalancer.loadBalancerArn,
-      loadBalancerDnsName: originName,
+      loadBalancerDnsName: loadBalancer.loadBalancerDnsName,
       listenerArn: listener.listenerArn,
       // Written only with the listener, its certificate, its name and the port-443 rule in place (the
       // item depends on them): the region's word that the CDN may reach it over HTTPS.
-      ...(httpsListener === undefined ? {} : { httpsListenerArn: httpsListener.listenerArn }),
+      ...(httpsListener === undefined || originName === undefined
+        ? {}
+        : { httpsListenerArn: httpsListener.listenerArn, httpsOriginName: originName }),
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],

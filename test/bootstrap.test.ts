@@ -177,7 +177,7 @@ test('domain and hostedZoneId come together, or not at all', () => {
   );
 });
 
-test("the ALB security group's only ingress is CloudFront's origin-facing prefix list", () => {
+test("the ALB's security groups admit only CloudFront's origin-facing prefix list: HTTP always, HTTPS in a group of its own with a domain", () => {
   const all = [
     ...Object.entries(platforms),
     ...Object.entries(httpsPlatforms).map(([r, t]) => [`${r} https`, t] as const),
@@ -186,33 +186,37 @@ test("the ALB security group's only ingress is CloudFront's origin-facing prefix
     const groups = template.findResources('AWS::EC2::SecurityGroup', {
       Properties: { GroupDescription: Match.stringLikeRegexp('^tandem ALB') },
     });
-    assert.equal(Object.keys(groups).length, 1, region);
-    const [id, group] = Object.entries(groups)[0]!;
     const lookup = Object.keys(template.findResources('Custom::AWS', prefixListLookup))[0];
-    const ingress = [
-      ...list(props(group as Json)['SecurityGroupIngress'] as Json[] | undefined),
-      ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')
-        .map(props)
-        .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
-    ];
-    // HTTP always (the listener that never goes), HTTPS too with a domain.
-    assert.deepEqual(
-      ingress.map((rule) => rule['FromPort']),
-      region.endsWith('https') ? [80, 443] : [80],
-      region,
-    );
-    for (const rule of ingress) {
-      assert.equal(rule['CidrIp'], undefined);
-      assert.equal(rule['CidrIpv6'], undefined);
-      assert.equal(rule['ToPort'], rule['FromPort']);
-      assert.deepEqual(rule['SourcePrefixListId'], {
-        'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
-      });
+    const ports: number[] = [];
+    for (const [id, group] of Object.entries(groups)) {
+      const ingress = [
+        ...list(props(group as Json)['SecurityGroupIngress'] as Json[] | undefined),
+        ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')
+          .map(props)
+          .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
+      ];
+      // A rule naming the prefix list counts as 55 of the group's 60: one per group.
+      assert.equal(ingress.length, 1, `${region}: one ingress rule in ${id}`);
+      const [rule] = ingress;
+      assert.equal(rule!['CidrIp'], undefined);
+      assert.equal(rule!['CidrIpv6'], undefined);
+      assert.equal(rule!['ToPort'], rule!['FromPort']);
+      assert.deepEqual(rule!['SourcePrefixListId'], { 'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'] });
+      ports.push(rule!['FromPort'] as number);
     }
-    // The same description either way: a new one would replace the group under the running ALB.
+    assert.deepEqual(ports, region.endsWith('https') ? [80, 443] : [80], region);
+    // The HTTP group is the same either way: a new description would replace it under the running ALB.
     assert.equal(
-      props(group as Json)['GroupDescription'],
+      props(Object.entries(groups).find(([id]) => id.startsWith('LoadBalancerSecurityGroup'))![1] as Json)[
+        'GroupDescription'
+      ],
       'tandem ALB: HTTP from CloudFront origin-facing addresses only',
+    );
+    const [balancer] = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map(props);
+    assert.equal(
+      list(balancer!['SecurityGroups'] as Json[]).length,
+      ports.length,
+      `${region}: the ALB has each`,
     );
   }
 });
@@ -321,7 +325,16 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
       .find((call) => call['action'] === 'putItem')!;
     const { Item } = item['parameters'] as { Item: Record<string, Json> };
     const document = JSON.parse(String(Item['document']!['S'])) as Json;
-    assert.equal(document['loadBalancerDnsName'], name, 'the CDN uses the name the certificate covers');
+    assert.equal(
+      document['httpsOriginName'],
+      name,
+      'over HTTPS the CDN uses the name the certificate covers',
+    );
+    assert.match(
+      platformDocument(template),
+      /loadBalancerDnsName\W+Fn::GetAtt\W+LoadBalancer\w+\W+DNSName/,
+      "over HTTP, the ALB's own name, which does not go with the domain",
+    );
     const [https] = Object.keys(
       template.findResources('AWS::ElasticLoadBalancingV2::Listener', { Properties: { Port: 443 } }),
     );
@@ -342,7 +355,7 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
       'AWS::EC2::SecurityGroup',
     ])
       for (const id of Object.keys(template.findResources(type)).filter(
-        (id) => type !== 'AWS::EC2::SecurityGroup' || id.startsWith('LoadBalancerSecurityGroup'),
+        (id) => type !== 'AWS::EC2::SecurityGroup' || id.startsWith('LoadBalancer'),
       ))
         assert.ok(dependsOn.includes(id), `${region}: the platform item waits for ${id}`);
   }

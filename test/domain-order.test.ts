@@ -26,23 +26,38 @@ function httpsListener(where: RegionPlatform): string {
 /** A platform stack with the domain: its HTTPS listener exists, and its item says so. */
 function deployPlatformWithDomain(sim: SimulatedCloud, region: string): void {
   const regions = sim.platform.regions as Record<string, RegionPlatform>;
-  regions[region] = { ...regions[region]!, httpsListenerArn: httpsListener(regions[region]!) };
+  regions[region] = {
+    ...regions[region]!,
+    httpsListenerArn: httpsListener(regions[region]!),
+    httpsOriginName: `origin-${region}.example.com`,
+  };
 }
 
 /** A platform stack without the domain: the HTTPS listener goes, and its rules with it. */
 function deployPlatformWithoutDomain(sim: SimulatedCloud, region: string): void {
   const regions = sim.platform.regions as Record<string, RegionPlatform>;
-  const { httpsListenerArn, ...rest } = regions[region]!;
+  const { httpsListenerArn, httpsOriginName: _name, ...rest } = regions[region]!;
   regions[region] = rest;
   const rules = sim.world.regions[region]!.rules;
   for (const [arn, rule] of Object.entries(rules))
     if (rule.listenerArn === httpsListenerArn) delete rules[arn];
 }
 
-/** The distribution's origin protocol per region. */
+/**
+ * The distribution's origin protocol per region. HTTPS goes to origin-<region>.<domain>, the name
+ * the certificate covers; HTTP to the ALB's own name, which outlives the domain.
+ */
 function origins(sim: SimulatedCloud): Record<string, string> {
   const [distribution] = Object.values(sim.world.distributions);
   assert.ok(distribution !== undefined, 'the site has a distribution');
+  for (const o of distribution.config.origins)
+    assert.equal(
+      o.domainName,
+      o.protocol === 'https-only'
+        ? `origin-${o.id}.example.com`
+        : (sim.platform as Platform).regions[o.id]!.loadBalancerDnsName,
+      o.id,
+    );
   return Object.fromEntries(distribution.config.origins.map((o) => [o.id, o.protocol]));
 }
 

@@ -135,6 +135,7 @@ test("the CDN reaches a region over HTTPS only when the settings ask for it, tha
       'us-east-1': {
         ...regions['us-east-1']!,
         httpsListenerArn: `${regions['us-east-1']!.listenerArn}-https`,
+        httpsOriginName: 'origin-us-east-1.example.com',
       },
     },
   };
@@ -162,6 +163,28 @@ test("the CDN reaches a region over HTTPS only when the settings ask for it, tha
   assert.deepEqual(protocols({ ...platform, originProtocol: 'https-only' }, both), [
     ['us-east-1', 'http-only'],
     ['eu-west-1', 'http-only'],
+  ]);
+});
+
+test('an item from before both listeners (HTTPS only, at origin-<region>.<domain>) keeps HTTPS while the settings say so', () => {
+  const regions = platform.regions;
+  const before = {
+    ...platform,
+    originProtocol: 'https-only' as const,
+    regions: {
+      ...regions,
+      'us-east-1': { ...regions['us-east-1']!, loadBalancerDnsName: 'origin-us-east-1.example.com' },
+    },
+  };
+  const origins = desiredSite(demoSite, before, {
+    regions: {},
+    canaryWeight: 15,
+    failing: [],
+    failoverActive: false,
+  }).distribution.origins.map((o) => [o.id, o.domainName, o.protocol]);
+  assert.deepEqual(origins, [
+    ['us-east-1', 'origin-us-east-1.example.com', 'https-only'],
+    ['eu-west-1', regions['eu-west-1']!.loadBalancerDnsName, 'http-only'],
   ]);
 });
 

@@ -6,8 +6,17 @@ export interface RegionPlatform {
   region: string;
   cluster: string;
   loadBalancerArn: string;
-  /** The name the CDN reaches the ALB by: its DNS name, or `origin-<region>.<domain>` with HTTPS origins. */
+  /**
+   * The name the CDN reaches the ALB by over HTTP: its DNS name (`origin-<region>.<domain>` in items
+   * from before `httpsOriginName`).
+   */
   loadBalancerDnsName: string;
+  /**
+   * The name the CDN reaches the HTTPS listener by, `origin-<region>.<domain>`, which its certificate
+   * covers; written with `httpsListenerArn`. HTTP keeps using `loadBalancerDnsName`, so the name can
+   * go with the domain once nothing reaches it over HTTPS any more.
+   */
+  httpsOriginName?: string;
   /**
    * The HTTP listener (port 80). It is never replaced: the reconciler's rules on it live as long as the ALB.
    */
@@ -58,7 +67,9 @@ export type OriginProtocol = 'http-only' | 'https-only';
  * turned on or off (docs/bootstrap.md).
  */
 export function regionOriginProtocol(platform: Platform, region: RegionPlatform): OriginProtocol {
-  return platform.originProtocol === 'https-only' && region.httpsListenerArn !== undefined
+  return platform.originProtocol === 'https-only' &&
+    region.httpsListenerArn !== undefined &&
+    region.httpsOriginName !== undefined
     ? 'https-only'
     : 'http-only';
 }

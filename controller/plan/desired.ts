@@ -169,20 +169,23 @@ function desiredDistribution(
   const { cdn, regions } = site.spec;
   const primary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
   const failover = regions.find((r) => r.role === 'failover');
-  const origin = (region: string): Origin => ({
-    id: region,
-    domainName: platformRegion(platform, region).loadBalancerDnsName,
+  const origin = (region: string): Origin => {
+    const where = platformRegion(platform, region);
     // HTTPS once the settings ask for it, the region's item says its HTTPS listener is there, and
     // the site's rule is on that listener; until then the HTTP listener, which always has the rule.
-    protocol:
-      regionOriginProtocol(platform, platformRegion(platform, region)) === 'https-only' &&
-      httpsRules.includes(region)
-        ? 'https-only'
-        : 'http-only',
-    connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
-    connectionAttempts: cdn.connectionAttempts,
-    customHeaders: { [header.name]: header.value },
-  });
+    const https = regionOriginProtocol(platform, where) === 'https-only' && httpsRules.includes(region);
+    // An item from before both listeners: its one listener is HTTPS (with the rules) at
+    // origin-<region>.<domain>, and it has no HTTP one until its platform stack is updated.
+    const before = where.httpsListenerArn === undefined && /^origin-/i.test(where.loadBalancerDnsName);
+    return {
+      id: region,
+      domainName: https ? where.httpsOriginName! : where.loadBalancerDnsName,
+      protocol: https || (before && platform.originProtocol === 'https-only') ? 'https-only' : 'http-only',
+      connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
+      connectionAttempts: cdn.connectionAttempts,
+      customHeaders: { [header.name]: header.value },
+    };
+  };
   const origins = [origin(primary.name)];
   const config: DistributionConfig = {
     comment: distributionComment(site.metadata.name),

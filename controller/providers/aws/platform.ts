@@ -56,6 +56,7 @@ const RegionPlatformSchema = v.object({
   listenerArn: arn('elasticloadbalancing'),
   // Present once the region's HTTPS listener, certificate and port-443 rule exist (platform-stack.ts).
   httpsListenerArn: v.optional(arn('elasticloadbalancing')),
+  httpsOriginName: v.optional(text),
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
@@ -210,6 +211,16 @@ function regionProblems(platform: RegionPlatform, region: string): string[] {
     problems.push(
       `field loadBalancerDnsName ${JSON.stringify(name)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
     );
+  const httpsName = platform.httpsOriginName;
+  if (httpsName !== undefined) {
+    const named = httpsName.length <= 253 ? ORIGIN_NAME.exec(httpsName) : null;
+    if (named === null)
+      problems.push(`field httpsOriginName ${JSON.stringify(httpsName)} is not origin-<region>.<domain>`);
+    else if (named[1]!.toLowerCase() !== region)
+      problems.push(
+        `field httpsOriginName ${JSON.stringify(httpsName)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
+      );
+  }
   for (const [field, resource] of [
     ['loadBalancerArn', 'loadbalancer/app/'],
     ['listenerArn', 'listener/app/'],
