@@ -23,6 +23,7 @@ import {
   TASK_ROLE_PREFIX,
   platformPartitionOnly,
 } from './names.ts';
+import { HttpsDrain } from './https-drain.ts';
 import { Reconciler } from './reconciler.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
@@ -145,16 +146,25 @@ export class PlatformStack extends Stack {
     // the CDN uses it for a region until that region's item says its HTTPS listener is there.
     albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
     // HTTPS in a group of its own: a rule naming the prefix list counts as its 55 entries against
-    // the group's quota of 60 inbound rules, so a second one in the same group would not fit.
-    const httpsSecurityGroup =
+    // the group's quota of 60 inbound rules, so a second one in the same group would not fit. The
+    // group is on the ALB with or without a domain, so turning one on or off never changes the ALB;
+    // its one rule is a resource of its own that goes only after the HTTPS drain (https-drain.ts).
+    const httpsSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerHttpsSecurityGroup', {
+      vpc,
+      description: 'tandem ALB: HTTPS from CloudFront origin-facing addresses only, with a domain',
+      allowAllOutbound: false,
+    });
+    const httpsIngress =
       origin === undefined
         ? undefined
-        : new ec2.SecurityGroup(this, 'LoadBalancerHttpsSecurityGroup', {
-            vpc,
-            description: 'tandem ALB: HTTPS from CloudFront origin-facing addresses only',
-            allowAllOutbound: false,
+        : new ec2.CfnSecurityGroupIngress(this, 'OriginHttpsIngress', {
+            groupId: httpsSecurityGroup.securityGroupId,
+            ipProtocol: 'tcp',
+            fromPort: 443,
+            toPort: 443,
+            sourcePrefixListId: prefixList.getResponseField('PrefixLists.0.PrefixListId'),
+            description: 'CloudFront origin-facing',
           });
-    httpsSecurityGroup?.addIngressRule(cloudFront, ec2.Port.tcp(443), 'CloudFront origin-facing');
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -174,7 +184,7 @@ export class PlatformStack extends Stack {
       dropInvalidHeaderFields: true,
       idleTimeout: props.idleTimeout ?? Duration.seconds(60),
     });
-    if (httpsSecurityGroup !== undefined) loadBalancer.addSecurityGroup(httpsSecurityGroup);
+    loadBalancer.addSecurityGroup(httpsSecurityGroup);
     Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
       reason:
@@ -221,7 +231,9 @@ export class PlatformStack extends Stack {
         open: false,
         defaultAction: refuse,
       });
-      originResources.push(certificate, record, httpsListener, httpsSecurityGroup!);
+      originResources.push(certificate, record, httpsListener, httpsIngress!);
+      // Turning the domain off deletes these only once no distribution reaches them any more.
+      new HttpsDrain(this, 'HttpsDrain', { originName, guards: originResources });
     }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {

@@ -195,9 +195,10 @@ test("the ALB's security groups admit only CloudFront's origin-facing prefix lis
           .map(props)
           .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
       ];
-      // A rule naming the prefix list counts as 55 of the group's 60: one per group.
-      assert.equal(ingress.length, 1, `${region}: one ingress rule in ${id}`);
+      // A rule naming the prefix list counts as 55 of the group's 60: one per group at most.
+      assert.ok(ingress.length <= 1, `${region}: at most one ingress rule in ${id}`);
       const [rule] = ingress;
+      if (rule === undefined) continue;
       assert.equal(rule!['CidrIp'], undefined);
       assert.equal(rule!['CidrIpv6'], undefined);
       assert.equal(rule!['ToPort'], rule!['FromPort']);
@@ -213,11 +214,9 @@ test("the ALB's security groups admit only CloudFront's origin-facing prefix lis
       'tandem ALB: HTTP from CloudFront origin-facing addresses only',
     );
     const [balancer] = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map(props);
-    assert.equal(
-      list(balancer!['SecurityGroups'] as Json[]).length,
-      ports.length,
-      `${region}: the ALB has each`,
-    );
+    // Both groups with or without a domain: turning one on or off never changes the ALB.
+    assert.equal(Object.keys(groups).length, 2, region);
+    assert.equal(list(balancer!['SecurityGroups'] as Json[]).length, 2, `${region}: the ALB has both`);
   }
 });
 
@@ -296,6 +295,49 @@ test("the HTTP listener has the same logical id with and without a domain, so tu
   }
 });
 
+test('turning the domain off deletes the HTTPS listener, certificate, record and 443 rule only after the drain, which waits until no distribution uses the origin name', () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const drains = template.findResources('Custom::TandemHttpsDrain');
+    assert.equal(Object.keys(drains).length, 1, region);
+    const [drain] = Object.values(drains) as Json[];
+    assert.equal(props(drain!)['OriginName'], `origin-${region}.example.com`);
+    // Depending on them, it is deleted first, and they only once its handler has answered.
+    const dependsOn = list(drain!['DependsOn'] as string[] | undefined);
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::Listener',
+      'AWS::CertificateManager::Certificate',
+      'AWS::Route53::RecordSet',
+      'AWS::EC2::SecurityGroupIngress',
+    ])
+      for (const id of Object.keys(template.findResources(type)).filter(
+        (id) =>
+          (type !== 'AWS::EC2::SecurityGroupIngress' || id.startsWith('OriginHttpsIngress')) &&
+          (type !== 'AWS::ElasticLoadBalancingV2::Listener' || id.includes('Https')),
+      ))
+        assert.ok(dependsOn.includes(id), `${region}: the drain guards ${id}`);
+    // Its function may only list distributions and write its own logs.
+    const fn = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^tandem: waits until') },
+      }),
+    ) as Json[];
+    assert.equal(fn.length, 1);
+    const role = (props(fn[0]!)['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const actions = resourcesOf(template, 'AWS::IAM::Policy')
+      .map(props)
+      .filter((p) => list(p['Roles'] as Json[]).some((r) => r['Ref'] === role))
+      .flatMap((p) => list((p['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .flatMap((st) => actionsOf(st));
+    assert.deepEqual([...new Set(actions)].sort(), [
+      'cloudfront:ListDistributions',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  }
+  for (const template of Object.values(platforms))
+    assert.deepEqual(template.findResources('Custom::TandemHttpsDrain'), {}, 'without a domain, none');
+});
+
 test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at origin-<region>.<domain>', () => {
   for (const [region, template] of Object.entries(httpsPlatforms)) {
     const name = `origin-${region}.example.com`;
@@ -352,10 +394,10 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
       'AWS::ElasticLoadBalancingV2::Listener',
       'AWS::CertificateManager::Certificate',
       'AWS::Route53::RecordSet',
-      'AWS::EC2::SecurityGroup',
+      'AWS::EC2::SecurityGroupIngress',
     ])
       for (const id of Object.keys(template.findResources(type)).filter(
-        (id) => type !== 'AWS::EC2::SecurityGroup' || id.startsWith('LoadBalancer'),
+        (id) => type !== 'AWS::EC2::SecurityGroupIngress' || id.startsWith('OriginHttpsIngress'),
       ))
         assert.ok(dependsOn.includes(id), `${region}: the platform item waits for ${id}`);
   }
@@ -479,7 +521,7 @@ function flat(value: unknown): string {
   return '<ref>';
 }
 
-const NODE_FUNCTION = { Properties: { Runtime: 'nodejs22.x' } };
+const NODE_FUNCTION = { Properties: { Runtime: 'nodejs22.x', FunctionName: 'tandem-reconciler' } };
 /** The reconciler function in a template: its logical id and properties. */
 function reconcilerOf(template: Template): [string, Json] {
   const functions = Object.entries(template.findResources('AWS::Lambda::Function', NODE_FUNCTION));
