@@ -137,8 +137,7 @@ export class PlatformStack extends Stack {
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc,
       // Never changed, with or without a domain: a new description would replace the group under
-      // the running ALB. It was written when the group admitted HTTP only; with a domain the rule
-      // for HTTPS is added next to it.
+      // the running ALB. HTTPS has a group of its own (below).
       description: 'tandem ALB: HTTP from CloudFront origin-facing addresses only',
       allowAllOutbound: false,
     });
