@@ -23,6 +23,7 @@ import {
   TASK_ROLE_PREFIX,
   platformPartitionOnly,
 } from './names.ts';
+import { HttpsDrain } from './https-drain.ts';
 import { Reconciler } from './reconciler.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
@@ -54,7 +55,8 @@ export interface PlatformStackProps extends StackProps {
   /**
    * CloudFront reaches the ALB over HTTPS at `origin-<region>.<domain>`: an ACM certificate for
    * that name, validated in the hosted zone, an alias record to the ALB and an HTTPS listener
-   * (TLS 1.2 or later) in place of the HTTP one. Default none: HTTP on port 80.
+   * (TLS 1.2 or later) next to the HTTP one, which stays (docs/bootstrap.md, "Turning a domain on
+   * or off"). Default none: HTTP on port 80 only.
    */
   origin?: { domain: string; hostedZoneId: string };
 }
@@ -132,13 +134,36 @@ export class PlatformStack extends Stack {
     const cloudFront = ec2.Peer.prefixList(prefixList.getResponseField('PrefixLists.0.PrefixListId'));
 
     const origin = props.origin;
-    const port = origin === undefined ? 80 : 443;
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc,
-      description: `tandem ALB: ${origin === undefined ? 'HTTP' : 'HTTPS'} from CloudFront origin-facing addresses only`,
+      // Never changed, with or without a domain: a new description would replace the group under
+      // the running ALB. HTTPS has a group of its own (below).
+      description: 'tandem ALB: HTTP from CloudFront origin-facing addresses only',
       allowAllOutbound: false,
     });
-    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(port), 'CloudFront origin-facing');
+    // HTTP always: the reconciler's rules live on the HTTP listener, which is never replaced, and
+    // the CDN uses it for a region until that region's item says its HTTPS listener is there.
+    albSecurityGroup.addIngressRule(cloudFront, ec2.Port.tcp(80), 'CloudFront origin-facing');
+    // HTTPS in a group of its own: a rule naming the prefix list counts as its 55 entries against
+    // the group's quota of 60 inbound rules, so a second one in the same group would not fit. The
+    // group is on the ALB with or without a domain, so turning one on or off never changes the ALB;
+    // its one rule is a resource of its own that goes only after the HTTPS drain (https-drain.ts).
+    const httpsSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerHttpsSecurityGroup', {
+      vpc,
+      description: 'tandem ALB: HTTPS from CloudFront origin-facing addresses only, with a domain',
+      allowAllOutbound: false,
+    });
+    const httpsIngress =
+      origin === undefined
+        ? undefined
+        : new ec2.CfnSecurityGroupIngress(this, 'OriginHttpsIngress', {
+            groupId: httpsSecurityGroup.securityGroupId,
+            ipProtocol: 'tcp',
+            fromPort: 443,
+            toPort: 443,
+            sourcePrefixListId: prefixList.getResponseField('PrefixLists.0.PrefixListId'),
+            description: 'CloudFront origin-facing',
+          });
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -158,6 +183,7 @@ export class PlatformStack extends Stack {
       dropInvalidHeaderFields: true,
       idleTimeout: props.idleTimeout ?? Duration.seconds(60),
     });
+    loadBalancer.addSecurityGroup(httpsSecurityGroup);
     Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
       reason:
@@ -168,16 +194,18 @@ export class PlatformStack extends Stack {
       contentType: 'text/plain',
       messageBody: 'Forbidden',
     });
-    let listener: elbv2.ApplicationListener;
-    let originName: string = loadBalancer.loadBalancerDnsName;
-    if (origin === undefined) {
-      listener = loadBalancer.addListener('Http', {
-        port,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        open: false,
-        defaultAction: refuse,
-      });
-    } else {
+    // The HTTP listener is there with or without a domain, under the same id, so turning a domain
+    // on or off never replaces it and never deletes the reconciler's rules on it.
+    const listener = loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: refuse,
+    });
+    let originName: string | undefined;
+    let httpsListener: elbv2.ApplicationListener | undefined;
+    const originResources: Construct[] = [];
+    if (origin !== undefined) {
       // CloudFront checks the origin's certificate against the origin's name, so the ALB gets a name of its own.
       originName = `origin-${region}.${origin.domain}`;
       const zone = route53.PublicHostedZone.fromHostedZoneAttributes(this, 'OriginZone', {
@@ -188,19 +216,23 @@ export class PlatformStack extends Stack {
         domainName: originName,
         validation: acm.CertificateValidation.fromDns(zone),
       });
-      new route53.ARecord(this, 'OriginRecord', {
+      const record = new route53.ARecord(this, 'OriginRecord', {
         zone,
         recordName: originName,
         target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(loadBalancer)),
       });
-      listener = loadBalancer.addListener('Https', {
-        port,
+      // A second listener next to the HTTP one: the reconciler keeps each site's rule on both.
+      httpsListener = loadBalancer.addListener('Https', {
+        port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [certificate],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
         open: false,
         defaultAction: refuse,
       });
+      originResources.push(certificate, record, httpsListener, httpsIngress!);
+      // Turning the domain off deletes these only once no distribution reaches them any more.
+      new HttpsDrain(this, 'HttpsDrain', { originName, guards: originResources });
     }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {
@@ -280,8 +312,13 @@ export class PlatformStack extends Stack {
       region,
       cluster: cluster.clusterName,
       loadBalancerArn: loadBalancer.loadBalancerArn,
-      loadBalancerDnsName: originName,
+      loadBalancerDnsName: loadBalancer.loadBalancerDnsName,
       listenerArn: listener.listenerArn,
+      // Written only with the listener, its certificate, its name and the port-443 rule in place (the
+      // item depends on them): the region's word that the CDN may reach it over HTTPS.
+      ...(httpsListener === undefined || originName === undefined
+        ? {}
+        : { httpsListenerArn: httpsListener.listenerArn, httpsOriginName: originName }),
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],
@@ -323,7 +360,15 @@ export class PlatformStack extends Stack {
       ]),
       installLatestAwsSdk: false,
     });
-    item.node.addDependency(listener, cluster, executionRole, taskRole, logGroup);
+    item.node.addDependency(
+      listener,
+      albSecurityGroup,
+      ...originResources,
+      cluster,
+      executionRole,
+      taskRole,
+      logGroup,
+    );
 
     this.alarmTopic = alarmTopic(this, 'Alarms', `tandem alarms: ${region}`);
     // After the control stack (stacks.ts): this region's replicas of the table and the secret exist.

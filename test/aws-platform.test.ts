@@ -321,6 +321,16 @@ test("a region item whose origin is not that region's ALB, or whose load balance
       { listenerArn: `arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:listener/app/tandem/0123/4567` },
       /field listenerArn is in "us-west-2", not eu-west-1/,
     ],
+    [
+      { httpsListenerArn: `arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:listener/app/tandem/0123/89ab` },
+      /field httpsListenerArn is in "us-west-2", not eu-west-1/,
+    ],
+    [{ httpsOriginName: 'origin-us-east-1.example.com' }, /httpsOriginName .* names region us-east-1/],
+    [{ httpsOriginName: 'attacker.example.com' }, /httpsOriginName "attacker.example.com" is not origin-/],
+    [
+      { httpsListenerArn: `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/site/0123` },
+      /field httpsListenerArn is not an application load balancer's \(listener\/app\/…\)/,
+    ],
   ];
   for (const [change, message] of bad) {
     const stored = complete();
@@ -344,6 +354,21 @@ test("a region item whose origin is not that region's ALB, or whose load balance
     const loaded = await load(tableWith(stored));
     assert.deepEqual(Object.keys(loaded.platform.regions).sort(), ['eu-west-1', 'us-east-1'], name);
   }
+});
+
+test("a region item with an HTTPS listener reads with it, the region's word that the CDN may use HTTPS there", async () => {
+  const stored = complete();
+  const httpsListenerArn = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/app/tandem/0123456789abcdef/0011223344556677`;
+  const httpsOriginName = 'origin-eu-west-1.example.com';
+  stored.set(
+    'eu-west-1',
+    item('eu-west-1', { ...regionPlatform('eu-west-1'), httpsListenerArn, httpsOriginName }),
+  );
+  const { platform, problems } = await load(tableWith(stored));
+  assert.deepEqual(problems, []);
+  assert.equal(platform.regions['eu-west-1']!.httpsListenerArn, httpsListenerArn);
+  assert.equal(platform.regions['eu-west-1']!.httpsOriginName, httpsOriginName);
+  assert.equal(platform.regions['us-east-1']!.httpsListenerArn, undefined);
 });
 
 test('a missing or malformed settings item fails the load, naming the item and the control stack', async () => {

@@ -177,7 +177,7 @@ test('domain and hostedZoneId come together, or not at all', () => {
   );
 });
 
-test("the ALB security group's only ingress is CloudFront's origin-facing prefix list", () => {
+test("the ALB's security groups admit only CloudFront's origin-facing prefix list: HTTP always, HTTPS in a group of its own with a domain", () => {
   const all = [
     ...Object.entries(platforms),
     ...Object.entries(httpsPlatforms).map(([r, t]) => [`${r} https`, t] as const),
@@ -186,22 +186,37 @@ test("the ALB security group's only ingress is CloudFront's origin-facing prefix
     const groups = template.findResources('AWS::EC2::SecurityGroup', {
       Properties: { GroupDescription: Match.stringLikeRegexp('^tandem ALB') },
     });
-    assert.equal(Object.keys(groups).length, 1, region);
-    const [id, group] = Object.entries(groups)[0]!;
     const lookup = Object.keys(template.findResources('Custom::AWS', prefixListLookup))[0];
-    const ingress = [
-      ...list(props(group as Json)['SecurityGroupIngress'] as Json[] | undefined),
-      ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')
-        .map(props)
-        .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
-    ];
-    assert.equal(ingress.length, 1, `${region}: one ingress rule`);
-    assert.equal(ingress[0]!['CidrIp'], undefined);
-    assert.equal(ingress[0]!['CidrIpv6'], undefined);
-    assert.equal(ingress[0]!['FromPort'], region.endsWith('https') ? 443 : 80);
-    assert.deepEqual(ingress[0]!['SourcePrefixListId'], {
-      'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'],
-    });
+    const ports: number[] = [];
+    for (const [id, group] of Object.entries(groups)) {
+      const ingress = [
+        ...list(props(group as Json)['SecurityGroupIngress'] as Json[] | undefined),
+        ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')
+          .map(props)
+          .filter((r) => JSON.stringify(r['GroupId']) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] })),
+      ];
+      // A rule naming the prefix list counts as 55 of the group's 60: one per group at most.
+      assert.ok(ingress.length <= 1, `${region}: at most one ingress rule in ${id}`);
+      const [rule] = ingress;
+      if (rule === undefined) continue;
+      assert.equal(rule!['CidrIp'], undefined);
+      assert.equal(rule!['CidrIpv6'], undefined);
+      assert.equal(rule!['ToPort'], rule!['FromPort']);
+      assert.deepEqual(rule!['SourcePrefixListId'], { 'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'] });
+      ports.push(rule!['FromPort'] as number);
+    }
+    assert.deepEqual(ports, region.endsWith('https') ? [80, 443] : [80], region);
+    // The HTTP group is the same either way: a new description would replace it under the running ALB.
+    assert.equal(
+      props(Object.entries(groups).find(([id]) => id.startsWith('LoadBalancerSecurityGroup'))![1] as Json)[
+        'GroupDescription'
+      ],
+      'tandem ALB: HTTP from CloudFront origin-facing addresses only',
+    );
+    const [balancer] = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map(props);
+    // Both groups with or without a domain: turning one on or off never changes the ALB.
+    assert.equal(Object.keys(groups).length, 2, region);
+    assert.equal(list(balancer!['SecurityGroups'] as Json[]).length, 2, `${region}: the ALB has both`);
   }
 });
 
@@ -255,10 +270,78 @@ test("the listener's default action refuses with 403", () => {
   }
 });
 
+test("the HTTP listener has the same logical id with and without a domain, so turning one on or off never replaces it (nor deletes the reconciler's rules on it)", () => {
+  for (const region of DEFAULT_REGIONS) {
+    const httpListeners = (template: Template) =>
+      Object.keys(
+        template.findResources('AWS::ElasticLoadBalancingV2::Listener', {
+          Properties: { Port: 80, Protocol: 'HTTP' },
+        }),
+      );
+    const without = httpListeners(platforms[region]!);
+    assert.equal(without.length, 1, region);
+    assert.deepEqual(httpListeners(httpsPlatforms[region]!), without, region);
+    for (const template of [platforms[region]!, httpsPlatforms[region]!])
+      assert.equal(
+        /[^s]listenerArn\W+Ref\W+(\w+)/.exec(platformDocument(template))?.[1],
+        without[0],
+        'the item names the HTTP listener',
+      );
+    assert.doesNotMatch(
+      platformDocument(platforms[region]!),
+      /httpsListenerArn/,
+      'without a domain the item claims no HTTPS',
+    );
+  }
+});
+
+test('turning the domain off deletes the HTTPS listener, certificate, record and 443 rule only after the drain, which waits until no distribution uses the origin name', () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const drains = template.findResources('Custom::TandemHttpsDrain');
+    assert.equal(Object.keys(drains).length, 1, region);
+    const [drain] = Object.values(drains) as Json[];
+    assert.equal(props(drain!)['OriginName'], `origin-${region}.example.com`);
+    // Depending on them, it is deleted first, and they only once its handler has answered.
+    const dependsOn = list(drain!['DependsOn'] as string[] | undefined);
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::Listener',
+      'AWS::CertificateManager::Certificate',
+      'AWS::Route53::RecordSet',
+      'AWS::EC2::SecurityGroupIngress',
+    ])
+      for (const id of Object.keys(template.findResources(type)).filter(
+        (id) =>
+          (type !== 'AWS::EC2::SecurityGroupIngress' || id.startsWith('OriginHttpsIngress')) &&
+          (type !== 'AWS::ElasticLoadBalancingV2::Listener' || id.includes('Https')),
+      ))
+        assert.ok(dependsOn.includes(id), `${region}: the drain guards ${id}`);
+    // Its function may only list distributions and write its own logs.
+    const fn = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^tandem: waits until') },
+      }),
+    ) as Json[];
+    assert.equal(fn.length, 1);
+    const role = (props(fn[0]!)['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const actions = resourcesOf(template, 'AWS::IAM::Policy')
+      .map(props)
+      .filter((p) => list(p['Roles'] as Json[]).some((r) => r['Ref'] === role))
+      .flatMap((p) => list((p['PolicyDocument'] as Json)['Statement'] as Json[]))
+      .flatMap((st) => actionsOf(st));
+    assert.deepEqual([...new Set(actions)].sort(), [
+      'cloudfront:ListDistributions',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  }
+  for (const template of Object.values(platforms))
+    assert.deepEqual(template.findResources('Custom::TandemHttpsDrain'), {}, 'without a domain, none');
+});
+
 test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at origin-<region>.<domain>', () => {
   for (const [region, template] of Object.entries(httpsPlatforms)) {
     const name = `origin-${region}.example.com`;
-    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       Protocol: 'HTTPS',
@@ -284,7 +367,39 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
       .find((call) => call['action'] === 'putItem')!;
     const { Item } = item['parameters'] as { Item: Record<string, Json> };
     const document = JSON.parse(String(Item['document']!['S'])) as Json;
-    assert.equal(document['loadBalancerDnsName'], name, 'the CDN uses the name the certificate covers');
+    assert.equal(
+      document['httpsOriginName'],
+      name,
+      'over HTTPS the CDN uses the name the certificate covers',
+    );
+    assert.match(
+      platformDocument(template),
+      /loadBalancerDnsName\W+Fn::GetAtt\W+LoadBalancer\w+\W+DNSName/,
+      "over HTTP, the ALB's own name, which does not go with the domain",
+    );
+    const [https] = Object.keys(
+      template.findResources('AWS::ElasticLoadBalancingV2::Listener', { Properties: { Port: 443 } }),
+    );
+    assert.equal(
+      /httpsListenerArn\W+Ref\W+(\w+)/.exec(platformDocument(template))?.[1],
+      https,
+      'the item names the HTTPS listener',
+    );
+    // The item is written only once the listener, its certificate, its name and the 443 rule exist.
+    const itemId = Object.entries(template.findResources('Custom::AWS')).find(
+      ([, r]) => sdkCall(props(r as Json)['Create'])['action'] === 'putItem',
+    )![0];
+    const dependsOn = list(template.toJSON()['Resources'][itemId]['DependsOn'] as string[] | undefined);
+    for (const type of [
+      'AWS::ElasticLoadBalancingV2::Listener',
+      'AWS::CertificateManager::Certificate',
+      'AWS::Route53::RecordSet',
+      'AWS::EC2::SecurityGroupIngress',
+    ])
+      for (const id of Object.keys(template.findResources(type)).filter(
+        (id) => type !== 'AWS::EC2::SecurityGroupIngress' || id.startsWith('OriginHttpsIngress'),
+      ))
+        assert.ok(dependsOn.includes(id), `${region}: the platform item waits for ${id}`);
   }
   const settings = (template: Template) =>
     resourcesOf(template, 'Custom::AWS')
@@ -406,7 +521,7 @@ function flat(value: unknown): string {
   return '<ref>';
 }
 
-const NODE_FUNCTION = { Properties: { Runtime: 'nodejs22.x' } };
+const NODE_FUNCTION = { Properties: { Runtime: 'nodejs22.x', FunctionName: 'tandem-reconciler' } };
 /** The reconciler function in a template: its logical id and properties. */
 function reconcilerOf(template: Template): [string, Json] {
   const functions = Object.entries(template.findResources('AWS::Lambda::Function', NODE_FUNCTION));

@@ -88,6 +88,106 @@ test('an empty region gets task definitions, then target groups, then the rule f
   ]);
 });
 
+test('with an HTTPS listener next to the HTTP one, each carries one rule: a missing one is created on its listener, and a removed site loses both', () => {
+  const [http, https] = ['arn:listener/http', 'arn:listener/https'];
+  const tags = ownershipTags('demo');
+  const rule = (listenerArn: string, priority: number) => ({
+    arn: `${listenerArn}/rule/${priority}`,
+    priority,
+    listenerArn,
+    header: east.header,
+    forward: [],
+    tags,
+  });
+  const priorities = [7, 8];
+  const plan = planRegion('demo', east, observed({ listeners: [http, https], rules: [rule(http, 3)] }), () =>
+    priorities.shift()!,
+  );
+  const creates = plan.actions.filter((a) => a.kind === 'CreateRule');
+  assert.deepEqual(
+    creates.map((a) => a.kind === 'CreateRule' && [a.listenerArn, a.priority]),
+    [[https, 7]],
+  );
+  assert.ok(
+    plan.actions.every((a) => a.kind !== 'DeleteRule'),
+    'the HTTP rule stays',
+  );
+
+  const removed = planRegion(
+    'demo',
+    undefined,
+    observed({ listeners: [http, https], rules: [rule(http, 3), rule(https, 4)] }),
+    () => 9,
+  );
+  assert.deepEqual(
+    removed.actions.filter((a) => a.kind === 'DeleteRule').map((a) => a.kind === 'DeleteRule' && a.arn),
+    [`${http}/rule/3`, `${https}/rule/4`],
+  );
+});
+
+test("the CDN reaches a region over HTTPS only when the settings ask for it, that region has an HTTPS listener, and the site's rule is on it", () => {
+  const regions = platform.regions;
+  const withHttps = {
+    ...platform,
+    originProtocol: 'https-only' as const,
+    regions: {
+      ...regions,
+      'us-east-1': {
+        ...regions['us-east-1']!,
+        httpsListenerArn: `${regions['us-east-1']!.listenerArn}-https`,
+        httpsOriginName: 'origin-us-east-1.example.com',
+      },
+    },
+  };
+  const protocols = (p: typeof platform, httpsRules: string[]) =>
+    desiredSite(demoSite, p, {
+      regions: {},
+      canaryWeight: 15,
+      failing: [],
+      failoverActive: false,
+      httpsRules,
+    }).distribution.origins.map((o) => [o.id, o.protocol]);
+  const both = ['eu-west-1', 'us-east-1'];
+  assert.deepEqual(protocols(withHttps, both), [
+    ['us-east-1', 'https-only'],
+    ['eu-west-1', 'http-only'],
+  ]);
+  assert.deepEqual(protocols(withHttps, ['eu-west-1']), [
+    ['us-east-1', 'http-only'],
+    ['eu-west-1', 'http-only'],
+  ]);
+  assert.deepEqual(protocols({ ...withHttps, originProtocol: 'http-only' }, both), [
+    ['us-east-1', 'http-only'],
+    ['eu-west-1', 'http-only'],
+  ]);
+  assert.deepEqual(protocols({ ...platform, originProtocol: 'https-only' }, both), [
+    ['us-east-1', 'http-only'],
+    ['eu-west-1', 'http-only'],
+  ]);
+});
+
+test('an item from before both listeners (HTTPS only, at origin-<region>.<domain>) keeps HTTPS while the settings say so', () => {
+  const regions = platform.regions;
+  const before = {
+    ...platform,
+    originProtocol: 'https-only' as const,
+    regions: {
+      ...regions,
+      'us-east-1': { ...regions['us-east-1']!, loadBalancerDnsName: 'origin-us-east-1.example.com' },
+    },
+  };
+  const origins = desiredSite(demoSite, before, {
+    regions: {},
+    canaryWeight: 15,
+    failing: [],
+    failoverActive: false,
+  }).distribution.origins.map((o) => [o.id, o.domainName, o.protocol]);
+  assert.deepEqual(origins, [
+    ['us-east-1', 'origin-us-east-1.example.com', 'https-only'],
+    ['eu-west-1', regions['eu-west-1']!.loadBalancerDnsName, 'http-only'],
+  ]);
+});
+
 test('a canary without a running task gets no traffic until one is up', () => {
   const tags = ownershipTags('demo');
   const group = (name: string) => ({

@@ -53,6 +53,11 @@ export interface SiteDecisions {
   /** Regions failing as this region sees them, and whether the primary is one (the CDN is failing over). */
   failing: string[];
   failoverActive: boolean;
+  /**
+   * Regions whose HTTPS listener carries the site's rule: this region's as observed, the others'
+   * as their status says. The CDN uses HTTPS only for these (plan/desired.ts). Absent: none.
+   */
+  httpsRules?: string[];
 }
 
 /**
@@ -84,13 +89,25 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
 
   const primary = spec.regions.find((r) => r.role === 'primary')?.name;
   const { canaryWeight, canary } = decideCanary(site, seen, context);
+  const httpsRules = regionsWithHttpsRule(seen, context);
   return {
     regions,
     canaryWeight,
     failing,
     failoverActive: primary !== undefined && failing.includes(primary),
+    ...(httpsRules.length === 0 ? {} : { httpsRules }),
     ...(canary === undefined ? {} : { canary }),
   };
+}
+
+/** The regions whose HTTPS listener carries the site's rule: this one as observed, the others as they report. */
+function regionsWithHttpsRule(seen: ObservedRegion | undefined, context: SiteContext): string[] {
+  return [
+    ...(hasHttpsRule(seen) ? [context.self] : []),
+    ...context.peers
+      .filter((p) => p.region !== context.self && p.status?.regions[p.region]?.httpsRule === true)
+      .map((p) => p.region),
+  ].sort();
 }
 
 /** The other regions the spec names, as their reports describe them to the handover. */
@@ -145,6 +162,12 @@ function decideCanary(
     context.now,
   );
   return { canaryWeight: state.weight, canary: state };
+}
+
+/** Whether the site's rule is on the region's HTTPS listener (the second listener, regionListeners). */
+export function hasHttpsRule(seen: ObservedRegion | undefined): boolean {
+  const https = seen?.listeners?.[1];
+  return https !== undefined && seen!.rules.some((rule) => rule.listenerArn === https);
 }
 
 interface SelfHealth {

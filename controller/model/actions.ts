@@ -44,6 +44,8 @@ export type RegionAction = RegionScoped &
     | { kind: 'DeleteService'; name: string }
     | {
         kind: 'CreateRule';
+        /** The listener to add it to; absent means the region's HTTP listener (`listenerArn`). */
+        listenerArn?: string;
         priority: number;
         header: { name: string; value: string };
         forward: WeightedTargetGroup[];

@@ -10,6 +10,8 @@ export interface TaggedTargetGroup extends TargetGroupState {
 
 export interface TaggedRule extends RuleState {
   tags: Tags;
+  /** The listener the rule is on; absent means the region's HTTP listener (`listenerArn`). */
+  listenerArn?: string;
 }
 
 /** One track's metrics over the latest minute CloudWatch has; a field is absent when it had no data. */
@@ -30,8 +32,13 @@ export interface ObservedRegion {
   services: ServiceState[];
   /** Target groups under the site's names or carrying its tags. */
   targetGroups: TaggedTargetGroup[];
-  /** Listener rules carrying the site's tags. */
+  /** Listener rules carrying the site's tags, on any of `listeners`. */
   rules: TaggedRule[];
+  /**
+   * The listeners that carry the sites' rules (`regionListeners`): one rule per site on each.
+   * Absent means only the HTTP listener.
+   */
+  listeners?: string[];
   /** Task definitions in families named for the site. */
   taskDefinitions: TaskDefinitionRef[];
   traffic: { stable: TrafficSample; canary: TrafficSample };

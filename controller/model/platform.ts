@@ -6,9 +6,29 @@ export interface RegionPlatform {
   region: string;
   cluster: string;
   loadBalancerArn: string;
-  /** The name the CDN reaches the ALB by: its DNS name, or `origin-<region>.<domain>` with HTTPS origins. */
+  /**
+   * The name the CDN reaches the ALB by over HTTP: its DNS name (`origin-<region>.<domain>` in items
+   * from before `httpsOriginName`).
+   */
   loadBalancerDnsName: string;
+  /**
+   * The name the CDN reaches the HTTPS listener by, `origin-<region>.<domain>`, which its certificate
+   * covers; written with `httpsListenerArn`. HTTP keeps using `loadBalancerDnsName`, so the name can
+   * go with the domain once nothing reaches it over HTTPS any more.
+   */
+  httpsOriginName?: string;
+  /**
+   * The HTTP listener (port 80). It is never replaced: the reconciler's rules on it live as long as the ALB.
+   */
   listenerArn: string;
+  /**
+   * The HTTPS listener (port 443), written by the region's platform stack only once that listener,
+   * its certificate, the name `loadBalancerDnsName` and the security group's rule for 443 exist.
+   * Its presence is the region's word that the CDN may reach it over HTTPS: the reconciler keeps
+   * each site's rule on both listeners, and the CDN uses HTTPS for this region only when the
+   * settings ask for it and this is set (`regionOriginProtocol`).
+   */
+  httpsListenerArn?: string;
   vpcId: string;
   subnets: readonly string[];
   securityGroups: readonly string[];
@@ -25,14 +45,40 @@ export interface Platform {
   originHeaderName: string;
   /** Secret part of the header value: proves a request came through the CDN. Never printed. */
   originSecret: string;
-  /** How the CDN talks to the ALBs. */
-  originProtocol: 'http-only' | 'https-only';
+  /**
+   * How the CDN should talk to the ALBs (the control stack's settings). A region's origin uses
+   * HTTPS only where its own item says it listens for it: `regionOriginProtocol`.
+   */
+  originProtocol: OriginProtocol;
   /**
    * Seconds per metric datapoint the reconciler reads. CloudWatch's ALB metrics are per minute,
    * so 60 on AWS (the default); the local cloud uses a few seconds so its loop turns quickly.
    * Counts are scaled to per minute either way.
    */
   metricPeriodSeconds?: number;
+}
+
+export type OriginProtocol = 'http-only' | 'https-only';
+
+/**
+ * The protocol the CDN uses for `region`'s origin: HTTPS when the settings ask for it and the
+ * region's platform item has an HTTPS listener, else HTTP (every platform keeps its HTTP listener).
+ * So the control stack and the platform stacks may be deployed in either order when a domain is
+ * turned on or off (docs/bootstrap.md).
+ */
+export function regionOriginProtocol(platform: Platform, region: RegionPlatform): OriginProtocol {
+  return platform.originProtocol === 'https-only' &&
+    region.httpsListenerArn !== undefined &&
+    region.httpsOriginName !== undefined
+    ? 'https-only'
+    : 'http-only';
+}
+
+/** Every listener of the region's ALB that carries the sites' rules: the HTTP one first. */
+export function regionListeners(region: RegionPlatform): string[] {
+  return region.httpsListenerArn === undefined
+    ? [region.listenerArn]
+    : [region.listenerArn, region.httpsListenerArn];
 }
 
 /** CloudWatch's period for ALB and ECS metrics. */

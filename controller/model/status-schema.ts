@@ -61,6 +61,7 @@ const RegionStatus = loose({
   ),
   scaling: v.optional(RegionScaling),
   targetGroups: v.optional(loose({ stable: v.optional(v.string()), canary: v.optional(v.string()) })),
+  httpsRule: v.optional(v.boolean()),
   canaryTraffic: v.optional(
     loose({
       requestsPerMinute: v.optional(finite),

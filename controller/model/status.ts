@@ -100,6 +100,12 @@ export interface RegionStatus {
   scaling?: RegionScaling;
   /** The site's target groups here (ARNs), for the dashboard the global duties' holder keeps. */
   targetGroups?: { stable?: string; canary?: string };
+  /**
+   * True when the site's rule is on this region's HTTPS listener (seen at the start of the pass,
+   * or created by it). The CDN reaches this region over HTTPS only then (docs/bootstrap.md,
+   * "Turning a domain on or off"): the holder of the global duties reads it here.
+   */
+  httpsRule?: boolean;
   /** What the canary served here in the last period, published for the canary analysis (held by one region). */
   canaryTraffic?: { requestsPerMinute?: number; errors5xxPerMinute?: number; p95LatencyMs?: number };
 }

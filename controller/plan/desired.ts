@@ -8,7 +8,7 @@ import {
   taskDefinitionFamily,
   type Track,
 } from '../model/naming.ts';
-import type { Platform } from '../model/platform.ts';
+import { regionOriginProtocol, type Platform } from '../model/platform.ts';
 import type { DistributionConfig, Origin } from '../ports/cdn.ts';
 import type { TaskDefinitionSpec } from '../ports/ecs.ts';
 import type { Site } from '../spec/schema.ts';
@@ -148,7 +148,11 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
     };
   });
 
-  return { name, regions, distribution: desiredDistribution(site, platform, header) };
+  return {
+    name,
+    regions,
+    distribution: desiredDistribution(site, platform, header, decisions.httpsRules ?? []),
+  };
 }
 
 /**
@@ -160,18 +164,28 @@ function desiredDistribution(
   site: Site,
   platform: Platform,
   header: { name: string; value: string },
+  httpsRules: readonly string[],
 ): DistributionConfig {
   const { cdn, regions } = site.spec;
   const primary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
   const failover = regions.find((r) => r.role === 'failover');
-  const origin = (region: string): Origin => ({
-    id: region,
-    domainName: platformRegion(platform, region).loadBalancerDnsName,
-    protocol: platform.originProtocol,
-    connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
-    connectionAttempts: cdn.connectionAttempts,
-    customHeaders: { [header.name]: header.value },
-  });
+  const origin = (region: string): Origin => {
+    const where = platformRegion(platform, region);
+    // HTTPS once the settings ask for it, the region's item says its HTTPS listener is there, and
+    // the site's rule is on that listener; until then the HTTP listener, which always has the rule.
+    const https = regionOriginProtocol(platform, where) === 'https-only' && httpsRules.includes(region);
+    // An item from before both listeners: its one listener is HTTPS (with the rules) at
+    // origin-<region>.<domain>, and it has no HTTP one until its platform stack is updated.
+    const before = where.httpsListenerArn === undefined && /^origin-/i.test(where.loadBalancerDnsName);
+    return {
+      id: region,
+      domainName: https ? where.httpsOriginName! : where.loadBalancerDnsName,
+      protocol: https || (before && platform.originProtocol === 'https-only') ? 'https-only' : 'http-only',
+      connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
+      connectionAttempts: cdn.connectionAttempts,
+      customHeaders: { [header.name]: header.value },
+    };
+  };
   const origins = [origin(primary.name)];
   const config: DistributionConfig = {
     comment: distributionComment(site.metadata.name),

@@ -114,39 +114,50 @@ function createOrFixTargetGroups({ scope, tracks, desired, targetGroups }: Regio
 }
 
 /**
- * The one listener rule, before the services: ECS only registers a service
- * into a target group that a listener forwards to. Created, corrected, or
- * (with nothing desired) removed; any rule beyond the first is removed.
+ * One rule on each listener, before the services: ECS only registers a
+ * service into a target group that a listener forwards to. Created,
+ * corrected, or (with nothing desired) removed; any rule beyond the first on
+ * a listener is removed. Each listener the platform item names carries the
+ * same rule (the HTTP one always, the HTTPS one where the region has it), so
+ * the CDN finds the site on whichever it is pointed at.
  */
 function ruleActions(view: RegionView, allocatePriority: () => number): RegionAction[] {
   const { scope, desired, observed } = view;
   const actions: RegionAction[] = [];
-  const [rule, ...extraRules] = [...observed.rules].sort((a, b) => a.priority - b.priority);
-  if (desired !== undefined) {
-    const forward = trafficSplit(view.tracks, view.services);
-    if (rule === undefined) {
-      actions.push({
-        ...scope,
-        kind: 'CreateRule',
-        priority: allocatePriority(),
-        header: desired.header,
-        forward,
-      });
-    } else {
-      const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
-      const current = rule.forward.map((f) => ({
-        targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
-        weight: f.weight,
-      }));
-      const sameHeader =
-        rule.header.name === desired.header.name && rule.header.value === desired.header.value;
-      if (!sameHeader || !sameForward(current, forward)) {
-        actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
+  const listeners: (string | undefined)[] = observed.listeners ?? [undefined];
+  const onListener = (listener: string | undefined) =>
+    observed.listeners === undefined
+      ? observed.rules
+      : observed.rules.filter((r) => (r.listenerArn ?? observed.listeners![0]) === listener);
+  for (const listener of listeners) {
+    const [rule, ...extraRules] = [...onListener(listener)].sort((a, b) => a.priority - b.priority);
+    if (desired !== undefined) {
+      const forward = trafficSplit(view.tracks, view.services);
+      if (rule === undefined) {
+        actions.push({
+          ...scope,
+          kind: 'CreateRule',
+          ...(listener === undefined ? {} : { listenerArn: listener }),
+          priority: allocatePriority(),
+          header: desired.header,
+          forward,
+        });
+      } else {
+        const namesByArn = new Map(observed.targetGroups.map((tg) => [tg.arn, tg.name]));
+        const current = rule.forward.map((f) => ({
+          targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
+          weight: f.weight,
+        }));
+        const sameHeader =
+          rule.header.name === desired.header.name && rule.header.value === desired.header.value;
+        if (!sameHeader || !sameForward(current, forward)) {
+          actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
+        }
       }
     }
-  }
-  for (const extra of desired === undefined ? observed.rules : extraRules) {
-    actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
+    for (const extra of desired === undefined ? onListener(listener) : extraRules) {
+      actions.push({ ...scope, kind: 'DeleteRule', arn: extra.arn });
+    }
   }
   return actions;
 }

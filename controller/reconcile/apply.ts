@@ -131,7 +131,7 @@ function regionRunner(ports: Ports, platform: Platform, observed: ObservedSite, 
       case 'CreateRule':
         await ports.loadBalancer.createRule(
           region,
-          where.listenerArn,
+          a.listenerArn ?? where.listenerArn,
           a.priority,
           { header: a.header, forward: targets(a.forward) },
           tags,

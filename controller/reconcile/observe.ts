@@ -17,7 +17,12 @@ import type {
   TaggedTargetGroup,
   TrafficSample,
 } from '../model/observed.ts';
-import { AWS_METRIC_PERIOD_SECONDS, type Platform, type RegionPlatform } from '../model/platform.ts';
+import {
+  AWS_METRIC_PERIOD_SECONDS,
+  regionListeners,
+  type Platform,
+  type RegionPlatform,
+} from '../model/platform.ts';
 import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
 import { DESCRIBE_SERVICES_MAX, type ServiceState, type TaskDefinitionRef } from '../ports/ecs.ts';
@@ -118,7 +123,8 @@ async function observeRegion(
     );
 
     const perSite = new Map<string, ObservedRegion>();
-    for (const name of input.sites) perSite.set(name, emptyRegion(region));
+    const listeners = regionListeners(where);
+    for (const name of input.sites) perSite.set(name, { ...emptyRegion(region), listeners });
     const at = (site: string | undefined) =>
       site !== undefined && siteSet.has(site) ? perSite.get(site) : undefined;
     for (const td of taskDefinitions) at(siteOfFamily(td.family))?.taskDefinitions.push(td);
@@ -188,8 +194,10 @@ async function readTargetGroups(
 }
 
 /**
- * The listener's rules: every priority (they are shared) and, with their tags,
- * the rules whose header names one of the sites. Only those need a tag read.
+ * The rules of every listener that carries the sites' rules (the HTTP one, and the HTTPS one
+ * where the region has it): every priority on any of them (a new rule takes a priority free on
+ * all, so they never collide) and, with their tags and listener, the rules whose header names
+ * one of the sites. Only those need a tag read.
  */
 async function readRules(
   ports: Ports,
@@ -197,9 +205,14 @@ async function readRules(
   where: RegionPlatform,
   sites: readonly string[],
 ): Promise<{ owned: TaggedRule[]; taken: ReadonlySet<number> }> {
-  const rules = await readAll<RuleState>((next) =>
-    ports.loadBalancer.describeRules(where.region, where.listenerArn, next),
+  const perListener = await Promise.all(
+    regionListeners(where).map(async (listenerArn) =>
+      (
+        await readAll<RuleState>((next) => ports.loadBalancer.describeRules(where.region, listenerArn, next))
+      ).map((rule) => ({ ...rule, listenerArn })),
+    ),
   );
+  const rules = perListener.flat();
   const siteSet = new Set(sites);
   const candidates = rules.filter(
     (rule) =>

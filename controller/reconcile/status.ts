@@ -16,7 +16,7 @@ import type { DesiredSite } from '../plan/desired.ts';
 import type { SitePlan } from '../plan/site.ts';
 import type { SpecProblem } from '../spec/validate.ts';
 import type { Site } from '../spec/schema.ts';
-import type { PeerReport, SiteDecisions } from '../decide/site.ts';
+import { hasHttpsRule, type PeerReport, type SiteDecisions } from '../decide/site.ts';
 import type { StoredStatus } from '../ports/store.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
 import { lostEditsMessage, type LostEdit } from '../spec/edits.ts';
@@ -390,6 +390,7 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
   if (healthy !== undefined) status.healthyTargets = healthy;
   const groups = targetGroupArns(outcome, observed);
   if (groups !== undefined) status.targetGroups = groups;
+  if (httpsRule(outcome, name, observed)) status.httpsRule = true;
   // Published for the canary analysis, which the global duties' holder runs on every region's traffic.
   if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined)
     status.canaryTraffic = canaryTraffic(observed);
@@ -455,6 +456,25 @@ function targetGroupArns(
     if (tg.name === `${outcome.name}-canary`) groups.canary = tg.arn;
   }
   return groups.stable === undefined && groups.canary === undefined ? undefined : groups;
+}
+
+/**
+ * Whether the site's rule is on the region's HTTPS listener after this pass: seen there at its
+ * start, or created there by it. The CDN switches the region's origin to HTTPS only then.
+ */
+function httpsRule(outcome: SiteOutcome, region: string, observed: ObservedRegion | undefined): boolean {
+  const https = observed?.listeners?.[1];
+  if (https === undefined) return false;
+  if (hasHttpsRule(observed)) return true;
+  return (
+    outcome.applied?.results.some(
+      (r) =>
+        r.error === undefined &&
+        r.action.kind === 'CreateRule' &&
+        r.action.region === region &&
+        r.action.listenerArn === https,
+    ) ?? false
+  );
 }
 
 /** The canary's share after this pass: the rule as written this pass, else as observed. */

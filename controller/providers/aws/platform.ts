@@ -54,6 +54,9 @@ const RegionPlatformSchema = v.object({
   loadBalancerArn: arn('elasticloadbalancing'),
   loadBalancerDnsName: text,
   listenerArn: arn('elasticloadbalancing'),
+  // Present once the region's HTTPS listener, certificate and port-443 rule exist (platform-stack.ts).
+  httpsListenerArn: v.optional(arn('elasticloadbalancing')),
+  httpsOriginName: v.optional(text),
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
@@ -208,11 +211,24 @@ function regionProblems(platform: RegionPlatform, region: string): string[] {
     problems.push(
       `field loadBalancerDnsName ${JSON.stringify(name)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
     );
+  const httpsName = platform.httpsOriginName;
+  if (httpsName !== undefined) {
+    const named = httpsName.length <= 253 ? ORIGIN_NAME.exec(httpsName) : null;
+    if (named === null)
+      problems.push(`field httpsOriginName ${JSON.stringify(httpsName)} is not origin-<region>.<domain>`);
+    else if (named[1]!.toLowerCase() !== region)
+      problems.push(
+        `field httpsOriginName ${JSON.stringify(httpsName)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
+      );
+  }
   for (const [field, resource] of [
     ['loadBalancerArn', 'loadbalancer/app/'],
     ['listenerArn', 'listener/app/'],
+    ['httpsListenerArn', 'listener/app/'],
   ] as const) {
-    const [, , , arnRegion, , rest] = platform[field].split(':');
+    const value = platform[field];
+    if (value === undefined) continue;
+    const [, , , arnRegion, , rest] = value.split(':');
     if (arnRegion !== region)
       problems.push(`field ${field} is in ${JSON.stringify(arnRegion ?? '')}, not ${region}`);
     else if (rest?.startsWith(resource) !== true)

@@ -1,4 +1,5 @@
 import { CloudError } from '../../errors.ts';
+import { regionListeners } from '../../model/platform.ts';
 import { DESCRIBE_TAGS_MAX, type LoadBalancerPort, type RuleState } from '../../ports/load-balancer.ts';
 import { page, type SimContext } from './context.ts';
 import { SIM_ACCOUNT, type SimRegion } from './world.ts';
@@ -127,7 +128,8 @@ export function simLoadBalancer(sim: SimContext): LoadBalancerPort {
 }
 
 function checkListener(sim: SimContext, region: string, listenerArn: string): void {
-  if (sim.platform.regions[region]?.listenerArn !== listenerArn)
+  const where = sim.platform.regions[region];
+  if (where === undefined || !regionListeners(where).includes(listenerArn))
     throw new CloudError('NotFound', listenerArn, 'ListenerNotFound');
 }
 
