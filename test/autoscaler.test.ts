@@ -265,3 +265,13 @@ test('no scale-in inside the stabilization window after a higher recommendation'
     { numRuns: 2000 },
   );
 });
+
+test('a count above a lowered maxTasks is not tasks still starting: scale-in is not held, and a second decision at the same instant agrees', () => {
+  // maxTasks lowered from 3 to 2 while 2 run: the last decision's 3 is no longer wanted, not "not running yet".
+  const lowered = { ...policy, minTasks: 1, maxTasks: 2 };
+  const first = decideTasks(lowered, input({ requestsPerMinute: 0, desired: 3, running: 2 }));
+  assert.notEqual(first.reason, 'ScaleInHeldDuringRollout');
+  assert.equal(first.tasks, 1);
+  const again = decideTasks(lowered, input({ requestsPerMinute: 0, desired: first.tasks, running: 2 }));
+  assert.equal(again.tasks, first.tasks, 'deciding twice at one instant changes nothing');
+});

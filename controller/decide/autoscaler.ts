@@ -131,7 +131,8 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     message = `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
   } else if (stabilized < input.desired) {
     // Tasks still starting count as a deployment in progress: their demand estimate is not settled.
-    const deploying = input.rolloutInProgress || input.running < input.desired;
+    // Counted against what the bounds allow now: a count the spec's new maxTasks cut is not starting.
+    const deploying = input.rolloutInProgress || input.running < clamp(input.desired, floor, ceiling);
     heldSince = deploying ? (input.heldSince ?? input.now) : undefined;
     const windowMs = policy.scaleInStabilizationSeconds * 1000;
     if (heldSince !== undefined && input.now - heldSince < windowMs) {
