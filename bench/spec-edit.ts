@@ -36,6 +36,8 @@ export interface EditMeasurement {
   to: number;
   /** From the write to the end of the first of two probes in a row that see the new split. */
   latencyMs: number;
+  /** us-east-1's passes woken by the edit (counted once the split was measured). */
+  wakePasses: number;
   /** The canary's share of the 2,000 requests measured then (of those answered), in percent. */
   canaryPercent: number;
   /** Responses of those 2,000 that were not 2xx or 3xx. */
@@ -132,6 +134,8 @@ export async function measureWeightEdit(
 ): Promise<EditMeasurement> {
   const cdn = cloud.endpoints!.cdn;
   const nearer = (share: number) => Math.abs(share - options.to) < Math.abs(share - options.from);
+  const woken = () => cloud.wakePassesByRegion()['us-east-1'] ?? 0;
+  const wokenAtWrite = woken();
   const written = performance.now();
   await setCanaryWeight(cloud, options.site, options.to);
   let seenAt: number | undefined;
@@ -147,10 +151,12 @@ export async function measureWeightEdit(
   }
   const latencyMs = seenAt - written;
   const measured = await send(cdn, MEASURE_REQUESTS);
+  const wakePasses = woken() - wokenAtWrite;
   return {
     from: options.from,
     to: options.to,
     latencyMs,
+    wakePasses,
     canaryPercent: canaryShare(measured, options.canaryTag),
     failed: MEASURE_REQUESTS - measured.ok,
     statuses: measured.failures,

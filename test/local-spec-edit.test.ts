@@ -27,4 +27,6 @@ test('an UpdateItem of the canary weight changes the split the CDN serves within
     );
   }
   assert.ok(p95 <= 5_000, `p95 ${Math.round(p95)} ms`);
+  // The watch noticed every edit and ran a pass for it (with the watch off, none would be counted).
+  for (const [i, edit] of edits.entries()) assert.ok(edit.wakePasses >= 1, `edit ${i + 1} woke no pass`);
 });

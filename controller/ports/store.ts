@@ -1,4 +1,17 @@
+import { CloudError } from '../errors.ts';
 import type { SiteStatus } from '../model/status.ts';
+
+/** DynamoDB's largest item: a spec store refuses to write a bigger one. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/** The refusal of a spec whose item would be `bytes` long, past MAX_ITEM_BYTES. */
+export function itemTooLarge(name: string, bytes: number): CloudError {
+  return new CloudError(
+    'Invalid',
+    `spec ${name}`,
+    `spec ${name} makes an item of about ${Math.ceil(bytes / 1024)} KB; DynamoDB holds items of at most 400 KB: make the spec smaller (a valid one is at most 16 KB)`,
+  );
+}
 
 /** A spec item as stored: the document is untrusted until validated. */
 export interface StoredSpec {

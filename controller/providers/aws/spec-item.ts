@@ -187,6 +187,3 @@ function valueBytes(value: AttributeValue): number {
   if (value.BS !== undefined) return value.BS.reduce((n, b) => n + b.length, 0);
   return 0;
 }
-
-/** DynamoDB's largest item. */
-export const MAX_ITEM_BYTES = 400 * 1024;

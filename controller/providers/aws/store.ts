@@ -15,13 +15,15 @@ import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import { checkStatus, salvageStatus } from '../../model/status-schema.ts';
 import { emptyStatus, type SiteStatus } from '../../model/status.ts';
-import type {
-  EditRecord,
-  Heartbeat,
-  SpecLineage,
-  SpecStorePort,
-  StoredSpec,
-  StoredStatus,
+import {
+  itemTooLarge,
+  MAX_ITEM_BYTES,
+  type EditRecord,
+  type Heartbeat,
+  type SpecLineage,
+  type SpecStorePort,
+  type StoredSpec,
+  type StoredStatus,
 } from '../../ports/store.ts';
 import { mergeSeen } from '../../spec/edits.ts';
 import { issueKeys, issueMessage } from '../../spec/valibot.ts';
@@ -30,7 +32,6 @@ import {
   DOCUMENT_ATTRIBUTE,
   documentAttributes,
   itemBytes,
-  MAX_ITEM_BYTES,
   readDocument,
   SPEC_ATTRIBUTE,
   type AttributeProblem,
@@ -250,12 +251,7 @@ export class DynamoSpecStore implements SpecStorePort {
       updatedAt: S(now),
     };
     const bytes = itemBytes(item);
-    if (bytes > MAX_ITEM_BYTES)
-      throw new CloudError(
-        'Invalid',
-        `spec ${name}`,
-        `spec ${name} makes an item of about ${Math.ceil(bytes / 1024)} KB; DynamoDB holds items of at most 400 KB: make the spec smaller (a valid one is at most 16 KB)`,
-      );
+    if (bytes > MAX_ITEM_BYTES) throw itemTooLarge(name, bytes);
     await this.versionedWrite(SPEC, name, expectedGeneration, { Item: item });
     const hash = documentHash(stored);
     await this.putEditRecord({ site: name, region: this.region, seq, generation, hash, at: now });

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { AddressInfo, Socket } from 'node:net';
 import type { DistributionConfig, Origin } from '../../ports/cdn.ts';
 import type { CdnView, LocalDistribution } from './types.ts';
+import { listen } from './listen.ts';
 
 /**
  * The local cloud's CloudFront: one HTTP proxy serving every enabled distribution,
@@ -89,16 +90,10 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
     res.on('error', ignore);
     handle(cdn, req, res).catch(() => reply(cdn, res, 502, 'the CDN failed to handle the request\n'));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port ?? 0, host);
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     stats: () => ({ ...cdn.stats, byOrigin: { ...cdn.stats.byOrigin } }),
     purge: () => cdn.cache.clear(),
     close: () =>

@@ -321,9 +321,14 @@ export class LocalCloud {
     back.restore();
   }
 
-  /** Completed passes of each region's reconciler. */
+  /** Completed scheduled passes of each region's reconciler. */
   passesByRegion(): Record<string, number> {
     return Object.fromEntries([...this.regions.values()].map((r) => [r.name, r.passes]));
+  }
+
+  /** Completed passes of each region's reconciler that a spec edit woke (watchMs). */
+  wakePassesByRegion(): Record<string, number> {
+    return Object.fromEntries([...this.regions.values()].map((r) => [r.name, r.wakePasses]));
   }
 
   /** Process ids of every task running now, in every region. */

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GET_METRIC_DATA_MAX, type MetricQuery } from '../../ports/metrics.ts';
 import { DASHBOARD_HTML } from './dashboard-html.ts';
 import type { DashboardSource } from './types.ts';
+import { listen } from './listen.ts';
 
 export interface DashboardPageOptions {
   /** What the page draws: the dashboard body, metrics, site status, regions and the CDN's counters. */
@@ -47,15 +47,9 @@ export async function startDashboardPage(options: DashboardPageOptions): Promise
   const server = createServer((req, res) => {
     handle(req, res, options, host, assets).catch((error: unknown) => sendError(res, error));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port ?? 0, host);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));

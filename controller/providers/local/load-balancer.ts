@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { targetGroupDimension } from '../../model/naming.ts';
 import type { RuleState } from '../../ports/load-balancer.ts';
 import type { LoadBalancerView, LocalTarget, TargetGroupRequest } from './types.ts';
+import { listen } from './listen.ts';
 
 /**
  * One region's Application Load Balancer as a real HTTP proxy: tandem's
@@ -173,17 +173,11 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
   server.on('connection', (socket) => {
     if (view.lost?.()) socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const listening = await listen(server, port, host);
 
   let closing: Promise<void> | undefined;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: listening,
     close() {
       closing ??= new Promise<void>((resolve) => {
         const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import {
   CreateTableCommand,
@@ -12,6 +11,7 @@ import {
 import type { CloudError } from '../../errors.ts';
 import { DynamoSpecStore } from '../aws/store.ts';
 import { LocalCloudError } from './endpoints.ts';
+import { listen } from './listen.ts';
 
 /** The local table's name; on AWS the bootstrap names it. */
 export const LOCAL_TABLE = 'tandem';
@@ -67,18 +67,11 @@ export async function startLocalStore(options: LocalStoreOptions = {}): Promise<
     updateTableMs: 0,
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port ?? 0, host);
   let lost = false;
   server.on('connection', (socket) => {
     if (lost) socket.destroy();
   });
-  const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host}:${port}`;
   const client = localStoreClient(endpoint);
   // dynalite throws, uncaught, when its database closes under a request still reading it.

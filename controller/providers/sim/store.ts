@@ -3,20 +3,19 @@ import { CloudError } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import { checkStatus, salvageStatus } from '../../model/status-schema.ts';
 import { emptyStatus, type SiteStatus } from '../../model/status.ts';
-import type {
-  EditRecord,
-  Heartbeat,
-  SpecLineage,
-  SpecStorePort,
-  StoredSpec,
-  StoredStatus,
+import {
+  itemTooLarge,
+  MAX_ITEM_BYTES,
+  type EditRecord,
+  type Heartbeat,
+  type SpecLineage,
+  type SpecStorePort,
+  type StoredSpec,
+  type StoredStatus,
 } from '../../ports/store.ts';
 import { mergeSeen } from '../../spec/edits.ts';
 import type { SimContext } from './context.ts';
 import type { SimItem, SimReplica } from './world.ts';
-
-/** DynamoDB's largest item. */
-const MAX_ITEM_BYTES = 400 * 1024;
 
 /**
  * One region's replica of the table in the simulated cloud, behaving as the
@@ -91,12 +90,7 @@ export function simStore(sim: SimContext, region: string): SpecStorePort {
             `spec ${name} cannot be stored: it is not a JSON value`,
           );
         // As DynamoDB: an item holds at most 400 KB.
-        if (Buffer.byteLength(json) > MAX_ITEM_BYTES)
-          throw new CloudError(
-            'Invalid',
-            `spec ${name}`,
-            `spec ${name} makes an item of about ${Math.ceil(Buffer.byteLength(json) / 1024)} KB; DynamoDB holds items of at most 400 KB: make the spec smaller (a valid one is at most 16 KB)`,
-          );
+        if (Buffer.byteLength(json) > MAX_ITEM_BYTES) throw itemTooLarge(name, Buffer.byteLength(json));
         const copy = JSON.parse(json) as unknown;
         const edits = items<EditRecord>(r, 'edit').filter(([, e]) => e.site === name);
         const mine = edits.find(([, e]) => e.region === region)?.[1];
