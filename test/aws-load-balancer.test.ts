@@ -77,7 +77,7 @@ async function readPages<T>(read: (next?: string) => Promise<Page<T>>): Promise<
 
 function rule(stable: string, canary?: string, weight = 15): RuleSettings {
   return {
-    header: { name: 'X-Tandem-Origin', value: 'demo.secret' },
+    header: { name: 'X-Tandem-Origin', values: ['demo.secret'] },
     forward: [
       { targetGroupArn: stable, weight: 100 - (canary === undefined ? 0 : weight) },
       ...(canary === undefined ? [] : [{ targetGroupArn: canary, weight }]),
@@ -368,7 +368,7 @@ test('describeRules reads header and weights, a plain forward as weight 1, and n
     {
       arn: `${ELB}:listener-rule/app/tandem/x/1`,
       priority: 3,
-      header: { name: 'X-Tandem-Origin', value: 'demo.s' },
+      header: { name: 'X-Tandem-Origin', values: ['demo.s'] },
       forward: [
         { targetGroupArn: 'tg-a', weight: 90 },
         { targetGroupArn: 'tg-b', weight: 10 },
@@ -377,13 +377,13 @@ test('describeRules reads header and weights, a plain forward as weight 1, and n
     {
       arn: `${ELB}:listener-rule/app/tandem/x/2`,
       priority: 4,
-      header: { name: '', value: '' },
+      header: { name: '', values: [] },
       forward: [{ targetGroupArn: 'tg-c', weight: 1 }],
     },
     {
       arn: `${ELB}:listener-rule/app/tandem/x/3`,
       priority: 5,
-      header: { name: 'X-Tandem-Origin', value: 'a.s,b.s' },
+      header: { name: 'X-Tandem-Origin', values: ['a.s', 'b.s'] },
       forward: [],
     },
   ]);

@@ -104,6 +104,7 @@ function tableWith(stored: Map<string, Record<string, AttributeValue>>, failure?
 interface ExtensionRequest {
   path: string;
   secretId: string | null;
+  versionStage: string | null;
   token: string | undefined;
 }
 
@@ -111,6 +112,8 @@ const extension = {
   requests: [] as ExtensionRequest[],
   /** How the extension answers; each test may replace it. */
   answer: defaultAnswer,
+  /** The secret's versions by staging label, as Secrets Manager holds them: never rotated, by default. */
+  versions: { AWSCURRENT: SECRET } as Record<string, string>,
 };
 
 function defaultAnswer(request: ExtensionRequest, res: ServerResponse): void {
@@ -122,13 +125,23 @@ function defaultAnswer(request: ExtensionRequest, res: ServerResponse): void {
     res.writeHead(400).end("ResourceNotFoundException: Secrets Manager can't find the specified secret.");
     return;
   }
+  const stage = request.versionStage ?? 'AWSCURRENT';
+  const value = extension.versions[stage];
+  if (value === undefined) {
+    res
+      .writeHead(400)
+      .end(
+        `ResourceNotFoundException: Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+      );
+    return;
+  }
   res.writeHead(200, { 'content-type': 'application/json' }).end(
     JSON.stringify({
       ARN: SECRET_ARN,
       Name: 'tandem/origin',
-      SecretString: SECRET,
-      VersionId: 'v1',
-      VersionStages: ['AWSCURRENT'],
+      SecretString: value,
+      VersionId: `v-${stage}`,
+      VersionStages: [stage],
       CreatedDate: '2026-11-28T00:00:00.000Z',
     }),
   );
@@ -140,6 +153,7 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const request = {
     path: url.pathname,
     secretId: url.searchParams.get('secretId'),
+    versionStage: url.searchParams.get('versionStage'),
     token: Array.isArray(token) ? token[0] : token,
   };
   extension.requests.push(request);
@@ -225,9 +239,40 @@ test('the platform is read from the platform items with one Query in the control
   });
   assert.equal(table.calls.length, 2, 'the Query follows LastEvaluatedKey to the second page');
 
+  // The version distributions send, then the one before the last rotation (none: never rotated).
   assert.deepEqual(extension.requests, [
-    { path: '/secretsmanager/get', secretId: SECRET_ARN, token: SESSION_TOKEN },
+    { path: '/secretsmanager/get', secretId: SECRET_ARN, versionStage: 'AWSCURRENT', token: SESSION_TOKEN },
+    { path: '/secretsmanager/get', secretId: SECRET_ARN, versionStage: 'AWSPREVIOUS', token: SESSION_TOKEN },
   ]);
+  assert.equal(platform.originSecret, SECRET);
+  assert.equal(platform.previousOriginSecret, undefined, 'a secret never rotated has no previous version');
+});
+
+test('a rotated secret gives the platform its previous version too; one read again as current does not', async (t) => {
+  t.after(() => (extension.versions = { AWSCURRENT: SECRET }));
+  extension.versions = { AWSCURRENT: 'new-secret', AWSPREVIOUS: SECRET };
+  const { platform } = await load(tableWith(complete()));
+  assert.equal(platform.originSecret, 'new-secret');
+  assert.equal(platform.previousOriginSecret, SECRET);
+
+  // A rotation that put the same text back changes nothing.
+  extension.versions = { AWSCURRENT: SECRET, AWSPREVIOUS: SECRET };
+  const again = await load(tableWith(complete()));
+  assert.equal(again.platform.previousOriginSecret, undefined);
+});
+
+test('a previous version that cannot be read fails the read: rules must not drop a secret distributions may still send', async (t) => {
+  t.after(() => (extension.answer = defaultAnswer));
+  extension.answer = (request, res) => {
+    if (request.versionStage === 'AWSPREVIOUS') res.writeHead(500).end('InternalServiceError: try again');
+    else defaultAnswer(request, res);
+  };
+  await assert.rejects(load(tableWith(complete())), (e) => {
+    assert.ok(e instanceof CloudError);
+    assert.equal(e.kind, 'Unavailable');
+    assert.match(e.message, /cannot read the origin secret/);
+    return true;
+  });
 });
 
 test('without a list of regions, every region that has an item is in the platform (the CLI)', async () => {
@@ -514,10 +559,20 @@ test('with secret: sdk the secret is read with GetSecretValue from its replica i
   const secrets = mockClient(SecretsManagerClient);
   const euArn = `arn:aws:secretsmanager:eu-central-1:${ACCOUNT}:secret:tandem/origin-AbCdEf`;
   const asked: { secretId: string; region: string }[] = [];
-  secrets.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }, getClient) => {
-    asked.push({ secretId: input.SecretId, region: await getClient().config.region() });
-    return { ARN: input.SecretId, SecretString: SECRET };
-  });
+  secrets
+    .on(GetSecretValueCommand)
+    .callsFake(async (input: { SecretId: string; VersionStage?: string }, getClient) => {
+      asked.push({ secretId: input.SecretId, region: await getClient().config.region() });
+      if (input.VersionStage === 'AWSPREVIOUS')
+        throw Object.assign(
+          new Error("Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS"),
+          {
+            name: 'ResourceNotFoundException',
+            $fault: 'client',
+          },
+        );
+      return { ARN: input.SecretId, SecretString: SECRET };
+    });
   try {
     const stored = complete();
     stored.set('settings', item('settings', { ...SETTINGS, originSecretArn: euArn }));
@@ -525,7 +580,11 @@ test('with secret: sdk the secret is read with GetSecretValue from its replica i
     assert.equal(platform.originSecret, SECRET);
     // The settings name the primary's secret; a replica differs only by its region.
     const replica = euArn.replace('eu-central-1', CONTROL);
-    assert.deepEqual(asked, [{ secretId: replica, region: CONTROL }]);
+    assert.deepEqual(asked, [
+      { secretId: replica, region: CONTROL },
+      { secretId: replica, region: CONTROL },
+    ]);
+    assert.equal(platform.previousOriginSecret, undefined);
     assert.deepEqual(extension.requests, []);
 
     secrets.on(GetSecretValueCommand).rejects(

@@ -194,7 +194,7 @@ async function rejectsWith(promise: Promise<unknown>, kind: CloudErrorKind): Pro
 
 function forwardTo(...targets: [TargetGroupState, number][]): RuleSettings {
   return {
-    header: { name: 'X-Tandem-Origin', value: 'demo.secret' },
+    header: { name: 'X-Tandem-Origin', values: ['demo.secret'] },
     forward: targets.map(([tg, weight]) => ({ targetGroupArn: tg.arn, weight })),
   };
 }
@@ -711,7 +711,8 @@ const SCENARIOS: Scenario[] = [
       );
       const changed = {
         ...forwardTo([stable, 60], [canary, 40]),
-        header: { name: 'X-Tandem-Origin', value: 'demo.new' },
+        // Two values while the origin secret rotates: ALB matches either, and reads them back as written.
+        header: { name: 'X-Tandem-Origin', values: ['demo.new', 'demo.old'] },
       };
       await w.loadBalancer.modifyRule(w.region, rule.arn, changed);
       const { items } = await readAll((next) => w.loadBalancer.describeRules(w.region, w.listenerArn, next));

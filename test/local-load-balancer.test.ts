@@ -77,7 +77,7 @@ class FakeView implements LoadBalancerView {
 }
 
 function rule(priority: number, value: string, forward: WeightedTarget[]): RuleState {
-  return { arn: `rule/${priority}`, priority, header: { name: ORIGIN_HEADER, value }, forward };
+  return { arn: `rule/${priority}`, priority, header: { name: ORIGIN_HEADER, values: [value] }, forward };
 }
 
 async function setup(t: TestContext, options: { targetTimeoutMs?: number } = {}) {

@@ -37,7 +37,7 @@ function addLookalikes(sim: SimulatedCloud): void {
     priority: 1,
     header: {
       name: sim.platform.originHeaderName,
-      value: originHeaderValue('demo', sim.platform.originSecret),
+      values: [originHeaderValue('demo', sim.platform.originSecret)],
     },
     forward: [],
     tags: {},

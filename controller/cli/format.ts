@@ -7,7 +7,10 @@ const REDACTED = '(secret)';
 /** An action as a person reads it in a plan: the origin header's secret never shows. */
 export function redact(action: Action): Action {
   if (action.kind === 'CreateRule' || action.kind === 'ModifyRule') {
-    return { ...action, header: { name: action.header.name, value: REDACTED } };
+    return {
+      ...action,
+      header: { name: action.header.name, values: action.header.values.map(() => REDACTED) },
+    };
   }
   if (action.kind === 'CreateDistribution' || action.kind === 'UpdateDistribution') {
     return {

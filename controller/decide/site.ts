@@ -5,6 +5,7 @@ import type { Site, SiteSpec } from '../spec/schema.ts';
 import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type Handover, type PeerRegion } from './handover.ts';
+import { decideOriginSecret, type OriginSecretDecision, type SecretFingerprints } from './origin-secret.ts';
 import { failedRollouts } from './rollout.ts';
 
 /** Fewest requests a minute before a 5xx share can mark a region failing (a few errors are noise). */
@@ -41,6 +42,8 @@ export interface SiteContext {
   now: number;
   /** The task definition families the spec wants in this region now. */
   wantedFamilies: ReadonlySet<string>;
+  /** The platform's origin secrets by fingerprint; absent: no rotation under way. */
+  originSecrets?: SecretFingerprints;
 }
 
 export interface SiteDecisions {
@@ -58,6 +61,8 @@ export interface SiteDecisions {
    * as their status says. The CDN uses HTTPS only for these (plan/desired.ts). Absent: none.
    */
   httpsRules?: string[];
+  /** Where the site is in a rotation of the origin secret (decide/origin-secret.ts); absent: none under way. */
+  originSecret?: OriginSecretDecision;
 }
 
 /**
@@ -90,9 +95,18 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
   const primary = spec.regions.find((r) => r.role === 'primary')?.name;
   const { canaryWeight, canary } = decideCanary(site, seen, context);
   const httpsRules = regionsWithHttpsRule(seen, context);
+  const originSecret = decideOriginSecret({
+    secrets: context.originSecrets,
+    self,
+    spec,
+    seen,
+    cdn: observed.cdn,
+    reports: [context.previous, ...context.peers.map((p) => p.status)],
+  });
   return {
     regions,
     canaryWeight,
+    originSecret,
     failing,
     failoverActive: primary !== undefined && failing.includes(primary),
     ...(httpsRules.length === 0 ? {} : { httpsRules }),

@@ -1,6 +1,6 @@
 import type { DistributionConfig } from '../ports/cdn.ts';
 import type { TaskDefinitionSpec } from '../ports/ecs.ts';
-import type { TargetGroupSettings } from '../ports/load-balancer.ts';
+import type { RuleHeader, TargetGroupSettings } from '../ports/load-balancer.ts';
 
 /**
  * An action is data: the planner returns an ordered list, the executor
@@ -47,13 +47,13 @@ export type RegionAction = RegionScoped &
         /** The listener to add it to; absent means the region's HTTP listener (`listenerArn`). */
         listenerArn?: string;
         priority: number;
-        header: { name: string; value: string };
+        header: RuleHeader;
         forward: WeightedTargetGroup[];
       }
     | {
         kind: 'ModifyRule';
         arn: string;
-        header: { name: string; value: string };
+        header: RuleHeader;
         forward: WeightedTargetGroup[];
       }
     | { kind: 'DeleteRule'; arn: string }

@@ -49,6 +49,21 @@ export function originHeaderValue(site: string, secret: string): string {
   return `${site}.${secret}`;
 }
 
+/** The site an origin header value was made for (site names hold no dot). */
+export function siteOfHeaderValue(value: string): string {
+  return value.split('.')[0]!;
+}
+
+/**
+ * A short digest that names an origin secret in status without revealing it: status is read
+ * by anyone who may describe a site, the secret only by the reconcilers. 48 bits of a SHA-256
+ * digest of the bootstrap's 48-character random secret tell two secrets apart and say nothing
+ * that would help guess one.
+ */
+export function secretFingerprint(secret: string): string {
+  return createHash('sha256').update(`tandem origin secret\n${secret}`).digest('hex').slice(0, 12);
+}
+
 /** JSON with object keys sorted, so equal content always hashes equally. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>

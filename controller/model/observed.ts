@@ -47,6 +47,8 @@ export interface ObservedRegion {
 export interface ObservedDistribution extends DistributionSummary {
   /** Proven by tags, or by the status that recorded its creation. */
   owned: boolean;
+  /** The origin secret every origin sends, by fingerprint (decide/origin-secret.ts); absent when they differ. */
+  originSecret?: string;
 }
 
 export interface ObservedCdn {

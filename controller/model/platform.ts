@@ -46,6 +46,11 @@ export interface Platform {
   /** Secret part of the header value: proves a request came through the CDN. Never printed. */
   originSecret: string;
   /**
+   * The secret before the last rotation (Secrets Manager's AWSPREVIOUS), while there is one:
+   * rules accept it until the distribution is seen sending the new one (decide/origin-secret.ts).
+   */
+  previousOriginSecret?: string;
+  /**
    * How the CDN should talk to the ALBs (the control stack's settings). A region's origin uses
    * HTTPS only where its own item says it listens for it: `regionOriginProtocol`.
    */

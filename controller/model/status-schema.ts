@@ -62,6 +62,7 @@ const RegionStatus = loose({
   scaling: v.optional(RegionScaling),
   targetGroups: v.optional(loose({ stable: v.optional(v.string()), canary: v.optional(v.string()) })),
   httpsRule: v.optional(v.boolean()),
+  originSecrets: v.optional(v.array(v.string())),
   canaryTraffic: v.optional(
     loose({
       requestsPerMinute: v.optional(finite),
@@ -89,6 +90,7 @@ const reportEntries = {
     distributionId: v.optional(v.string()),
     domainName: v.optional(v.string()),
     state: v.optional(v.picklist(['InProgress', 'Deployed'])),
+    originSecret: v.optional(v.string()),
     error: v.optional(v.string()),
   }),
   canary: v.optional(

@@ -106,6 +106,12 @@ export interface RegionStatus {
    * "Turning a domain on or off"): the holder of the global duties reads it here.
    */
   httpsRule?: boolean;
+  /**
+   * The origin secrets every rule of the site here accepts, by fingerprint (secretFingerprint),
+   * as seen at the start of the pass. The holder of the global duties sends a new secret only
+   * once every region behind the distribution accepts it (decide/origin-secret.ts).
+   */
+  originSecrets?: string[];
   /** What the canary served here in the last period, published for the canary analysis (held by one region). */
   canaryTraffic?: { requestsPerMinute?: number; errors5xxPerMinute?: number; p95LatencyMs?: number };
 }
@@ -145,6 +151,8 @@ export interface SiteStatus {
     distributionId?: string;
     domainName?: string;
     state?: 'InProgress' | 'Deployed';
+    /** The origin secret every origin of the distribution sends, by fingerprint, as seen at the start of the pass. */
+    originSecret?: string;
     error?: string;
   };
   /** Progressive canary analysis, when the spec asks for one. */

@@ -11,6 +11,7 @@ import {
 import { regionOriginProtocol, type Platform } from '../model/platform.ts';
 import type { DistributionConfig, Origin } from '../ports/cdn.ts';
 import type { TaskDefinitionSpec } from '../ports/ecs.ts';
+import type { RuleHeader } from '../ports/load-balancer.ts';
 import type { Site } from '../spec/schema.ts';
 import { primaryRegion, regionImage } from './image.ts';
 
@@ -29,7 +30,7 @@ export interface DesiredRegion {
   region: string;
   role: 'primary' | 'failover';
   tracks: DesiredTrack[];
-  header: { name: string; value: string };
+  header: RuleHeader;
   healthCheckPath: string;
   containerPort: number;
   /**
@@ -106,7 +107,20 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
   const { spec } = site;
   const name = site.metadata.name;
   const canaryWeight = decisions.canaryWeight;
-  const header = { name: platform.originHeaderName, value: originHeaderValue(name, platform.originSecret) };
+  const current = originHeaderValue(name, platform.originSecret);
+  const previous =
+    platform.previousOriginSecret === undefined
+      ? undefined
+      : originHeaderValue(name, platform.previousOriginSecret);
+  const secret = decisions.originSecret;
+  const header: RuleHeader = {
+    name: platform.originHeaderName,
+    values: previous !== undefined && secret?.acceptPrevious === true ? [current, previous] : [current],
+  };
+  const sent = {
+    name: platform.originHeaderName,
+    value: previous !== undefined && secret?.sendPrevious === true ? previous : current,
+  };
 
   const taskDefinitions = siteTaskDefinitions(site, platform);
   const regions = spec.regions.map((region): DesiredRegion => {
@@ -151,7 +165,7 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
   return {
     name,
     regions,
-    distribution: desiredDistribution(site, platform, header, decisions.httpsRules ?? []),
+    distribution: desiredDistribution(site, platform, sent, decisions.httpsRules ?? []),
   };
 }
 

@@ -149,7 +149,7 @@ function ruleActions(view: RegionView, allocatePriority: () => number): RegionAc
           weight: f.weight,
         }));
         const sameHeader =
-          rule.header.name === desired.header.name && rule.header.value === desired.header.value;
+          rule.header.name === desired.header.name && sameValues(rule.header.values, desired.header.values);
         if (!sameHeader || !sameForward(current, forward)) {
           actions.push({ ...scope, kind: 'ModifyRule', arn: rule.arn, header: desired.header, forward });
         }
@@ -327,4 +327,10 @@ function sameForward(a: readonly WeightedTargetGroup[], b: readonly WeightedTarg
       .sort()
       .join(',');
   return key(a) === key(b);
+}
+
+/** True when two header conditions match the same values: ALB matches any of them, in no order. */
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((value) => set.has(value));
 }

@@ -20,9 +20,19 @@ export interface WeightedTarget {
   weight: number;
 }
 
+/**
+ * The header a rule matches: requests match when it has exactly one of these values. One value
+ * normally; two while the origin secret rotates (the new one and the old), so a distribution
+ * still sending the old one keeps reaching the site (docs/bootstrap.md, "The origin secret").
+ * The order carries no meaning: ALB matches any.
+ */
+export interface RuleHeader {
+  name: string;
+  values: string[];
+}
+
 export interface RuleSettings {
-  /** Requests match when this header has exactly this value. */
-  header: { name: string; value: string };
+  header: RuleHeader;
   forward: WeightedTarget[];
 }
 

@@ -1,8 +1,10 @@
+import { sentFingerprint } from '../decide/origin-secret.ts';
 import { asCloudError, type CloudError } from '../errors.ts';
 import {
   distributionComment,
   loadBalancerDimension,
   siteOfFamily,
+  siteOfHeaderValue,
   TASK_DEFINITION_FAMILY_PREFIX,
   TRACKS,
   serviceName,
@@ -63,7 +65,7 @@ export async function observe(ports: Ports, platform: Platform, input: ObserveIn
   const regions = where === undefined ? [] : [where];
   const [regionResults, cdn] = await Promise.all([
     Promise.all(regions.map((r) => observeRegion(ports, platform, r, input))),
-    input.cdnSites.length === 0 ? new Map<string, ObservedCdn>() : observeCdn(ports, input),
+    input.cdnSites.length === 0 ? new Map<string, ObservedCdn>() : observeCdn(ports, platform, input),
   ]);
 
   const cdnSites = new Set(input.cdnSites);
@@ -217,7 +219,8 @@ async function readRules(
   const candidates = rules.filter(
     (rule) =>
       rule.header.name.toLowerCase() === platform.originHeaderName.toLowerCase() &&
-      siteSet.has(rule.header.value.split('.')[0]!),
+      rule.header.values.length > 0 &&
+      rule.header.values.every((value) => siteSet.has(siteOfHeaderValue(value))),
   );
   const tags = await readTags(
     ports,
@@ -331,7 +334,11 @@ async function readTraffic(
  * that recorded creating it, else by reading its tags: one read per unknown
  * distribution, none in a steady pass.
  */
-async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string, ObservedCdn>> {
+async function observeCdn(
+  ports: Ports,
+  platform: Platform,
+  input: ObserveInput,
+): Promise<Map<string, ObservedCdn>> {
   const bySite = new Map<string, ObservedCdn>(input.cdnSites.map((site) => [site, { distributions: [] }]));
   const commentToSite = new Map(input.cdnSites.map((site) => [distributionComment(site), site]));
   let all: DistributionSummary[];
@@ -352,7 +359,8 @@ async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string
         try {
           const owned =
             input.knownDistributions[site] === d.id || isOwnedBy(await ports.cdn.listTags(d.arn), site);
-          observed.distributions.push({ ...d, owned });
+          const sent = sentFingerprint(d.config.origins, platform.originHeaderName);
+          observed.distributions.push({ ...d, owned, ...(sent === undefined ? {} : { originSecret: sent }) });
         } catch (error) {
           observed.error = asCloudError(error, d.arn);
         }

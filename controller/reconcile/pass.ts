@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { asCloudError } from '../errors.ts';
+import { secretFingerprint } from '../model/naming.ts';
 import type { Platform } from '../model/platform.ts';
 import type { SiteStatus } from '../model/status.ts';
 import { isOwnedBy, type Tags } from '../model/tags.ts';
@@ -13,6 +14,7 @@ import {
   isQuiet,
   type Liveness,
 } from '../decide/ownership.ts';
+import type { SecretFingerprints } from '../decide/origin-secret.ts';
 import { decideSite, type PeerReport } from '../decide/site.ts';
 import { desiredSite, regionsWithoutPlatform, siteTaskDefinitions } from '../plan/desired.ts';
 import { imageStall } from '../plan/image.ts';
@@ -121,6 +123,7 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
   });
 
   const decidedAt = now().getTime();
+  const originSecrets = secretFingerprints(platform);
   const allocate = priorityAllocator(observation.takenPriorities);
   for (const outcome of outcomes) {
     const observed = observation.sites.get(outcome.name);
@@ -135,6 +138,7 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
         global: outcome.global,
         now: decidedAt,
         wantedFamilies: wantedFamilies(outcome.site, platform, region),
+        originSecrets,
       });
       outcome.desired = desiredSite(outcome.site, platform, outcome.decisions);
     }
@@ -405,4 +409,13 @@ function logOutcome(log: Logger | undefined, outcome: SiteOutcome): void {
         'action failed',
       );
   }
+}
+
+/** The platform's origin secrets by fingerprint, as the decisions about a rotation need them. */
+function secretFingerprints(platform: Platform): SecretFingerprints {
+  const previous = platform.previousOriginSecret;
+  return {
+    current: secretFingerprint(platform.originSecret),
+    ...(previous === undefined ? {} : { previous: secretFingerprint(previous) }),
+  };
 }

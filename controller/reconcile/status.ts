@@ -1,7 +1,7 @@
 import { isTerminalKind, type CloudError } from '../errors.ts';
 import { isRegionAction, type Action } from '../model/actions.ts';
 import { canonicalJson } from '../model/naming.ts';
-import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
+import type { ObservedDistribution, ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type {
   ActionRecord,
   Condition,
@@ -16,6 +16,7 @@ import type { DesiredSite } from '../plan/desired.ts';
 import type { SitePlan } from '../plan/site.ts';
 import type { SpecProblem } from '../spec/validate.ts';
 import type { Site } from '../spec/schema.ts';
+import { acceptedFingerprints } from '../decide/origin-secret.ts';
 import { hasHttpsRule, type PeerReport, type SiteDecisions } from '../decide/site.ts';
 import type { StoredStatus } from '../ports/store.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
@@ -131,7 +132,7 @@ function appliedActions(outcome: SiteOutcome): Action[] {
 }
 
 /** The site's distribution, as observed or created this pass. */
-function siteDistribution(outcome: SiteOutcome): DistributionSummary | undefined {
+function siteDistribution(outcome: SiteOutcome): DistributionSummary | ObservedDistribution | undefined {
   // A distribution created this pass is recorded at once: the next pass then knows it is ours without a tag read.
   return (
     outcome.observed?.cdn?.distributions.find((d) => d.owned) ??
@@ -332,15 +333,19 @@ function withTransitionTimes(
 function cdnStatus(
   outcome: SiteOutcome,
   keptFromLastValid: SiteStatus | undefined,
-  distribution: DistributionSummary | undefined,
+  distribution: DistributionSummary | ObservedDistribution | undefined,
   cdnError: string | undefined,
 ): SiteStatus['cdn'] {
   if (!outcome.global) return {};
   if (keptFromLastValid !== undefined) return keptFromLastValid.cdn;
+  // A distribution created this pass is still InProgress: what it sends is read from the next pass on.
+  const sent =
+    distribution !== undefined && 'originSecret' in distribution ? distribution.originSecret : undefined;
   return {
     ...(distribution === undefined
       ? {}
       : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
+    ...(sent === undefined ? {} : { originSecret: sent }),
     ...(cdnError === undefined ? {} : { error: cdnError }),
   };
 }
@@ -391,6 +396,8 @@ function regionStatuses(outcome: SiteOutcome, errors: readonly ErrorRecord[]): R
   const groups = targetGroupArns(outcome, observed);
   if (groups !== undefined) status.targetGroups = groups;
   if (httpsRule(outcome, name, observed)) status.httpsRule = true;
+  const accepted = acceptedFingerprints(observed?.rules ?? []);
+  if (accepted.length > 0) status.originSecrets = accepted;
   // Published for the canary analysis, which the global duties' holder runs on every region's traffic.
   if (outcome.site?.spec.canary?.analysis !== undefined && observed !== undefined)
     status.canaryTraffic = canaryTraffic(observed);

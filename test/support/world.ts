@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { splitTasks } from '../../controller/decide/capacity.ts';
-import { originHeaderValue } from '../../controller/model/naming.ts';
 import { isOwnedBy } from '../../controller/model/tags.ts';
 import { heartbeatsByRegion } from '../../controller/decide/ownership.ts';
 import type { SiteStatus } from '../../controller/model/status.ts';
@@ -218,7 +217,7 @@ export function assertWorldMatches(
     const rule = rules[0]!;
     assert.deepEqual(rule.header, {
       name: sim.platform.originHeaderName,
-      value: originHeaderValue(name, sim.platform.originSecret),
+      values: [`${name}.${sim.platform.originSecret}`],
     });
     const weights = Object.fromEntries(
       rule.forward.map((f) => [groups.find((g) => g.arn === f.targetGroupArn)?.name, f.weight]),
@@ -245,7 +244,7 @@ export function assertWorldMatches(
   for (const origin of config.origins) {
     assert.equal(
       origin.customHeaders[sim.platform.originHeaderName],
-      originHeaderValue(name, sim.platform.originSecret),
+      `${name}.${sim.platform.originSecret}`,
     );
     assert.equal(origin.connectionTimeoutSeconds, spec.cdn.connectionTimeoutSeconds);
     assert.equal(origin.connectionAttempts, spec.cdn.connectionAttempts);

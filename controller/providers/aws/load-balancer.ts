@@ -190,7 +190,7 @@ export class AwsLoadBalancer implements LoadBalancerPort {
     return {
       arn,
       priority,
-      header: { ...settings.header },
+      header: { name: settings.header.name, values: [...settings.header.values] },
       forward: settings.forward.map((f) => ({ ...f })),
     };
   }
@@ -226,7 +226,7 @@ function conditions(settings: RuleSettings): RuleCondition[] {
   return [
     {
       Field: 'http-header',
-      HttpHeaderConfig: { HttpHeaderName: settings.header.name, Values: [settings.header.value] },
+      HttpHeaderConfig: { HttpHeaderName: settings.header.name, Values: [...settings.header.values] },
     },
   ];
 }
@@ -261,9 +261,8 @@ function targetGroupState(tg: TargetGroup, operation: string): TargetGroupState 
 
 /**
  * A rule as the port sees it. A rule without a header condition has an empty
- * header; one whose condition lists several values (it matches any of them)
- * reads as those values joined by commas, so it never equals the single
- * value tandem wants and an owned rule like that gets corrected.
+ * header name and no values; one whose condition lists several values (it
+ * matches any of them) keeps them all, in ALB's order.
  */
 function ruleState(rule: Rule): RuleState {
   const arn = rule.RuleArn;
@@ -286,7 +285,7 @@ function ruleState(rule: Rule): RuleState {
   return {
     arn,
     priority,
-    header: { name: header?.HttpHeaderName ?? '', value: (header?.Values ?? []).join(',') },
+    header: { name: header?.HttpHeaderName ?? '', values: [...(header?.Values ?? [])] },
     forward,
   };
 }

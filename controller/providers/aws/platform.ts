@@ -151,10 +151,12 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
   );
   if (settings instanceof CloudError) throw settings;
   const secretArn = replicaSecretArn(settings.originSecretArn, table.region);
-  const originSecret =
+  const read = (stage: SecretStage) =>
     options.secret === 'extension'
-      ? await secretFromExtension(secretArn, process.env)
-      : await secretFromSdk(secretArn);
+      ? secretFromExtension(secretArn, stage, process.env)
+      : secretFromSdk(secretArn, stage);
+  const originSecret = (await read('AWSCURRENT'))!;
+  const previousOriginSecret = await read('AWSPREVIOUS');
 
   const wanted = options.regions ?? [...items.keys()].filter((sk) => sk !== SETTINGS_SORT_KEY).sort();
   const regions: Record<string, RegionPlatform> = {};
@@ -177,7 +179,15 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
     else regions[region] = parsed;
   }
   const { originHeaderName, originProtocol } = settings;
-  return { regions, originHeaderName, originProtocol, originSecret };
+  return {
+    regions,
+    originHeaderName,
+    originProtocol,
+    originSecret,
+    ...(previousOriginSecret === undefined || previousOriginSecret === originSecret
+      ? {}
+      : { previousOriginSecret }),
+  };
 }
 
 /**
@@ -387,6 +397,13 @@ function settingsFix(table: Table): string {
 // ----- the origin secret -----
 
 /**
+ * The versions of the secret read: the one distributions send, and the one before the last
+ * rotation, which rules accept until every distribution sends the new one
+ * (decide/origin-secret.ts). A secret never rotated has no AWSPREVIOUS.
+ */
+type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
+
+/**
  * The secret through the AWS Parameters and Secrets Lambda Extension: a GET
  * to localhost, authenticated with the function's session token. The
  * extension caches it (5 minutes by default), so most reads never leave the
@@ -394,8 +411,9 @@ function settingsFix(table: Table): string {
  */
 async function secretFromExtension(
   secretArn: string,
+  stage: SecretStage,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<string> {
+): Promise<string | undefined> {
   const portSetting = env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT']?.trim();
   const port = portSetting === undefined || portSetting === '' ? DEFAULT_EXTENSION_PORT : Number(portSetting);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)
@@ -416,7 +434,7 @@ async function secretFromExtension(
   let body: string;
   try {
     response = await fetch(
-      `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretArn)}`,
+      `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretArn)}&versionStage=${stage}`,
       {
         headers: { 'X-Aws-Parameters-Secrets-Token': token },
         signal: AbortSignal.timeout(EXTENSION_TIMEOUT_MS),
@@ -437,6 +455,7 @@ async function secretFromExtension(
     // The extension passes Secrets Manager's error on in the body, e.g. "ResourceNotFoundException: …".
     const detail = body.trim().slice(0, 300) || response.statusText;
     const name = /\b([A-Z][A-Za-z]+(?:Exception|Error))\b/.exec(detail)?.[1] ?? `HTTP ${response.status}`;
+    if (stage === 'AWSPREVIOUS' && name === 'ResourceNotFoundException') return undefined;
     throw secretError(
       {
         name,
@@ -462,7 +481,7 @@ async function secretFromExtension(
 }
 
 /** The secret with the Secrets Manager client (the CLI's path), in the secret's own region. */
-async function secretFromSdk(secretArn: string): Promise<string> {
+async function secretFromSdk(secretArn: string, stage: SecretStage): Promise<string | undefined> {
   // Imported here, not at the top: the Lambda's bundle leaves this package out (controller/lambda/bundle.ts).
   const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({
@@ -471,8 +490,14 @@ async function secretFromSdk(secretArn: string): Promise<string> {
     retryMode: 'adaptive',
   });
   try {
-    return secretString(await client.send(new GetSecretValueCommand({ SecretId: secretArn })), secretArn);
+    return secretString(
+      await client.send(new GetSecretValueCommand({ SecretId: secretArn, VersionStage: stage })),
+      secretArn,
+    );
   } catch (error) {
+    // Only a secret rotated at least once has an AWSPREVIOUS; the secret itself was found reading AWSCURRENT.
+    if (stage === 'AWSPREVIOUS' && (error as { name?: unknown }).name === 'ResourceNotFoundException')
+      return undefined;
     throw secretError(error, secretArn, '');
   } finally {
     client.destroy();

@@ -244,7 +244,8 @@ class RoundRobin {
 
 function headerMatches(req: IncomingMessage, header: RuleState['header']): boolean {
   const value = req.headers[header.name.toLowerCase()];
-  return Array.isArray(value) ? value.includes(header.value) : value === header.value;
+  const sent = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return sent.some((v) => header.values.includes(v));
 }
 
 function requestHasBody(req: IncomingMessage): boolean {
