@@ -29,12 +29,18 @@ export interface BootstrapConfig {
    * account whose registry has a replication configuration of its own. Default true.
    */
   imageReplication: boolean;
+  /**
+   * `originSecretRotationDays` / TANDEM_ORIGIN_SECRET_ROTATION_DAYS: days between rotations of the
+   * origin secret, 1 to 1000. Default 30. `aws secretsmanager rotate-secret` rotates it at once.
+   */
+  originSecretRotationDays: number;
 }
 
 /** The account cdk.context.json holds availability zones for, so `npm run synth` works with no credentials. */
 export const PLACEHOLDER_ACCOUNT = '123456789012';
 export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'];
 export const DEFAULT_TABLE = 'tandem';
+export const DEFAULT_ROTATION_DAYS = 30;
 
 const ACCOUNT = /^\d{12}$/;
 // The same pattern the reconciler's environment checks (controller/lambda/environment.ts).
@@ -108,6 +114,12 @@ export function readConfig(
   };
   const privateTasks = flag('privateTasks', 'TANDEM_PRIVATE_TASKS', false);
   const imageReplication = flag('imageReplication', 'TANDEM_IMAGE_REPLICATION', true);
+  const rotation = value('originSecretRotationDays', 'TANDEM_ORIGIN_SECRET_ROTATION_DAYS');
+  const originSecretRotationDays = rotation === undefined ? DEFAULT_ROTATION_DAYS : Number(rotation);
+  if (!/^\d+$/.test(rotation ?? '1') || originSecretRotationDays < 1 || originSecretRotationDays > 1000)
+    problems.push(
+      `originSecretRotationDays is "${rotation}": it is a whole number of days from 1 to 1000 (Secrets Manager's rotation range)`,
+    );
 
   if (problems.length > 0)
     throw new ConfigError(`the bootstrap's settings are invalid:\n- ${problems.join('\n- ')}`);
@@ -118,6 +130,7 @@ export function readConfig(
     tableName,
     privateTasks,
     imageReplication,
+    originSecretRotationDays,
     ...(domain === undefined || hostedZoneId === undefined ? {} : { domain, hostedZoneId }),
   };
 }

@@ -1,11 +1,13 @@
-import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import { DEFAULT_ROTATION_DAYS } from './config.ts';
 import { addControlDashboard } from './monitoring.ts';
+import { OriginSecretRotation } from './origin-secret-rotation.ts';
 import { acknowledgeCustomResourceProvider } from './nag.ts';
 import { IMAGE_REPOSITORY_PREFIX, ORIGIN_SECRET_NAME, platformPartitionOnly } from './names.ts';
 
@@ -32,6 +34,8 @@ export interface ControlStackProps extends StackProps {
    * and adds the rule to that configuration instead (docs/bootstrap.md). Default true.
    */
   imageReplication?: boolean;
+  /** Days between rotations of the origin secret. Default DEFAULT_ROTATION_DAYS (30). */
+  originSecretRotationDays?: number;
 }
 
 /**
@@ -76,10 +80,9 @@ export class ControlStack extends Stack {
       replicaRegions: replicas.map((region) => ({ region })),
     });
     this.originSecret = secret;
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating the origin secret must change every distribution and listener rule in step; the reconciler does not do that yet (issue 4 follow-up).',
+    new OriginSecretRotation(this, 'OriginSecretRotation', {
+      secret,
+      days: props.originSecretRotationDays ?? DEFAULT_ROTATION_DAYS,
     });
 
     const settings = {

@@ -23,6 +23,7 @@ export function addTandemStacks(app: App, config: BootstrapConfig): TandemStacks
     regions: config.regions,
     httpsOrigins: config.domain !== undefined,
     imageReplication: config.imageReplication,
+    originSecretRotationDays: config.originSecretRotationDays,
     description: 'tandem: the global table, the origin secret, image replication and the dashboard',
   });
   const platforms: Record<string, PlatformStack> = {};
