@@ -242,10 +242,7 @@ export function assertWorldMatches(
     `${name}: origins, primary first`,
   );
   for (const origin of config.origins) {
-    assert.equal(
-      origin.customHeaders[sim.platform.originHeaderName],
-      `${name}.${sim.platform.originSecret}`,
-    );
+    assert.equal(origin.customHeaders[sim.platform.originHeaderName], `${name}.${sim.platform.originSecret}`);
     assert.equal(origin.connectionTimeoutSeconds, spec.cdn.connectionTimeoutSeconds);
     assert.equal(origin.connectionAttempts, spec.cdn.connectionAttempts);
   }
