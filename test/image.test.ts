@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Platform, RegionPlatform } from '../controller/model/platform.ts';
 import { imageProblems, regionImage } from '../controller/plan/image.ts';
-import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import {
@@ -10,6 +9,7 @@ import {
   cloudWrites,
   converge,
   demoDocument,
+  newSim,
   pass,
   siteView,
   storeSpec,
@@ -277,7 +277,7 @@ test('a site’s image problems are one per region that cannot pull it', () => {
 const SIM_ACCOUNT_ECR = (region: string) => `000000000000.dkr.ecr.${region}.amazonaws.com/tandem/site`;
 
 test('a site whose image a region cannot pull is Stalled with ImageNotPullable and nothing is created for it', async () => {
-  const sim = new SimulatedCloud({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
+  const sim = newSim({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
   await storeSpec(sim, demoDocument()); // public.ecr.aws/tandem/site
   await pass(sim);
   const stalled = siteView(sim, 'demo')!.conditions.Stalled!;
@@ -288,7 +288,7 @@ test('a site whose image a region cannot pull is Stalled with ImageNotPullable a
 });
 
 test('a running site whose spec turns to an image a region cannot pull keeps running what it ran', async () => {
-  const sim = new SimulatedCloud({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
+  const sim = newSim({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
   const document = demoDocument();
   document.spec.image.repository = SIM_ACCOUNT_ECR(PRIMARY);
   await storeSpec(sim, document);
@@ -306,7 +306,7 @@ test('a running site whose spec turns to an image a region cannot pull keeps run
 });
 
 test('an image in the primary’s ECR runs in each region from that region’s own registry', async () => {
-  const sim = new SimulatedCloud({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
+  const sim = newSim({ platform: platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1']) });
   const document = demoDocument();
   document.spec.image.repository = SIM_ACCOUNT_ECR(PRIMARY);
   await storeSpec(sim, document);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CloudError } from '../controller/errors.ts';
-import { SimulatedCloud, DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
+import { DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import {
   assertNothingOwned,
@@ -11,6 +11,7 @@ import {
   editSpecInPlace,
   newSim,
   pass,
+  simNow,
   siteView,
   statusItem,
   storeSpec,
@@ -148,7 +149,12 @@ test('a CloudFront update quotes the current ETag; a concurrent change makes it 
       },
     },
   };
-  const report = await reconcilePass({ ports: racing, platform: sim.platform, region: 'us-east-1' });
+  const report = await reconcilePass({
+    ports: racing,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
   const error = report.sites[0]!.applied!.results.find((r) => r.error !== undefined)?.error;
   assert.ok(error instanceof CloudError);
   assert.equal(error.kind, 'Conflict');
@@ -197,7 +203,7 @@ test('reads are batched at the AWS limits: 11 sites make 3 DescribeServices call
 });
 
 test('at most the configured number of calls are in flight per region, and throttled calls are retried', async () => {
-  const sim = new SimulatedCloud({
+  const sim = newSim({
     regions: TWO_REGIONS,
     latencyMs: 2,
     throttle: { ...DEFAULT_THROTTLE, writeRate: 50, writeBurst: 5 },
@@ -213,6 +219,7 @@ test('at most the configured number of calls are in flight per region, and throt
       platform: sim.platform,
       region,
       maxInFlightPerRegion: 4,
+      now: simNow(sim),
     });
   assert.ok(sim.callCounts().throttled > 0, 'the write burst was exceeded');
   for (const region of [...TWO_REGIONS, 'cloudfront', ...TWO_REGIONS.map((r) => `store:${r}`)])
@@ -264,7 +271,12 @@ test('a CloudFront tag read that fails leaves only its own site unobserved', asy
     },
   };
   sim.resetCalls();
-  const report = await reconcilePass({ ports: flaky, platform: sim.platform, region: 'us-east-1' });
+  const report = await reconcilePass({
+    ports: flaky,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
   assert.equal(report.statuses.get('alpha')!.conditions.Degraded?.reason, 'CdnDegraded');
   assert.equal(report.statuses.get('beta')!.conditions.Degraded?.status, 'False');
   assert.equal(sim.cloudWrites().length, 0, 'alpha gets no second distribution');

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { originHeaderValue } from '../controller/model/naming.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { converge, demoDocument, newSim, pass, siteView, specItem, storeSpec } from './support/world.ts';
 
@@ -35,10 +34,7 @@ function addLookalikes(sim: SimulatedCloud): void {
     arn: ruleArn,
     listenerArn: sim.platform.regions['eu-west-1']!.listenerArn,
     priority: 1,
-    header: {
-      name: sim.platform.originHeaderName,
-      values: [originHeaderValue('demo', sim.platform.originSecret)],
-    },
+    header: { name: sim.platform.originHeaderName, values: [`demo.${sim.platform.originSecret}`] },
     forward: [],
     tags: {},
   };

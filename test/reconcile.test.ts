@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { isOwnedBy, ownershipTags } from '../controller/model/tags.ts';
 import type { EcsPort } from '../controller/ports/ecs.ts';
 import { fromAwsError } from '../controller/providers/aws/errors.ts';
-import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { reconcileRound } from '../controller/reconcile/round.ts';
 import { applyDrift, drift, siteSpec } from './support/arbitraries.ts';
 import {
@@ -13,13 +13,14 @@ import {
   cloudWrites,
   converge,
   demoDocument,
-  FIXED_NOW,
   newSim,
   pass,
   SIM_REGIONS,
+  simNow,
   siteView,
   specItem,
   storeSpec,
+  TICK_MS,
   valid,
 } from './support/world.ts';
 
@@ -46,26 +47,66 @@ test('from any drifted world, at most 3 passes converge to any valid spec and th
   );
 });
 
-test('a pass over a converged world makes zero writes, counted at the ports', async () => {
+test('steady passes over a converged world make zero writes while time moves: past stabilization windows, canary intervals and hold timers', async () => {
   const sim = newSim();
-  await storeSpec(sim, demoDocument());
-  const other = demoDocument();
-  other.metadata.name = 'blog';
-  delete other.spec.canary;
-  await storeSpec(sim, other);
-  await converge(sim);
-  await pass(sim); // the status settles on Ready
+  await storeSpec(sim, demoDocument()); // a fixed canary at 15 %
+  const blog = demoDocument();
+  blog.metadata.name = 'blog';
+  delete blog.spec.canary;
+  await storeSpec(sim, blog);
+  // A progressive canary that passes every check: it steps to its maxWeight and waits for a person.
+  const shop = demoDocument();
+  shop.metadata.name = 'shop';
+  shop.spec.canary = {
+    tag: 'v2',
+    analysis: { intervalSeconds: 60, stepWeight: 20, maxWeight: 40, threshold: 2, promote: 'manual' },
+  };
+  await storeSpec(sim, shop);
+  // Every group serves steady traffic, so the autoscaler and the analysis have metrics every pass;
+  // the blog's primary serves 3000 a minute, 5 tasks' worth at 600 a task, above its minTasks.
+  for (const region of ['us-east-1', 'eu-west-1'])
+    for (const site of ['demo', 'blog', 'shop'])
+      for (const track of ['stable', 'canary'])
+        sim.setTraffic(region, `${site}-${track}`, {
+          requestsPerMinute: site === 'blog' && region === 'us-east-1' ? 3000 : 900,
+          errors5xxPerMinute: 0,
+          p95LatencyMs: 80,
+        });
+  await converge(sim, 10);
+  // The shop canary's analysis steps the weight a minute at a time; then every status settles.
+  for (let m = 0; m < 6; m += 1) {
+    await pass(sim);
+    sim.tick();
+  }
+  assert.equal(siteView(sim, 'shop')!.canary?.phase, 'Succeeded', 'the shop canary waits at its maxWeight');
+  const blogTasks = () =>
+    Object.values(sim.world.regions['us-east-1']!.services)
+      .filter((s) => s.name === 'blog-stable')
+      .map((s) => s.desiredCount);
+  assert.deepEqual(blogTasks(), [5], 'the blog runs above its minTasks for its demand');
 
-  sim.resetCalls();
-  const report = await pass(sim);
-  assert.deepEqual(
-    sim.callCounts((c) => c.write && !/Lease$/.test(c.operation)),
-    { reads: 0, writes: 0, throttled: 0 },
-  );
-  // Each region's reconciler writes only its lease, whose release records its heartbeat.
-  assert.equal(sim.callCounts((c) => c.write).writes, 2 * Object.keys(sim.world.regions).length);
-  assert.equal(report.statusWrites, 0);
-  assert.ok(sim.callCounts().reads > 0, 'the pass still read the world');
+  // Ten minutes of steady passes, a minute apart: twice the 300 s scale-in window, ten canary intervals.
+  const started = sim.now();
+  for (let m = 0; m < 10; m += 1) {
+    sim.resetCalls();
+    const report = await pass(sim);
+    const at = `minute ${m} (${new Date(sim.now()).toISOString()})`;
+    assert.deepEqual(
+      sim.calls
+        .filter((c) => c.write && !/Lease$/.test(c.operation))
+        .map((c) => `${c.region} ${c.operation}`),
+      [],
+      `${at}: no write but the leases`,
+    );
+    // Each region's reconciler writes only its lease, whose release records its heartbeat.
+    assert.equal(sim.callCounts((c) => c.write).writes, 2 * Object.keys(sim.world.regions).length);
+    assert.equal(report.statusWrites, 0, `${at}: no status write`);
+    assert.ok(sim.callCounts().reads > 0, 'the pass still read the world');
+    for (const site of ['demo', 'blog', 'shop'])
+      assert.equal(report.statuses.get(site)!.conditions.Ready?.status, 'True', `${at}: ${site} is Ready`);
+    sim.tick();
+  }
+  assert.equal(sim.now() - started, 10 * TICK_MS, 'the passes ran ten minutes apart on the world clock');
 });
 
 /** Worlds to interrupt: creation from nothing, repairing drift, and deleting a site. */
@@ -102,13 +143,13 @@ for (const [scenario, setUp] of Object.entries(CRASH_SCENARIOS)) {
     await setUp(start);
     const initial = structuredClone(start.world);
 
-    const reference = new SimulatedCloud({ world: structuredClone(initial) });
+    const reference = newSim({ world: structuredClone(initial) });
     await pass(reference);
     const writes = cloudWrites(reference);
     assert.ok(writes > 0, 'the scenario must write');
 
     for (let k = 1; k <= writes; k += 1) {
-      const sim = new SimulatedCloud({ world: structuredClone(initial) });
+      const sim = newSim({ world: structuredClone(initial) });
       sim.crashAfterWrites(k);
       await pass(sim);
       assert.equal(cloudWrites(sim), k, `the interrupted pass made exactly ${k} write(s)`);
@@ -184,14 +225,14 @@ test('crash consistency from random drifted worlds: for every k, stopped after w
       await storeSpec(start, after);
       const initial = structuredClone(start.world);
 
-      const reference = new SimulatedCloud({
+      const reference = newSim({
         regions: Object.keys(initial.regions),
         world: structuredClone(initial),
       });
       await pass(reference);
       const writes = cloudWrites(reference);
       for (let k = 1; k <= writes; k += 1) {
-        const sim = new SimulatedCloud({
+        const sim = newSim({
           regions: Object.keys(initial.regions),
           world: structuredClone(initial),
         });
@@ -272,7 +313,7 @@ test('a quota ECS reports (LimitExceededException) stalls the site with reason Q
         return { ...ports, ecs };
       },
       platform: sim.platform,
-      now: FIXED_NOW,
+      now: simNow(sim),
     });
     assert.ok(reports.length > 0);
     return siteView(sim, 'demo')!;

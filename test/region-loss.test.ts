@@ -5,10 +5,9 @@ import { QUIET_AFTER_PASSES as QUIET_INTERVALS } from '../controller/decide/owne
 import { desiredSite } from '../controller/plan/desired.ts';
 import { canonicalJson } from '../controller/model/naming.ts';
 import { isOwnedBy } from '../controller/model/tags.ts';
-import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import type { Site } from '../controller/spec/schema.ts';
-import { assertWorldMatches, demoDocument, pass, specItem, valid } from './support/world.ts';
+import { assertWorldMatches, demoDocument, newSim, pass, specItem, valid } from './support/world.ts';
 
 /**
  * Losing and restoring regions, as a property: whatever regions are lost
@@ -22,7 +21,6 @@ import { assertWorldMatches, demoDocument, pass, specItem, valid } from './suppo
 const REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2'];
 const [PRIMARY, FAILOVER, STANDBY] = REGIONS as [string, string, string];
 const TARGET = 600;
-const T0 = Date.parse('2026-11-28T00:00:00Z');
 
 function spec(ttl: number) {
   const document = demoDocument();
@@ -62,7 +60,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
 );
 
 class Scenario {
-  readonly sim = new SimulatedCloud({ regions: REGIONS });
+  readonly sim = newSim(REGIONS);
   readonly dataDown = new Set<string>();
   minute = 0;
   /** Consecutive rounds the primary has been lost with the failover up and serving. */
@@ -97,7 +95,7 @@ class Scenario {
 
   async round(): Promise<void> {
     this.route();
-    await pass(this.sim, { now: () => new Date(T0 + this.minute * 60_000) });
+    await pass(this.sim); // at the simulated cloud's time: a minute a round
     this.sim.tick();
     this.minute += 1;
     const lostPrimary =

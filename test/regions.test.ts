@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { findLostEdits } from '../controller/spec/edits.ts';
 import {
   assertWorldMatches,
   demoDocument,
   leaseOf,
+  newSim,
   pass,
   siteView,
   specItem,
   statusItem,
+  T0,
   valid,
   views,
 } from './support/world.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
-const T0 = Date.parse('2026-11-28T00:00:00Z');
-const at = (m: number) => () => new Date(T0 + m * 60_000);
 
 function stableOnly() {
   const document = demoDocument();
@@ -36,17 +36,17 @@ async function serving(sim: SimulatedCloud, requests: number): Promise<number> {
   let m = 0;
   for (; m < 4; m += 1) {
     if (m === 2) sim.setTraffic('us-east-1', 'demo-stable', { requestsPerMinute: requests });
-    await pass(sim, { now: at(m) });
+    await pass(sim);
     sim.tick();
   }
   return m;
 }
 
 test("each region's reconciler calls only its own region's ECS, ELB and CloudWatch", async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   await sim.storeIn('us-east-1').putSpec('demo', demoDocument(), 0);
   sim.resetCalls();
-  await pass(sim, { now: at(0), regions: ['eu-west-1'] });
+  await pass(sim, { regions: ['eu-west-1'] });
   const foreign = sim.calls.filter(
     (c) => c.service !== 'cloudfront' && c.service !== 'store' && c.region !== 'eu-west-1',
   );
@@ -59,12 +59,12 @@ test("each region's reconciler calls only its own region's ECS, ELB and CloudWat
 });
 
 test('the primary holds the CDN; the failover region leaves it alone while the primary reports', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   await sim.storeIn('us-east-1').putSpec('demo', demoDocument(), 0);
-  await pass(sim, { now: at(0) });
+  await pass(sim);
   sim.tick();
   sim.resetCalls();
-  await pass(sim, { now: at(1), regions: ['eu-west-1'] });
+  await pass(sim, { regions: ['eu-west-1'] });
   assert.equal(sim.calls.filter((c) => c.service === 'cloudfront').length, 0);
   assert.equal(statusItem(sim, 'demo', 'us-east-1')!.status.global, true);
   assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, false);
@@ -72,7 +72,7 @@ test('the primary holds the CDN; the failover region leaves it alone while the p
 });
 
 test('with the primary lost whole, the failover region takes the CDN after 3 quiet intervals and carries its demand once', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   let m = await serving(sim, 3000); // 5 tasks at 600 a task
   assert.equal(desiredTasks(sim, 'us-east-1'), 5);
   const heartbeat = leaseOf(sim, 'us-east-1')!.heartbeatAt!;
@@ -82,7 +82,7 @@ test('with the primary lost whole, the failover region takes the CDN after 3 qui
   sim.setTraffic('eu-west-1', 'demo-stable', { requestsPerMinute: 3000 });
   const owners: boolean[] = [];
   for (const end = m + 4; m < end; m += 1) {
-    const report = await pass(sim, { now: at(m) });
+    const report = await pass(sim);
     owners.push(report.sites.find((s) => s.region === 'eu-west-1')!.global);
     sim.tick();
   }
@@ -92,7 +92,7 @@ test('with the primary lost whole, the failover region takes the CDN after 3 qui
   assert.ok(T0 + (m - 4 + quietFrom) * 60_000 - heartbeat > 3 * 60_000);
   assert.equal(desiredTasks(sim, 'eu-west-1'), 5, 'ceil(3000 / 600): the moved demand counted once');
   // As `tandem describe --region eu-west-1` shows it, from the replica that is still there.
-  const view = siteView(sim, 'demo', { region: 'eu-west-1', now: T0 + m * 60_000 })!;
+  const view = siteView(sim, 'demo', { region: 'eu-west-1' })!;
   assert.equal(view.conditions.FailoverActive?.status, 'True');
   assert.equal(view.reporters.find((r) => r.region === 'us-east-1')?.quiet, true);
   assert.equal(view.conditions.Degraded?.reason, 'ReconcilerQuiet');
@@ -100,11 +100,11 @@ test('with the primary lost whole, the failover region takes the CDN after 3 qui
 });
 
 test('a spec edit made in the failover replica while the primary is lost takes effect there; after the restore both regions converge and the CDN goes back', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   let m = await serving(sim, 600);
   sim.loseRegion('us-east-1');
   for (const end = m + 5; m < end; m += 1) {
-    await pass(sim, { now: at(m) });
+    await pass(sim);
     sim.tick();
   }
   const west = sim.storeIn('eu-west-1');
@@ -112,7 +112,7 @@ test('a spec edit made in the failover replica while the primary is lost takes e
   edited.spec.task = { ...edited.spec.task, environment: { GREETING: 'from eu-west-1' } };
   await west.putSpec('demo', edited, (await west.getSpec('demo'))!.generation);
   for (const end = m + 2; m < end; m += 1) {
-    await pass(sim, { now: at(m) });
+    await pass(sim);
     sim.tick();
   }
   const westDefinitions = sim.world.regions['eu-west-1']!.taskDefinitions.filter(
@@ -124,7 +124,7 @@ test('a spec edit made in the failover replica while the primary is lost takes e
   sim.restoreRegion('us-east-1');
   const holders: string[] = [];
   for (const end = m + 4; m < end; m += 1) {
-    const report = await pass(sim, { now: at(m) });
+    const report = await pass(sim);
     holders.push(
       report.sites
         .filter((s) => s.global)
@@ -145,7 +145,7 @@ test('a spec edit made in the failover replica while the primary is lost takes e
 test('two regions believing they hold the CDN at once leave it as one of them wants it, and converge', async () => {
   // Replication held back: eu-west-1 sees only a heartbeat of the primary from ten minutes before,
   // so it holds the duties too, while the primary, alive, holds them as well.
-  const sim = new SimulatedCloud({ regions: REGIONS, replication: 'manual' });
+  const sim = newSim({ regions: REGIONS, replication: 'manual' });
   const east = sim.storeIn('us-east-1');
   await east.putSpec('demo', demoDocument(), 0);
   await east.acquireLease('before', 60, T0 - 10 * 60_000);
@@ -153,7 +153,7 @@ test('two regions believing they hold the CDN at once leave it as one of them wa
   sim.replicate();
   const wanted = valid(demoDocument());
   for (let m = 0; m < 4; m += 1) {
-    const report = await pass(sim, { now: at(m) });
+    const report = await pass(sim);
     assert.deepEqual(
       report.sites.filter((s) => s.global).map((s) => s.region),
       ['us-east-1', 'eu-west-1'],
@@ -168,7 +168,7 @@ test('two regions believing they hold the CDN at once leave it as one of them wa
   }
   sim.replicate();
   for (let m = 4; m < 8; m += 1) {
-    await pass(sim, { now: at(m) });
+    await pass(sim);
     sim.tick();
   }
   assertWorldMatches(sim, wanted);
@@ -176,7 +176,7 @@ test('two regions believing they hold the CDN at once leave it as one of them wa
 });
 
 test('edits made in two replicas at once are reported, naming both generations, until one is applied again', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS, replication: 'manual' });
+  const sim = newSim({ regions: REGIONS, replication: 'manual' });
   const east = sim.storeIn('us-east-1');
   const west = sim.storeIn('eu-west-1');
   await east.putSpec('demo', stableOnly(), 0);
@@ -198,7 +198,7 @@ test('edits made in two replicas at once are reported, naming both generations, 
     [['us-east-1', 2, 'eu-west-1', 2]],
   );
 
-  await pass(sim, { now: at(0) });
+  await pass(sim);
   const conflict = siteView(sim, 'demo')!.conditions.SpecConflict!;
   assert.equal(conflict.status, 'True');
   assert.equal(conflict.reason, 'ConcurrentEdits');
@@ -208,14 +208,14 @@ test('edits made in two replicas at once are reported, naming both generations, 
   );
 
   await east.putSpec('demo', a, 2); // a person settles it by applying the one they want
-  sim.replicate();
-  await pass(sim, { now: at(1) });
+  sim.tick(); // a minute later, the replicas caught up
+  await pass(sim);
   sim.replicate();
   assert.equal(siteView(sim, 'demo')!.conditions.SpecConflict?.status, 'False');
 });
 
 test('an edit that overwrites another region’s edit it had seen is no conflict', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   const east = sim.storeIn('us-east-1');
   const west = sim.storeIn('eu-west-1');
   await east.putSpec('demo', stableOnly(), 0);
@@ -224,17 +224,17 @@ test('an edit that overwrites another region’s edit it had seen is no conflict
   const again = (await east.getSpec('demo'))!;
   await east.putSpec('demo', { ...stableOnly(), note: 'east' }, again.generation);
   assert.deepEqual(findLostEdits((await east.getSpec('demo'))!, await east.listEdits()), []);
-  await pass(sim, { now: at(0) });
+  await pass(sim);
   assert.equal(views(sim).get('demo')!.conditions.SpecConflict, undefined);
 });
 
 test('the region that takes over the CDN knows the distribution from the status of the one that held it: no tag reads', async () => {
-  const sim = new SimulatedCloud({ regions: REGIONS });
+  const sim = newSim(REGIONS);
   let m = await serving(sim, 600);
   sim.loseRegion('us-east-1');
   sim.resetCalls();
   for (const end = m + 5; m < end; m += 1) {
-    await pass(sim, { now: at(m) });
+    await pass(sim);
     sim.tick();
   }
   assert.equal(statusItem(sim, 'demo', 'eu-west-1')!.status.global, true, 'eu-west-1 took over');

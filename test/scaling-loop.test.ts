@@ -4,13 +4,22 @@ import type { SpecStorePort } from '../controller/ports/store.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { reconcileRound } from '../controller/reconcile/round.ts';
 import { validateSite } from '../controller/spec/validate.ts';
-import { demoDocument, newSim, pass, specItem, storeSpec, type RoundReport } from './support/world.ts';
+import {
+  demoDocument,
+  newSim,
+  pass,
+  simNow,
+  specItem,
+  storeSpec,
+  T0,
+  TICK_MS,
+  type RoundReport,
+} from './support/world.ts';
 
-const T0 = Date.parse('2026-11-28T00:00:00Z');
-
-/** Each region's pass at minute `m`, then a minute passes for the simulated cloud. */
+/** Each region's pass at minute `m` of the world's clock, then a minute passes for the simulated cloud. */
 async function passAt(sim: SimulatedCloud, m: number): Promise<RoundReport> {
-  const report = await pass(sim, { now: () => new Date(T0 + m * 60_000) });
+  assert.equal(sim.now(), T0 + m * TICK_MS, `the simulated cloud is at minute ${m}`);
+  const report = await pass(sim);
   sim.tick();
   return report;
 }
@@ -279,7 +288,7 @@ async function healthyCanaryUntilPromoted(
     }
     await reconcileRound({
       platform: sim.platform,
-      now: () => new Date(T0 + m * 60_000),
+      now: simNow(sim),
       portsOf: (region) => {
         const ports = sim.ports(region);
         if (afterRead?.minute !== m) return ports;

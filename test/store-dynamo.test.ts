@@ -17,7 +17,7 @@ import { SimulatedCloud, specHash } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { ensureSpecTable } from '../controller/providers/local/store.ts';
 import { storeContract } from './support/store-contract.ts';
-import { demoDocument, editSpecInPlace, FIXED_NOW, passWithStore, specItem } from './support/world.ts';
+import { demoDocument, editSpecInPlace, newSim, passWithStore, simNow, specItem } from './support/world.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, number>) => Server;
@@ -174,13 +174,13 @@ test('specs, edits, statuses and the lease are items keyed as docs/store.md says
 
 test('a status item holds the status as a map, so the console shows its fields', async () => {
   const { table, store } = await freshStore();
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   await store.putSpec('demo', demoDocument(), 0);
   await reconcilePass({
     ports: { ...sim.ports(), store },
     platform: sim.platform,
     region: 'us-east-1',
-    now: FIXED_NOW,
+    now: simNow(sim),
   });
   const item = await rawItem(table, 'status', 'demo#us-east-1');
   assert.equal(item?.['revision']?.N, '1');
@@ -240,7 +240,7 @@ test('a malformed spec item is reported naming the item and field, and the other
 
 test('a site whose item is malformed is marked Invalid by a pass; the other site is reconciled', async () => {
   const { table, store } = await freshStore({ onMalformed: () => {} });
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   await store.putSpec('demo', demoDocument(), 0);
   await putRaw(table, {
     pk: { S: 'spec' },
@@ -249,7 +249,12 @@ test('a site whose item is malformed is marked Invalid by a pass; the other site
     document: { S: 'oops' },
   });
   const ports = { ...sim.ports(), store };
-  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  const report = await reconcilePass({
+    ports,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
   const statuses = new Map((await store.listStatuses()).map((s) => [s.name, s.status]));
   assert.equal(statuses.get('broken')?.conditions.Invalid?.status, 'True');
   assert.ok((report.sites.find((s) => s.name === 'demo')?.plan?.actions.length ?? 0) > 0);
@@ -258,14 +263,19 @@ test('a site whose item is malformed is marked Invalid by a pass; the other site
 
 test('a pass over an unchanged world writes no status: statuses read back exactly as written', async () => {
   const { store } = await freshStore();
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   await store.putSpec('demo', demoDocument(), 0);
   const ports = { ...sim.ports(), store };
   for (let i = 0; i < 5; i += 1) {
-    await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+    await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: simNow(sim) });
     sim.tick();
   }
-  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  const report = await reconcilePass({
+    ports,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
   assert.equal(report.statusWrites, 0);
   assert.equal((await store.listStatuses())[0]?.status.conditions.Ready?.status, 'True');
 });
@@ -273,14 +283,14 @@ test('a pass over an unchanged world writes no status: statuses read back exactl
 test('a malformed status item is reported and left out: that site loses its history, no other site is touched', async () => {
   const reported: CloudError[] = [];
   const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   for (const name of ['alpha', 'beta']) {
     const document = demoDocument();
     document.metadata.name = name;
     await store.putSpec(name, document, 0);
   }
   const ports = { ...sim.ports(), store };
-  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: simNow(sim) });
   // Written by hand, or by another version: its region has no scaling decision.
   const alpha = (await rawItem(table, 'status', 'alpha#us-east-1'))!;
   const body = alpha['status']!.M!;
@@ -302,7 +312,12 @@ test('a malformed status item is reported and left out: that site loses its hist
     /sk=alpha#us-east-1 .*field status\.regions\.us-east-1\.scaling\.decision/,
   );
   sim.tick();
-  const report = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: FIXED_NOW });
+  const report = await reconcilePass({
+    ports,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
   assert.deepEqual(
     report.sites.map((s) => s.name),
     ['alpha', 'beta'],
@@ -317,7 +332,7 @@ test('a malformed status item is reported and left out: that site loses its hist
 test("a status item unreadable elsewhere keeps what still reads: its region's task counts, scaling memory and CDN, and the status says so", async () => {
   const reported: CloudError[] = [];
   const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   await store.putSpec('demo', demoDocument(), 0);
   for (let i = 0; i < 3; i += 1) {
     await passWithStore(store, sim);
@@ -436,7 +451,7 @@ test('a spec item in the old form (document S) is read; a pass leaves it as it i
   assert.equal(read.hash, specHash(document));
   assert.equal(read.problems, undefined);
 
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   const report = await passWithStore(store, sim);
   assert.ok(report.sites.find((s) => s.name === 'demo')?.problems === undefined, 'the old form is valid');
   assert.deepEqual(await rawItem(table, 'spec', 'demo'), legacy, 'the reconciler never rewrites a spec');
@@ -487,7 +502,7 @@ test('a set or binary edited into the spec map is a problem naming its path and 
   assert.match(problems.get('metadata.blob')!, /binary \(B\).*a string \(S\)/);
   assert.match(problems.get('metadata.blobs')!, /binary set \(BS\)/);
 
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   const report = await passWithStore(store, sim);
   const demo = report.sites.find((s) => s.name === 'demo')!;
   assert.deepEqual(demo.problems?.map((p) => p.field).sort(), [

@@ -7,8 +7,7 @@ import { after, before, test } from 'node:test';
 import { DynamoDBClient, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoSpecStore } from '../controller/providers/aws/store.ts';
 import { ensureSpecTable } from '../controller/providers/local/store.ts';
-import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
-import { demoDocument, passWithStore } from './support/world.ts';
+import { demoDocument, newSim, passWithStore } from './support/world.ts';
 
 /**
  * The README's `aws dynamodb update-item` recipes, as written there, sent to
@@ -116,7 +115,7 @@ test('each recipe changes the field it names; the reconciler reads it at the sam
 
 test('an edit that makes the spec invalid changes nothing: the site is Invalid, naming the field, and what ran keeps running', async () => {
   const { table, store } = await demoStore();
-  const sim = new SimulatedCloud({ regions: ['us-east-1', 'eu-west-1'] });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
   const pass = () => passWithStore(store, sim);
   for (let i = 0; i < 4; i += 1) await pass();
   const before = sim.snapshot();

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { splitTasks } from '../../controller/decide/capacity.ts';
 import { isOwnedBy } from '../../controller/model/tags.ts';
 import { heartbeatsByRegion } from '../../controller/decide/ownership.ts';
 import type { SiteStatus } from '../../controller/model/status.ts';
 import type { SpecStorePort, StoredSpec, StoredStatus } from '../../controller/ports/store.ts';
-import { SimulatedCloud } from '../../controller/providers/sim/cloud.ts';
+import { SimulatedCloud, type SimulatedCloudOptions } from '../../controller/providers/sim/cloud.ts';
+import type { SimWorld } from '../../controller/providers/sim/world.ts';
 import { reconcilePass, type PassReport } from '../../controller/reconcile/pass.ts';
 import { reconcileRound } from '../../controller/reconcile/round.ts';
 import type { SiteOutcome } from '../../controller/reconcile/status.ts';
@@ -14,15 +14,49 @@ import type { SiteInput, Site } from '../../controller/spec/schema.ts';
 import { validateSite } from '../../controller/spec/validate.ts';
 
 export const SIM_REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2'];
-export const FIXED_NOW = () => new Date('2026-11-28T00:00:00Z');
+/** When every test world starts: its clock reads this before its first tick. */
+export const T0 = Date.parse('2026-11-28T00:00:00Z');
+/** One tick of the simulated cloud is one reconcile interval. */
+export const TICK_MS = 60_000;
+
+/**
+ * The test world's time: `T0` plus one reconcile interval for every tick the
+ * simulated cloud has taken. It lives in the world (its tick count), so a
+ * world copied into another cloud carries its time with it.
+ */
+export function worldTime(world: SimWorld): number {
+  return T0 + (world.ticks ?? 0) * TICK_MS;
+}
+
+const onWorldClock = new WeakSet<SimulatedCloud>();
 
 export function demoDocument(): SiteInput & Record<string, unknown> {
   return JSON.parse(readFileSync(new URL('../../specs/demo.json', import.meta.url), 'utf8')) as SiteInput &
     Record<string, unknown>;
 }
 
-export function newSim(regions: readonly string[] = SIM_REGIONS): SimulatedCloud {
-  return new SimulatedCloud({ regions });
+/**
+ * A simulated cloud whose clock is the world's (`worldTime`): every pass in
+ * the test world runs at the simulated cloud's time, which moves on a
+ * reconcile interval with every `tick`, and its leases and edits are stamped
+ * with the same time.
+ */
+export function newSim(
+  options: readonly string[] | Omit<SimulatedCloudOptions, 'clock'> = SIM_REGIONS,
+): SimulatedCloud {
+  const settings: SimulatedCloudOptions = Array.isArray(options)
+    ? { regions: options as readonly string[] }
+    : { ...(options as SimulatedCloudOptions) };
+  const sim: SimulatedCloud = new SimulatedCloud({ ...settings, clock: () => worldTime(sim.world) });
+  onWorldClock.add(sim);
+  return sim;
+}
+
+/** The time a pass over `sim` runs at: the world's clock (a cloud not made by `newSim` has none to offer). */
+export function simNow(sim: SimulatedCloud): () => Date {
+  if (!onWorldClock.has(sim))
+    throw new Error('a pass over a SimulatedCloud made without newSim must be given its time (now)');
+  return () => new Date(sim.now());
 }
 
 /** Stores `document` as its site's spec, bumping the generation like `tandem apply`. */
@@ -46,7 +80,7 @@ export async function pass(
   sim: SimulatedCloud,
   options: { sites?: string[]; now?: () => Date; regions?: string[] } = {},
 ): Promise<RoundReport> {
-  const now = options.now ?? FIXED_NOW;
+  const now = options.now ?? simNow(sim);
   const reports = await reconcileRound({
     portsOf: (region) => sim.ports(region),
     platform: sim.platform,
@@ -68,7 +102,7 @@ export async function pass(
  */
 export function views(
   sim: SimulatedCloud,
-  now = FIXED_NOW().getTime(),
+  now = simNow(sim)().getTime(),
   region = Object.keys(sim.world.regions)[0]!,
 ): Map<string, SiteView> {
   const items = Object.values(sim.replica(region).items);
@@ -167,6 +201,8 @@ export function assertWorldMatches(
   const name = site.metadata.name;
   const { spec } = site;
   const weight = spec.canary?.weight ?? 0;
+  // docs/architecture.md: the rule matches `X-Tandem-Origin: <site>.<secret>`, and the CDN sends just that.
+  const header = `${name}.${sim.platform.originSecret}`;
   for (const [regionName, region] of Object.entries(sim.world.regions)) {
     if (only.regions !== undefined && !only.regions.includes(regionName)) continue;
     const where = `${name} in ${regionName}`;
@@ -184,7 +220,7 @@ export function assertWorldMatches(
       );
       continue;
     }
-    const split = splitTasks(wanted.minTasks, weight, wanted.maxTasks);
+    const split = expectedSplit(wanted.minTasks, weight);
     const tracks = spec.canary === undefined ? (['stable'] as const) : (['stable', 'canary'] as const);
     assert.deepEqual(
       services.map((s) => s.name).sort(),
@@ -215,10 +251,7 @@ export function assertWorldMatches(
     }
     assert.equal(rules.length, 1, `${where}: one listener rule`);
     const rule = rules[0]!;
-    assert.deepEqual(rule.header, {
-      name: sim.platform.originHeaderName,
-      values: [`${name}.${sim.platform.originSecret}`],
-    });
+    assert.deepEqual(rule.header, { name: sim.platform.originHeaderName, values: [header] });
     const weights = Object.fromEntries(
       rule.forward.map((f) => [groups.find((g) => g.arn === f.targetGroupArn)?.name, f.weight]),
     );
@@ -242,7 +275,7 @@ export function assertWorldMatches(
     `${name}: origins, primary first`,
   );
   for (const origin of config.origins) {
-    assert.equal(origin.customHeaders[sim.platform.originHeaderName], `${name}.${sim.platform.originSecret}`);
+    assert.equal(origin.customHeaders[sim.platform.originHeaderName], header, `${name}: origin header`);
     assert.equal(origin.connectionTimeoutSeconds, spec.cdn.connectionTimeoutSeconds);
     assert.equal(origin.connectionAttempts, spec.cdn.connectionAttempts);
   }
@@ -255,6 +288,23 @@ export function assertWorldMatches(
   assert.equal(config.defaultTtlSeconds, spec.cdn.defaultTtlSeconds);
   assert.equal(config.priceClass, spec.cdn.priceClass);
   assert.deepEqual(config.aliases, [...spec.cdn.aliases].sort());
+}
+
+/**
+ * The tasks a region at `tasks` runs per track, as the README's Scaling
+ * section states it, in plain arithmetic: the canary runs its weight's share,
+ * rounded to the nearest task (halves up), but at least one while its weight
+ * is above zero (a region at one task runs a second for it) and at most all
+ * but one while the stable's weight is.
+ */
+function expectedSplit(tasks: number, weight: number): { stable: number; canary: number } {
+  if (tasks === 0) return { stable: 0, canary: 0 };
+  if (weight === 0) return { stable: tasks, canary: 0 };
+  if (weight === 100) return { stable: 0, canary: tasks };
+  const total = Math.max(tasks, 2);
+  const share = Math.floor((total * weight + 50) / 100); // nearest, halves up, in integers
+  const canary = Math.min(Math.max(share, 1), total - 1);
+  return { stable: total - canary, canary };
 }
 
 /** Asserts nothing tandem created for `name` remains anywhere. */
@@ -289,12 +339,12 @@ export function leaseOf(
  */
 export function passWithStore(
   store: SpecStorePort,
-  sim: SimulatedCloud = new SimulatedCloud({ regions: SIM_REGIONS }),
+  sim: SimulatedCloud = newSim(SIM_REGIONS),
 ): Promise<PassReport> {
   return reconcilePass({
     ports: { ...sim.ports(), store },
     platform: sim.platform,
     region: 'us-east-1',
-    now: FIXED_NOW,
+    now: simNow(sim),
   });
 }

@@ -164,6 +164,11 @@ export class FakeEcs {
     this.failures.push({ operation, error, remaining: times });
   }
 
+  /** Services as ECS holds them in `region` (any cluster), for assertions. */
+  services(region: string): readonly FakeService['service'][] {
+    return this.state(region).services.map((s) => s.service);
+  }
+
   /** Task definitions as ECS holds them, for assertions. */
   taskDefinitions(region: string): readonly FakeTaskDefinition[] {
     return this.state(region).taskDefinitions;
