@@ -28,6 +28,7 @@ function origin(region: string): Origin {
     protocol: 'http-only',
     connectionTimeoutSeconds: 5,
     connectionAttempts: 2,
+    responseTimeoutSeconds: 10,
     customHeaders: { 'X-Tandem-Origin': 'demo.s3cret' },
   };
 }
@@ -77,7 +78,8 @@ function awsOrigin(region: string) {
       HTTPSPort: 443,
       OriginProtocolPolicy: 'http-only',
       OriginSslProtocols: { Quantity: 1, Items: ['TLSv1.2'] },
-      OriginReadTimeout: 30,
+      // The origin's response timeout, as the spec gives it.
+      OriginReadTimeout: 10,
       OriginKeepaliveTimeout: 5,
     },
     ConnectionAttempts: 2,

@@ -91,6 +91,7 @@ function config(site: string): DistributionConfig {
     protocol: 'http-only' as const,
     connectionTimeoutSeconds: 5,
     connectionAttempts: 2,
+    responseTimeoutSeconds: 10,
     customHeaders: { 'X-Tandem-Origin': `${site}.s3cret` },
   });
   return {

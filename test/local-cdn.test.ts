@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { DistributionConfig, Origin } from '../controller/ports/cdn.ts';
 import { cacheTtlSeconds, startCdn } from '../controller/providers/local/cdn.ts';
 import type { CdnProxy, CdnProxyOptions } from '../controller/providers/local/cdn.ts';
-import type { CdnView, LocalDistribution } from '../controller/providers/local/types.ts';
+import type { CdnView, LocalDistribution, OriginRoute } from '../controller/providers/local/types.ts';
 
 const SECRET_HEADER = 'X-Tandem-Origin';
 const SECRET = 'demo.s3cret';
@@ -23,6 +23,7 @@ function origin(region: string, overrides: Partial<Origin> = {}): Origin {
     protocol: 'http-only',
     connectionTimeoutSeconds: 1,
     connectionAttempts: 1,
+    responseTimeoutSeconds: 10,
     customHeaders: { [SECRET_HEADER]: SECRET },
     ...overrides,
   };
@@ -56,11 +57,14 @@ function distribution(id: string, config: DistributionConfig = siteConfig()): Lo
 class FakeView implements CdnView {
   list: LocalDistribution[] = [];
   readonly addresses = new Map<string, { host: string; port: number }>();
+  /** What the network does to connections to an origin (default open). */
+  readonly paths = new Map<string, OriginRoute['path']>();
   distributions(): readonly LocalDistribution[] {
     return this.list;
   }
-  resolveOrigin(domainName: string): { host: string; port: number } | undefined {
-    return this.addresses.get(domainName);
+  resolveOrigin(domainName: string): OriginRoute | undefined {
+    const address = this.addresses.get(domainName);
+    return address === undefined ? undefined : { ...address, path: this.paths.get(domainName) ?? 'open' };
   }
 }
 
@@ -395,6 +399,49 @@ test('answers 504 when the last origin does not answer within the read timeout',
   failover.handler = () => {};
   const reply = await request(cdn.port, '/');
   assert.equal(reply.status, 504);
+});
+
+test("each origin's own response timeout decides when the CDN stops waiting for it (CloudFront's OriginReadTimeout)", async (t) => {
+  const { cdn, primary } = await startSite(
+    t,
+    siteConfig({ origins: [origin(PRIMARY, { responseTimeoutSeconds: 0.2 }), origin(FAILOVER)] }),
+  );
+  primary.handler = () => {}; // connected, never answers
+  const started = Date.now();
+  const reply = await request(cdn.port, '/');
+  assert.equal(reply.body, 'failover');
+  const waited = Date.now() - started;
+  assert.ok(waited >= 200 && waited < 5000, `waited ${waited} ms for the primary`);
+});
+
+test('a path that drops every packet costs each connection attempt its whole connection timeout, then the CDN fails over', async (t) => {
+  const site = await startSite(
+    t,
+    siteConfig({
+      origins: [origin(PRIMARY, { connectionTimeoutSeconds: 0.2, connectionAttempts: 2 }), origin(FAILOVER)],
+    }),
+  );
+  site.view.paths.set(`tandem-${PRIMARY}.elb.local`, 'dropped');
+  const started = Date.now();
+  const reply = await request(site.cdn.port, '/');
+  const waited = Date.now() - started;
+  assert.equal(reply.body, 'failover');
+  assert.equal(site.primary.requests.length, 0, 'nothing reached the primary');
+  assert.ok(waited >= 400 && waited < 5000, `two attempts of 200 ms each: waited ${waited} ms`);
+});
+
+test('a path that refuses connections fails over at once, whatever the connection timeout', async (t) => {
+  const site = await startSite(
+    t,
+    siteConfig({
+      origins: [origin(PRIMARY, { connectionTimeoutSeconds: 10, connectionAttempts: 3 }), origin(FAILOVER)],
+    }),
+  );
+  site.view.paths.set(`tandem-${PRIMARY}.elb.local`, 'refused');
+  const started = Date.now();
+  const reply = await request(site.cdn.port, '/');
+  assert.equal(reply.body, 'failover');
+  assert.ok(Date.now() - started < 2000);
 });
 
 test('answers 502 when neither origin can be reached', async (t) => {

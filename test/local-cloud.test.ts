@@ -169,6 +169,25 @@ describe('the demo site on the local cloud', () => {
     );
   });
 
+  test('fail-region --mode says how the load balancer fails, and refuses a mode it does not know', async () => {
+    const hang = await tandem(dir, ['fail-region', 'eu-west-1', '--mode', 'hang']);
+    try {
+      assert.equal(hang.code, 0, hang.stderr);
+      assert.match(hang.stdout, /accepts connections and never answers/);
+      assert.match(
+        hang.stdout,
+        /after each request's response timeout \(the spec's cdn.responseTimeoutSeconds\)/,
+      );
+    } finally {
+      assert.equal((await tandem(dir, ['heal-region', 'eu-west-1'])).code, 0);
+    }
+    const bad = await tandem(dir, ['fail-region', 'eu-west-1', '--mode', 'slow']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Allowed choices are refuse, blackhole, hang, errors/);
+    const heal = await tandem(dir, ['heal-region', 'eu-west-1', '--mode', 'hang']);
+    assert.equal(heal.code, 1, 'heal-region takes no mode');
+  });
+
   test('in a real browser, the site shows its text and image, and the dashboard charts both regions', async () => {
     const { browser, close } = await launchChromium();
     try {

@@ -8,6 +8,7 @@ import type { RuleState, WeightedTarget } from '../controller/ports/load-balance
 import type {
   LoadBalancerView,
   LocalTarget,
+  RegionFault,
   TargetGroupRequest,
 } from '../controller/providers/local/types.ts';
 
@@ -63,7 +64,7 @@ class FakeView implements LoadBalancerView {
   loadBalancerDimension = LOAD_BALANCER_DIMENSION;
   currentRules: RuleState[] = [];
   targets = new Map<string, LocalTarget[]>();
-  isFailed = false;
+  currentFault: RegionFault | undefined = undefined;
 
   rules(): readonly RuleState[] {
     return this.currentRules;
@@ -71,8 +72,8 @@ class FakeView implements LoadBalancerView {
   healthyTargets(targetGroupArn: string): readonly LocalTarget[] {
     return this.targets.get(targetGroupArn) ?? [];
   }
-  failed(): boolean {
-    return this.isFailed;
+  fault(): RegionFault | undefined {
+    return this.currentFault;
   }
 }
 
@@ -242,12 +243,36 @@ test('a failed region answers 503 without contacting a target or recording a req
     }),
   ]);
   view.currentRules = [rule(1, 'site-demo', [{ targetGroupArn: STABLE, weight: 1 }])];
-  view.isFailed = true;
+  view.currentFault = 'errors';
 
   const reply = await send(lb.port, { headers: viaCdn() });
 
   assert.equal(reply.status, 503);
   assert.match(reply.body, /failed/);
+  assert.equal(contacted, false);
+  assert.deepEqual(requests, []);
+});
+
+test('a hanging region reads the request and never answers; a refusing one cuts the connection as it opens', async (t) => {
+  const { view, lb, requests } = await setup(t);
+  let contacted = false;
+  view.targets.set(STABLE, [
+    await startTarget(t, 'stable', 's1', (_req, res) => {
+      contacted = true;
+      res.end();
+    }),
+  ]);
+  view.currentRules = [rule(1, 'site-demo', [{ targetGroupArn: STABLE, weight: 1 }])];
+
+  view.currentFault = 'hang';
+  const hung = await Promise.race([
+    send(lb.port, { headers: viaCdn() }).then((reply) => `answered ${reply.status}`),
+    new Promise<string>((resolve) => setTimeout(() => resolve('no answer after 1 s'), 1000)),
+  ]);
+  assert.equal(hung, 'no answer after 1 s');
+
+  view.currentFault = 'refuse';
+  await assert.rejects(send(lb.port, { headers: viaCdn() }), /ECONNRESET|socket hang up/);
   assert.equal(contacted, false);
   assert.deepEqual(requests, []);
 });

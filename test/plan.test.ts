@@ -360,10 +360,10 @@ test('the distribution fails over from the primary to the failover region on the
   assert.equal(c.targetOriginId, 'failover-group');
   assert.equal(c.viewerProtocolPolicy, 'redirect-to-https');
   assert.deepEqual(
-    c.origins.map((o) => [o.connectionTimeoutSeconds, o.connectionAttempts]),
+    c.origins.map((o) => [o.connectionTimeoutSeconds, o.connectionAttempts, o.responseTimeoutSeconds]),
     [
-      [5, 2],
-      [5, 2],
+      [2, 1, 10],
+      [2, 1, 10],
     ],
   );
   assert.equal(c.origins[0]!.customHeaders['X-Tandem-Origin'], 'demo.sim-secret');

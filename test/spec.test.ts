@@ -75,8 +75,9 @@ test('defaults are filled in for fields a spec leaves out', () => {
     aliases: [],
     priceClass: 'PriceClass_100',
     failoverStatusCodes: [403, 500, 502, 503, 504],
-    connectionTimeoutSeconds: 5,
-    connectionAttempts: 2,
+    connectionTimeoutSeconds: 2,
+    connectionAttempts: 1,
+    responseTimeoutSeconds: 10,
     defaultTtlSeconds: 60,
   });
   assert.equal(site.spec.paused, false);

@@ -8,7 +8,8 @@ const MAX_RPS = 10_000;
 const MAX_DURATION_SECONDS = 86_400;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_IN_FLIGHT = 1000;
-const MAX_SOCKETS = 256;
+/** Idle connections kept for reuse; open ones are bounded by maxInFlight only. */
+const MAX_FREE_SOCKETS = 256;
 const PROGRESS_INTERVAL_MS = 1000;
 const OVERLOADED = 'overloaded client';
 
@@ -31,6 +32,15 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called about once a second while the run lasts. */
   onProgress?: (p: LoadProgress) => void;
+  /** Called as each request settles: when it was sent (ms into the run), how long it took, and its status or error. */
+  onResult?: (result: LoadResult) => void;
+}
+
+export interface LoadResult {
+  sentAtMs: number;
+  latencyMs: number;
+  /** The status code, or the error ('timeout', ECONNRESET, ...). */
+  outcome: number | string;
 }
 
 export interface LoadSummary {
@@ -198,7 +208,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const target = new URL(options.url);
   const secure = target.protocol === 'https:';
   const client = secure ? https : http;
-  const agent = new client.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
+  // As many connections as requests in flight: a request waiting for a free socket would count
+  // the wait as the server's latency, and an open loop must not queue (a hanging origin holds each one).
+  const agent = new client.Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: MAX_FREE_SOCKETS });
   const base = urlToHttpOptions(target);
   const basePath = base.path ?? '/';
   const bustPrefix = `${basePath}${target.search === '' ? '?' : '&'}tandem-load=${randomBytes(4).toString('hex')}-`;
@@ -234,6 +246,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        options.onResult?.({
+          sentAtMs: began - start,
+          latencyMs: performance.now() - began,
+          outcome: 'error' in outcome ? outcome.error : outcome.status,
+        });
         if ('error' in outcome) {
           all.error(outcome.error);
           window.error(outcome.error);

@@ -2,6 +2,7 @@ import { get as httpGet } from 'node:http';
 import { pino } from 'pino';
 import { CloudError } from '../errors.ts';
 import { LocalCloud } from '../providers/local/cloud.ts';
+import type { RegionFault } from '../providers/local/types.ts';
 import {
   ENDPOINTS_FILE,
   LocalCloudError,
@@ -245,18 +246,44 @@ function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args:
 }
 
 /** Fails or heals a region of the running local cloud; returns the sentence to print. */
+/** How the load balancer of a failed or lost region fails, in words. */
+const FAULT_WORDS: Record<RegionFault, string> = {
+  refuse: 'connections to its load balancer are refused',
+  blackhole: 'connections to its load balancer never open (every packet is dropped)',
+  hang: 'its load balancer accepts connections and never answers',
+  errors: 'its load balancer answers 503 to every request',
+};
+
+/** What the CDN does about it: at once when told no, only after its timeouts when nothing answers. */
+const FAILOVER_WORDS: Record<RegionFault, (others: string) => string> = {
+  refuse: (others) => `The CDN fails over to ${others} at once`,
+  errors: (others) => `The CDN fails over to ${others} at once`,
+  blackhole: (others) =>
+    `The CDN fails over to ${others} after each request's connection timeout (the spec's cdn.connectionTimeoutSeconds × connectionAttempts)`,
+  hang: (others) =>
+    `The CDN fails over to ${others} after each request's response timeout (the spec's cdn.responseTimeoutSeconds)`,
+};
+
 /** What `tandem fail-region`, `heal-region`, `lose-region` and `restore-region` do to a region of the local cloud. */
 export type RegionVerb = 'fail' | 'heal' | 'lose' | 'restore';
 
 /** Fails, heals, loses or restores a region of the running local cloud; returns the sentence to print. */
-export async function setRegionState(dir: string, region: string, verb: RegionVerb): Promise<string> {
+export async function setRegionState(
+  dir: string,
+  region: string,
+  verb: RegionVerb,
+  mode?: RegionFault,
+): Promise<string> {
   const local = await runningLocalCloud(dir);
   if (local === undefined)
     throw new LocalCloudError(
       `no local cloud is running on ${dir} (no live ${ENDPOINTS_FILE}); start one with npm start`,
     );
   const response = await fetch(
-    new URL(`api/regions/${encodeURIComponent(region)}/${verb}`, local.dashboard),
+    new URL(
+      `api/regions/${encodeURIComponent(region)}/${verb}${mode === undefined ? '' : `?mode=${mode}`}`,
+      local.dashboard,
+    ),
     {
       method: 'POST',
       signal: AbortSignal.timeout(5000),
@@ -268,8 +295,8 @@ export async function setRegionState(dir: string, region: string, verb: RegionVe
   switch (verb) {
     case 'fail':
       return (
-        `${region} is failed: its load balancer answers 503 to every request and its ECS, ELB and CloudWatch APIs fail.\n` +
-        `The CDN fails over to ${others} at once; the reconcilers mark FailoverActive within a pass or two and ${others} carries its demand.\n` +
+        `${region} is failed: ${FAULT_WORDS[mode ?? 'errors']} and its ECS, ELB and CloudWatch APIs fail.\n` +
+        `${FAILOVER_WORDS[mode ?? 'errors'](others)}; the reconcilers mark FailoverActive within a pass or two and ${others} carries its demand.\n` +
         `Undo it with: tandem heal-region ${region}`
       );
     case 'heal':
@@ -279,8 +306,8 @@ export async function setRegionState(dir: string, region: string, verb: RegionVe
       );
     case 'lose':
       return (
-        `${region} is lost: its tasks are gone, its load balancer and its replica of the table answer nothing, and its reconciler has stopped.\n` +
-        `The CDN fails over to ${others} at once; ${others}'s reconciler carries its demand as soon as it learns of the loss, and takes over the CDN once ${region} has missed 3 passes.\n` +
+        `${region} is lost: its tasks are gone, ${FAULT_WORDS[mode ?? 'refuse']}, its replica of the table answers nothing, and its reconciler has stopped.\n` +
+        `${FAILOVER_WORDS[mode ?? 'refuse'](others)}; ${others}'s reconciler carries its demand as soon as it learns of the loss, and takes over the CDN once ${region} has missed 3 passes.\n` +
         `Edit the spec meanwhile in another replica: tandem apply -f <spec.json> --region ${local.regions.find((r) => r !== region) ?? '<region>'}\n` +
         `Bring it back with: tandem restore-region ${region}`
       );

@@ -25,6 +25,7 @@ import { runDemo } from './demo.ts';
 import { SimStateError } from './sim-state.ts';
 import { readSpecFile, SpecFileError } from './spec-file.ts';
 import { DEFAULT_LOCAL_DIR, LocalCloudError, runningLocalCloud } from '../providers/local/endpoints.ts';
+import { REGION_FAULTS, type RegionFault } from '../providers/local/types.ts';
 import {
   formatProgress,
   formatSummary,
@@ -517,7 +518,7 @@ function addRegionCommands(cli: Command): void {
     ],
   ] as const;
   for (const [name, verb, description] of regionCommands) {
-    cli
+    const command = cli
       .command(name)
       .description(description)
       .argument('<region>')
@@ -525,11 +526,21 @@ function addRegionCommands(cli: Command): void {
         new Option('--local <dir>', 'the local cloud to act on')
           .env('TANDEM_LOCAL_DIR')
           .default(DEFAULT_LOCAL_DIR),
-      )
-      .action(async (region: string, options: { local: string }) => {
-        const { setRegionState } = await import('./local.ts');
-        console.log(await setRegionState(options.local, region, verb));
-      });
+      );
+    if (verb === 'fail' || verb === 'lose')
+      command.addOption(
+        new Option(
+          '--mode <mode>',
+          'how its load balancer fails: refuse (connections refused), blackhole (connections never open), ' +
+            'hang (connections open, nothing answered), errors (503 to every request)',
+        )
+          .choices(REGION_FAULTS)
+          .default(verb === 'fail' ? 'errors' : 'refuse'),
+      );
+    command.action(async (region: string, options: { local: string; mode?: RegionFault }) => {
+      const { setRegionState } = await import('./local.ts');
+      console.log(await setRegionState(options.local, region, verb, options.mode));
+    });
   }
 }
 

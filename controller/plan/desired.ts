@@ -197,6 +197,7 @@ function desiredDistribution(
       protocol: https || (before && platform.originProtocol === 'https-only') ? 'https-only' : 'http-only',
       connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
       connectionAttempts: cdn.connectionAttempts,
+      responseTimeoutSeconds: cdn.responseTimeoutSeconds,
       customHeaders: { [header.name]: header.value },
     };
   };

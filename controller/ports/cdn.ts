@@ -7,6 +7,8 @@ export interface Origin {
   protocol: 'http-only' | 'https-only';
   connectionTimeoutSeconds: number;
   connectionAttempts: number;
+  /** How long to wait for an answer once connected (CloudFront's OriginReadTimeout). */
+  responseTimeoutSeconds: number;
   customHeaders: Readonly<Record<string, string>>;
 }
 

@@ -438,11 +438,21 @@ const CdnSchema = v.pipe(
       // 403 from the listener's default action, and failing over keeps the site up.
       [403, 500, 502, 503, 504],
     ),
+    // Chosen for failover (README, "When a region hangs"): a primary that drops packets costs a viewer
+    // one 2 s attempt before CloudFront asks the other region, and one lost SYN (retransmitted after
+    // 1 s) still connects in time. CloudFront's own defaults (10 s, 3 attempts) would cost 30 s.
     connectionTimeoutSeconds: v.optional(
       whole('must be a whole number of seconds', ...between(1, 10, 'must be between 1 and 10 seconds')),
-      5,
+      2,
     ),
-    connectionAttempts: v.optional(whole('must be a whole number', ...between(1, 3)), 2),
+    connectionAttempts: v.optional(whole('must be a whole number', ...between(1, 3)), 1),
+    // How long CloudFront waits for an answer once connected (OriginReadTimeout): a primary that
+    // accepts connections and never answers costs this much per request. Long enough for a slow
+    // page; CloudFront's default is 30 s. 1–60 (more needs a quota increase).
+    responseTimeoutSeconds: v.optional(
+      whole('must be a whole number of seconds', ...between(1, 60, 'must be between 1 and 60 seconds')),
+      10,
+    ),
     defaultTtlSeconds: v.optional(whole('must be a whole number of seconds', ...between(0, 31_536_000)), 60),
   }),
   rule((cdn, _known, report) => {

@@ -32,7 +32,8 @@ export const LIST_DISTRIBUTIONS_PAGE_SIZE = 100;
 /** Settings tandem sets on create and does not model in DistributionConfig. */
 const HTTP_PORT = 80;
 const HTTPS_PORT = 443;
-const ORIGIN_READ_TIMEOUT_SECONDS = 30;
+/** CloudFront's OriginReadTimeout when a config leaves it out. */
+const DEFAULT_ORIGIN_READ_TIMEOUT_SECONDS = 30;
 const ORIGIN_KEEPALIVE_TIMEOUT_SECONDS = 5;
 const MAX_TTL_SECONDS = 31_536_000;
 /** Origin groups only serve these methods; failover only happens for them anyway. */
@@ -326,7 +327,7 @@ function toAwsOrigin(origin: Origin): AwsOrigin {
       HTTPSPort: HTTPS_PORT,
       OriginProtocolPolicy: origin.protocol,
       OriginSslProtocols: { Quantity: 1, Items: ['TLSv1.2'] },
-      OriginReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
+      OriginReadTimeout: origin.responseTimeoutSeconds,
       OriginKeepaliveTimeout: ORIGIN_KEEPALIVE_TIMEOUT_SECONDS,
     },
     ConnectionAttempts: origin.connectionAttempts,
@@ -356,6 +357,7 @@ function toTandemOrigin(o: AwsOrigin, where: string): Origin {
     // CloudFront's defaults when a config leaves them out.
     connectionTimeoutSeconds: o.ConnectionTimeout ?? 10,
     connectionAttempts: o.ConnectionAttempts ?? 3,
+    responseTimeoutSeconds: o.CustomOriginConfig?.OriginReadTimeout ?? DEFAULT_ORIGIN_READ_TIMEOUT_SECONDS,
     customHeaders: Object.fromEntries(
       (o.CustomHeaders?.Items ?? []).map((h) => [h.HeaderName ?? '', h.HeaderValue ?? '']),
     ),
@@ -391,6 +393,7 @@ function mergeOrigin(raw: AwsOrigin | undefined, wanted: AwsOrigin): AwsOrigin {
     CustomOriginConfig: {
       ...raw.CustomOriginConfig,
       OriginProtocolPolicy: wanted.CustomOriginConfig?.OriginProtocolPolicy,
+      OriginReadTimeout: wanted.CustomOriginConfig?.OriginReadTimeout,
     },
   };
 }

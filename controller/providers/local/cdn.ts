@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { DistributionConfig, Origin } from '../../ports/cdn.ts';
-import type { CdnView, LocalDistribution } from './types.ts';
+import { Duplex } from 'node:stream';
+import type { CdnView, LocalDistribution, OriginRoute } from './types.ts';
 import { listen } from './listen.ts';
 
 /**
@@ -18,7 +19,10 @@ export interface CdnProxyOptions {
   host?: string;
   /** Port to listen on; default 0 (any free port). */
   port?: number;
-  /** Origin response timeout (CloudFront's origin read timeout); default 30 s. */
+  /**
+   * One response timeout for every origin, in milliseconds (tests); by default each origin's own
+   * (`responseTimeoutSeconds`, CloudFront's OriginReadTimeout).
+   */
   originReadTimeoutMs?: number;
   /** Cache capacity in bytes; default 64 MiB. Objects over 1 MiB are not cached. */
   cacheBytes?: number;
@@ -50,7 +54,6 @@ export interface CdnProxy {
   close(): Promise<void>;
 }
 
-const DEFAULT_ORIGIN_READ_TIMEOUT_MS = 30_000;
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_CACHED_OBJECT_BYTES = 1024 * 1024;
 /** GET/HEAD/OPTIONS bodies are held so they can be sent to a second origin; larger ones are refused. */
@@ -77,7 +80,7 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
   const cdn: Cdn = {
     view: options.view,
     clock: options.clock ?? Date.now,
-    readTimeoutMs: options.originReadTimeoutMs ?? DEFAULT_ORIGIN_READ_TIMEOUT_MS,
+    ...(options.originReadTimeoutMs === undefined ? {} : { readTimeoutMs: options.originReadTimeoutMs }),
     cache: new ResponseCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
     agent,
     stats: { requests: 0, cacheHits: 0, originRequests: 0, failovers: 0, errors5xx: 0, byOrigin: {} },
@@ -111,7 +114,8 @@ export async function startCdn(options: CdnProxyOptions): Promise<CdnProxy> {
 interface Cdn {
   view: CdnView;
   clock: () => number;
-  readTimeoutMs: number;
+  /** Every origin's response timeout when set; else each origin's own. */
+  readTimeoutMs?: number;
   cache: ResponseCache;
   /** Keeps origin connections alive between requests. */
   agent: http.Agent;
@@ -169,7 +173,13 @@ async function handle(cdn: Cdn, req: IncomingMessage, res: ServerResponse): Prom
     return;
   }
   if (outcome.kind === 'timeout') {
-    reply(cdn, res, 504, `origin ${answeredBy.id} did not answer within ${cdn.readTimeoutMs} ms\n`, via);
+    reply(
+      cdn,
+      res,
+      504,
+      `origin ${answeredBy.id} did not answer within ${readTimeoutMs(cdn, answeredBy)} ms\n`,
+      via,
+    );
     return;
   }
   relay(cdn, res, outcome.response, {
@@ -313,7 +323,7 @@ async function askOrigin(cdn: Cdn, origin: Origin, request: ForwardedRequest): P
 function sendOnce(
   cdn: Cdn,
   origin: Origin,
-  address: { host: string; port: number },
+  address: OriginRoute,
   request: ForwardedRequest,
 ): Promise<OriginOutcome | { kind: 'connectFailed'; retryable: boolean }> {
   return new Promise((resolve) => {
@@ -333,13 +343,15 @@ function sendOnce(
 
     const headers: OutgoingHttpHeaders = { ...request.headers, host: origin.domainName };
     for (const [name, value] of Object.entries(origin.customHeaders)) headers[name.toLowerCase()] = value;
+    const path = address.path;
     const outgoing = http.request({
       host: address.host,
       port: address.port,
       method: request.method,
       path: request.path,
       headers,
-      agent: cdn.agent,
+      // A path that refuses or drops the connection gets a connection of its own that does so.
+      agent: path === 'open' ? cdn.agent : BROKEN_PATHS[path],
     });
     const onViewerGone = (): void => {
       outgoing.destroy();
@@ -368,10 +380,13 @@ function sendOnce(
       });
     });
     outgoing.on('finish', () => {
-      readTimer = setTimeout(() => {
-        settle({ kind: 'timeout' });
-        outgoing.destroy();
-      }, cdn.readTimeoutMs);
+      readTimer = setTimeout(
+        () => {
+          settle({ kind: 'timeout' });
+          outgoing.destroy();
+        },
+        readTimeoutMs(cdn, origin),
+      );
     });
     outgoing.on('response', (response) => settle({ kind: 'response', response }));
     outgoing.on('error', () => {
@@ -410,7 +425,7 @@ function relay(
       : 0;
   if (cacheKey !== undefined && ttlSeconds > 0)
     keepForCache(cdn, response, cacheKey, ttlSeconds, { headers, originVia, originId: origin.id });
-  cutOffWhenIdle(cdn, response);
+  cutOffWhenIdle(cdn, response, origin);
   response.on('error', ignore);
   response.on('close', () => {
     // The origin went away mid-answer: the status is sent, so cut the viewer off rather than end cleanly.
@@ -457,11 +472,11 @@ function keepForCache(
 }
 
 /** An origin that goes quiet mid-answer for the read timeout is cut off. */
-function cutOffWhenIdle(cdn: Cdn, response: IncomingMessage): void {
+function cutOffWhenIdle(cdn: Cdn, response: IncomingMessage, origin: Origin): void {
   let idleTimer: NodeJS.Timeout | undefined;
   const armIdleTimer = (): void => {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => response.destroy(), cdn.readTimeoutMs);
+    idleTimer = setTimeout(() => response.destroy(), readTimeoutMs(cdn, origin));
   };
   armIdleTimer();
   response.on('data', armIdleTimer);
@@ -697,3 +712,40 @@ class ResponseCache {
 }
 
 function ignore(): void {}
+
+/** How long an origin has to answer once connected: its response timeout, unless the CDN was started with one for every origin. */
+function readTimeoutMs(cdn: Cdn, origin: Origin): number {
+  return cdn.readTimeoutMs ?? origin.responseTimeoutSeconds * 1000;
+}
+
+/**
+ * Connections over a path that fails them: `refused` errors at once (ECONNREFUSED), as a host
+ * with nothing listening answers; `dropped` never opens, as when every packet is lost, so only
+ * the connect timeout ends it. Each looks to the request like a socket still connecting.
+ */
+class BrokenPathAgent extends http.Agent {
+  constructor(private readonly path: 'refused' | 'dropped') {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(): Duplex {
+    return brokenConnection(this.path);
+  }
+}
+
+const BROKEN_PATHS = { refused: new BrokenPathAgent('refused'), dropped: new BrokenPathAgent('dropped') };
+
+function brokenConnection(path: 'refused' | 'dropped'): Duplex {
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+  Object.assign(socket, { connecting: true, setNoDelay() {}, setKeepAlive() {}, setTimeout() {} });
+  if (path === 'refused')
+    process.nextTick(() =>
+      socket.destroy(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    );
+  return socket;
+}

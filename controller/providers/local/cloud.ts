@@ -22,6 +22,7 @@ import {
 import { startDashboardPage } from './dashboard-page.ts';
 import { LocalMetrics } from './metrics.ts';
 import { LocalRegion } from './region.ts';
+import { isRegionFault, REGION_FAULTS, type RegionFault } from './types.ts';
 import { TableReplicator } from './replicator.ts';
 import { startLocalStore, type LocalStore } from './store.ts';
 
@@ -203,10 +204,10 @@ export class LocalCloud {
 
   private async startDataPlane(host: string, dir: string): Promise<void> {
     const { options, platform } = this;
-    const origins = new Map<string, { host: string; port: number }>();
+    const origins = new Map<string, { host: string; port: number; region: LocalRegion }>();
     for (const region of this.regions.values()) {
       this.closers.push(() => region.stop());
-      origins.set(platform.regions[region.name]!.loadBalancerDnsName, await region.start());
+      origins.set(platform.regions[region.name]!.loadBalancerDnsName, { ...(await region.start()), region });
     }
 
     const cdn = await startCdn({
@@ -217,7 +218,14 @@ export class LocalCloud {
           Object.values(this.sim.world.distributions)
             .filter((d) => d.config.enabled)
             .map(({ id, domainName, config }) => ({ id, domainName, config })),
-        resolveOrigin: (name) => origins.get(name),
+        // The path to a region: refused or dropped while it fails that way, else open.
+        resolveOrigin: (name) => {
+          const origin = origins.get(name);
+          if (origin === undefined) return undefined;
+          const fault = origin.region.fault;
+          const path = fault === 'refuse' ? 'refused' : fault === 'blackhole' ? 'dropped' : 'open';
+          return { host: origin.host, port: origin.port, path };
+        },
       },
     }).catch((error: unknown) => {
       throw portInUse(error, '--cdn-port') ?? error;
@@ -299,9 +307,12 @@ export class LocalCloud {
     return true;
   }
 
-  /** Every request to the region's load balancer gets a 503 and every API call there fails, until healed. */
-  failRegion(region: string): void {
-    this.region(region).fail();
+  /**
+   * Every API call in the region fails, and its load balancer fails as `mode` says (by default
+   * it answers 503 to every request), until healed.
+   */
+  failRegion(region: string, mode: RegionFault = 'errors'): void {
+    this.region(region).fail(mode);
   }
 
   healRegion(region: string): void {
@@ -309,10 +320,10 @@ export class LocalCloud {
   }
 
   /** The region is lost whole: tasks, load balancer, reconciler and replica of the table, until restored. */
-  async loseRegion(region: string): Promise<void> {
+  async loseRegion(region: string, mode: RegionFault = 'refuse'): Promise<void> {
     const lost = this.region(region);
     this.replicator.pause(region);
-    await lost.lose();
+    await lost.lose(mode);
   }
 
   restoreRegion(region: string): void {
@@ -403,17 +414,28 @@ export class LocalCloud {
     }
     const name = decodeURIComponent(match[1]!);
     const verb = match[2] as 'fail' | 'heal' | 'lose' | 'restore';
+    const mode = url.searchParams.get('mode') ?? undefined;
+    if (mode !== undefined && (!isRegionFault(mode) || (verb !== 'fail' && verb !== 'lose'))) {
+      send(400, {
+        error:
+          verb === 'fail' || verb === 'lose'
+            ? `mode is ${JSON.stringify(mode)}: use one of ${REGION_FAULTS.join(', ')}`
+            : `${verb} takes no mode`,
+      });
+      return true;
+    }
     const act = async () => {
-      if (verb === 'fail') this.failRegion(name);
+      if (verb === 'fail') this.failRegion(name, mode);
       else if (verb === 'heal') this.healRegion(name);
-      else if (verb === 'lose') await this.loseRegion(name);
+      else if (verb === 'lose') await this.loseRegion(name, mode);
       else this.restoreRegion(name);
     };
     act().then(
       () => {
         const region = this.region(name);
-        this.options.log.info({ region: name, failed: region.failed, lost: region.lost }, `region ${verb}`);
-        send(200, { region: name, failed: region.failed, lost: region.lost });
+        const state = { region: name, failed: region.failed, lost: region.lost, fault: region.fault ?? null };
+        this.options.log.info(state, `region ${verb}`);
+        send(200, state);
       },
       (error: unknown) => send(404, { error: (error as Error).message }),
     );

@@ -79,8 +79,15 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     req.on('error', () => {}); // a client abort; the response's 'close' cleans up
-    if (view.failed()) {
+    const fault = view.fault();
+    if (fault === 'errors') {
       answer(res, 503, `region ${view.region} is failed (simulated outage)`);
+      return;
+    }
+    if (fault !== undefined) {
+      // Hanging (or any other fault reached anyway, as by a client that ignores the path): read
+      // the request and never answer; the client's timeout, or closing the load balancer, ends it.
+      req.resume();
       return;
     }
     const rules = view.rules();
@@ -169,9 +176,9 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
   }
 
   const server = http.createServer(handle);
-  // A lost region answers nothing: every connection is cut as it opens.
+  // A refusing region cuts every connection as it opens (the CDN's path refuses it before that).
   server.on('connection', (socket) => {
-    if (view.lost?.()) socket.destroy();
+    if (view.fault() === 'refuse') socket.destroy();
   });
   const listening = await listen(server, port, host);
 

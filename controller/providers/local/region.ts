@@ -13,6 +13,7 @@ import { startLoadBalancer, type LoadBalancerProxy } from './load-balancer.ts';
 import type { LocalMetrics } from './metrics.ts';
 import type { LocalStore } from './store.ts';
 import { TaskRuntime } from './tasks.ts';
+import type { RegionFault } from './types.ts';
 
 export interface LocalRegionOptions {
   region: string;
@@ -66,6 +67,9 @@ export class LocalRegion {
   private stopped = false;
   private isLost = false;
   private isFailed = false;
+  /** How it fails while failed, and while lost (`--mode`). */
+  private failMode: RegionFault = 'errors';
+  private loseMode: RegionFault = 'refuse';
 
   constructor(private readonly options: LocalRegionOptions) {
     this.name = options.region;
@@ -101,8 +105,7 @@ export class LocalRegion {
             .filter((rule) => rule.listenerArn === where.listenerArn)
             .sort((a, b) => a.priority - b.priority),
         healthyTargets: (arn) => this.runtime.healthyTargets(arn),
-        failed: () => this.isFailed,
-        lost: () => this.isLost,
+        fault: () => this.fault,
       },
     });
     return { host, port: this.lb.port };
@@ -114,6 +117,11 @@ export class LocalRegion {
 
   get failed(): boolean {
     return this.isFailed;
+  }
+
+  /** How the region fails now: its lost mode while lost, its failed mode while failed; undefined while it serves. */
+  get fault(): RegionFault | undefined {
+    return this.isLost ? this.loseMode : this.isFailed ? this.failMode : undefined;
   }
 
   /** What its reconciler uses: the control plane's ports for this region, the local metrics, its own replica. */
@@ -180,8 +188,12 @@ export class LocalRegion {
     return next;
   }
 
-  /** Data plane and APIs failing (`tandem fail-region`): its load balancer answers 503, its ECS, ELB and CloudWatch fail. */
-  fail(): void {
+  /**
+   * Data plane and APIs failing (`tandem fail-region`): its load balancer fails as `mode` says
+   * (by default it answers 503), and its ECS, ELB and CloudWatch fail.
+   */
+  fail(mode: RegionFault = 'errors'): void {
+    this.failMode = mode;
     this.isFailed = true;
     this.options.sim.failRegion(this.name);
   }
@@ -197,7 +209,8 @@ export class LocalRegion {
    * fail, and its reconciler stops. Its replica keeps its data for when it
    * is back.
    */
-  async lose(): Promise<void> {
+  async lose(mode: RegionFault = 'refuse'): Promise<void> {
+    this.loseMode = mode;
     this.isLost = true;
     this.stopTimers();
     await this.queue;

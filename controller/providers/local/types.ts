@@ -27,10 +27,28 @@ export interface LoadBalancerView {
   rules(): readonly RuleState[];
   /** Targets registered in the target group that pass health checks and are not draining. */
   healthyTargets(targetGroupArn: string): readonly LocalTarget[];
-  /** True while the region is failed (`tandem fail-region`): every request gets a 503. */
-  failed(): boolean;
-  /** True while the region is lost whole (`tandem lose-region`): no connection is answered. */
-  lost?(): boolean;
+  /**
+   * How the region fails while it is failed or lost (`tandem fail-region`/`lose-region --mode`);
+   * undefined while it serves. The load balancer acts out `errors` (a 503 to every request),
+   * `hang` (connections open, requests are read, nothing is ever answered) and `refuse` (every
+   * connection cut as it opens); `blackhole` happens on the path to it (`CdnView.resolveOrigin`).
+   */
+  fault(): RegionFault | undefined;
+}
+
+/** The ways a region fails, as regions do (`tandem fail-region --mode`). */
+export const REGION_FAULTS = ['refuse', 'blackhole', 'hang', 'errors'] as const;
+export type RegionFault = (typeof REGION_FAULTS)[number];
+
+/**
+ * Where the CDN reaches an origin, and what the network between does to a connection: `open`,
+ * `refused` (the connection is refused at once) or `dropped` (every packet is dropped, so the
+ * connection never opens and only the CDN's connection timeout ends the attempt).
+ */
+export interface OriginRoute {
+  host: string;
+  port: number;
+  path: 'open' | 'refused' | 'dropped';
 }
 
 /** A distribution as the CDN serves it. */
@@ -45,8 +63,8 @@ export interface LocalDistribution {
 export interface CdnView {
   /** Enabled distributions. */
   distributions(): readonly LocalDistribution[];
-  /** Where an origin's domain name (a region's ALB DNS name) listens, or undefined if nowhere. */
-  resolveOrigin(domainName: string): { host: string; port: number } | undefined;
+  /** Where an origin's domain name (a region's ALB DNS name) listens and how the path to it behaves, or undefined if nowhere. */
+  resolveOrigin(domainName: string): OriginRoute | undefined;
 }
 
 /** One request a load balancer forwarded to a target group, for the metrics. */
@@ -82,4 +100,8 @@ export interface DashboardSource {
   regions(): { name: string; failed: boolean }[];
   /** The CDN proxy's counters since it started; the page turns them into rates. Absent: no CDN panel. */
   cdn?: () => CdnStats;
+}
+
+export function isRegionFault(value: string): value is RegionFault {
+  return (REGION_FAULTS as readonly string[]).includes(value);
 }

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runLoad, type LoadResult } from '../controller/cli/load.ts';
+import type { RegionFault } from '../controller/providers/local/types.ts';
+import { ready, siteSummary, startTestCloud, waitFor, type DemoSpec } from './support/local-cloud.ts';
+
+/**
+ * The ways a region fails, on real processes: 50 requests a second through the CDN, every one a
+ * cache miss; the primary fails in each mode for 8 s and heals. The CDN honours the spec's
+ * connection timeout, attempts and response timeout, so the cost of each mode per request is
+ * what the spec's defaults make it (README, "When a region hangs").
+ */
+
+const RPS = 50;
+const FAIL_AT = 3_000;
+const HEAL_AT = 11_000;
+const LOAD_SECONDS = 15;
+const SLOW_MS = 3_000;
+
+interface Second {
+  second: number;
+  requests: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  max: number;
+  slow: number;
+}
+
+function perSecond(results: readonly LoadResult[]): Second[] {
+  const bySecond = new Map<number, LoadResult[]>();
+  for (const r of results) {
+    const second = Math.floor(r.sentAtMs / 1000);
+    bySecond.set(second, [...(bySecond.get(second) ?? []), r]);
+  }
+  return [...bySecond.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([second, rs]) => {
+      const sorted = rs.map((r) => r.latencyMs).sort((a, b) => a - b);
+      const at = (q: number) =>
+        Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+      return {
+        second,
+        requests: rs.length,
+        failed: rs.filter((r) => !(typeof r.outcome === 'number' && r.outcome < 400)).length,
+        p50: at(0.5),
+        p95: at(0.95),
+        max: Math.round(sorted.at(-1)!),
+        slow: rs.filter((r) => r.latencyMs > SLOW_MS).length,
+      };
+    });
+}
+
+function table(mode: RegionFault, seconds: readonly Second[]): string {
+  const rows = seconds.map((s) =>
+    [s.second, s.requests, s.failed, s.p50, s.p95, s.max, s.slow].map((v) => String(v).padStart(7)).join(''),
+  );
+  const head = ['sent at s', 'reqs', 'failed', 'p50 ms', 'p95 ms', 'max ms', '>3 s']
+    .map((h) => h.padStart(7))
+    .join('');
+  return [`primary failed as ${mode} from ${FAIL_AT / 1000} s to ${HEAL_AT / 1000} s`, head, ...rows].join(
+    '\n',
+  );
+}
+
+test('a primary that refuses, drops packets, hangs or errors: every request is answered, at the cost the CDN timeouts set', async () => {
+  const { cloud, stop } = await startTestCloud({ intervalSeconds: 5, periodSeconds: 5 });
+  try {
+    const spec = JSON.parse(readFileSync('specs/demo.json', 'utf8')) as DemoSpec & {
+      spec: {
+        cdn: { connectionTimeoutSeconds: number; connectionAttempts: number; responseTimeoutSeconds: number };
+      };
+    };
+    await cloud.applyIfAbsent('demo', spec);
+    await waitFor(
+      'the demo site to be Ready',
+      () => ready(cloud, 'demo'),
+      90_000,
+      () => siteSummary(cloud, 'demo'),
+    );
+    const { connectionTimeoutSeconds, connectionAttempts, responseTimeoutSeconds } = spec.spec.cdn;
+    const connectCostMs = connectionTimeoutSeconds * connectionAttempts * 1000;
+
+    for (const mode of ['errors', 'refuse', 'blackhole', 'hang'] as const) {
+      const results: LoadResult[] = [];
+      const t0 = Date.now();
+      const load = runLoad({
+        url: cloud.endpoints!.cdn,
+        rps: RPS,
+        durationSeconds: LOAD_SECONDS,
+        timeoutMs: (responseTimeoutSeconds + 10) * 1000,
+        onResult: (r) => results.push(r),
+      });
+      await sleep(FAIL_AT - (Date.now() - t0));
+      cloud.failRegion('us-east-1', mode);
+      await sleep(HEAL_AT - (Date.now() - t0));
+      cloud.healRegion('us-east-1');
+      const summary = await load;
+
+      const seconds = perSecond(results);
+      const during = results.filter((r) => r.sentAtMs >= FAIL_AT + 500 && r.sentAtMs < HEAL_AT - 500);
+      const slowShare = during.filter((r) => r.latencyMs > SLOW_MS).length / during.length;
+      console.log(
+        `${table(mode, seconds)}\n${mode}: ${summary.ok}/${summary.sent} ok (${summary.successPercent.toFixed(2)} %), ` +
+          `${(slowShare * 100).toFixed(1)} % of requests sent during the outage slower than 3 s\n`,
+      );
+
+      assert.ok(
+        summary.successPercent >= 99.9,
+        `${mode}: ${summary.successPercent} % ok (${JSON.stringify(summary.statuses)})`,
+      );
+      const slowest = Math.max(...during.map((r) => r.latencyMs));
+      if (mode === 'errors' || mode === 'refuse') {
+        // Told no at once: the CDN asks the failover region without waiting.
+        assert.ok(slowShare <= 0.001, `${mode}: ${slowShare} slower than 3 s`);
+      } else if (mode === 'blackhole') {
+        // Nothing answers: each request waits out its connection attempts, then fails over.
+        assert.ok(
+          slowest >= connectCostMs - 100,
+          `blackhole: slowest ${slowest} ms, attempts cost ${connectCostMs} ms`,
+        );
+        assert.ok(slowest < connectCostMs + 2_000, `blackhole: slowest ${slowest} ms`);
+        assert.ok(
+          slowShare <= 0.01,
+          `blackhole: ${slowShare} slower than 3 s with ${connectCostMs} ms of attempts`,
+        );
+      } else {
+        // Connected, never answered: each request waits out the spec's response timeout, not CloudFront's 30 s.
+        assert.ok(slowest >= responseTimeoutSeconds * 1000 - 100, `hang: slowest ${slowest} ms`);
+        assert.ok(slowest < responseTimeoutSeconds * 1000 + 2_000, `hang: slowest ${slowest} ms`);
+      }
+      await waitFor(
+        'the demo site to be Ready again',
+        () => ready(cloud, 'demo'),
+        60_000,
+        () => siteSummary(cloud, 'demo'),
+      );
+    }
+  } finally {
+    await stop();
+  }
+});
