@@ -210,7 +210,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const client = secure ? https : http;
   // As many connections as requests in flight: a request waiting for a free socket would count
   // the wait as the server's latency, and an open loop must not queue (a hanging origin holds each one).
-  const agent = new client.Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: MAX_FREE_SOCKETS });
+  const agent = new client.Agent({
+    keepAlive: true,
+    maxSockets: maxInFlight,
+    maxFreeSockets: MAX_FREE_SOCKETS,
+  });
   const base = urlToHttpOptions(target);
   const basePath = base.path ?? '/';
   const bustPrefix = `${basePath}${target.search === '' ? '?' : '&'}tandem-load=${randomBytes(4).toString('hex')}-`;
