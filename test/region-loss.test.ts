@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { QUIET_AFTER_PASSES as QUIET_INTERVALS } from '../controller/decide/ownership.ts';
 import { desiredSite } from '../controller/plan/desired.ts';
 import { canonicalJson } from '../controller/model/naming.ts';
+import type { Platform } from '../controller/model/platform.ts';
 import { isOwnedBy } from '../controller/model/tags.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import type { Site } from '../controller/spec/schema.ts';
@@ -137,18 +138,7 @@ class Scenario {
         this.tasks(FAILOVER) >= needed,
         `minute ${this.minute}: ${FAILOVER} carries the lost primary's demand (${this.tasks(FAILOVER)} of ${needed})`,
       );
-    this.wantedHistory.push(
-      this.wantedSites().map((site) =>
-        canonicalJson(
-          desiredSite(site, sim.platform, {
-            regions: {},
-            canaryWeight: 0,
-            failing: [],
-            failoverActive: false,
-          }).distribution,
-        ),
-      ),
-    );
+    this.wantedHistory.push(this.wantedSites().flatMap((site) => wantedDistributions(site, sim.platform)));
     // A spec edit reaches the distribution at the next pass of the region holding it; when that region is
     // lost first, another takes it over after 3 quiet intervals and applies it in the pass after: until then
     // the distribution is as a region's spec wanted it at most 4 rounds ago.
@@ -161,6 +151,36 @@ class Scenario {
       );
     }
   }
+}
+
+/**
+ * The distributions a spec wants, as JSON: its primary region first, or its failover region first
+ * (the holder asks it first while the primary fails: decide/origin-order.ts).
+ */
+function wantedDistributions(site: Site, platform: Platform): string[] {
+  const primary = site.spec.regions.find((r) => r.role === 'primary')!.name;
+  const failover = site.spec.regions.find((r) => r.role === 'failover')?.name;
+  const firsts = failover === undefined ? [primary] : [primary, failover];
+  return firsts.map((first) =>
+    canonicalJson(
+      desiredSite(site, platform, {
+        regions: {},
+        canaryWeight: 0,
+        failing: [],
+        failoverActive: false,
+        ...(failover === undefined
+          ? {}
+          : {
+              originOrder: {
+                primary,
+                failover,
+                first,
+                reason: first === primary ? 'SpecOrder' : 'PrimaryFailing',
+              },
+            }),
+      }).distribution,
+    ),
+  );
 }
 
 test('regions lost and restored in any order, whole or data plane only, between passes or mid-pass: bounded tasks, a wanted CDN, and convergence after', async () => {
@@ -204,24 +224,16 @@ test('regions lost and restored in any order, whole or data plane only, between 
         const up = REGIONS.filter((r) => !s.sim.isLost(r));
         for (const region of up) {
           const item = specItem(s.sim, 'demo', region)!;
-          assertWorldMatches(s.sim, valid(item.document), {}, { regions: [region], counts: false });
+          assertWorldMatches(
+            s.sim,
+            valid(item.document),
+            {},
+            { regions: [region], counts: false, eitherOriginFirst: true },
+          );
         }
         if (up.length > 0) {
           const holder = up.map((r) => validateSite(specItem(s.sim, 'demo', r)!.document));
-          const wanted = holder.flatMap((h) =>
-            h.ok
-              ? [
-                  canonicalJson(
-                    desiredSite(h.site, s.sim.platform, {
-                      regions: {},
-                      canaryWeight: 0,
-                      failing: [],
-                      failoverActive: false,
-                    }).distribution,
-                  ),
-                ]
-              : [],
-          );
+          const wanted = holder.flatMap((h) => (h.ok ? wantedDistributions(h.site, s.sim.platform) : []));
           const live = Object.values(s.sim.world.distributions).filter(
             (d) => isOwnedBy(d.tags, 'demo') && d.config.enabled,
           );

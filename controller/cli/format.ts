@@ -106,6 +106,16 @@ export function describeStatus(
   if (status.cdn.distributionId !== undefined) {
     lines.push(`CDN: ${status.cdn.domainName} (${status.cdn.distributionId}, ${status.cdn.state})`);
   }
+  const order = status.cdn.originOrder;
+  if (order !== undefined && order.changedAt !== undefined) {
+    const deployed =
+      order.deployedAt === undefined
+        ? 'not deployed yet'
+        : `deployed ${new Date(order.deployedAt).toISOString()}`;
+    lines.push(
+      `CDN asks first: ${order.first} (${order.reason}; changed ${new Date(order.changedAt).toISOString()}, ${deployed})`,
+    );
+  }
   if (status.reporters.length > 0) {
     lines.push('', 'Reconcilers (each region reports its own):');
     for (const r of status.reporters) lines.push(`  ${reporterLine(r, now)}`);

@@ -29,6 +29,8 @@ export interface DashboardSite {
   regions: DashboardRegion[];
   canaryWeight?: number;
   distributionId?: string;
+  /** The region the CDN asks first when it is not the spec's primary (decide/origin-order.ts), and why. */
+  askedFirst?: { region: string; reason: string };
 }
 
 /** One line on a graph, in a structured form; `dashboardBody` writes CloudWatch's array form. */
@@ -210,7 +212,11 @@ function header(site: DashboardSite, regions: readonly DashboardRegion[]): strin
       ? 'not created yet'
       : `[${site.distributionId}](https://us-east-1.console.aws.amazon.com/cloudfront/v4/home#/distributions/${site.distributionId})`;
   const where = regions.map((r) => `${r.region} (${r.role})`).join(', ');
-  return `## ${site.site}\nCanary: ${canary} · CDN: ${cdn} · Regions: ${where}\n\nManaged by tandem; edits made here are replaced on the next pass.`;
+  const first =
+    site.askedFirst === undefined
+      ? ''
+      : ` · **CDN asks ${site.askedFirst.region} first** (${site.askedFirst.reason})`;
+  return `## ${site.site}\nCanary: ${canary} · CDN: ${cdn}${first} · Regions: ${where}\n\nManaged by tandem; edits made here are replaced on the next pass.`;
 }
 
 function sortRegions(site: DashboardSite): DashboardRegion[] {

@@ -36,7 +36,11 @@ export function dashboardSites(views: Iterable<SiteView>, platform: Platform): D
       });
     if (regions.length === 0) continue;
     const distributionId = view.cdn.distributionId;
+    const order = view.cdn.originOrder;
     sites.push({
+      ...(order === undefined || order.first === order.primary
+        ? {}
+        : { askedFirst: { region: order.first, reason: order.reason } }),
       site: view.site,
       regions,
       canaryWeight:

@@ -5,6 +5,7 @@ import type { Site, SiteSpec } from '../spec/schema.ts';
 import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type Handover, type PeerRegion } from './handover.ts';
+import { decideOriginOrder, type OriginOrder } from './origin-order.ts';
 import { decideOriginSecret, type OriginSecretDecision, type SecretFingerprints } from './origin-secret.ts';
 import { failedRollouts } from './rollout.ts';
 
@@ -42,6 +43,8 @@ export interface SiteContext {
   now: number;
   /** The task definition families the spec wants in this region now. */
   wantedFamilies: ReadonlySet<string>;
+  /** The metric period requests are read at, in ms (the platform's; 60 s on AWS). */
+  metricPeriodMs?: number;
   /** The platform's origin secrets by fingerprint; absent: no rotation under way. */
   originSecrets?: SecretFingerprints;
 }
@@ -61,6 +64,8 @@ export interface SiteDecisions {
    * as their status says. The CDN uses HTTPS only for these (plan/desired.ts). Absent: none.
    */
   httpsRules?: string[];
+  /** Which region the CDN asks first (decide/origin-order.ts): decided by the global duties' holder only. */
+  originOrder?: OriginOrder;
   /** Where the site is in a rotation of the origin secret (decide/origin-secret.ts); absent: none under way. */
   originSecret?: OriginSecretDecision;
 }
@@ -103,15 +108,51 @@ export function decideSite(site: Site, observed: ObservedSite, context: SiteCont
     cdn: observed.cdn,
     reports: [context.previous, ...context.peers.map((p) => p.status)],
   });
+  const originOrder = context.global ? decideOrder(site, seen, observed, context, failing) : undefined;
   return {
     regions,
     canaryWeight,
     originSecret,
+    ...(originOrder === undefined ? {} : { originOrder }),
     failing,
     failoverActive: primary !== undefined && failing.includes(primary),
     ...(httpsRules.length === 0 ? {} : { httpsRules }),
     ...(canary === undefined ? {} : { canary }),
   };
+}
+
+/** The order of the site's origin group, for the holder of its global duties; none without a failover region. */
+function decideOrder(
+  site: Site,
+  seen: ObservedRegion | undefined,
+  observed: ObservedSite,
+  context: SiteContext,
+  failing: readonly string[],
+): OriginOrder | undefined {
+  const primary = site.spec.regions.find((r) => r.role === 'primary')?.name;
+  const failover = site.spec.regions.find((r) => r.role === 'failover')?.name;
+  if (primary === undefined || failover === undefined) return undefined;
+  const requests: Record<string, number | undefined> = { [context.self]: requestsOf(seen) };
+  for (const peer of context.peers)
+    if (peer.region !== context.self)
+      requests[peer.region] = peer.status?.regions[peer.region]?.requestsPerMinute;
+  const holderReport = [context.previous, ...context.peers.map((p) => p.status)].find(
+    (report) => report?.global === true && report.cdn.originOrder !== undefined,
+  );
+  const owned = observed.cdn?.distributions.find((d) => d.owned);
+  const group = owned?.config.originGroup;
+  return decideOriginOrder({
+    primary,
+    failover,
+    failing,
+    requests,
+    before: holderReport?.cdn.originOrder,
+    ...(owned === undefined || group === undefined
+      ? {}
+      : { distribution: { first: group.primaryOriginId, deployed: owned.status === 'Deployed' } }),
+    now: context.now,
+    periodMs: context.metricPeriodMs ?? 60_000,
+  });
 }
 
 /** The regions whose HTTPS listener carries the site's rule: this one as observed, the others as they report. */

@@ -91,6 +91,18 @@ const reportEntries = {
     domainName: v.optional(v.string()),
     state: v.optional(v.picklist(['InProgress', 'Deployed'])),
     originSecret: v.optional(v.string()),
+    originOrder: v.optional(
+      loose({
+        primary: v.string(),
+        failover: v.string(),
+        first: v.string(),
+        reason: v.string(),
+        changedAt: v.optional(time),
+        deployedAt: v.optional(time),
+        primaryHealthySince: v.optional(time),
+        moves: v.optional(v.array(time)),
+      }),
+    ),
     error: v.optional(v.string()),
   }),
   canary: v.optional(

@@ -18,6 +18,8 @@ export const CONDITION_TYPES = [
 
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
+import type { OriginOrder } from '../decide/origin-order.ts';
+
 export interface Condition {
   status: 'True' | 'False' | 'Unknown';
   /** CamelCase, for machines. */
@@ -153,6 +155,8 @@ export interface SiteStatus {
     state?: 'InProgress' | 'Deployed';
     /** The origin secret every origin of the distribution sends, by fingerprint, as seen at the start of the pass. */
     originSecret?: string;
+    /** Which region the CDN asks first, why, and when that last changed and deployed (decide/origin-order.ts). */
+    originOrder?: OriginOrder;
     error?: string;
   };
   /** Progressive canary analysis, when the spec asks for one. */

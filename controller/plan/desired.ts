@@ -1,4 +1,5 @@
 import { splitTasks } from '../decide/capacity.ts';
+import type { OriginOrder } from '../decide/origin-order.ts';
 import type { SiteDecisions } from '../decide/site.ts';
 import {
   distributionComment,
@@ -165,7 +166,13 @@ export function desiredSite(site: Site, platform: Platform, decisions: SiteDecis
   return {
     name,
     regions,
-    distribution: desiredDistribution(site, platform, sent, decisions.httpsRules ?? []),
+    distribution: desiredDistribution(
+      site,
+      platform,
+      sent,
+      decisions.httpsRules ?? [],
+      decisions.originOrder,
+    ),
   };
 }
 
@@ -179,10 +186,15 @@ function desiredDistribution(
   platform: Platform,
   header: { name: string; value: string },
   httpsRules: readonly string[],
+  order: OriginOrder | undefined,
 ): DistributionConfig {
   const { cdn, regions } = site.spec;
-  const primary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
-  const failover = regions.find((r) => r.role === 'failover');
+  const specPrimary = regions.find((r) => r.role === 'primary') ?? regions[0]!;
+  const specFailover = regions.find((r) => r.role === 'failover');
+  // The holder may ask the failover region first while the primary fails (decide/origin-order.ts).
+  const swapped = specFailover !== undefined && order?.first === specFailover.name;
+  const primary = swapped ? specFailover : specPrimary;
+  const failover = swapped ? specPrimary : specFailover;
   const origin = (region: string): Origin => {
     const where = platformRegion(platform, region);
     // HTTPS once the settings ask for it, the region's item says its HTTPS listener is there, and

@@ -139,6 +139,7 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
         now: decidedAt,
         wantedFamilies: wantedFamilies(outcome.site, platform, region),
         originSecrets,
+        metricPeriodMs: (platform.metricPeriodSeconds ?? 60) * 1000,
       });
       outcome.desired = desiredSite(outcome.site, platform, outcome.decisions);
     }

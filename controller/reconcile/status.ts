@@ -346,6 +346,7 @@ function cdnStatus(
       ? {}
       : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
     ...(sent === undefined ? {} : { originSecret: sent }),
+    ...(outcome.decisions?.originOrder === undefined ? {} : { originOrder: outcome.decisions.originOrder }),
     ...(cdnError === undefined ? {} : { error: cdnError }),
   };
 }

@@ -195,8 +195,12 @@ export function assertWorldMatches(
   sim: SimulatedCloud,
   site: Site,
   repositories: Readonly<Record<string, string>> = {},
-  /** Check only these regions; check task counts only when `counts` (a floor may hold them above minTasks). */
-  only: { regions?: readonly string[]; counts?: boolean } = {},
+  /**
+   * Check only these regions; check task counts only when `counts` (a floor may hold them above
+   * minTasks); accept the failover region first in the origin group with `eitherOriginFirst` (the
+   * holder asks it first while the primary fails).
+   */
+  only: { regions?: readonly string[]; counts?: boolean; eitherOriginFirst?: boolean } = {},
 ): void {
   const name = site.metadata.name;
   const { spec } = site;
@@ -269,9 +273,13 @@ export function assertWorldMatches(
   const failover = spec.regions.find((r) => r.role === 'failover');
   assert.equal(config.enabled, true);
   assert.equal(config.viewerProtocolPolicy, 'redirect-to-https');
+  const inSpecOrder = [primary, ...(failover ? [failover] : [])].map(
+    (r) => sim.platform.regions[r.name]!.loadBalancerDnsName,
+  );
+  const origins = config.origins.map((o) => o.domainName);
   assert.deepEqual(
-    config.origins.map((o) => o.domainName),
-    [primary, ...(failover ? [failover] : [])].map((r) => sim.platform.regions[r.name]!.loadBalancerDnsName),
+    only.eitherOriginFirst === true && origins[0] !== inSpecOrder[0] ? [...origins].reverse() : origins,
+    inSpecOrder,
     `${name}: origins, primary first`,
   );
   for (const origin of config.origins) {

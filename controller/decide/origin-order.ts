@@ -1,0 +1,140 @@
+/**
+ * Which region the CDN asks first (the origin group's primary member). CloudFront's origin group
+ * keeps no health state between requests: while the spec's primary region hangs or drops
+ * packets, every cache miss waits out its timeouts there before the failover region answers.
+ * So the holder of a site's global duties puts the failover region first once the primary is
+ * failing as tandem or the CDN sees it, and puts the primary back only after it has been healthy
+ * for a while, longer each time it failed again soon after (hysteresis: a region that flaps
+ * every pass moves the order at most once per window, never every pass).
+ *
+ * This needs CloudFront's control plane (in us-east-1) to change the distribution; when that
+ * cannot be reached, the origin group's own failover still answers every request, only slower.
+ */
+
+/** Fewest requests a minute through the CDN before where they land says anything. */
+export const MIN_REQUESTS_FOR_SHARE = 20;
+/** The CDN is failing over when the failover region gets at least this share of the site's requests. */
+export const FAILOVER_SHARE = 0.9;
+/** How long the primary must be healthy before it is first again; doubled for each recent move. */
+export const RESTORE_AFTER_MS = 10 * 60_000;
+/** The longest wait before the primary is first again. */
+export const MAX_RESTORE_AFTER_MS = 4 * 60 * 60_000;
+/**
+ * Metric periods to wait after the order changed back before where requests land means anything
+ * again: the datapoints read lag about two periods behind, and until then they show the
+ * failover region carrying everything because it was first.
+ */
+const SETTLE_PERIODS = 3;
+/** Moves older than this no longer lengthen the wait. */
+const RECENT_MS = 24 * 60 * 60_000;
+
+export type OrderReason =
+  'SpecOrder' | 'PrimaryFailing' | 'CdnFailingOver' | 'BothFailing' | 'PrimaryRecovering' | 'FailoverFailing';
+
+/** What the holder keeps in status about the order (`cdn.originOrder`). */
+export interface OriginOrder {
+  /** The spec's primary and failover regions this record is about: a spec that changes them starts over. */
+  primary: string;
+  failover: string;
+  /** The region the CDN asks first. */
+  first: string;
+  reason: OrderReason;
+  /** When the order last changed (ms since the epoch); absent while it never has. */
+  changedAt?: number;
+  /** When CloudFront was first seen Deployed with this order after the change. */
+  deployedAt?: number;
+  /** Since when the spec's primary has been healthy while not first. */
+  primaryHealthySince?: number;
+  /** When the failover region was put first, within the last day: each lengthens the next wait. */
+  moves?: number[];
+}
+
+export interface OriginOrderInput {
+  primary: string;
+  failover: string;
+  /** Regions failing as the deciding region sees them (decide/site.ts). */
+  failing: readonly string[];
+  /** Requests a minute reaching each region's load balancer, where known. */
+  requests: Readonly<Record<string, number | undefined>>;
+  /** The order the last report gave, if any. */
+  before: OriginOrder | undefined;
+  /** The distribution as observed: which region its origin group asks first, and whether it is Deployed. */
+  distribution?: { first: string; deployed: boolean };
+  now: number;
+  /** The metric period the requests are read at (60 s on AWS). */
+  periodMs: number;
+}
+
+/** The order this pass wants, and the record to keep. Pure. */
+export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
+  const { primary, failover, failing, now } = input;
+  const before =
+    input.before?.primary === primary && input.before.failover === failover ? input.before : undefined;
+  const moves = (before?.moves ?? []).filter((at) => now - at < RECENT_MS);
+  const current = before?.first === failover ? failover : primary;
+  const primaryFailing = failing.includes(primary);
+  const failoverFailing = failing.includes(failover);
+
+  let next: Omit<OriginOrder, 'deployedAt' | 'primary' | 'failover'>;
+  if (current === primary) {
+    const why: OrderReason | undefined = primaryFailing
+      ? 'PrimaryFailing'
+      : cdnFailsOver(input, before)
+        ? 'CdnFailingOver'
+        : undefined;
+    if (why === undefined) next = { first: primary, reason: 'SpecOrder' };
+    else if (failoverFailing) next = { first: primary, reason: 'BothFailing' };
+    else next = { first: failover, reason: why, changedAt: now, moves: [...moves, now] };
+  } else if (failoverFailing && !primaryFailing) {
+    // The region asked first fails and the primary does not: the primary goes first at once.
+    next = { first: primary, reason: 'FailoverFailing', changedAt: now };
+  } else if (primaryFailing) {
+    next = { first: failover, reason: failoverFailing ? 'BothFailing' : 'PrimaryFailing' };
+  } else {
+    const healthySince = before?.primaryHealthySince ?? now;
+    if (now - healthySince >= restoreAfter(moves.length))
+      next = { first: primary, reason: 'SpecOrder', changedAt: now };
+    else next = { first: failover, reason: 'PrimaryRecovering', primaryHealthySince: healthySince };
+  }
+
+  const changed = next.changedAt === now;
+  const changedAt = changed ? now : before?.changedAt;
+  const deployedAt = changed
+    ? undefined
+    : (before?.deployedAt ??
+      (input.distribution?.deployed === true && input.distribution.first === next.first ? now : undefined));
+  const kept = next.moves ?? (moves.length > 0 ? moves : undefined);
+  return {
+    primary,
+    failover,
+    first: next.first,
+    reason: next.reason,
+    ...(changedAt === undefined ? {} : { changedAt }),
+    ...(deployedAt === undefined || changedAt === undefined ? {} : { deployedAt }),
+    ...(next.primaryHealthySince === undefined ? {} : { primaryHealthySince: next.primaryHealthySince }),
+    ...(kept === undefined ? {} : { moves: kept }),
+  };
+}
+
+/** How long the primary must stay healthy before it is first again, after `moves` recent moves away. */
+export function restoreAfter(moves: number): number {
+  return Math.min(MAX_RESTORE_AFTER_MS, RESTORE_AFTER_MS * 2 ** Math.max(0, moves - 1));
+}
+
+/**
+ * True when the CDN sends most of the site's requests to the failover region while the primary
+ * is first: CloudFront asks the failover region only when the primary fails, so this is the
+ * primary failing as the CDN sees it, even when nothing in the primary region looks wrong (a
+ * path that drops packets, a load balancer that hangs).
+ */
+function cdnFailsOver(input: OriginOrderInput, before: OriginOrder | undefined): boolean {
+  const { now } = input;
+  if (before?.changedAt !== undefined) {
+    // Back in the spec's order: the counts say nothing until they cover a time after it deployed.
+    if (before.deployedAt === undefined || now - before.deployedAt < SETTLE_PERIODS * input.periodMs)
+      return false;
+  }
+  const onFailover = input.requests[input.failover] ?? 0;
+  const total = onFailover + (input.requests[input.primary] ?? 0);
+  return total >= MIN_REQUESTS_FOR_SHARE && onFailover / total >= FAILOVER_SHARE;
+}

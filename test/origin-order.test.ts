@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  decideOriginOrder,
+  RESTORE_AFTER_MS,
+  restoreAfter,
+  type OriginOrder,
+  type OriginOrderInput,
+} from '../controller/decide/origin-order.ts';
+
+const P = 'us-east-1';
+const F = 'eu-west-1';
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-12-07T00:00:00Z');
+
+function input(over: Partial<OriginOrderInput>): OriginOrderInput {
+  return {
+    primary: P,
+    failover: F,
+    failing: [],
+    requests: { [P]: 3000, [F]: 0 },
+    before: undefined,
+    now: T0,
+    periodMs: MINUTE,
+    ...over,
+  };
+}
+
+test('how the order is decided, case by case', () => {
+  const swapped: OriginOrder = {
+    primary: P,
+    failover: F,
+    first: F,
+    reason: 'PrimaryFailing',
+    changedAt: T0,
+    deployedAt: T0,
+    moves: [T0],
+  };
+  const cases: [string, Partial<OriginOrderInput>, Partial<OriginOrder>][] = [
+    ['a healthy primary stays first', {}, { first: P, reason: 'SpecOrder' }],
+    [
+      'a failing primary: the failover region goes first at once',
+      { failing: [P] },
+      { first: F, reason: 'PrimaryFailing', changedAt: T0 },
+    ],
+    [
+      'the CDN sends most requests to the failover region (the primary hangs, nothing in it looks wrong): it goes first',
+      { requests: { [P]: 100, [F]: 2900 } },
+      { first: F, reason: 'CdnFailingOver', changedAt: T0 },
+    ],
+    ['a few requests say nothing', { requests: { [P]: 1, [F]: 5 } }, { first: P, reason: 'SpecOrder' }],
+    ['both failing: nothing changes', { failing: [P, F] }, { first: P, reason: 'BothFailing' }],
+    [
+      'the primary healthy again: it waits out the window before it is first',
+      { before: swapped, now: T0 + 5 * MINUTE },
+      { first: F, reason: 'PrimaryRecovering', primaryHealthySince: T0 + 5 * MINUTE },
+    ],
+    [
+      'healthy for the whole window: the primary is first again',
+      { before: { ...swapped, primaryHealthySince: T0 + MINUTE }, now: T0 + MINUTE + RESTORE_AFTER_MS },
+      { first: P, reason: 'SpecOrder', changedAt: T0 + MINUTE + RESTORE_AFTER_MS },
+    ],
+    [
+      'failing again while recovering: the window starts over',
+      { before: { ...swapped, primaryHealthySince: T0 + MINUTE }, failing: [P], now: T0 + 9 * MINUTE },
+      { first: F, reason: 'PrimaryFailing' },
+    ],
+    [
+      'the failover region failing while first and the primary healthy: the primary goes first at once',
+      { before: swapped, failing: [F], now: T0 + 2 * MINUTE },
+      { first: P, reason: 'FailoverFailing', changedAt: T0 + 2 * MINUTE },
+    ],
+    [
+      'both failing while the failover region is first: nothing changes',
+      { before: swapped, failing: [P, F], now: T0 + 2 * MINUTE },
+      { first: F, reason: 'BothFailing' },
+    ],
+    [
+      'just back in the spec order: the failover region still carries the last minutes, which is not the CDN failing over',
+      {
+        before: {
+          primary: P,
+          failover: F,
+          first: P,
+          reason: 'SpecOrder',
+          changedAt: T0,
+          deployedAt: T0 + MINUTE,
+          moves: [T0 - 20 * MINUTE],
+        },
+        requests: { [P]: 0, [F]: 3000 },
+        now: T0 + 2 * MINUTE,
+      },
+      { first: P, reason: 'SpecOrder' },
+    ],
+  ];
+  for (const [name, over, expected] of cases) {
+    const got = decideOriginOrder(input(over));
+    for (const [key, value] of Object.entries(expected))
+      assert.deepEqual(got[key as keyof OriginOrder], value, `${name}: ${key} (${JSON.stringify(got)})`);
+  }
+});
+
+test('the deploy of a change is recorded once CloudFront is seen Deployed with it', () => {
+  const changed = decideOriginOrder(input({ failing: [P] }));
+  assert.equal(changed.deployedAt, undefined);
+  const deploying = decideOriginOrder(
+    input({ failing: [P], before: changed, distribution: { first: F, deployed: false }, now: T0 + MINUTE }),
+  );
+  assert.equal(deploying.deployedAt, undefined);
+  const deployed = decideOriginOrder(
+    input({
+      failing: [P],
+      before: deploying,
+      distribution: { first: F, deployed: true },
+      now: T0 + 2 * MINUTE,
+    }),
+  );
+  assert.equal(deployed.deployedAt, T0 + 2 * MINUTE);
+  assert.equal(deployed.changedAt, T0);
+});
+
+test('each move back soon after the last doubles the wait, up to four hours', () => {
+  assert.equal(restoreAfter(1), RESTORE_AFTER_MS);
+  assert.equal(restoreAfter(2), 2 * RESTORE_AFTER_MS);
+  assert.equal(restoreAfter(3), 4 * RESTORE_AFTER_MS);
+  assert.equal(restoreAfter(20), 4 * 60 * MINUTE);
+});
+
+test('a region flapping every pass moves the order at most once per window, never every pass', () => {
+  let before: OriginOrder | undefined;
+  const firsts: string[] = [P];
+  for (let pass = 0; pass < 24 * 60; pass += 1) {
+    before = decideOriginOrder(
+      input({
+        failing: pass % 2 === 0 ? [P] : [],
+        before,
+        now: T0 + pass * MINUTE,
+        distribution: { first: before?.first ?? P, deployed: true },
+      }),
+    );
+    firsts.push(before.first);
+  }
+  const changes = firsts.filter((first, i) => i > 0 && first !== firsts[i - 1]).length;
+  assert.equal(
+    changes,
+    1,
+    'it moved to the failover region once and stayed: the primary was never healthy for a window',
+  );
+});
+
+test('property: a pass never leaves a failing region first when the other is healthy', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ p: fc.boolean(), f: fc.boolean(), share: fc.double({ min: 0, max: 1, noNaN: true }) }),
+        {
+          minLength: 1,
+          maxLength: 200,
+        },
+      ),
+      (passes) => {
+        let before: OriginOrder | undefined;
+        passes.forEach((s, i) => {
+          const failing = [...(s.p ? [P] : []), ...(s.f ? [F] : [])];
+          const now = T0 + i * MINUTE;
+          before = decideOriginOrder(
+            input({
+              failing,
+              before,
+              now,
+              requests: { [P]: 1000 * (1 - s.share), [F]: 1000 * s.share },
+              distribution: { first: before?.first ?? P, deployed: true },
+            }),
+          );
+          const firstFailing = failing.includes(before.first);
+          const otherHealthy = !failing.includes(before.first === P ? F : P);
+          assert.ok(
+            !(firstFailing && otherHealthy),
+            `pass ${i}: ${JSON.stringify(before)} with ${failing.join()} failing`,
+          );
+        });
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
