@@ -397,6 +397,13 @@ const SCENARIOS: Scenario[] = [
       w.tick();
       await w.ecs.updateService(w.region, w.cluster, 'demo-stable', { taskDefinition: FAMILY_3 });
       w.tick();
+      const failing = await describeOne(w);
+      assert.deepEqual(
+        [failing.taskDefinition, failing.rolloutInProgress, failing.failedRollout, failing.runningCount],
+        [FAMILY_3, true, undefined, 2],
+        "2 failed tasks are below the circuit breaker's threshold of 3: the deployment goes on, the old tasks serve",
+      );
+      w.tick();
       const rollingBack = await describeOne(w);
       assert.deepEqual(
         [rollingBack.taskDefinition, rollingBack.deploymentFamilies, rollingBack.rolloutInProgress],
