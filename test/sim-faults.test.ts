@@ -190,6 +190,42 @@ test('the reconciler over a failing image: one deployment, Reconciling while ECS
   assert.ok(serviceIn(sim, 'us-east-1', 'demo-stable').runningCount >= 1);
 });
 
+test('crashing tasks, stable and canary, make no cloud write and no scale change: ECS replaces them', async () => {
+  const sim = newSim(REGIONS);
+  await storeSpec(sim, demoDocument()); // 3 tasks a region: 2 stable, 1 canary
+  let m = 0;
+  for (; m < 4; m += 1) await passAt(sim, m);
+  const desired = () =>
+    REGIONS.map((r) => ['demo-stable', 'demo-canary'].map((s) => serviceIn(sim, r, s).desiredCount));
+  const before = desired();
+  // Demand 5 % above 3 tasks' target: within the 10 % tolerance with 3 tasks, far outside it with 2.
+  for (const region of REGIONS) {
+    sim.setTraffic(region, 'demo-stable', { requestsPerMinute: 1600, cpuPercent: 40 });
+    sim.setTraffic(region, 'demo-canary', { requestsPerMinute: 290, cpuPercent: 40 });
+  }
+  await passAt(sim, m++);
+  await passAt(sim, m++);
+  assert.deepEqual(desired(), before, 'demand within tolerance');
+
+  sim.crashTasksOf(`${IMAGE}:v1`, { tasks: 1, everyTicks: 2 });
+  sim.crashTasksOf(`${IMAGE}:v2`, { tasks: 1, everyTicks: 3 });
+  sim.resetCalls();
+  let dips = 0;
+  for (let i = 0; i < 12; i += 1) {
+    dips += Number(serviceIn(sim, 'us-east-1', 'demo-canary').runningCount === 0);
+    const report = await passAt(sim, m++);
+    const view = report.statuses.get('demo')!;
+    assert.equal(view.conditions.FailoverActive?.status ?? 'False', 'False', `pass ${i}: no failover`);
+  }
+  assert.ok(dips > 0, 'passes saw the canary with no running task');
+  assert.deepEqual(
+    sim.cloudWrites().map((c) => `${c.region} ${c.operation}`),
+    [],
+    'no cloud write while ECS replaces crashed tasks',
+  );
+  assert.deepEqual(desired(), before, 'no scale change');
+});
+
 test('lagging target health makes the reconciler flip nothing: no failover, no weight moved, no write once converged', async () => {
   const sim = newSim(REGIONS);
   sim.lagTargetHealth({ intervalSeconds: 30, healthyThresholdCount: 5 });

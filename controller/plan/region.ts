@@ -132,8 +132,8 @@ function ruleActions(view: RegionView, allocatePriority: () => number): RegionAc
   for (const listener of listeners) {
     const [rule, ...extraRules] = [...onListener(listener)].sort((a, b) => a.priority - b.priority);
     if (desired !== undefined) {
-      const forward = trafficSplit(view.tracks, view.services);
       if (rule === undefined) {
+        const forward = trafficSplit(view.tracks, view.services, []);
         actions.push({
           ...scope,
           kind: 'CreateRule',
@@ -148,6 +148,7 @@ function ruleActions(view: RegionView, allocatePriority: () => number): RegionAc
           targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
           weight: f.weight,
         }));
+        const forward = trafficSplit(view.tracks, view.services, current);
         const sameHeader =
           rule.header.name === desired.header.name && rule.header.value === desired.header.value;
         if (!sameHeader || !sameForward(current, forward)) {
@@ -304,13 +305,27 @@ function ownershipBlockers(
 /**
  * The rule's weights. Traffic goes to a track only once it has a running task:
  * a new canary gets its share on the pass after its first task is up, rather
- * than sending requests to an empty target group.
+ * than sending requests to an empty target group. A track the rule already
+ * sends traffic to keeps it while ECS replaces a task that stopped (no
+ * deployment in progress, tasks asked for, the running count dipped, maybe to
+ * none, for a minute): moving the weight away and back for that would be two
+ * writes for what ECS repairs by itself.
  */
 function trafficSplit(
   tracks: readonly DesiredTrack[],
   services: Map<string, ServiceState>,
+  current: readonly WeightedTargetGroup[],
 ): WeightedTargetGroup[] {
-  const serving = (t: DesiredTrack) => (services.get(t.service)?.runningCount ?? 0) > 0;
+  const serving = (t: DesiredTrack) => {
+    const service = services.get(t.service);
+    if (service === undefined) return false;
+    if (service.runningCount > 0) return true;
+    const replacing =
+      service.desiredCount > 0 &&
+      !service.rolloutInProgress &&
+      service.failedRollout?.taskDefinition !== service.taskDefinition;
+    return replacing && current.some((f) => f.targetGroup === t.targetGroup && f.weight > 0);
+  };
   const anyServing = tracks.some((t) => t.weight > 0 && serving(t));
   const weights = tracks.map((t) => (anyServing && !serving(t) ? 0 : t.weight));
   const total = weights.reduce((a, b) => a + b, 0);
