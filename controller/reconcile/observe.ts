@@ -104,7 +104,7 @@ async function observeRegion(
   const siteSet = new Set(input.sites);
   try {
     const [taskDefinitions, services, targetGroups, rules] = (await allSettled<unknown>([
-      readAll((next) => ports.ecs.listTaskDefinitions(region, TASK_DEFINITION_FAMILY_PREFIX, next)),
+      readTaskDefinitions(ports, region, siteSet),
       describeServices(ports, where, input.sites),
       readTargetGroups(ports, region, input.sites),
       readRules(ports, platform, where, input.sites),
@@ -363,6 +363,31 @@ async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string
     if (observed.error !== undefined) observed.distributions = [];
   }
   return bySite;
+}
+
+/**
+ * The sites' task definitions in the region, with their tags. ECS has no
+ * prefix filter for task definitions (ListTaskDefinitions' `familyPrefix` is a
+ * whole family name, and a site's old families must be found too), so every
+ * ACTIVE one of the region is listed, 100 a page, and the sites' kept by name;
+ * each kept one is then described for its tags, one DescribeTaskDefinition
+ * each (there is no batch), unless the port already knows them
+ * (withTaskDefinitionTagCache: a warm Lambda environment makes none).
+ */
+async function readTaskDefinitions(
+  ports: Ports,
+  region: string,
+  sites: ReadonlySet<string>,
+): Promise<TaskDefinitionRef[]> {
+  const listed = await readAll((next) =>
+    ports.ecs.listTaskDefinitions(region, next === undefined ? {} : { next }),
+  );
+  const ours = listed.filter((td) => {
+    const site = td.family.startsWith(TASK_DEFINITION_FAMILY_PREFIX) ? siteOfFamily(td.family) : undefined;
+    return site !== undefined && sites.has(site);
+  });
+  const tags = await Promise.all(ours.map((td) => ports.ecs.describeTaskDefinitionTags(region, td.arn)));
+  return ours.map((td, i) => ({ ...td, tags: tags[i]! }));
 }
 
 async function readAll<T>(read: (next?: string) => Promise<Page<T>>): Promise<T[]> {

@@ -13,17 +13,27 @@ const TD_PAGE = 100;
  */
 export function simEcs(sim: SimContext): EcsPort {
   return {
-    listTaskDefinitions: (region, familyPrefix, next) =>
+    listTaskDefinitions: (region, options = {}) =>
       sim.call('ecs', 'ListTaskDefinitions', region, false, () =>
         page(
           sim
             .region(region)
-            .taskDefinitions.filter((td) => td.active && td.family.startsWith(familyPrefix))
-            .map((td) => ({ family: td.family, revision: td.revision, arn: td.arn, tags: td.tags })),
+            .taskDefinitions.filter(
+              (td) => td.active && (options.family === undefined || td.family === options.family),
+            )
+            .map((td) => ({ family: td.family, revision: td.revision, arn: td.arn })),
           TD_PAGE,
-          next,
+          options.next,
         ),
       ),
+    describeTaskDefinitionTags: (region, arn) =>
+      sim.call('ecs', 'DescribeTaskDefinition', region, false, () => {
+        // ECS describes an INACTIVE (deregistered) task definition too.
+        const td = sim.region(region).taskDefinitions.find((t) => t.arn === arn);
+        if (td === undefined)
+          throw new CloudError('NotFound', arn, 'ClientException: unable to describe task definition');
+        return td.tags;
+      }),
     registerTaskDefinition: (region, spec, tags) =>
       sim.call('ecs', 'RegisterTaskDefinition', region, true, () => {
         const r = sim.region(region);

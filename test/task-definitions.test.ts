@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Tags } from '../controller/model/tags.ts';
+import type { Ports } from '../controller/ports/index.ts';
+import { withTaskDefinitionTagCache } from '../controller/ports/task-definition-tags.ts';
+import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { converge, demoDocument, FIXED_NOW, newSim, storeSpec } from './support/world.ts';
+
+/**
+ * Reading task definitions costs what it costs on AWS: ListTaskDefinitions
+ * lists every ACTIVE task definition of the region (ECS has no prefix filter),
+ * ARNs only, and each of the sites' is described for its tags, in a fresh
+ * Lambda environment; a warm one has them already.
+ */
+
+const REGION = 'us-east-1';
+
+async function passIn(sim: SimulatedCloud, ports: Ports): Promise<void> {
+  await reconcilePass({ ports, platform: sim.platform, region: REGION, now: FIXED_NOW });
+}
+
+function operations(sim: SimulatedCloud, operation: string): number {
+  return sim.calls.filter((c) => c.operation === operation && c.region === REGION).length;
+}
+
+test('a fresh environment describes each of the sites’ task definitions once, others never; a warm one describes none', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  // Someone else's task definitions share the region: listed (there is no prefix filter), never described.
+  const foreign = sim.world.regions[REGION]!.taskDefinitions[0]!;
+  for (let i = 0; i < 150; i += 1) {
+    const family = `other-app-${i}`;
+    sim.world.regions[REGION]!.taskDefinitions.push({
+      ...structuredClone(foreign),
+      family,
+      revision: 1,
+      arn: foreign.arn.replace(/task-definition\/.*$/, `task-definition/${family}:1`),
+      tags: {},
+    });
+  }
+  const ours = sim.world.regions[REGION]!.taskDefinitions.filter(
+    (td) => td.active && td.family.startsWith('tandem-'),
+  );
+  assert.equal(ours.length, 2, 'stable and canary');
+
+  const cache = new Map<string, Tags>();
+  const environment = (): Ports => {
+    const ports = sim.ports(REGION);
+    return { ...ports, ecs: withTaskDefinitionTagCache(ports.ecs, cache) };
+  };
+  sim.resetCalls();
+  await passIn(sim, environment());
+  assert.equal(operations(sim, 'ListTaskDefinitions'), 2, '152 task definitions: two pages of 100');
+  assert.equal(
+    operations(sim, 'DescribeTaskDefinition'),
+    ours.length,
+    'fresh: one per task definition of ours',
+  );
+
+  sim.resetCalls();
+  await passIn(sim, environment());
+  assert.equal(operations(sim, 'ListTaskDefinitions'), 2);
+  assert.equal(operations(sim, 'DescribeTaskDefinition'), 0, 'warm: none');
+
+  sim.resetCalls();
+  await passIn(sim, sim.ports(REGION));
+  assert.equal(operations(sim, 'DescribeTaskDefinition'), ours.length, 'without the cache, every pass');
+});
+
+test('the simulated ListTaskDefinitions answers as ECS does: ARNs of every family, a family matched whole', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const page = await sim.ecs.listTaskDefinitions(REGION);
+  assert.ok(page.items.length > 0);
+  for (const item of page.items) assert.deepEqual(Object.keys(item).sort(), ['arn', 'family', 'revision']);
+  const family = page.items[0]!.family;
+  assert.deepEqual(
+    (await sim.ecs.listTaskDefinitions(REGION, { family })).items.map((td) => td.family),
+    [family],
+  );
+  assert.deepEqual((await sim.ecs.listTaskDefinitions(REGION, { family: 'tandem-' })).items, []);
+});
