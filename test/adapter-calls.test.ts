@@ -8,6 +8,8 @@ import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { converge, demoDocument, FIXED_NOW, newSim, storeSpec } from './support/world.ts';
 
 /**
+ * The simulated cloud records the calls the AWS adapters make for each port
+ * call, so tests and the reconcile benchmark count what AWS would see.
  * Reading task definitions costs what it costs on AWS: ListTaskDefinitions
  * lists every ACTIVE task definition of the region (ECS has no prefix filter),
  * ARNs only, and each of the sites' is described for its tags, in a fresh
@@ -82,4 +84,26 @@ test('the simulated ListTaskDefinitions answers as ECS does: ARNs of every famil
     [family],
   );
   assert.deepEqual((await sim.ecs.listTaskDefinitions(REGION, { family: 'tandem-' })).items, []);
+});
+
+test('creating a target group is two calls, as the AWS adapter makes them: CreateTargetGroup, then ModifyTargetGroupAttributes', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const settings = { name: 'demo-stable', port: 8080, healthCheckPath: '/healthz' };
+  await sim.loadBalancer.createTargetGroup(REGION, `vpc-${REGION}`, settings, {});
+  assert.deepEqual(
+    sim.calls.map((c) => `${c.operation}${c.write ? ' (write)' : ''}`),
+    ['CreateTargetGroup (write)', 'ModifyTargetGroupAttributes (write)'],
+  );
+
+  // If the second call fails the adapter deletes the group again (here the process stopped, so that fails too).
+  sim.resetCalls();
+  sim.crashAfterWrites(1);
+  await assert.rejects(
+    sim.loadBalancer.createTargetGroup(REGION, `vpc-${REGION}`, { ...settings, name: 'demo-canary' }, {}),
+  );
+  sim.recover();
+  assert.deepEqual(
+    sim.calls.map((c) => `${c.operation} ${c.error ?? 'ok'}`),
+    ['CreateTargetGroup ok', 'ModifyTargetGroupAttributes Unavailable', 'DeleteTargetGroup Unavailable'],
+  );
 });
