@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CloudError } from '../controller/errors.ts';
 import type { Tags } from '../controller/model/tags.ts';
 import type { Ports } from '../controller/ports/index.ts';
 import { withTaskDefinitionTagCache } from '../controller/ports/task-definition-tags.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
-import { converge, demoDocument, FIXED_NOW, newSim, storeSpec } from './support/world.ts';
+import { converge, demoDocument, FIXED_NOW, newSim, statusItem, storeSpec } from './support/world.ts';
 
 /**
  * The simulated cloud records the calls the AWS adapters make for each port
@@ -106,4 +107,42 @@ test('creating a target group is two calls, as the AWS adapter makes them: Creat
     sim.calls.map((c) => `${c.operation} ${c.error ?? 'ok'}`),
     ['CreateTargetGroup ok', 'ModifyTargetGroupAttributes Unavailable', 'DeleteTargetGroup Unavailable'],
   );
+});
+
+test('a cold start whose DescribeTaskDefinition stays throttled still observes the region: nothing fails, and a task definition is deregistered only once its tags are read', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  await passIn(sim, sim.ports(REGION)); // the status settles
+  // A second revision of the stable family: the first is now the site's to deregister.
+  const stable = sim.world.regions[REGION]!.services['demo-stable']!.taskDefinition;
+  const first = sim.world.regions[REGION]!.taskDefinitions.find((td) => td.family === stable)!;
+  await sim.ecs.registerTaskDefinition(REGION, first.spec, first.tags);
+
+  const throttled = (): Ports => {
+    const ports = sim.ports(REGION);
+    return {
+      ...ports,
+      ecs: {
+        ...ports.ecs,
+        describeTaskDefinitionTags: (_region, arn) =>
+          Promise.reject(new CloudError('Throttled', arn, 'Rate exceeded')),
+      },
+    };
+  };
+  const before = statusItem(sim, 'demo', REGION)?.revision;
+  sim.resetCalls();
+  const report = await reconcilePass({
+    ports: throttled(),
+    platform: sim.platform,
+    region: REGION,
+    now: FIXED_NOW,
+  });
+  assert.equal(report.sites[0]!.observed?.regions[REGION]?.error, undefined, 'the region was observed');
+  assert.equal(operations(sim, 'DeregisterTaskDefinition'), 0, 'tags unknown: not proven ours');
+  assert.equal(statusItem(sim, 'demo', REGION)?.revision, before, 'the status is unchanged');
+
+  await passIn(sim, sim.ports(REGION));
+  assert.equal(operations(sim, 'DeregisterTaskDefinition'), 1, 'read, proven ours, deregistered');
+  assert.equal(first.active, false);
 });

@@ -269,7 +269,8 @@ function deregisterOldTaskDefinitions(
     newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
   const actions: RegionAction[] = [];
   for (const td of observed.taskDefinitions) {
-    if (siteOfFamily(td.family) !== site || !isOwnedBy(td.tags, site)) continue;
+    // Tags not read this pass (throttled): not proven owned, so left for a later pass.
+    if (siteOfFamily(td.family) !== site || td.tags === undefined || !isOwnedBy(td.tags, site)) continue;
     if (keepFamilies.has(td.family) && td.revision === newest.get(td.family)) continue;
     actions.push({ ...scope, kind: 'DeregisterTaskDefinition', family: td.family, arn: td.arn });
   }

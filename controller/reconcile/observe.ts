@@ -12,6 +12,7 @@ import {
 import type {
   ObservedCdn,
   ObservedRegion,
+  ObservedTaskDefinition,
   ObservedSite,
   TaggedRule,
   TaggedTargetGroup,
@@ -25,7 +26,7 @@ import {
 } from '../model/platform.ts';
 import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
-import { DESCRIBE_SERVICES_MAX, type ServiceState, type TaskDefinitionRef } from '../ports/ecs.ts';
+import { DESCRIBE_SERVICES_MAX, type ServiceState } from '../ports/ecs.ts';
 import type { Ports } from '../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
@@ -109,7 +110,7 @@ async function observeRegion(
       readTargetGroups(ports, region, input.sites),
       readRules(ports, platform, where, input.sites),
     ])) as [
-      TaskDefinitionRef[],
+      ObservedTaskDefinition[],
       ServiceState[],
       TaggedTargetGroup[],
       { owned: TaggedRule[]; taken: ReadonlySet<number> },
@@ -372,13 +373,16 @@ async function observeCdn(ports: Ports, input: ObserveInput): Promise<Map<string
  * ACTIVE one of the region is listed, 100 a page, and the sites' kept by name;
  * each kept one is then described for its tags, one DescribeTaskDefinition
  * each (there is no batch), unless the port already knows them
- * (withTaskDefinitionTagCache: a warm Lambda environment makes none).
+ * (withTaskDefinitionTagCache: a warm Lambda environment makes none). A cold
+ * start at hundreds of sites outruns ECS's rate for DescribeTaskDefinition: a
+ * task definition whose describe stays throttled is observed without tags
+ * (ObservedTaskDefinition) rather than failing the region's observation.
  */
 async function readTaskDefinitions(
   ports: Ports,
   region: string,
   sites: ReadonlySet<string>,
-): Promise<TaskDefinitionRef[]> {
+): Promise<ObservedTaskDefinition[]> {
   const listed = await readAll((next) =>
     ports.ecs.listTaskDefinitions(region, next === undefined ? {} : { next }),
   );
@@ -386,8 +390,21 @@ async function readTaskDefinitions(
     const site = td.family.startsWith(TASK_DEFINITION_FAMILY_PREFIX) ? siteOfFamily(td.family) : undefined;
     return site !== undefined && sites.has(site);
   });
-  const tags = await Promise.all(ours.map((td) => ports.ecs.describeTaskDefinitionTags(region, td.arn)));
-  return ours.map((td, i) => ({ ...td, tags: tags[i]! }));
+  const tags = await allSettled(
+    ours.map(async (td) => {
+      try {
+        return await ports.ecs.describeTaskDefinitionTags(region, td.arn);
+      } catch (error) {
+        // Still throttled after the client's retries: the rest of the region is read all the same.
+        if (asCloudError(error, td.arn).kind === 'Throttled') return undefined;
+        throw error;
+      }
+    }),
+  );
+  return ours.map((td, i) => {
+    const known = tags[i];
+    return known === undefined ? td : { ...td, tags: known };
+  });
 }
 
 async function readAll<T>(read: (next?: string) => Promise<Page<T>>): Promise<T[]> {
