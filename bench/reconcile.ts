@@ -84,6 +84,8 @@ export interface ReconcileBenchOptions {
 interface PassMeasure {
   wallMs: number;
   cloud: { reads: number; writes: number; throttled: number };
+  /** Cloud reads that succeeded: the calls the pass needed, without the throttled attempts retried. */
+  readsDone: number;
   store: { reads: number; writes: number; throttled: number };
   statusWrites: number;
   /** Most calls in flight at the API, per region, `cloudfront` and `store`. */
@@ -345,6 +347,7 @@ function measurePass(sim: SimulatedCloud, report: PassReport, wallMs: number): P
   return {
     wallMs,
     cloud: sim.callCounts((c) => !isStore(c)),
+    readsDone: sim.calls.filter((c) => !isStore(c) && !c.write && c.error === undefined).length,
     store: sim.callCounts(isStore),
     statusWrites: report.statusWrites,
     inFlight,
@@ -542,6 +545,14 @@ function printBaselines(results: readonly SizeResult[]): void {
   const one = results.find((r) => r.sites === 1);
   const readsOf = (r: SizeResult, kind: 'steady' | 'fresh' = 'steady') =>
     REGIONS.reduce((n, region) => n + r[kind][region].cloud.reads, 0);
+  const doneOf = (r: SizeResult, kind: 'steady' | 'fresh') =>
+    REGIONS.reduce((n, region) => n + r[kind][region].readsDone, 0);
+  /** Reads that succeeded, and the throttled attempts on top when there were any. */
+  const readsShown = (r: SizeResult, kind: 'steady' | 'fresh') => {
+    const done = doneOf(r, kind);
+    const refused = readsOf(r, kind) - done;
+    return refused === 0 ? String(done) : `${done} (+${refused} refused)`;
+  };
   const boundOf = (r: SizeResult, kind: 'warm' | 'fresh') =>
     REGIONS.reduce((n, region) => n + r.batchBound[region][kind], 0);
   const perSiteAtOne = one === undefined ? undefined : readsOf(one);
@@ -562,9 +573,9 @@ function printBaselines(results: readonly SizeResult[]): void {
     const perSite = reads / r.sites;
     return [
       String(r.sites),
-      String(reads),
+      readsShown(r, 'steady'),
       String(boundOf(r, 'warm')),
-      String(readsOf(r, 'fresh')),
+      readsShown(r, 'fresh'),
       String(boundOf(r, 'fresh')),
       String(r.naiveReads),
       ratio(reads, r.naiveReads),
@@ -593,6 +604,9 @@ function printBaselines(results: readonly SizeResult[]): void {
   );
   console.log(
     '  1 DescribeTaskDefinition per task definition (tags, no batch API), which a warm environment keeps.',
+  );
+  console.log(
+    '  reads are those that succeeded; "refused" are throttled attempts the client retried (not in the bound: see goal (e)).',
   );
   for (const r of results)
     if (r.worldMismatch !== undefined)
@@ -659,18 +673,18 @@ function printGoals(results: readonly SizeResult[]): boolean {
   const overBound = results.filter(
     (r) =>
       r.worldMismatch !== undefined ||
-      !each(r, (m, region) => m.cloud.reads <= r.batchBound[region].warm) ||
-      !each(r, (m, region) => m.cloud.reads <= r.batchBound[region].fresh, 'fresh'),
+      !each(r, (m, region) => m.readsDone <= r.batchBound[region].warm) ||
+      !each(r, (m, region) => m.readsDone <= r.batchBound[region].fresh, 'fresh'),
   );
   goals.push({
-    name: "(b) steady reads grow with sites / batch size, within the bound derived from AWS's limits (warm and fresh); ≤ 100 calls at 100 sites for each region's warm reconciler",
+    name: "(b) steady reads grow with sites / batch size, within the bound derived from AWS's limits (warm and fresh, throttled attempts aside); ≤ 100 calls at 100 sites for each region's warm reconciler",
     ok: at100 !== undefined && each(at100, (m) => callsOf(m) <= 100) && overBound.length === 0,
     measured:
       (at100 === undefined
         ? '100 sites not measured'
         : `at 100 sites: ${perRegion(at100, (m) => `${callsOf(m)} calls (${m.cloud.reads} cloud reads + ${m.store.reads} table reads + ${m.store.writes} lease writes)`)}` +
           `, fresh: ${perRegion(at100, (m) => `${callsOf(m)} calls`, 'fresh')}`) +
-      `; cloud reads vs bound, warm and fresh: ${results.map((r) => `${label(r)}: ${REGIONS.map((region) => `${r.steady[region].cloud.reads}/${r.batchBound[region].warm} ${r.fresh[region].cloud.reads}/${r.batchBound[region].fresh}`).join(', ')}`).join('; ')}`,
+      `; cloud reads done vs bound, warm and fresh: ${results.map((r) => `${label(r)}: ${REGIONS.map((region) => `${r.steady[region].readsDone}/${r.batchBound[region].warm} ${r.fresh[region].readsDone}/${r.batchBound[region].fresh}`).join(', ')}`).join('; ')}`,
   });
 
   const at500 = results.find((r) => r.sites === 500);
