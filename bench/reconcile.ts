@@ -3,11 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_THROTTLE, SimulatedCloud, type CallRecord } from '../controller/providers/sim/cloud.ts';
 import type { SimWorld } from '../controller/providers/sim/world.ts';
+import type { Tags } from '../controller/model/tags.ts';
 import type { Ports } from '../controller/ports/index.ts';
-import { DESCRIBE_SERVICES_MAX } from '../controller/ports/ecs.ts';
-import { DESCRIBE_TAGS_MAX } from '../controller/ports/load-balancer.ts';
-import { GET_METRIC_DATA_MAX } from '../controller/ports/metrics.ts';
-import { METRIC_QUERIES_PER_TARGET_GROUP } from '../controller/reconcile/observe.ts';
+import { withTaskDefinitionTagCache } from '../controller/ports/task-definition-tags.ts';
 import type { PassReport } from '../controller/reconcile/pass.ts';
 import { regionPass } from '../controller/reconcile/round.ts';
 
@@ -49,8 +47,35 @@ const REFILL_MS =
     DEFAULT_THROTTLE.writeBurst / DEFAULT_THROTTLE.writeRate,
   );
 
-/** Page sizes of the list APIs (as in AWS): ListTaskDefinitions, DescribeTargetGroups/Rules, ListDistributions. */
-const PAGE = { taskDefinitions: 100, elb: 400, distributions: 100 } as const;
+/**
+ * What AWS allows per call, from the API references (not from tandem's code,
+ * which the bound judges): ListTaskDefinitions answers at most 100 ARNs a
+ * page, DescribeTargetGroups and DescribeRules at most 400 items,
+ * ListDistributions at most 100; DescribeServices takes at most 10 services,
+ * ELB's DescribeTags 20 ARNs, GetMetricData 500 queries; DescribeTaskDefinition
+ * describes one task definition a call.
+ */
+const AWS_LIMITS = {
+  listTaskDefinitionsPage: 100,
+  elbPage: 400,
+  listDistributionsPage: 100,
+  describeServices: 10,
+  elbDescribeTags: 20,
+  getMetricDataQueries: 500,
+} as const;
+/**
+ * What one site of the benchmark's spec (demo.json: a stable and a canary
+ * track) is in each region: per track a service, a task definition and a
+ * target group, and one listener rule.
+ */
+const PER_SITE = { services: 2, taskDefinitions: 2, targetGroups: 2, rules: 1 } as const;
+/**
+ * The metrics a region's decisions need per track, one query each: requests
+ * (scaling, failover, canary), 5xx (failover, canary), p95 latency (canary),
+ * healthy hosts (failover), all from the ALB, and the service's CPU (scaling)
+ * from ECS.
+ */
+const METRICS_PER_TRACK = 5;
 
 export interface ReconcileBenchOptions {
   sizes?: readonly number[];
@@ -59,6 +84,8 @@ export interface ReconcileBenchOptions {
 interface PassMeasure {
   wallMs: number;
   cloud: { reads: number; writes: number; throttled: number };
+  /** Cloud reads that succeeded: the calls the pass needed, without the throttled attempts retried. */
+  readsDone: number;
   store: { reads: number; writes: number; throttled: number };
   statusWrites: number;
   /** Most calls in flight at the API, per region, `cloudfront` and `store`. */
@@ -76,7 +103,10 @@ type RoundMeasure = Record<Region, PassMeasure>;
 interface SizeResult {
   sites: number;
   cold: RoundMeasure;
+  /** The steady round in warm Lambda environments: each region's ports have lived through the earlier passes. */
   steady: RoundMeasure;
+  /** The same steady world in fresh environments (a cold start): no task definition's tags known yet. */
+  fresh: RoundMeasure;
   convergePasses: number;
   converged: boolean;
   /** One line per converging pass. */
@@ -87,8 +117,10 @@ interface SizeResult {
   afterReturn: number;
   /** Calls a one-call-per-resource reader would make to observe the same converged world. */
   naiveReads: number;
-  /** Reads the batched observer of each region should need for this world: each list/batch divided by its size. */
-  batchBound: Record<Region, number>;
+  /** Reads each region's batched observer should need, derived from the sites and AWS's limits: warm and fresh. */
+  batchBound: Record<Region, { warm: number; fresh: number }>;
+  /** Where the converged world differs from what PER_SITE says it holds (the bound would then be wrong). */
+  worldMismatch?: string;
   /** Wall time for the whole size, setup to steady pass. */
   totalMs: number;
 }
@@ -150,6 +182,15 @@ async function measureSize(sites: number, document: { metadata: { name: string }
   const names = Array.from({ length: sites }, (_, i) => `site-${String(i + 1).padStart(3, '0')}`);
   await seedSpecs(sim.world, names, document);
   let minute = 0;
+  /**
+   * Each region's Lambda execution environment: its ports live across
+   * invocations, and with them the task definitions' tags they have read.
+   */
+  const environments = new Map<Region, Map<string, Tags>>(REGIONS.map((r) => [r, new Map()]));
+  const portsIn = (region: Region): Ports => {
+    const ports = sim.ports(region);
+    return { ...ports, ecs: withTaskDefinitionTagCache(ports.ecs, environments.get(region)) };
+  };
 
   /** One pass of each region's reconciler, under its lease, each measured on its own calls. */
   const pass = async (): Promise<{ measure: RoundMeasure; reports: PassReport[] }> => {
@@ -160,7 +201,7 @@ async function measureSize(sites: number, document: { metadata: { name: string }
       sim.resetCalls();
       const t0 = performance.now();
       const report = await regionPass({
-        ports: tracker.wrap(sim.ports(region)),
+        ports: tracker.wrap(portsIn(region)),
         platform: sim.platform,
         region,
         holder: `bench:${region}`,
@@ -212,21 +253,28 @@ async function measureSize(sites: number, document: { metadata: { name: string }
   }
   await nextInterval();
   const steady = await pass();
+  // A cold start of every region's Lambda: new ports, nothing known.
+  for (const cache of environments.values()) cache.clear();
+  await nextInterval();
+  const fresh = await pass();
+  const worldMismatch = checkWorld(sim.world, sites);
 
   return {
     sites,
     cold: cold.measure,
     steady: steady.measure,
+    fresh: fresh.measure,
     convergePasses,
     converged: gap === undefined,
     trace,
     ...(gap === undefined ? {} : { gap }),
-    afterReturn: Math.max(afterReturn, maxAfterReturn(steady.measure)),
+    afterReturn: Math.max(afterReturn, maxAfterReturn(steady.measure), maxAfterReturn(fresh.measure)),
     naiveReads: naiveReads(sim.world),
     batchBound: {
-      'us-east-1': batchBound(sim.world, sites, 'us-east-1', true),
-      'eu-west-1': batchBound(sim.world, sites, 'eu-west-1', false),
+      'us-east-1': { warm: batchBound(sites, true, false), fresh: batchBound(sites, true, true) },
+      'eu-west-1': { warm: batchBound(sites, false, false), fresh: batchBound(sites, false, true) },
     },
+    ...(worldMismatch === undefined ? {} : { worldMismatch }),
     totalMs: performance.now() - started,
   };
 }
@@ -299,6 +347,7 @@ function measurePass(sim: SimulatedCloud, report: PassReport, wallMs: number): P
   return {
     wallMs,
     cloud: sim.callCounts((c) => !isStore(c)),
+    readsDone: sim.calls.filter((c) => !isStore(c) && !c.write && c.error === undefined).length,
     store: sim.callCounts(isStore),
     statusWrites: report.statusWrites,
     inFlight,
@@ -398,24 +447,43 @@ function naiveReads(world: SimWorld): number {
 }
 
 /**
- * The cloud reads one region's batched observer needs for this world: every
- * list of its region paged, every batch API filled to its limit, and the
- * distributions' list for the region holding the CDN. Tandem's steady pass
- * should match it.
+ * The cloud reads one region's steady pass needs, derived from the number of
+ * sites and AWS's limits alone (AWS_LIMITS, PER_SITE, METRICS_PER_TRACK), not
+ * from the observer it judges: each list paged, each batch API filled to its
+ * limit, the distributions listed by the region holding the CDN, and in a
+ * fresh environment one DescribeTaskDefinition per task definition (ECS has
+ * no batch for it; a warm environment knows their tags).
  */
-function batchBound(world: SimWorld, sites: number, region: Region, holdsCdn: boolean): number {
+function batchBound(sites: number, holdsCdn: boolean, fresh: boolean): number {
   const pages = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
   const batches = (n: number, size: number) => Math.ceil(n / size);
-  const c = regionCounts(world, region);
+  const taskDefinitions = PER_SITE.taskDefinitions * sites;
+  const targetGroups = PER_SITE.targetGroups * sites;
+  const rules = PER_SITE.rules * sites;
   const calls =
-    pages(c.taskDefinitions, PAGE.taskDefinitions) +
-    batches(2 * sites, DESCRIBE_SERVICES_MAX) +
-    pages(c.targetGroups, PAGE.elb) +
-    batches(c.targetGroups, DESCRIBE_TAGS_MAX) +
-    pages(c.rules, PAGE.elb) +
-    batches(c.rules, DESCRIBE_TAGS_MAX) +
-    batches(METRIC_QUERIES_PER_TARGET_GROUP * c.targetGroups, GET_METRIC_DATA_MAX);
-  return calls + (holdsCdn ? pages(Object.keys(world.distributions).length, PAGE.distributions) : 0);
+    pages(taskDefinitions, AWS_LIMITS.listTaskDefinitionsPage) +
+    (fresh ? taskDefinitions : 0) +
+    batches(PER_SITE.services * sites, AWS_LIMITS.describeServices) +
+    pages(targetGroups, AWS_LIMITS.elbPage) +
+    batches(targetGroups, AWS_LIMITS.elbDescribeTags) +
+    pages(rules, AWS_LIMITS.elbPage) +
+    batches(rules, AWS_LIMITS.elbDescribeTags) +
+    batches(METRICS_PER_TRACK * targetGroups, AWS_LIMITS.getMetricDataQueries);
+  return calls + (holdsCdn ? pages(sites, AWS_LIMITS.listDistributionsPage) : 0);
+}
+
+/** Whether the converged world holds what PER_SITE says (one distribution a site); what differs otherwise. */
+function checkWorld(world: SimWorld, sites: number): string | undefined {
+  const problems: string[] = [];
+  for (const region of REGIONS) {
+    const c = regionCounts(world, region);
+    for (const key of ['services', 'taskDefinitions', 'targetGroups', 'rules'] as const)
+      if (c[key] !== PER_SITE[key] * sites)
+        problems.push(`${region} ${key} ${c[key]} (not ${PER_SITE[key] * sites})`);
+  }
+  const distributions = Object.keys(world.distributions).length;
+  if (distributions !== sites) problems.push(`${distributions} distributions`);
+  return problems.length === 0 ? undefined : problems.join(', ');
 }
 
 // ----- output -----
@@ -436,12 +504,12 @@ function printPassTable(results: readonly SizeResult[]): void {
     'failed actions',
   ];
   const rows = results.flatMap((r) =>
-    (['cold', 'steady'] as const).flatMap((kind) =>
+    (['cold', 'steady', 'fresh'] as const).flatMap((kind) =>
       REGIONS.map((region) => {
         const m = r[kind][region];
         return [
           String(r.sites),
-          kind,
+          kind === 'fresh' ? 'steady, fresh env' : kind,
           region,
           fmtMs(m.wallMs),
           String(m.cloud.reads),
@@ -459,6 +527,9 @@ function printPassTable(results: readonly SizeResult[]): void {
   printTable(header, rows);
   console.log('  calls count every attempt that reached the API, throttled ones included');
   console.log(
+    '  steady: warm Lambda environments (ports kept across passes); steady, fresh env: the same world after a cold start of both',
+  );
+  console.log(
     "  table r/w: the reconciler's calls to its own replica of the table; its writes are its lease, taken and released (the release records its heartbeat)",
   );
   console.log(
@@ -472,13 +543,26 @@ function printPassTable(results: readonly SizeResult[]): void {
 
 function printBaselines(results: readonly SizeResult[]): void {
   const one = results.find((r) => r.sites === 1);
-  const readsOf = (r: SizeResult) => REGIONS.reduce((n, region) => n + r.steady[region].cloud.reads, 0);
+  const readsOf = (r: SizeResult, kind: 'steady' | 'fresh' = 'steady') =>
+    REGIONS.reduce((n, region) => n + r[kind][region].cloud.reads, 0);
+  const doneOf = (r: SizeResult, kind: 'steady' | 'fresh') =>
+    REGIONS.reduce((n, region) => n + r[kind][region].readsDone, 0);
+  /** Reads that succeeded, and the throttled attempts on top when there were any. */
+  const readsShown = (r: SizeResult, kind: 'steady' | 'fresh') => {
+    const done = doneOf(r, kind);
+    const refused = readsOf(r, kind) - done;
+    return refused === 0 ? String(done) : `${done} (+${refused} refused)`;
+  };
+  const boundOf = (r: SizeResult, kind: 'warm' | 'fresh') =>
+    REGIONS.reduce((n, region) => n + r.batchBound[region][kind], 0);
   const perSiteAtOne = one === undefined ? undefined : readsOf(one);
   console.log('steady-pass cloud reads against the baselines (measured in this run; both regions summed)');
   const header = [
     'sites',
     'tandem',
     'batch bound',
+    'fresh env',
+    'fresh bound',
     'naive per-resource',
     'tandem / naive',
     'reads per site',
@@ -489,8 +573,10 @@ function printBaselines(results: readonly SizeResult[]): void {
     const perSite = reads / r.sites;
     return [
       String(r.sites),
-      String(reads),
-      String(REGIONS.reduce((n, region) => n + r.batchBound[region], 0)),
+      readsShown(r, 'steady'),
+      String(boundOf(r, 'warm')),
+      readsShown(r, 'fresh'),
+      String(boundOf(r, 'fresh')),
       String(r.naiveReads),
       ratio(reads, r.naiveReads),
       perSite.toFixed(2),
@@ -507,16 +593,36 @@ function printBaselines(results: readonly SizeResult[]): void {
   console.log(
     '  GetDistribution + ListTags per distribution; counted on the converged world of the same run.',
   );
-  console.log('  batch bound: each list paged and each batch API filled to its limit, for the same world.');
+  console.log(
+    '  batch bound: derived from the number of sites and AWS limits alone (per region: task definitions listed 100 a page,',
+  );
+  console.log(
+    '  1 DescribeServices per 10 services, target groups and rules listed 400 a page and their tags 20 a DescribeTags,',
+  );
+  console.log(
+    '  1 GetMetricData per 500 queries at 5 per track, distributions 100 a page where the CDN is held); fresh bound adds',
+  );
+  console.log(
+    '  1 DescribeTaskDefinition per task definition (tags, no batch API), which a warm environment keeps.',
+  );
+  console.log(
+    '  reads are those that succeeded; "refused" are throttled attempts the client retried (not in the bound: see goal (e)).',
+  );
+  for (const r of results)
+    if (r.worldMismatch !== undefined)
+      console.log(`  ${r.sites} sites: the world is not what the bound assumes: ${r.worldMismatch}`);
   const largest = results.at(-1);
   if (largest !== undefined) {
-    for (const region of REGIONS) {
-      const ops = Object.entries(largest.steady[region].readsByOperation)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([op, n]) => `${op} ${n}`)
-        .join(', ');
-      console.log(`  reads by operation, ${largest.sites}-site steady pass of ${region}: ${ops}`);
-    }
+    for (const kind of ['steady', 'fresh'] as const)
+      for (const region of REGIONS) {
+        const ops = Object.entries(largest[kind][region].readsByOperation)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', ');
+        console.log(
+          `  reads by operation, ${largest.sites}-site steady pass of ${region}${kind === 'fresh' ? ' (fresh env)' : ''}: ${ops}`,
+        );
+      }
   }
   console.log('');
 }
@@ -540,42 +646,55 @@ function printGoals(results: readonly SizeResult[]): boolean {
     });
   }
 
-  const each = (r: SizeResult, f: (m: PassMeasure, region: Region) => boolean) =>
-    REGIONS.every((region) => f(r.steady[region], region));
-  const perRegion = (r: SizeResult, f: (m: PassMeasure) => string) =>
-    REGIONS.map((region) => `${region} ${f(r.steady[region])}`).join(', ');
+  const each = (
+    r: SizeResult,
+    f: (m: PassMeasure, region: Region) => boolean,
+    kind: 'steady' | 'fresh' = 'steady',
+  ) => REGIONS.every((region) => f(r[kind][region], region));
+  const perRegion = (r: SizeResult, f: (m: PassMeasure) => string, kind: 'steady' | 'fresh' = 'steady') =>
+    REGIONS.map((region) => `${region} ${f(r[kind][region])}`).join(', ');
+  const steadyWrites = (m: PassMeasure) =>
+    m.cloud.writes === 0 && m.statusWrites === 0 && m.store.writes === LEASE_WRITES;
 
   goals.push({
-    name: "(a) each region's steady pass makes zero cloud writes and zero status writes; its table writes are its lease",
-    ok: results.every((r) =>
-      each(r, (m) => m.cloud.writes === 0 && m.statusWrites === 0 && m.store.writes === LEASE_WRITES),
-    ),
+    name: "(a) each region's steady pass, warm or fresh, makes zero cloud writes and zero status writes; its table writes are its lease",
+    ok: results.every((r) => each(r, steadyWrites) && each(r, steadyWrites, 'fresh')),
     measured: results
       .map(
         (r) =>
-          `${label(r)}: ${perRegion(r, (m) => `${m.cloud.writes} cloud / ${m.statusWrites} status / ${m.store.writes} table`)}`,
+          `${label(r)}: ${perRegion(r, (m) => `${m.cloud.writes} cloud / ${m.statusWrites} status / ${m.store.writes} table`)}` +
+          ` (fresh: ${perRegion(r, (m) => `${m.cloud.writes} / ${m.statusWrites} / ${m.store.writes}`, 'fresh')})`,
       )
       .join('; '),
   });
 
   const at100 = results.find((r) => r.sites === 100);
   const callsOf = (m: PassMeasure) => m.cloud.reads + m.store.reads + m.cloud.writes + m.store.writes;
-  const overBound = results.filter((r) => !each(r, (m, region) => m.cloud.reads <= r.batchBound[region]));
+  const overBound = results.filter(
+    (r) =>
+      r.worldMismatch !== undefined ||
+      !each(r, (m, region) => m.readsDone <= r.batchBound[region].warm) ||
+      !each(r, (m, region) => m.readsDone <= r.batchBound[region].fresh, 'fresh'),
+  );
   goals.push({
-    name: "(b) steady reads grow with sites / batch size: ≤ 100 calls at 100 sites for each region's reconciler",
+    name: "(b) steady reads grow with sites / batch size, within the bound derived from AWS's limits (warm and fresh, throttled attempts aside); ≤ 100 calls at 100 sites for each region's warm reconciler",
     ok: at100 !== undefined && each(at100, (m) => callsOf(m) <= 100) && overBound.length === 0,
     measured:
       (at100 === undefined
         ? '100 sites not measured'
-        : `at 100 sites: ${perRegion(at100, (m) => `${callsOf(m)} calls (${m.cloud.reads} cloud reads + ${m.store.reads} table reads + ${m.store.writes} lease writes)`)}`) +
-      `; cloud reads vs batch bound: ${results.map((r) => `${label(r)}: ${REGIONS.map((region) => `${r.steady[region].cloud.reads}/${r.batchBound[region]}`).join(' ')}`).join(', ')}`,
+        : `at 100 sites: ${perRegion(at100, (m) => `${callsOf(m)} calls (${m.cloud.reads} cloud reads + ${m.store.reads} table reads + ${m.store.writes} lease writes)`)}` +
+          `, fresh: ${perRegion(at100, (m) => `${callsOf(m)} calls`, 'fresh')}`) +
+      `; cloud reads done vs bound, warm and fresh: ${results.map((r) => `${label(r)}: ${REGIONS.map((region) => `${r.steady[region].readsDone}/${r.batchBound[region].warm} ${r.fresh[region].readsDone}/${r.batchBound[region].fresh}`).join(', ')}`).join('; ')}`,
   });
 
   const at500 = results.find((r) => r.sites === 500);
   goals.push({
-    name: "(c) each region's 500-site steady pass takes under 5 s",
+    name: "(c) each region's 500-site steady pass in a warm environment takes under 5 s",
     ok: at500 !== undefined && each(at500, (m) => m.wallMs < 5000),
-    measured: at500 === undefined ? '500 sites not measured' : perRegion(at500, (m) => fmtMs(m.wallMs)),
+    measured:
+      at500 === undefined
+        ? '500 sites not measured'
+        : `${perRegion(at500, (m) => fmtMs(m.wallMs))} (fresh environment, not a goal: ${perRegion(at500, (m) => fmtMs(m.wallMs), 'fresh')})`,
   });
 
   const worst = (scope: string) =>
@@ -584,6 +703,7 @@ function printGoals(results: readonly SizeResult[]): boolean {
         REGIONS.flatMap((region) => [
           r.cold[region].inFlight[scope] ?? 0,
           r.steady[region].inFlight[scope] ?? 0,
+          r.fresh[region].inFlight[scope] ?? 0,
         ]),
       ),
     );
@@ -591,15 +711,18 @@ function printGoals(results: readonly SizeResult[]): boolean {
     name: `(d) at most ${MAX_IN_FLIGHT} calls in flight per region (and for CloudFront and each replica of the table)`,
     ok: SCOPES.every((scope) => worst(scope) <= MAX_IN_FLIGHT),
     measured:
-      SCOPES.map((scope) => `${scope} ${worst(scope)}`).join(', ') + ' (most over cold and steady passes)',
+      SCOPES.map((scope) => `${scope} ${worst(scope)}`).join(', ') +
+      ' (most over cold and steady passes, warm and fresh)',
   });
 
   goals.push({
-    name: '(e) no throttled call in the steady passes',
+    name: '(e) no throttled call in the warm steady passes',
     ok: results.every((r) => each(r, (m) => m.cloud.throttled + m.store.throttled === 0)),
-    measured: results
-      .map((r) => `${label(r)}: ${perRegion(r, (m) => String(m.cloud.throttled + m.store.throttled))}`)
-      .join('; '),
+    measured:
+      results
+        .map((r) => `${label(r)}: ${perRegion(r, (m) => String(m.cloud.throttled + m.store.throttled))}`)
+        .join('; ') +
+      ` (fresh environment, not a goal: ${results.map((r) => `${label(r)}: ${perRegion(r, (m) => String(m.cloud.throttled + m.store.throttled), 'fresh')}`).join('; ')})`,
   });
 
   console.log('goals (sites marked * had not converged, so their "steady" pass ran on an unconverged world)');

@@ -146,10 +146,16 @@ test('scaling arithmetic', async (t) => {
       reason: 'MetricsMissing',
     },
     {
-      name: 'counts from running tasks, not desired, and holds while tasks start',
+      name: 'judges demand against the tasks asked for when fewer run, and holds while tasks start',
       input: { requestsPerMinute: 4000, desired: 8, running: 4 },
       tasks: 8,
       reason: 'ScaleInHeldDuringRollout',
+    },
+    {
+      name: 'a task being replaced does not push demand within tolerance out of it',
+      input: { requestsPerMinute: 1900, cpuPercent: 70, desired: 3, running: 2 },
+      tasks: 3,
+      reason: 'WithinTolerance',
     },
     {
       name: 'starting tasks do not hide more demand',

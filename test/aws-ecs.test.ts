@@ -23,7 +23,13 @@ import {
 import { CloudError, type CloudErrorKind } from '../controller/errors.ts';
 import { AwsClients } from '../controller/providers/aws/clients.ts';
 import { AwsEcs } from '../controller/providers/aws/ecs.ts';
-import type { ServiceCreate, TaskDefinitionRef, TaskDefinitionSpec } from '../controller/ports/ecs.ts';
+import type {
+  EcsPort,
+  ServiceCreate,
+  TaskDefinitionId,
+  TaskDefinitionSpec,
+} from '../controller/ports/ecs.ts';
+import { withTaskDefinitionTagCache } from '../controller/ports/task-definition-tags.ts';
 import { FakeEcs, type TargetGroupStatus } from './support/aws-fake/ecs.ts';
 
 const REGION = 'eu-west-1';
@@ -91,11 +97,14 @@ async function rejectsWith(
   return error;
 }
 
-async function listAll(ecs: AwsEcs, prefix: string): Promise<{ pages: TaskDefinitionRef[][] }> {
-  const pages: TaskDefinitionRef[][] = [];
+async function listAll(ecs: EcsPort, family?: string): Promise<{ pages: TaskDefinitionId[][] }> {
+  const pages: TaskDefinitionId[][] = [];
   let next: string | undefined;
   do {
-    const page = await ecs.listTaskDefinitions(REGION, prefix, next);
+    const page = await ecs.listTaskDefinitions(REGION, {
+      ...(family === undefined ? {} : { family }),
+      ...(next === undefined ? {} : { next }),
+    });
     pages.push(page.items);
     next = page.next;
   } while (next !== undefined);
@@ -191,7 +200,7 @@ test('registerTaskDefinition treats an answer without a task definition ARN as U
   await rejectsWith(ecs.registerTaskDefinition(REGION, spec(), TAGS), 'Unavailable', /taskDefinitionArn/);
 });
 
-test('listTaskDefinitions pages through ListTaskDefinitions 100 at a time without familyPrefix, keeping the prefix', async (t) => {
+test('listTaskDefinitions pages through ListTaskDefinitions 100 at a time without familyPrefix: ARNs of every family, as ECS answers', async (t) => {
   const { fake, ecs } = setup(t);
   for (let i = 0; i < 250; i += 1)
     await ecs.registerTaskDefinition(
@@ -202,7 +211,7 @@ test('listTaskDefinitions pages through ListTaskDefinitions 100 at a time withou
   for (let i = 0; i < 30; i += 1) await ecs.registerTaskDefinition(REGION, spec(`other-app-${i}`), {});
   fake.mock.resetHistory();
 
-  const { pages } = await listAll(ecs, 'tandem-');
+  const { pages } = await listAll(ecs);
 
   const inputs = fake.mock.commandCalls(ListTaskDefinitionsCommand).map((c) => c.args[0].input);
   assert.equal(inputs.length, 3, '280 task definitions are three pages of at most 100');
@@ -213,37 +222,64 @@ test('listTaskDefinitions pages through ListTaskDefinitions 100 at a time withou
     assert.equal(input.maxResults, 100);
   }
   const items = pages.flat();
-  assert.equal(items.length, 250);
-  assert.ok(items.every((td) => td.family.startsWith('tandem-') && td.revision === 1));
-  assert.deepEqual(items[0]!.tags, TAGS);
+  assert.equal(items.length, 280);
+  assert.deepEqual(Object.keys(items[0]!).sort(), ['arn', 'family', 'revision'], 'no tags: ECS lists ARNs');
+  assert.equal(fake.mock.commandCalls(DescribeTaskDefinitionCommand).length, 0);
 });
 
-test('a cold adapter describes each new task definition once, with its tags; a warm one describes none', async (t) => {
+test('listTaskDefinitions with a family passes it as familyPrefix, which ECS matches whole: not a prefix', async (t) => {
+  const { fake, ecs } = setup(t);
+  await ecs.registerTaskDefinition(REGION, spec('tandem-demo-0123456789ab'), TAGS);
+  await ecs.registerTaskDefinition(REGION, spec('tandem-demo-0123456789ab'), TAGS);
+  await ecs.registerTaskDefinition(REGION, spec('tandem-demo-0123456789ab-x'), TAGS);
+  fake.mock.resetHistory();
+  const items = (await listAll(ecs, 'tandem-demo-0123456789ab')).pages.flat();
+  assert.deepEqual(
+    items.map((td) => `${td.family}:${td.revision}`),
+    ['tandem-demo-0123456789ab:1', 'tandem-demo-0123456789ab:2'],
+  );
+  assert.deepEqual(fake.mock.commandCalls(ListTaskDefinitionsCommand)[0]!.args[0].input, {
+    status: 'ACTIVE',
+    maxResults: 100,
+    familyPrefix: 'tandem-demo-0123456789ab',
+  });
+  assert.deepEqual((await listAll(ecs, 'tandem-')).pages.flat(), [], 'a prefix is no family');
+});
+
+test('describeTaskDefinitionTags sends DescribeTaskDefinition with include TAGS, each call; the tag cache describes each task definition once per environment', async (t) => {
   const { fake } = setup(t);
   const warmUp = new AwsEcs(new AwsClients());
   for (let i = 0; i < 12; i += 1)
     await warmUp.registerTaskDefinition(REGION, spec(`tandem-site${i}-0123456789ab`), TAGS);
-  await warmUp.registerTaskDefinition(REGION, spec('other-app'), { team: 'them' });
   fake.mock.resetHistory();
 
-  const cold = new AwsEcs(new AwsClients());
-  const first = (await listAll(cold, 'tandem-')).pages.flat();
+  const adapter = new AwsEcs(new AwsClients());
+  const arns = (await listAll(adapter)).pages.flat().map((td) => td.arn);
+  const tagsOf = (ecs: EcsPort) =>
+    Promise.all(arns.map((arn) => ecs.describeTaskDefinitionTags(REGION, arn)));
+  assert.ok((await tagsOf(adapter)).every((tags) => tags['tandem:site'] === 'demo'));
+  await tagsOf(adapter);
   const describes = fake.mock.commandCalls(DescribeTaskDefinitionCommand).map((c) => c.args[0].input);
-  assert.equal(
-    describes.length,
-    12,
-    'one DescribeTaskDefinition per tandem task definition, none for others',
-  );
+  assert.equal(describes.length, 24, 'the adapter itself keeps nothing');
   assert.deepEqual(describes[0], {
     taskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/tandem-site0-0123456789ab:1`,
     include: ['TAGS'],
   });
-  assert.ok(first.every((td) => td.tags['tandem:site'] === 'demo'));
 
   fake.mock.resetHistory();
-  const second = (await listAll(cold, 'tandem-')).pages.flat();
-  assert.equal(fake.mock.commandCalls(DescribeTaskDefinitionCommand).length, 0);
-  assert.deepEqual(second, first);
+  const fresh = withTaskDefinitionTagCache(new AwsEcs(new AwsClients()));
+  const first = await tagsOf(fresh);
+  assert.equal(
+    fake.mock.commandCalls(DescribeTaskDefinitionCommand).length,
+    12,
+    'a fresh environment: one each',
+  );
+  fake.mock.resetHistory();
+  assert.deepEqual(await tagsOf(fresh), first);
+  assert.equal(fake.mock.commandCalls(DescribeTaskDefinitionCommand).length, 0, 'a warm one: none');
+  const registered = await fresh.registerTaskDefinition(REGION, spec('tandem-new-0123456789ab'), TAGS);
+  assert.deepEqual(await fresh.describeTaskDefinitionTags(REGION, registered.arn), TAGS);
+  assert.equal(fake.mock.commandCalls(DescribeTaskDefinitionCommand).length, 0, 'registered: known');
 });
 
 test('listTaskDefinitions leaves out deregistered task definitions', async (t) => {
@@ -251,7 +287,7 @@ test('listTaskDefinitions leaves out deregistered task definitions', async (t) =
   const one = await ecs.registerTaskDefinition(REGION, spec(), TAGS);
   const two = await ecs.registerTaskDefinition(REGION, spec(), TAGS);
   await ecs.deregisterTaskDefinition(REGION, one.arn);
-  const items = (await listAll(ecs, 'tandem-')).pages.flat();
+  const items = (await listAll(ecs)).pages.flat();
   assert.deepEqual(
     items.map((td) => td.arn),
     [two.arn],
@@ -261,7 +297,7 @@ test('listTaskDefinitions leaves out deregistered task definitions', async (t) =
 test('listTaskDefinitions treats an ARN it cannot parse as Unavailable', async (t) => {
   const { fake, ecs } = setup(t);
   fake.mock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: ['tandem-demo-0123456789ab'] });
-  await rejectsWith(ecs.listTaskDefinitions(REGION, 'tandem-'), 'Unavailable', /task definition ARN/);
+  await rejectsWith(ecs.listTaskDefinitions(REGION), 'Unavailable', /task definition ARN/);
 });
 
 test('deregisterTaskDefinition sends the ARN, and an unknown one is NotFound', async (t) => {
@@ -844,7 +880,7 @@ test('every ECS operation reports its own name when access is denied', async (t)
   const { fake, ecs } = setup(t);
   const denied = () => new AccessDeniedException({ message: 'no', $metadata: {} });
   const calls: [string, () => Promise<unknown>][] = [
-    ['ListTaskDefinitions', () => ecs.listTaskDefinitions(REGION, 'tandem-')],
+    ['ListTaskDefinitions', () => ecs.listTaskDefinitions(REGION)],
     ['RegisterTaskDefinition', () => ecs.registerTaskDefinition(REGION, spec(), TAGS)],
     ['DeregisterTaskDefinition', () => ecs.deregisterTaskDefinition(REGION, tdArn('tandem-x'))],
     ['DescribeServices', () => ecs.describeServices(REGION, CLUSTER, ['demo-stable'])],
@@ -857,12 +893,12 @@ test('every ECS operation reports its own name when access is denied', async (t)
   }
 });
 
-test('DescribeTaskDefinition denied while listing names that permission', async (t) => {
+test('DescribeTaskDefinition denied while reading tags names that permission', async (t) => {
   const { fake } = setup(t);
-  await new AwsEcs(new AwsClients()).registerTaskDefinition(REGION, spec(), TAGS);
+  const ref = await new AwsEcs(new AwsClients()).registerTaskDefinition(REGION, spec(), TAGS);
   fake.fail('DescribeTaskDefinition', () => new AccessDeniedException({ message: 'no', $metadata: {} }));
   await rejectsWith(
-    new AwsEcs(new AwsClients()).listTaskDefinitions(REGION, 'tandem-'),
+    new AwsEcs(new AwsClients()).describeTaskDefinitionTags(REGION, ref.arn),
     'AccessDenied',
     /Grant ecs:DescribeTaskDefinition /,
   );

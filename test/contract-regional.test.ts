@@ -250,28 +250,34 @@ type Scenario = [name: string, run: (w: RegionalWorld) => Promise<void>];
 const SCENARIOS: Scenario[] = [
   // ECS: task definitions
   [
-    'a registered task definition is listed with its family, revision, ARN and tags',
+    'a registered task definition is listed with its family, revision and ARN, no tags; describing it gives its tags',
     async (w) => {
       const ref = await w.ecs.registerTaskDefinition(w.region, taskDefinition(), TAGS);
       assert.deepEqual({ ...ref, arn: '' }, { arn: '', family: FAMILY, revision: 1, tags: TAGS });
       assert.match(ref.arn, new RegExp(`^arn:aws:ecs:${w.region}:\\d{12}:task-definition/${FAMILY}:1$`));
-      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, 'tandem-', next));
-      assert.deepEqual(items, [ref]);
+      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, { next }));
+      assert.deepEqual(items, [{ family: FAMILY, revision: 1, arn: ref.arn }]);
+      assert.deepEqual(await w.ecs.describeTaskDefinitionTags(w.region, ref.arn), TAGS);
     },
   ],
   [
-    'listing keeps exactly the families that start with the prefix',
+    'listing answers every family; a family given is matched whole, not as a prefix (ListTaskDefinitions familyPrefix)',
     async (w) => {
       await w.ecs.registerTaskDefinition(w.region, taskDefinition('tandem-a-aaaaaaaaaaaa'), TAGS);
       await w.ecs.registerTaskDefinition(w.region, taskDefinition('tandem-b-bbbbbbbbbbbb'), TAGS);
       await w.ecs.registerTaskDefinition(w.region, taskDefinition('other-app'), {});
-      const families = async (prefix: string) =>
-        (await readAll((next) => w.ecs.listTaskDefinitions(w.region, prefix, next))).items
+      const families = async (family?: string) =>
+        (
+          await readAll((next) =>
+            w.ecs.listTaskDefinitions(w.region, { next, ...(family ? { family } : {}) }),
+          )
+        ).items
           .map((td) => td.family)
           .sort();
-      assert.deepEqual(await families('tandem-'), ['tandem-a-aaaaaaaaaaaa', 'tandem-b-bbbbbbbbbbbb']);
-      assert.deepEqual(await families('tandem-a'), ['tandem-a-aaaaaaaaaaaa']);
-      assert.deepEqual(await families('nothing-'), []);
+      assert.deepEqual(await families(), ['other-app', 'tandem-a-aaaaaaaaaaaa', 'tandem-b-bbbbbbbbbbbb']);
+      assert.deepEqual(await families('tandem-a-aaaaaaaaaaaa'), ['tandem-a-aaaaaaaaaaaa']);
+      assert.deepEqual(await families('tandem-'), [], 'a prefix is no family');
+      assert.deepEqual(await families('tandem-a'), []);
     },
   ],
   [
@@ -279,7 +285,7 @@ const SCENARIOS: Scenario[] = [
     async (w) => {
       for (let i = 0; i < 130; i += 1)
         await w.ecs.registerTaskDefinition(w.region, taskDefinition(`tandem-s${i}-aaaaaaaaaaaa`), TAGS);
-      const { items, pages } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, 'tandem-', next));
+      const { items, pages } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, { next }));
       assert.ok(pages.length >= 2, `130 task definitions need more than one page, got ${pages.join('+')}`);
       assert.ok(
         pages.every((n) => n <= 100),
@@ -296,7 +302,7 @@ const SCENARIOS: Scenario[] = [
       await w.ecs.deregisterTaskDefinition(w.region, two.arn);
       const three = await w.ecs.registerTaskDefinition(w.region, taskDefinition(), TAGS);
       assert.deepEqual([one.revision, two.revision, three.revision], [1, 2, 3]);
-      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, 'tandem-', next));
+      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, { next }));
       assert.deepEqual(items.map((td) => td.revision).sort(), [1, 3]);
     },
   ],
@@ -305,7 +311,7 @@ const SCENARIOS: Scenario[] = [
     async (w) => {
       const ref = await w.ecs.registerTaskDefinition(w.region, taskDefinition(), TAGS);
       await w.ecs.deregisterTaskDefinition(w.region, ref.arn);
-      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, 'tandem-', next));
+      const { items } = await readAll((next) => w.ecs.listTaskDefinitions(w.region, { next }));
       assert.deepEqual(items, []);
       await rejectsWith(w.ecs.deregisterTaskDefinition(w.region, ref.arn.replace(/:1$/, ':9')), 'NotFound');
     },
@@ -396,6 +402,13 @@ const SCENARIOS: Scenario[] = [
       await w.ecs.createService(w.region, w.cluster, service(w, stable));
       w.tick();
       await w.ecs.updateService(w.region, w.cluster, 'demo-stable', { taskDefinition: FAMILY_3 });
+      w.tick();
+      const failing = await describeOne(w);
+      assert.deepEqual(
+        [failing.taskDefinition, failing.rolloutInProgress, failing.failedRollout, failing.runningCount],
+        [FAMILY_3, true, undefined, 2],
+        "2 failed tasks are below the circuit breaker's threshold of 3: the deployment goes on, the old tasks serve",
+      );
       w.tick();
       const rollingBack = await describeOne(w);
       assert.deepEqual(

@@ -33,7 +33,7 @@ export interface ScalingPolicy {
 
 export interface ScalingInput {
   now: number;
-  /** Running tasks (not desired): what actually serves. */
+  /** Running tasks: what actually serves (the CPU metric is theirs). */
   running: number;
   /** What the region is currently asked to run. */
   desired: number;
@@ -93,15 +93,23 @@ export function metricRecommendation(
 export function decideTasks(policy: ScalingPolicy, input: ScalingInput): ScalingDecision {
   const floor = Math.max(policy.minTasks, input.floor ?? 0);
   const ceiling = Math.max(policy.maxTasks, floor);
-  const base = Math.max(input.running, 0);
+  // Tasks asked for but not running (starting, or replacing ones that crashed) share the demand
+  // with those that run, as Kubernetes' autoscaler counts missing pods at no load: the demand is
+  // judged against the count the region is asked for, so a task replaced for a minute does not
+  // push demand out of tolerance (and the count up). Outside the tolerance it makes no difference:
+  // the recommendation is the whole demand over the target either way.
+  const running = Math.max(input.running, 0);
+  const base = Math.max(running, input.desired, 0);
   const candidates: number[] = [];
   if (input.requestsPerMinute !== undefined && Number.isFinite(input.requestsPerMinute)) {
-    // With no task running, demand alone says how many are needed.
+    // With no task asked for, demand alone says how many are needed.
     const perTask = base === 0 ? input.requestsPerMinute : input.requestsPerMinute / base;
     candidates.push(metricRecommendation(base, perTask, policy.targetRequestsPerTask, policy.tolerance));
   }
-  if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && base > 0) {
-    candidates.push(metricRecommendation(base, input.cpuPercent, policy.targetCpuPercent, policy.tolerance));
+  if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && running > 0) {
+    // The running tasks' CPU, spread over the base (missing tasks at no load).
+    const perTask = (input.cpuPercent * running) / base;
+    candidates.push(metricRecommendation(base, perTask, policy.targetCpuPercent, policy.tolerance));
   }
 
   if (candidates.length === 0) {

@@ -1,11 +1,20 @@
 import type { CloudError } from '../errors.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
-import type { ServiceState, TaskDefinitionRef } from '../ports/ecs.ts';
+import type { ServiceState, TaskDefinitionId } from '../ports/ecs.ts';
 import type { RuleState, TargetGroupState } from '../ports/load-balancer.ts';
 import type { Tags } from './tags.ts';
 
 export interface TaggedTargetGroup extends TargetGroupState {
   tags: Tags;
+}
+
+/**
+ * A task definition and its tags; no tags when DescribeTaskDefinition stayed
+ * throttled this pass (a cold start reads every one): not proven owned, so not
+ * deregistered, until a later pass reads them.
+ */
+export interface ObservedTaskDefinition extends TaskDefinitionId {
+  tags?: Tags;
 }
 
 export interface TaggedRule extends RuleState {
@@ -40,7 +49,7 @@ export interface ObservedRegion {
    */
   listeners?: string[];
   /** Task definitions in families named for the site. */
-  taskDefinitions: TaskDefinitionRef[];
+  taskDefinitions: ObservedTaskDefinition[];
   traffic: { stable: TrafficSample; canary: TrafficSample };
 }
 

@@ -132,8 +132,8 @@ function ruleActions(view: RegionView, allocatePriority: () => number): RegionAc
   for (const listener of listeners) {
     const [rule, ...extraRules] = [...onListener(listener)].sort((a, b) => a.priority - b.priority);
     if (desired !== undefined) {
-      const forward = trafficSplit(view.tracks, view.services);
       if (rule === undefined) {
+        const forward = trafficSplit(view.tracks, view.services, []);
         actions.push({
           ...scope,
           kind: 'CreateRule',
@@ -148,6 +148,7 @@ function ruleActions(view: RegionView, allocatePriority: () => number): RegionAc
           targetGroup: namesByArn.get(f.targetGroupArn) ?? f.targetGroupArn,
           weight: f.weight,
         }));
+        const forward = trafficSplit(view.tracks, view.services, current);
         const sameHeader =
           rule.header.name === desired.header.name && sameValues(rule.header.values, desired.header.values);
         if (!sameHeader || !sameForward(current, forward)) {
@@ -268,7 +269,8 @@ function deregisterOldTaskDefinitions(
     newest.set(td.family, Math.max(newest.get(td.family) ?? 0, td.revision));
   const actions: RegionAction[] = [];
   for (const td of observed.taskDefinitions) {
-    if (siteOfFamily(td.family) !== site || !isOwnedBy(td.tags, site)) continue;
+    // Tags not read this pass (throttled): not proven owned, so left for a later pass.
+    if (siteOfFamily(td.family) !== site || td.tags === undefined || !isOwnedBy(td.tags, site)) continue;
     if (keepFamilies.has(td.family) && td.revision === newest.get(td.family)) continue;
     actions.push({ ...scope, kind: 'DeregisterTaskDefinition', family: td.family, arn: td.arn });
   }
@@ -304,13 +306,27 @@ function ownershipBlockers(
 /**
  * The rule's weights. Traffic goes to a track only once it has a running task:
  * a new canary gets its share on the pass after its first task is up, rather
- * than sending requests to an empty target group.
+ * than sending requests to an empty target group. A track the rule already
+ * sends traffic to keeps it while ECS replaces a task that stopped (no
+ * deployment in progress, tasks asked for, the running count dipped, maybe to
+ * none, for a minute): moving the weight away and back for that would be two
+ * writes for what ECS repairs by itself.
  */
 function trafficSplit(
   tracks: readonly DesiredTrack[],
   services: Map<string, ServiceState>,
+  current: readonly WeightedTargetGroup[],
 ): WeightedTargetGroup[] {
-  const serving = (t: DesiredTrack) => (services.get(t.service)?.runningCount ?? 0) > 0;
+  const serving = (t: DesiredTrack) => {
+    const service = services.get(t.service);
+    if (service === undefined) return false;
+    if (service.runningCount > 0) return true;
+    const replacing =
+      service.desiredCount > 0 &&
+      !service.rolloutInProgress &&
+      service.failedRollout?.taskDefinition !== service.taskDefinition;
+    return replacing && current.some((f) => f.targetGroup === t.targetGroup && f.weight > 0);
+  };
   const anyServing = tracks.some((t) => t.weight > 0 && serving(t));
   const weights = tracks.map((t) => (anyServing && !serving(t) ? 0 : t.weight));
   const total = weights.reduce((a, b) => a + b, 0);

@@ -4,10 +4,15 @@ import type { Page } from './page.ts';
 /** DescribeServices takes at most 10 services a call. */
 export const DESCRIBE_SERVICES_MAX = 10;
 
-export interface TaskDefinitionRef {
+/** A task definition as ListTaskDefinitions names it: its ARN, and the family and revision in it. */
+export interface TaskDefinitionId {
   family: string;
   revision: number;
   arn: string;
+}
+
+/** A task definition with its tags (DescribeTaskDefinition's, with include TAGS). */
+export interface TaskDefinitionRef extends TaskDefinitionId {
   tags: Tags;
 }
 
@@ -91,8 +96,18 @@ export interface ServiceUpdate {
 
 /** ECS in one region: task definitions and services of one cluster. */
 export interface EcsPort {
-  /** ACTIVE task definitions whose family starts with `familyPrefix`. */
-  listTaskDefinitions(region: string, familyPrefix: string, next?: string): Promise<Page<TaskDefinitionRef>>;
+  /**
+   * The region's ACTIVE task definitions, one page, as ListTaskDefinitions
+   * answers: ARNs only, no tags. `family` keeps one family's (AWS's
+   * `familyPrefix`, which despite its name is a whole family name, not a
+   * prefix); without it, every family's, tandem's or not.
+   */
+  listTaskDefinitions(
+    region: string,
+    options?: { family?: string; next?: string },
+  ): Promise<Page<TaskDefinitionId>>;
+  /** A task definition's tags: DescribeTaskDefinition with include TAGS, one call per task definition. */
+  describeTaskDefinitionTags(region: string, arn: string): Promise<Tags>;
   registerTaskDefinition(region: string, spec: TaskDefinitionSpec, tags: Tags): Promise<TaskDefinitionRef>;
   deregisterTaskDefinition(region: string, arn: string): Promise<void>;
   /** At most DESCRIBE_SERVICES_MAX names; names that do not exist are left out of the answer. */

@@ -14,6 +14,7 @@ import {
 import type {
   ObservedCdn,
   ObservedRegion,
+  ObservedTaskDefinition,
   ObservedSite,
   TaggedRule,
   TaggedTargetGroup,
@@ -27,7 +28,7 @@ import {
 } from '../model/platform.ts';
 import { isOwnedBy, ownerOf, type Tags } from '../model/tags.ts';
 import type { DistributionSummary } from '../ports/cdn.ts';
-import { DESCRIBE_SERVICES_MAX, type ServiceState, type TaskDefinitionRef } from '../ports/ecs.ts';
+import { DESCRIBE_SERVICES_MAX, type ServiceState } from '../ports/ecs.ts';
 import type { Ports } from '../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
@@ -106,12 +107,12 @@ async function observeRegion(
   const siteSet = new Set(input.sites);
   try {
     const [taskDefinitions, services, targetGroups, rules] = (await allSettled<unknown>([
-      readAll((next) => ports.ecs.listTaskDefinitions(region, TASK_DEFINITION_FAMILY_PREFIX, next)),
+      readTaskDefinitions(ports, region, siteSet),
       describeServices(ports, where, input.sites),
       readTargetGroups(ports, region, input.sites),
       readRules(ports, platform, where, input.sites),
     ])) as [
-      TaskDefinitionRef[],
+      ObservedTaskDefinition[],
       ServiceState[],
       TaggedTargetGroup[],
       { owned: TaggedRule[]; taken: ReadonlySet<number> },
@@ -371,6 +372,47 @@ async function observeCdn(
     if (observed.error !== undefined) observed.distributions = [];
   }
   return bySite;
+}
+
+/**
+ * The sites' task definitions in the region, with their tags. ECS has no
+ * prefix filter for task definitions (ListTaskDefinitions' `familyPrefix` is a
+ * whole family name, and a site's old families must be found too), so every
+ * ACTIVE one of the region is listed, 100 a page, and the sites' kept by name;
+ * each kept one is then described for its tags, one DescribeTaskDefinition
+ * each (there is no batch), unless the port already knows them
+ * (withTaskDefinitionTagCache: a warm Lambda environment makes none). A cold
+ * start at hundreds of sites outruns ECS's rate for DescribeTaskDefinition: a
+ * task definition whose describe stays throttled is observed without tags
+ * (ObservedTaskDefinition) rather than failing the region's observation.
+ */
+async function readTaskDefinitions(
+  ports: Ports,
+  region: string,
+  sites: ReadonlySet<string>,
+): Promise<ObservedTaskDefinition[]> {
+  const listed = await readAll((next) =>
+    ports.ecs.listTaskDefinitions(region, next === undefined ? {} : { next }),
+  );
+  const ours = listed.filter((td) => {
+    const site = td.family.startsWith(TASK_DEFINITION_FAMILY_PREFIX) ? siteOfFamily(td.family) : undefined;
+    return site !== undefined && sites.has(site);
+  });
+  const tags = await allSettled(
+    ours.map(async (td) => {
+      try {
+        return await ports.ecs.describeTaskDefinitionTags(region, td.arn);
+      } catch (error) {
+        // Still throttled after the client's retries: the rest of the region is read all the same.
+        if (asCloudError(error, td.arn).kind === 'Throttled') return undefined;
+        throw error;
+      }
+    }),
+  );
+  return ours.map((td, i) => {
+    const known = tags[i];
+    return known === undefined ? td : { ...td, tags: known };
+  });
 }
 
 async function readAll<T>(read: (next?: string) => Promise<Page<T>>): Promise<T[]> {

@@ -392,7 +392,8 @@ function isGone(outcome: SiteOutcome): boolean {
       r.services.every((s) => s.status === 'INACTIVE' || !mine(s.tags)) &&
       !r.targetGroups.some((tg) => mine(tg.tags)) &&
       r.rules.length === 0 &&
-      !r.taskDefinitions.some((td) => mine(td.tags)),
+      // A task definition whose tags were not read this pass may still be the site's.
+      !r.taskDefinitions.some((td) => td.tags === undefined || mine(td.tags)),
   );
 }
 

@@ -20,6 +20,7 @@ import type {
   ServiceCreate,
   ServiceState,
   ServiceUpdate,
+  TaskDefinitionId,
   TaskDefinitionRef,
   TaskDefinitionSpec,
 } from '../../ports/ecs.ts';
@@ -31,8 +32,6 @@ import { fromAwsError } from './errors.ts';
 const IAM_SERVICE = 'ecs';
 /** ListTaskDefinitions answers at most 100 ARNs a page. */
 const LIST_PAGE_SIZE = 100;
-/** DescribeTaskDefinition calls in flight at once, so a cold start does not burst ECS's rate limit. */
-const DESCRIBE_CONCURRENCY = 10;
 /** The one container of a tandem task; services register it with the load balancer by this name. */
 const CONTAINER_NAME = 'site';
 /**
@@ -51,49 +50,43 @@ const SERVICE_STATUSES: ReadonlySet<string> = new Set(['ACTIVE', 'DRAINING', 'IN
 
 /** ECS on AWS SDK v3: task definitions and services, one region per call. */
 export class AwsEcs implements EcsPort {
-  /**
-   * Tags of the task definitions already read, by ARN. A task definition is
-   * immutable once registered and tandem never retags one, and this adapter
-   * (like its clients) lives across Lambda invocations, so a steady pass makes
-   * no DescribeTaskDefinition calls: only task definitions new to this
-   * execution environment are described.
-   */
-  private readonly tagsByArn = new Map<string, Tags>();
-
   constructor(private readonly clients: AwsClients) {}
 
   /**
-   * ListTaskDefinitions' `familyPrefix` is, despite its name, a whole family
-   * name ("the full family name to filter the results with"), so it cannot
-   * find `tandem-*` families. The listing reads every ACTIVE task definition
-   * of the region and keeps those whose family starts with `familyPrefix`; a
-   * page can therefore hold fewer than 100 items (even none) and still have a
-   * next one. Only kept task definitions are described for their tags.
+   * One page of the region's ACTIVE task definitions. ListTaskDefinitions'
+   * `familyPrefix` is, despite its name, a whole family name ("the full family
+   * name to filter the results with"): it is passed only for one family.
+   * ECS has no prefix filter for task definitions, so a reader of every
+   * `tandem-*` family lists them all and keeps its own.
    */
   async listTaskDefinitions(
     region: string,
-    familyPrefix: string,
-    next?: string,
-  ): Promise<Page<TaskDefinitionRef>> {
-    const out = await this.call(region, 'ListTaskDefinitions', familyPrefix, (ecs) =>
+    options: { family?: string; next?: string } = {},
+  ): Promise<Page<TaskDefinitionId>> {
+    const out = await this.call(region, 'ListTaskDefinitions', options.family ?? 'task definitions', (ecs) =>
       ecs.send(
         new ListTaskDefinitionsCommand({
           status: 'ACTIVE',
           maxResults: LIST_PAGE_SIZE,
-          ...(next === undefined ? {} : { nextToken: next }),
+          ...(options.family === undefined ? {} : { familyPrefix: options.family }),
+          ...(options.next === undefined ? {} : { nextToken: options.next }),
         }),
       ),
     );
-    const refs = (out.taskDefinitionArns ?? [])
-      .map((arn) => ({ arn, ...parseTaskDefinitionArn(arn, 'ListTaskDefinitions') }))
-      .filter((ref) => ref.family.startsWith(familyPrefix));
-    const tags = await mapLimited(refs, DESCRIBE_CONCURRENCY, (ref) =>
-      this.taskDefinitionTags(region, ref.arn),
-    );
     return {
-      items: refs.map((ref, i) => ({ ...ref, tags: tags[i]! })),
+      items: (out.taskDefinitionArns ?? []).map((arn) => ({
+        arn,
+        ...parseTaskDefinitionArn(arn, 'ListTaskDefinitions'),
+      })),
       ...(out.nextToken ? { next: out.nextToken } : {}),
     };
+  }
+
+  async describeTaskDefinitionTags(region: string, arn: string): Promise<Tags> {
+    const out = await this.call(region, 'DescribeTaskDefinition', arn, (ecs) =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
+    );
+    return fromEcsTags(out.tags, 'DescribeTaskDefinition', arn);
   }
 
   async registerTaskDefinition(
@@ -147,9 +140,7 @@ export class AwsEcs implements EcsPort {
     const arn = out.taskDefinition?.taskDefinitionArn;
     if (arn === undefined)
       throw badResponse('RegisterTaskDefinition', spec.family, 'taskDefinition.taskDefinitionArn');
-    const ref = { arn, ...parseTaskDefinitionArn(arn, 'RegisterTaskDefinition'), tags };
-    this.tagsByArn.set(arn, tags);
-    return ref;
+    return { arn, ...parseTaskDefinitionArn(arn, 'RegisterTaskDefinition'), tags };
   }
 
   async deregisterTaskDefinition(region: string, arn: string): Promise<void> {
@@ -162,7 +153,6 @@ export class AwsEcs implements EcsPort {
       (error) =>
         isNamed(error, 'ClientException', /unable to describe task definition/i) ? 'NotFound' : undefined,
     );
-    this.tagsByArn.delete(arn);
   }
 
   /**
@@ -265,17 +255,6 @@ export class AwsEcs implements EcsPort {
     await this.call(region, 'DeleteService', name, (ecs) =>
       ecs.send(new DeleteServiceCommand({ cluster, service: name })),
     );
-  }
-
-  private async taskDefinitionTags(region: string, arn: string): Promise<Tags> {
-    const cached = this.tagsByArn.get(arn);
-    if (cached !== undefined) return cached;
-    const out = await this.call(region, 'DescribeTaskDefinition', arn, (ecs) =>
-      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
-    );
-    const tags = fromEcsTags(out.tags, 'DescribeTaskDefinition', arn);
-    this.tagsByArn.set(arn, tags);
-    return tags;
   }
 
   /**
@@ -411,22 +390,4 @@ function isNotYetAttached(error: unknown): boolean {
 function isNamed(error: unknown, name: string, message: RegExp): boolean {
   const e = error as { name?: unknown; message?: unknown } | null;
   return e?.name === name && typeof e.message === 'string' && message.test(e.message);
-}
-
-/** `work` over `items` with at most `limit` calls in flight, answers in order. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let nextIndex = 0;
-  const worker = async () => {
-    while (nextIndex < items.length) {
-      const i = nextIndex++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

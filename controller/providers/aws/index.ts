@@ -1,4 +1,5 @@
 import type { Ports } from '../../ports/index.ts';
+import { withTaskDefinitionTagCache } from '../../ports/task-definition-tags.ts';
 import { AwsCdn } from './cdn.ts';
 import { AwsDashboard } from './dashboard.ts';
 import type { AwsClients } from './clients.ts';
@@ -22,7 +23,8 @@ export interface AwsPortsOptions {
 export function awsPorts(options: AwsPortsOptions): Ports {
   const { clients } = options;
   return {
-    ecs: new AwsEcs(clients),
+    // Task definitions' tags are read once per execution environment (they never change).
+    ecs: withTaskDefinitionTagCache(new AwsEcs(clients)),
     loadBalancer: new AwsLoadBalancer(clients),
     cdn: new AwsCdn(clients),
     metrics: new AwsMetrics(clients),

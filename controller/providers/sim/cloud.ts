@@ -20,7 +20,10 @@ import { TokenBucket } from './token-bucket.ts';
 import {
   DEFAULT_SIM_REGIONS,
   emptyWorld,
+  initialTicks,
   simPlatform,
+  type SimCrashes,
+  type SimHealthCheck,
   type SimRegion,
   type SimReplica,
   type SimTraffic,
@@ -180,11 +183,17 @@ export class SimulatedCloud implements SimContext {
    * region stands still.
    */
   tick(): void {
-    this.world.ticks = (this.world.ticks ?? 0) + 1;
+    const tick = (this.world.ticks ?? 0) + 1;
+    this.world.ticks = tick;
     this.replicate();
     for (const [name, region] of Object.entries(this.world.regions)) {
       if (this.lost.has(name)) continue;
-      advanceDeployments(region, (family) => this.neverHealthy(region, family));
+      advanceDeployments(region, {
+        tick,
+        neverHealthy: (family) => this.neverHealthy(region, family),
+        crashes: (family) => this.crashes(region, family),
+        initialTicks: initialTicks(this.world),
+      });
       for (const service of Object.values(region.services)) {
         if (service.status !== 'ACTIVE') {
           service.status = 'INACTIVE';
@@ -277,11 +286,45 @@ export class SimulatedCloud implements SimContext {
     this.world.unhealthyImages = [...new Set([...(this.world.unhealthyImages ?? []), image])];
   }
 
+  /**
+   * Running tasks of `image` crash: `tasks` of each service every
+   * `everyTicks` ticks. ECS starts a replacement at once, which runs (a new
+   * target, `initial` while target health lags) the tick after.
+   */
+  crashTasksOf(image: string, crashes: Partial<SimCrashes> = {}): void {
+    this.world.crashingImages = {
+      ...this.world.crashingImages,
+      [image]: { tasks: crashes.tasks ?? 1, everyTicks: crashes.everyTicks ?? 2 },
+    };
+  }
+
+  /**
+   * Target health lags: a task's target is `initial` for the health check's
+   * interval × healthy threshold (in whole ticks) before it is `healthy`, and
+   * CloudWatch's HealthyHostCount counts only healthy ones; a deployment
+   * completes once its tasks are healthy. The default is the health check
+   * tandem's target groups get on AWS (providers/aws/load-balancer.ts); ELB's
+   * own default is 30 s × 5.
+   */
+  lagTargetHealth(check: SimHealthCheck = { intervalSeconds: 10, healthyThresholdCount: 2 }): void {
+    this.world.targetHealth = check;
+  }
+
   private neverHealthy(region: SimRegion, family: string): boolean {
     const images = this.world.unhealthyImages ?? [];
     if (images.length === 0) return false;
-    const td = region.taskDefinitions.find((t) => t.family === family);
-    return td !== undefined && images.includes(td.spec.image);
+    const image = this.imageOf(region, family);
+    return image !== undefined && images.includes(image);
+  }
+
+  private crashes(region: SimRegion, family: string): number {
+    const image = this.imageOf(region, family);
+    const crashes = image === undefined ? undefined : this.world.crashingImages?.[image];
+    return crashes !== undefined && (this.world.ticks ?? 0) % crashes.everyTicks === 0 ? crashes.tasks : 0;
+  }
+
+  private imageOf(region: SimRegion, family: string): string | undefined {
+    return region.taskDefinitions.find((t) => t.family === family)?.spec.image;
   }
 
   /** What a site's target group serves per minute, as the metrics port will report it. */

@@ -11,7 +11,7 @@ const ELB_PAGE = 400;
  * platform's listener, with ELB's name, priority and in-use conflicts.
  */
 export function simLoadBalancer(sim: SimContext): LoadBalancerPort {
-  return {
+  const api: LoadBalancerPort = {
     describeTargetGroups: (region, next) =>
       sim.call('elbv2', 'DescribeTargetGroups', region, false, () =>
         page(
@@ -47,8 +47,8 @@ export function simLoadBalancer(sim: SimContext): LoadBalancerPort {
           }),
         );
       }),
-    createTargetGroup: (region, vpcId, settings, tags) =>
-      sim.call('elbv2', 'CreateTargetGroup', region, true, () => {
+    createTargetGroup: async (region, vpcId, settings, tags) => {
+      const state = await sim.call('elbv2', 'CreateTargetGroup', region, true, () => {
         const r = sim.region(region);
         if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(settings.name))
           throw new CloudError(
@@ -72,7 +72,20 @@ export function simLoadBalancer(sim: SimContext): LoadBalancerPort {
         r.targetGroups[arn] = tg;
         const { tags: _tags, createdAtTick: _created, ...state } = tg;
         return state;
-      }),
+      });
+      // As the AWS adapter does: a second call sets the deregistration delay, and if it fails the
+      // group is deleted again (the delay is not observed, so it would never be corrected).
+      try {
+        await sim.call('elbv2', 'ModifyTargetGroupAttributes', region, true, () => {
+          if (sim.region(region).targetGroups[state.arn] === undefined)
+            throw new CloudError('NotFound', state.arn, 'TargetGroupNotFound');
+        });
+      } catch (error) {
+        await api.deleteTargetGroup(region, state.arn).catch(() => undefined);
+        throw error;
+      }
+      return state;
+    },
     modifyTargetGroup: (region, arn, settings) =>
       sim.call('elbv2', 'ModifyTargetGroup', region, true, () => {
         const tg = sim.region(region).targetGroups[arn];
@@ -125,6 +138,7 @@ export function simLoadBalancer(sim: SimContext): LoadBalancerPort {
         delete r.rules[arn];
       }),
   };
+  return api;
 }
 
 function checkListener(sim: SimContext, region: string, listenerArn: string): void {

@@ -1,7 +1,9 @@
 import { CloudError } from '../../errors.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricsPort } from '../../ports/metrics.ts';
 import type { SimContext } from './context.ts';
-import type { SimRegion } from './world.ts';
+import type { ServiceState } from '../../ports/ecs.ts';
+import { healthyTargets } from './ecs.ts';
+import { initialTicks, type SimRegion } from './world.ts';
 
 /** CloudWatch in the simulated cloud: one datapoint per query, from the traffic a test sets (`setTraffic`). */
 export function simMetrics(sim: SimContext): MetricsPort {
@@ -23,7 +25,7 @@ export function simMetrics(sim: SimContext): MetricsPort {
         }
         const r = sim.region(region);
         return queries.map((q) => {
-          const value = simMetric(r, q, sim.world.ticks ?? 0);
+          const value = simMetric(r, q, sim.world.ticks ?? 0, initialTicks(sim.world));
           return { id: q.id, points: value === undefined ? [] : [{ timestamp: start, value }] };
         });
       }),
@@ -35,9 +37,15 @@ export function simMetrics(sim: SimContext): MetricsPort {
  * undefined for no datapoint. Like CloudWatch, a target group has no
  * datapoints until it has existed for a whole interval; after that it reports
  * the traffic set for it (requests default to 0), and healthy targets are the
- * running tasks of the service registered into it.
+ * running tasks of the service registered into it whose targets are past
+ * `initial` (`initialTicks` after they started).
  */
-export function simMetric(region: SimRegion, query: MetricQuery, ticks: number): number | undefined {
+export function simMetric(
+  region: SimRegion,
+  query: MetricQuery,
+  ticks: number,
+  initialTicks = 0,
+): number | undefined {
   const name =
     query.namespace === 'AWS/ECS'
       ? query.dimensions['ServiceName']
@@ -54,7 +62,7 @@ export function simMetric(region: SimRegion, query: MetricQuery, ticks: number):
     case 'HTTPCode_Target_5XX_Count':
       return traffic.errors5xxPerMinute ?? 0;
     case 'HealthyHostCount':
-      return traffic.healthyTargets ?? service?.runningCount ?? 0;
+      return traffic.healthyTargets ?? healthyHosts(region, service, ticks, initialTicks);
     case 'TargetResponseTime':
       return traffic.p95LatencyMs === undefined ? undefined : traffic.p95LatencyMs / 1000;
     case 'CPUUtilization':
@@ -62,4 +70,17 @@ export function simMetric(region: SimRegion, query: MetricQuery, ticks: number):
     default:
       return undefined;
   }
+}
+
+function healthyHosts(
+  region: SimRegion,
+  service: ServiceState | undefined,
+  ticks: number,
+  initialTicks: number,
+): number {
+  if (service === undefined) return 0;
+  const tasks = region.tasks?.[service.name];
+  // Before its first tick a service's tasks are not tracked yet: as many as run.
+  if (tasks === undefined) return service.runningCount;
+  return Math.min(service.runningCount, healthyTargets(tasks, undefined, ticks, initialTicks));
 }

@@ -23,6 +23,35 @@ export interface SimWorld {
   dashboards?: Record<string, string>;
   /** Images whose tasks never become healthy: a deployment of them fails (SimulatedCloud.failTasksOf). */
   unhealthyImages?: string[];
+  /** Images whose running tasks crash now and then, by image (SimulatedCloud.crashTasksOf). */
+  crashingImages?: Record<string, SimCrashes>;
+  /**
+   * The target groups' health check, when target health lags (SimulatedCloud.lagTargetHealth): a
+   * new target is `initial` for interval × healthy threshold before it is `healthy`. Undefined: at once.
+   */
+  targetHealth?: SimHealthCheck;
+}
+
+/** How often tasks of an image crash once running: `tasks` of each service every `everyTicks` ticks. */
+export interface SimCrashes {
+  tasks: number;
+  everyTicks: number;
+}
+
+export interface SimHealthCheck {
+  intervalSeconds: number;
+  healthyThresholdCount: number;
+}
+
+/** One reconcile interval: what `SimulatedCloud.tick` stands for. */
+export const SIM_TICK_SECONDS = 60;
+
+/** Ticks a new target stays `initial`: interval × healthy threshold, in whole reconcile intervals. */
+export function initialTicks(world: SimWorld): number {
+  const check = world.targetHealth;
+  return check === undefined
+    ? 0
+    : Math.ceil((check.intervalSeconds * check.healthyThresholdCount) / SIM_TICK_SECONDS);
 }
 
 /** One region's replica of the table: items by `<pk>|<sk>`. */
@@ -49,6 +78,19 @@ export interface SimRegion {
   load: Record<string, SimTraffic>;
   /** Each service's last COMPLETED deployment (a family): what the circuit breaker rolls back to. */
   completed?: Record<string, string>;
+  /** Each service's tasks as ECS and the target group see them, by service name (sim/ecs.ts). */
+  tasks?: Record<string, SimServiceTasks>;
+}
+
+export interface SimServiceTasks {
+  /**
+   * The service's running tasks registered as targets, grouped by their family and the tick they
+   * started in (none: before the simulation tracked it, long healthy). A target is `initial` until
+   * `initialTicks` after it started, then `healthy`.
+   */
+  targets: { family: string; count: number; tick?: number }[];
+  /** Tasks of the deployment in progress that failed their health checks (ECS's Deployment.failedTasks). */
+  failedTasks?: number;
 }
 
 /** One target group's traffic in the simulation; a missing field reads as no datapoint. */

@@ -115,9 +115,11 @@ export class FakeEcs {
   }
 
   /**
-   * Tasks of `image` never become healthy: at the next tick a deployment of
-   * them fails, and the circuit breaker (with rollback) turns the service's
-   * last completed deployment back into the primary.
+   * Tasks of `image` never become healthy: each tick a deployment of them
+   * fails as many tasks as it wants running, and once that reaches the circuit
+   * breaker's threshold (half the desired count, 3 to 200) it fails and the
+   * circuit breaker (with rollback) turns the service's last completed
+   * deployment back into the primary.
    */
   failTasksOf(image: string): void {
     this.unhealthyImages.add(image);
@@ -135,7 +137,11 @@ export class FakeEcs {
           const current = service.deployments.find((d) => d.status === 'PRIMARY')!;
           if (current.rolloutState === 'FAILED') continue;
           if (current.rolloutState === 'IN_PROGRESS' && this.neverHealthy(region, current.taskDefinition)) {
-            this.circuitBreak(service, current);
+            // Every task the deployment starts fails its health checks; ECS fails it at the threshold.
+            const desired = current.desiredCount ?? 0;
+            current.failedTasks = (current.failedTasks ?? 0) + Math.max(1, desired);
+            if (current.failedTasks >= Math.min(200, Math.max(3, Math.ceil(0.5 * desired))))
+              this.circuitBreak(service, current);
             continue;
           }
           const primary = service.deployments.find((d) => d.status === 'PRIMARY')!;
