@@ -6,7 +6,7 @@ import type { Ports } from '../controller/ports/index.ts';
 import { withTaskDefinitionTagCache } from '../controller/ports/task-definition-tags.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
-import { converge, demoDocument, FIXED_NOW, newSim, statusItem, storeSpec } from './support/world.ts';
+import { converge, demoDocument, newSim, simNow, statusItem, storeSpec } from './support/world.ts';
 
 /**
  * The simulated cloud records the calls the AWS adapters make for each port
@@ -20,7 +20,7 @@ import { converge, demoDocument, FIXED_NOW, newSim, statusItem, storeSpec } from
 const REGION = 'us-east-1';
 
 async function passIn(sim: SimulatedCloud, ports: Ports): Promise<void> {
-  await reconcilePass({ ports, platform: sim.platform, region: REGION, now: FIXED_NOW });
+  await reconcilePass({ ports, platform: sim.platform, region: REGION, now: simNow(sim) });
 }
 
 function operations(sim: SimulatedCloud, operation: string): number {
@@ -136,7 +136,7 @@ test('a cold start whose DescribeTaskDefinition stays throttled still observes t
     ports: throttled(),
     platform: sim.platform,
     region: REGION,
-    now: FIXED_NOW,
+    now: simNow(sim),
   });
   assert.equal(report.sites[0]!.observed?.regions[REGION]?.error, undefined, 'the region was observed');
   assert.equal(operations(sim, 'DeregisterTaskDefinition'), 0, 'tags unknown: not proven ours');
