@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import {
+  DEMAND_DATAPOINTS,
   decideTasks,
   nextHistory,
   type Recommendation,
@@ -35,8 +36,15 @@ export function tandemScalingPolicy(
 }
 
 /**
+ * Minutes of datapoints the reconciler's read covers: observe.ts asks for the
+ * last DEMAND_DATAPOINTS + 1 periods before now, of which all but the newest
+ * are published; with none of them, metrics are missing.
+ */
+const READ_MINUTES = DEMAND_DATAPOINTS;
+
+/**
  * tandem's autoscaler as the reconciler runs it once a minute: running tasks,
- * the newest published request count, no rollout, and the recommendation
+ * the request counts its read finds, no rollout, and the recommendation
  * history carried from pass to pass (not extended when metrics are missing).
  */
 export function tandemPolicy(policy: ScalingPolicy): Policy {
@@ -45,12 +53,12 @@ export function tandemPolicy(policy: ScalingPolicy): Policy {
   return {
     decide(view) {
       const now = T0 + view.minute * 60_000;
-      const latest = view.metrics.latest();
+      const recent = view.metrics.recent(READ_MINUTES).map((p) => p.requests);
       const decision = decideTasks(policy, {
         now,
         running: view.healthy,
         desired: view.desired,
-        ...(latest === undefined ? {} : { requestsPerMinute: latest.requests }),
+        ...(recent.length === 0 ? {} : { requestsPerMinute: recent[0]!, recentRequestsPerMinute: recent }),
         rolloutInProgress: false,
         ...(heldSince === undefined ? {} : { heldSince }),
         history,

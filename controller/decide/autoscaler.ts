@@ -4,7 +4,34 @@
  * scale-out at once (bounded per step), scale-in only after a stabilization
  * window in which the highest recommendation wins. Pure: the caller keeps the
  * recommendation history (in status, so a stateless Lambda can apply windows).
+ *
+ * Two changes against flapping on noisy load, both measured in
+ * `npm run bench -- scaling` (docs/performance.md): demand is the mean of the
+ * newest datapoints unless the newest is a jump (see demandEstimate), and
+ * scale-in waits until every recommendation of SCALE_IN_GATE_WINDOWS windows
+ * was below the count, as target tracking's scale-in alarm waits for 15 of 15
+ * datapoints; it then goes to the highest recommendation of the last window.
  */
+
+/** Datapoints averaged into the demand estimate. */
+export const DEMAND_DATAPOINTS = 5;
+/** A newest datapoint this many times the mean of the others is a jump, acted on alone and at once. */
+export const JUMP_RATIO = 1.5;
+/** Scale-in waits until the recommendations of this many stabilization windows were all below the count. */
+export const SCALE_IN_GATE_WINDOWS = 3;
+
+/**
+ * The requests per minute to scale for: the mean of the newest DEMAND_DATAPOINTS
+ * (newest first), so one noisy minute neither adds nor removes tasks; but the
+ * newest alone when it is JUMP_RATIO × that mean or more, so a jump is met on the
+ * first datapoint that shows it. Undefined without datapoints.
+ */
+export function demandEstimate(recent: readonly number[]): number | undefined {
+  const points = recent.slice(0, DEMAND_DATAPOINTS).filter((r) => Number.isFinite(r));
+  if (points.length === 0) return undefined;
+  const mean = points.reduce((a, b) => a + b, 0) / points.length;
+  return points[0]! >= JUMP_RATIO * mean ? points[0]! : mean;
+}
 
 /**
  * A recommendation and when it began; it holds until the next one begins (the
@@ -39,6 +66,11 @@ export interface ScalingInput {
   desired: number;
   /** Requests the region's target groups received in the last complete minute; undefined when missing. */
   requestsPerMinute?: number;
+  /**
+   * The newest published minutes' requests, newest first (its first is requestsPerMinute); when
+   * given, demand is their demandEstimate rather than the newest minute alone.
+   */
+  recentRequestsPerMinute?: readonly number[];
   /** Average CPU percent across the region's tasks; undefined when missing. */
   cpuPercent?: number;
   /** True while ECS is still replacing or starting tasks. */
@@ -95,9 +127,13 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   const ceiling = Math.max(policy.maxTasks, floor);
   const base = Math.max(input.running, 0);
   const candidates: number[] = [];
-  if (input.requestsPerMinute !== undefined && Number.isFinite(input.requestsPerMinute)) {
+  const demand =
+    input.recentRequestsPerMinute === undefined || input.recentRequestsPerMinute.length === 0
+      ? input.requestsPerMinute
+      : demandEstimate(input.recentRequestsPerMinute);
+  if (demand !== undefined && Number.isFinite(demand)) {
     // With no task running, demand alone says how many are needed.
-    const perTask = base === 0 ? input.requestsPerMinute : input.requestsPerMinute / base;
+    const perTask = base === 0 ? demand : demand / base;
     candidates.push(metricRecommendation(base, perTask, policy.targetRequestsPerTask, policy.tolerance));
   }
   if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && base > 0) {
@@ -119,6 +155,11 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     recommendation,
     ...inWindow(policy, input.history, input.now).map((h) => h.tasks),
   );
+  // Scale-in only once the longer gate saw nothing at or above the count.
+  const gate = Math.max(
+    recommendation,
+    ...inWindow(policy, input.history, input.now, SCALE_IN_GATE_WINDOWS).map((h) => h.tasks),
+  );
 
   let tasks: number;
   let reason: ScalingDecision['reason'];
@@ -129,7 +170,7 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     tasks = Math.min(stabilized, input.desired + policy.maxScaleOutStep);
     reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : 'ScaleOut';
     message = `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
-  } else if (stabilized < input.desired) {
+  } else if (stabilized < input.desired && gate < input.desired) {
     // Tasks still starting count as a deployment in progress: their demand estimate is not settled.
     // Counted against what the bounds allow now: a count the spec's new maxTasks cut is not starting.
     const deploying = input.rolloutInProgress || input.running < clamp(input.desired, floor, ceiling);
@@ -152,10 +193,10 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     }
   } else {
     tasks = input.desired;
-    reason = recommendation < stabilized ? 'ScaleInStabilizing' : 'WithinTolerance';
+    reason = recommendation < input.desired ? 'ScaleInStabilizing' : 'WithinTolerance';
     message =
       reason === 'ScaleInStabilizing'
-        ? `demand needs ${recommendation} task(s); holding ${stabilized} until the ${policy.scaleInStabilizationSeconds} s window passes`
+        ? `demand needs ${recommendation} task(s); holding ${input.desired} until ${SCALE_IN_GATE_WINDOWS} × ${policy.scaleInStabilizationSeconds} s have needed fewer`
         : `demand matches ${tasks} task(s)`;
   }
 
@@ -185,13 +226,18 @@ export function nextHistory(
   now: number,
   recommendation: number,
 ): Recommendation[] {
-  const kept = inWindow(policy, history, now);
+  const kept = inWindow(policy, history, now, SCALE_IN_GATE_WINDOWS);
   return kept.at(-1)?.tasks === recommendation ? kept : [...kept, { at: now, tasks: recommendation }];
 }
 
-/** The runs, oldest first, that had not ended when the window began. */
-function inWindow(policy: ScalingPolicy, history: readonly Recommendation[], now: number): Recommendation[] {
-  const windowStart = now - policy.scaleInStabilizationSeconds * 1000;
+/** The runs, oldest first, that had not ended when the window (or `windows` of them) began. */
+function inWindow(
+  policy: ScalingPolicy,
+  history: readonly Recommendation[],
+  now: number,
+  windows = 1,
+): Recommendation[] {
+  const windowStart = now - windows * policy.scaleInStabilizationSeconds * 1000;
   const sorted = history.filter((h) => h.at <= now).sort((a, b) => a.at - b.at);
   return sorted.filter((_, i) => (sorted[i + 1]?.at ?? Infinity) > windowStart);
 }
