@@ -57,8 +57,38 @@ for (const { periodSeconds, perMinute } of [
     const end = Math.floor(now / period) * period;
     for (const call of metrics.asked) {
       assert.equal(call.end, end, 'the window ends at the last complete period');
-      assert.equal(call.start, end - 3 * period, 'and reaches back three periods');
+      assert.equal(
+        call.start,
+        end - 6 * period,
+        'and reaches back six periods: five readable for the demand estimate',
+      );
       assert.ok(call.queries.every((q) => q.periodSeconds === (periodSeconds ?? 60)));
     }
   });
 }
+
+test('the request counts of every period read are kept newest first, for the demand estimate', async () => {
+  const sim = await convergedDemo();
+  const port: MetricsPort = {
+    getMetricData: (_region, queries, start) =>
+      Promise.resolve(
+        queries.map((q) => ({
+          id: q.id,
+          points:
+            q.metric === 'RequestCount'
+              ? [100, 200, 300].map((value, i) => ({ timestamp: start + i * 60_000, value }))
+              : [],
+        })),
+      ),
+  };
+  const observation = await observe({ ...sim.ports(), metrics: port }, sim.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:07.500Z'),
+  });
+  const traffic = observation.sites.get('demo')?.regions['us-east-1']?.traffic.stable;
+  assert.equal(traffic?.requestsPerMinute, 300, 'the newest');
+  assert.deepEqual(traffic?.recentRequestsPerMinute, [300, 200, 100]);
+});

@@ -36,11 +36,10 @@ export function tandemScalingPolicy(
 }
 
 /**
- * Minutes of datapoints the reconciler's read covers: observe.ts asks for the
- * last DEMAND_DATAPOINTS + 1 periods before now, of which all but the newest
- * are published; with none of them, metrics are missing.
+ * As observe.ts reads: the last DEMAND_DATAPOINTS + 1 periods before now, of
+ * which all but the newest are published; the newest point found is the
+ * request count, and with none, metrics are missing.
  */
-const READ_MINUTES = DEMAND_DATAPOINTS;
 
 /**
  * tandem's autoscaler as the reconciler runs it once a minute: running tasks,
@@ -53,7 +52,7 @@ export function tandemPolicy(policy: ScalingPolicy): Policy {
   return {
     decide(view) {
       const now = T0 + view.minute * 60_000;
-      const recent = view.metrics.recent(READ_MINUTES).map((p) => p.requests);
+      const recent = view.metrics.recent(DEMAND_DATAPOINTS).map((p) => p.requests);
       const decision = decideTasks(policy, {
         now,
         running: view.healthy,

@@ -127,8 +127,11 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   const ceiling = Math.max(policy.maxTasks, floor);
   const base = Math.max(input.running, 0);
   const candidates: number[] = [];
+  // The series smooths the newest minute; without a newest minute, metrics are missing.
   const demand =
-    input.recentRequestsPerMinute === undefined || input.recentRequestsPerMinute.length === 0
+    input.requestsPerMinute === undefined ||
+    input.recentRequestsPerMinute === undefined ||
+    input.recentRequestsPerMinute.length === 0
       ? input.requestsPerMinute
       : demandEstimate(input.recentRequestsPerMinute);
   if (demand !== undefined && Number.isFinite(demand)) {

@@ -308,6 +308,7 @@ function scalingDecision(
     running: services.reduce((sum, s) => sum + s.runningCount, 0),
     desired,
     ...optional('requestsPerMinute', requestsOf(seen)),
+    ...optional('recentRequestsPerMinute', recentRequestsOf(seen)),
     ...optional('cpuPercent', averageCpu(seen, name)),
     // A rollout this spec asked for carries the new count with it; one still finishing from
     // before (an earlier spec, a change by hand) holds scale-in until it completes.
@@ -345,6 +346,15 @@ function failureSignal(
   return requests >= MIN_REQUESTS_FOR_ERROR_SHARE && (100 * errors) / requests > errorPercent
     ? 'errors'
     : undefined;
+}
+
+/** Both tracks' request series added minute by minute, newest first; undefined when neither has one. */
+function recentRequestsOf(region: ObservedRegion | undefined): number[] | undefined {
+  const stable = region?.traffic.stable.recentRequestsPerMinute;
+  const canary = region?.traffic.canary.recentRequestsPerMinute;
+  if (stable === undefined && canary === undefined) return undefined;
+  const length = Math.max(stable?.length ?? 0, canary?.length ?? 0);
+  return Array.from({ length }, (_, i) => (stable?.[i] ?? 0) + (canary?.[i] ?? 0));
 }
 
 function requestsOf(region: ObservedRegion | undefined): number | undefined {

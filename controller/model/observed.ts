@@ -17,6 +17,8 @@ export interface TaggedRule extends RuleState {
 /** One track's metrics over the latest minute CloudWatch has; a field is absent when it had no data. */
 export interface TrafficSample {
   requestsPerMinute?: number;
+  /** Requests per minute of each period read, newest first: the autoscaler's demand estimate smooths them. */
+  recentRequestsPerMinute?: number[];
   errors5xxPerMinute?: number;
   healthyTargets?: number;
   p95LatencyMs?: number;

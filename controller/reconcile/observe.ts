@@ -30,6 +30,7 @@ import type { Ports } from '../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
 import type { Page } from '../ports/page.ts';
+import { DEMAND_DATAPOINTS } from '../decide/autoscaler.ts';
 import { allSettled } from './settle.ts';
 
 export interface ObserveInput {
@@ -257,7 +258,8 @@ export const METRIC_QUERIES_PER_TARGET_GROUP = TARGET_GROUP_METRICS.length + 1;
  * The latest period CloudWatch has for each owned target group (requests, 5xx,
  * healthy targets, p95 latency) and its service (CPU), keyed by their shared
  * name `<site>-<track>`. ALB metrics arrive about a period late, so the window
- * reaches back three periods and takes the newest point. Missing metrics leave
+ * reaches back DEMAND_DATAPOINTS + 1 periods and takes the newest point; for
+ * requests it keeps the whole series too (`recentRequestsPerMinute`). Missing metrics leave
  * the sample empty; they never fail the region, since the world can still be
  * converged without them.
  */
@@ -269,7 +271,10 @@ async function readTraffic(
   now: number,
 ): Promise<Map<string, TrafficSample>> {
   const queries: MetricQuery[] = [];
-  const owners = new Map<string, { name: string; key: keyof TrafficSample; scale: number }>();
+  const owners = new Map<
+    string,
+    { name: string; key: Exclude<keyof TrafficSample, 'recentRequestsPerMinute'>; scale: number }
+  >();
   groups.forEach((tg, i) => {
     for (const [j, m] of TARGET_GROUP_METRICS.entries()) {
       const id = `t${i}_${j}`;
@@ -303,12 +308,15 @@ async function readTraffic(
   });
   const period = periodSeconds * 1000;
   const end = Math.floor(now / period) * period;
+  // ALB metrics land about a period late, so the newest period is rarely there; the window
+  // reaches back far enough for the DEMAND_DATAPOINTS the autoscaler's demand estimate smooths.
+  const start = end - (DEMAND_DATAPOINTS + 1) * period;
   const samples = new Map<string, TrafficSample>();
   let series: MetricSeries[];
   try {
     const answers = await allSettled(
       chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
-        ports.metrics.getMetricData(where.region, batch, end - 3 * period, end),
+        ports.metrics.getMetricData(where.region, batch, start, end),
       ),
     );
     series = answers.flat();
@@ -317,9 +325,13 @@ async function readTraffic(
   }
   for (const s of series) {
     const owner = owners.get(s.id);
-    const latest = s.points.at(-1);
-    if (owner === undefined || latest === undefined || !Number.isFinite(latest.value)) continue;
+    const points = s.points.filter((p) => Number.isFinite(p.value));
+    const latest = points.at(-1);
+    if (owner === undefined || latest === undefined) continue;
     const sample = samples.get(owner.name) ?? {};
+    if (owner.key === 'requestsPerMinute') {
+      sample.recentRequestsPerMinute = points.map((p) => p.value * owner.scale).reverse();
+    }
     sample[owner.key] = latest.value * owner.scale;
     samples.set(owner.name, sample);
   }
