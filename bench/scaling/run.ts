@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fixedPolicy, fixedTasks } from './fixed.ts';
 import {
+  EVENT_GOAL,
   evaluateGoals,
   FIXED,
   FLAP_WINDOW_MINUTES,
@@ -10,6 +11,7 @@ import {
   JUMP_GOAL,
   ORACLE,
   TANDEM,
+  TANDEM_SCHEDULED,
   TARGET_TRACKING,
   type TraceResults,
 } from './goals.ts';
@@ -19,11 +21,12 @@ import type { PolicyEntry } from './policy.ts';
 import { printGoals, printResults, printTable, printTimeline, printVariants } from './report.ts';
 import { simulate, type RunResult } from './simulator.ts';
 import { overloadSpread, summarize } from './spread.ts';
-import { tandemPolicy, tandemScalingPolicy } from './tandem.ts';
+import { BENCH_REGION, tandemPolicy, tandemScalingPolicy } from './tandem.ts';
 import { TARGET_TRACKING_DEFAULTS, targetTrackingPolicy } from './target-tracking.ts';
 import { describeTraceError, readTraceFile, type Trace } from './trace.ts';
 import {
   FLASH_CROWDS,
+  HERD_EVENT,
   NASA_TRACE_URL,
   nasaTrace,
   STEP_LEVELS,
@@ -71,6 +74,22 @@ const POLICIES: readonly PolicyEntry[] = [
     create: (requests) => fixedPolicy(fixedTasks(requests, TARGET)),
   },
   { name: ORACLE, initialTasks: warm, create: () => oracleReactivePolicy(TARGET) },
+  {
+    name: TANDEM_SCHEDULED,
+    initialTasks: warm,
+    create: () =>
+      tandemPolicy(TANDEM_POLICY, {
+        schedule: [
+          {
+            name: HERD_EVENT.name,
+            cron: HERD_EVENT.cron,
+            durationMinutes: HERD_EVENT.durationMinutes,
+            minTasks: { [BENCH_REGION]: HERD_EVENT.minTasks },
+          },
+        ],
+      }),
+    traces: [EVENT_GOAL.trace],
+  },
   {
     name: FRESHER,
     initialTasks: warm,
@@ -189,15 +208,17 @@ function runAll(
   return traces.map((trace) => ({
     trace: trace.name,
     runs: new Map<string, RunResult>(
-      policies.map((p) => [
-        p.name,
-        simulate(
-          trace.requests,
-          p.create(trace.requests),
-          { ...model, ...p.model },
-          p.initialTasks(trace.requests),
-        ),
-      ]),
+      policies
+        .filter((p) => p.traces === undefined || p.traces.includes(trace.name))
+        .map((p) => [
+          p.name,
+          simulate(
+            trace.requests,
+            p.create(trace.requests),
+            { ...model, ...p.model },
+            p.initialTasks(trace.requests),
+          ),
+        ]),
     ),
   }));
 }
@@ -295,6 +316,10 @@ function printModel(): void {
         `the newest datapoint's need at once, scale-in to the highest need of the newest ${ORACLE_SCALE_IN_DATAPOINTS}`,
       ],
       ['start', 'autoscaled policies start warm: ceil(trace median / target) tasks, healthy'],
+      [
+        TANDEM_SCHEDULED,
+        `herd only: scaling.schedule [{ cron: "${HERD_EVENT.cron}", durationMinutes: ${HERD_EVENT.durationMinutes}, minTasks: ${HERD_EVENT.minTasks} }]`,
+      ],
     ],
   );
   console.log('');

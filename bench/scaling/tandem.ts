@@ -4,8 +4,10 @@ import {
   decideTasks,
   nextHistory,
   type Recommendation,
+  type ScalingInput,
   type ScalingPolicy,
 } from '../../controller/decide/autoscaler.ts';
+import { scheduledFloor, type ScheduleWindow } from '../../controller/decide/schedule.ts';
 import { SiteSchema } from '../../controller/spec/schema.ts';
 import type { Policy } from './policy.ts';
 
@@ -35,6 +37,30 @@ export function tandemScalingPolicy(
   };
 }
 
+/** What a spec could add to the defaults. */
+export interface TandemOptions {
+  /** `scaling.schedule`, with the bench's one region named BENCH_REGION. */
+  schedule?: ScheduleWindow[];
+}
+
+/** The region the bench's schedules name. */
+export const BENCH_REGION = 'us-east-1';
+
+/** The declared events' floor, bounded as decide/site.ts bounds it. */
+function scheduled(
+  policy: ScalingPolicy,
+  schedule: readonly ScheduleWindow[] | undefined,
+  now: number,
+): Pick<ScalingInput, 'floor' | 'floorBecause' | 'floorReason'> {
+  const floor = scheduledFloor(schedule, BENCH_REGION, now);
+  if (floor === undefined) return {};
+  return {
+    floor: Math.min(Math.max(floor.tasks, policy.minTasks), policy.maxTasks),
+    floorBecause: floor.because,
+    floorReason: 'Scheduled',
+  };
+}
+
 /**
  * As observe.ts reads: the last DEMAND_DATAPOINTS + 1 periods before now, of
  * which all but the newest are published; the newest point found is the
@@ -46,7 +72,7 @@ export function tandemScalingPolicy(
  * the request counts its read finds, no rollout, and the recommendation
  * history carried from pass to pass (not extended when metrics are missing).
  */
-export function tandemPolicy(policy: ScalingPolicy): Policy {
+export function tandemPolicy(policy: ScalingPolicy, options: TandemOptions = {}): Policy {
   let history: Recommendation[] = [];
   let heldSince: number | undefined;
   return {
@@ -59,6 +85,7 @@ export function tandemPolicy(policy: ScalingPolicy): Policy {
         desired: view.desired,
         ...(recent.length === 0 ? {} : { requestsPerMinute: recent[0]!, recentRequestsPerMinute: recent }),
         rolloutInProgress: false,
+        ...scheduled(policy, options.schedule, now),
         ...(heldSince === undefined ? {} : { heldSince }),
         history,
       });

@@ -92,6 +92,19 @@ export function sawtoothTrace(variant = 0): Trace {
 /** Herds: clients that all come back at once, 6× the base, fading with a 10-minute time constant. */
 export const HERDS = [9 * 60, 15 * 60] as const;
 
+/**
+ * The declared event a person who knows the herds are coming would write:
+ * from two minutes before each (a task takes one or two to start), enough tasks
+ * to carry the herd's first minutes at capacity (54,000 / 1,000 = 54, and a
+ * margin), for the minutes until the reactive loop's own tasks serve.
+ */
+export const HERD_EVENT = {
+  name: 'clients return',
+  cron: `58 ${HERDS.map((h) => h / 60 - 1).join(',')} * * *`,
+  durationMinutes: 5,
+  minTasks: 56,
+} as const;
+
 export function herdTrace(variant = 0): Trace {
   return generate(
     'herd',

@@ -85,6 +85,8 @@ export interface ScalingInput {
   floor?: number;
   /** Why the floor is there, for the message when it holds the count. */
   floorBecause?: string;
+  /** The reason to report when this floor, above minTasks, holds the count (default AtMinimum). */
+  floorReason?: 'Scheduled' | 'Forecast';
   /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
   history: readonly Recommendation[];
 }
@@ -103,7 +105,9 @@ export interface ScalingDecision {
     | 'ScaleInHeldDuringRollout'
     | 'MetricsMissing'
     | 'AtMinimum'
-    | 'AtMaximum';
+    | 'AtMaximum'
+    | 'Scheduled'
+    | 'Forecast';
   message: string;
   /** Set while a deployment in progress holds scale-in: when the hold began (kept in status). */
   heldSince?: number;
@@ -211,7 +215,7 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     stabilized <= floor &&
     reason !== 'ScaleInHeldDuringRollout';
   if (bounded > tasks || restingAtFloor) {
-    reason = 'AtMinimum';
+    reason = bounded > policy.minTasks ? (input.floorReason ?? 'AtMinimum') : 'AtMinimum';
     const why =
       bounded > policy.minTasks && input.floorBecause !== undefined ? ` (${input.floorBecause})` : '';
     message = `held at the floor of ${bounded} task(s)${why}; demand needs ${recommendation}`;

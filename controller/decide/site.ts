@@ -2,7 +2,14 @@ import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type { FailedRollout, RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
 import type { Site, SiteSpec } from '../spec/schema.ts';
-import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
+import { scheduledFloor } from './schedule.ts';
+import {
+  decideTasks,
+  nextHistory,
+  type ScalingDecision,
+  type ScalingInput,
+  type ScalingPolicy,
+} from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type Handover, type PeerRegion } from './handover.ts';
 import { failedRollouts } from './rollout.ts';
@@ -315,11 +322,34 @@ function scalingDecision(
     rolloutInProgress: services.some(
       (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
     ),
-    ...optional('floor', handover.floor),
-    ...optional('floorBecause', handover.because),
+    ...floorOf(site.spec, region, handover, context.now),
     ...optional('heldSince', before?.heldSince),
     history: before?.history ?? [],
   });
+}
+
+/**
+ * The higher of the failover handover's floor and the declared events' (scaling.schedule), the
+ * latter within the region's minTasks and maxTasks; with its reason, for the decision.
+ */
+function floorOf(
+  spec: SiteSpec,
+  region: SpecRegion,
+  handover: Handover,
+  now: number,
+): Pick<ScalingInput, 'floor' | 'floorBecause' | 'floorReason'> {
+  const scheduled = scheduledFloor(spec.scaling.schedule, region.name, now);
+  const tasks =
+    scheduled === undefined
+      ? undefined
+      : Math.min(Math.max(scheduled.tasks, region.minTasks), region.maxTasks);
+  if (tasks !== undefined && scheduled !== undefined && tasks > (handover.floor ?? 0)) {
+    return { floor: tasks, floorBecause: scheduled.because, floorReason: 'Scheduled' };
+  }
+  return {
+    ...optional('floor', handover.floor),
+    ...optional('floorBecause', handover.because),
+  };
 }
 
 type FailureSignal = 'unobserved' | 'noHealthyTargets' | 'errors';
