@@ -62,7 +62,7 @@ const SPREAD_RERUNS = 10;
 const warm = (requests: readonly number[]) => Math.ceil(medianOf(requests) / TARGET);
 
 const POLICIES: readonly PolicyEntry[] = [
-  { name: TANDEM, initialTasks: warm, create: () => tandemPolicy(TANDEM_POLICY) },
+  { name: TANDEM, initialTasks: warm, create: () => tandemPolicy(TANDEM_POLICY, { forecast: true }) },
   {
     name: TARGET_TRACKING,
     initialTasks: warm,
@@ -79,6 +79,7 @@ const POLICIES: readonly PolicyEntry[] = [
     initialTasks: warm,
     create: () =>
       tandemPolicy(TANDEM_POLICY, {
+        forecast: true,
         schedule: [
           {
             name: HERD_EVENT.name,
@@ -93,7 +94,7 @@ const POLICIES: readonly PolicyEntry[] = [
   {
     name: FRESHER,
     initialTasks: warm,
-    create: () => tandemPolicy(TANDEM_POLICY),
+    create: () => tandemPolicy(TANDEM_POLICY, { forecast: true }),
     model: { metricDelayMinutes: REGION_MODEL.metricDelayMinutes - 1 },
   },
 ];
@@ -304,7 +305,7 @@ function printModel(): void {
       ['bounds', `minTasks ${m.minTasks}, maxTasks ${m.maxTasks}`],
       [
         'tandem',
-        `decideTasks with the spec defaults: tolerance ${TANDEM_POLICY.tolerance}, window ${TANDEM_POLICY.scaleInStabilizationSeconds} s, maxScaleOutStep ${TANDEM_POLICY.maxScaleOutStep}`,
+        `decideTasks with the spec defaults and the hourly forecast: tolerance ${TANDEM_POLICY.tolerance}, window ${TANDEM_POLICY.scaleInStabilizationSeconds} s, maxScaleOutStep ${TANDEM_POLICY.maxScaleOutStep}`,
       ],
       [
         'target tracking',

@@ -7,7 +7,16 @@ import {
   type ScalingInput,
   type ScalingPolicy,
 } from '../../controller/decide/autoscaler.ts';
+import {
+  buildForecast,
+  COMPARE_MINUTES,
+  type Forecast,
+  forecastFloor,
+  HORIZON_MINUTES,
+  type MinuteSeries,
+} from '../../controller/decide/forecast.ts';
 import { scheduledFloor, type ScheduleWindow } from '../../controller/decide/schedule.ts';
+import type { MetricView } from './metrics.ts';
 import { SiteSchema } from '../../controller/spec/schema.ts';
 import type { Policy } from './policy.ts';
 
@@ -41,7 +50,12 @@ export function tandemScalingPolicy(
 export interface TandemOptions {
   /** `scaling.schedule`, with the bench's one region named BENCH_REGION. */
   schedule?: ScheduleWindow[];
+  /** Forecast from the metric's own history, read every FORECAST_EVERY_MINUTES as the reconciler reads it. */
+  forecast?: boolean;
 }
+
+/** How often the reconciler reads the history and rebuilds the forecast. */
+export const FORECAST_EVERY_MINUTES = 60;
 
 /** The region the bench's schedules name. */
 export const BENCH_REGION = 'us-east-1';
@@ -61,6 +75,30 @@ function scheduled(
   };
 }
 
+function optionalForecast(forecast: ScalingInput['forecast']): Pick<ScalingInput, 'forecast'> {
+  return forecast === undefined ? {} : { forecast };
+}
+
+/** The history the reconciler reads once an hour: today's last hour, and the same span a day and a week earlier. */
+function readForecast(metrics: MetricView, minute: number): Forecast | undefined {
+  const series = (from: number, count: number): MinuteSeries => ({
+    from: T0 + from * 60_000,
+    requests: Array.from({ length: count }, (_, i) => {
+      const m = from + i;
+      if (metrics.newestMinute === undefined || m < 0 || m > metrics.newestMinute) return undefined;
+      return metrics.at(m)?.requests;
+    }),
+  });
+  const span = (shift: number) => series(minute - shift - COMPARE_MINUTES, COMPARE_MINUTES + HORIZON_MINUTES);
+  const DAY = 24 * 60;
+  return buildForecast({
+    now: T0 + minute * 60_000,
+    today: series(minute - COMPARE_MINUTES, COMPARE_MINUTES),
+    ...(minute >= DAY ? { dayAgo: span(DAY) } : {}),
+    ...(minute >= 7 * DAY ? { weekAgo: span(7 * DAY) } : {}),
+  });
+}
+
 /**
  * As observe.ts reads: the last DEMAND_DATAPOINTS + 1 periods before now, of
  * which all but the newest are published; the newest point found is the
@@ -75,9 +113,15 @@ function scheduled(
 export function tandemPolicy(policy: ScalingPolicy, options: TandemOptions = {}): Policy {
   let history: Recommendation[] = [];
   let heldSince: number | undefined;
+  let forecast: Forecast | undefined;
+  let forecastAt = -Infinity;
   return {
     decide(view) {
       const now = T0 + view.minute * 60_000;
+      if (options.forecast === true && view.minute - forecastAt >= FORECAST_EVERY_MINUTES) {
+        forecastAt = view.minute;
+        forecast = readForecast(view.metrics, view.minute);
+      }
       const recent = view.metrics.recent(DEMAND_DATAPOINTS).map((p) => p.requests);
       const decision = decideTasks(policy, {
         now,
@@ -86,6 +130,7 @@ export function tandemPolicy(policy: ScalingPolicy, options: TandemOptions = {})
         ...(recent.length === 0 ? {} : { requestsPerMinute: recent[0]!, recentRequestsPerMinute: recent }),
         rolloutInProgress: false,
         ...scheduled(policy, options.schedule, now),
+        ...optionalForecast(forecastFloor(forecast, now, policy.targetRequestsPerTask)),
         ...(heldSince === undefined ? {} : { heldSince }),
         history,
       });

@@ -13,6 +13,9 @@
  * datapoints; it then goes to the highest recommendation of the last window.
  */
 
+/** Minutes ahead a forecast must expect fewer tasks for scale-in to follow it (decide/forecast.ts). */
+export const QUIET_MINUTES = 15;
+
 /** Datapoints averaged into the demand estimate. */
 export const DEMAND_DATAPOINTS = 5;
 /** A newest datapoint this many times the mean of the others is a jump, acted on alone and at once. */
@@ -86,7 +89,14 @@ export interface ScalingInput {
   /** Why the floor is there, for the message when it holds the count. */
   floorBecause?: string;
   /** The reason to report when this floor, above minTasks, holds the count (default AtMinimum). */
-  floorReason?: 'Scheduled' | 'Forecast';
+  floorReason?: 'Scheduled';
+  /**
+   * Tasks the seasonal forecast (decide/forecast.ts) expects to need over the next minutes. It
+   * joins the metrics' recommendation, never above maxTasks, and so is kept in the history and
+   * lets go through the same scale-in gate: a forecast that dips for a minute is no reason to
+   * remove tasks.
+   */
+  forecast?: { tasks: number; because: string; quietTasks?: number };
   /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
   history: readonly Recommendation[];
 }
@@ -157,7 +167,13 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
       message: 'no request or CPU metrics; holding the current count',
     };
   }
-  const recommendation = Math.max(...candidates);
+  const measured = Math.max(...candidates);
+  const forecastTasks =
+    input.forecast === undefined ? undefined : Math.min(input.forecast.tasks, policy.maxTasks);
+  // Only a forecast jump leads: the reactive loop follows gradual change well enough, and a
+  // forecast within the noise of the measure would only add tasks and flaps.
+  const forecastLeads = forecastTasks !== undefined && forecastTasks >= JUMP_RATIO * Math.max(measured, 1);
+  const recommendation = forecastLeads ? forecastTasks : measured;
   const stabilized = Math.max(
     recommendation,
     ...inWindow(policy, input.history, input.now).map((h) => h.tasks),
@@ -173,10 +189,27 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   let message: string;
   let heldSince: number | undefined;
   let held = false;
-  if (stabilized > input.desired) {
+  // Scale out while the newest recommendation is above the count: a count the forecast lowered
+  // below older recommendations in the window is not raised back by them.
+  if (stabilized > input.desired && recommendation > input.desired) {
     tasks = Math.min(stabilized, input.desired + policy.maxScaleOutStep);
-    reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : 'ScaleOut';
-    message = `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
+    reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : forecastLeads ? 'Forecast' : 'ScaleOut';
+    message =
+      reason === 'Forecast'
+        ? `${input.forecast!.because} needs ${stabilized} task(s) where the metrics need ${measured}; scaling out ahead`
+        : `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
+  } else if (
+    // A forecast that saw this coming also sees it end: below the count for the whole gate ahead,
+    // and the newest recommendation below it too; it then scales in to what both need.
+    input.forecast?.quietTasks !== undefined &&
+    input.forecast.quietTasks < input.desired &&
+    measured < input.desired &&
+    !input.rolloutInProgress &&
+    input.running >= clamp(input.desired, floor, ceiling)
+  ) {
+    tasks = Math.max(measured, input.forecast.quietTasks);
+    reason = 'Forecast';
+    message = `${input.forecast.because}: at most ${input.forecast.quietTasks} task(s) needed for the next ${QUIET_MINUTES} min and ${measured} now`;
   } else if (stabilized < input.desired && gate < input.desired) {
     // Tasks still starting count as a deployment in progress: their demand estimate is not settled.
     // Counted against what the bounds allow now: a count the spec's new maxTasks cut is not starting.
@@ -198,6 +231,10 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
           ? `demand has needed at most ${stabilized} task(s) for ${policy.scaleInStabilizationSeconds} s`
           : `demand needs ${stabilized} task(s); the deployment in progress has not finished in ${policy.scaleInStabilizationSeconds} s, so it no longer holds scale-in`;
     }
+  } else if (forecastLeads && recommendation >= input.desired) {
+    tasks = input.desired;
+    reason = 'Forecast';
+    message = `${input.forecast!.because} needs ${recommendation} task(s) where the metrics need ${measured}`;
   } else {
     tasks = input.desired;
     reason = recommendation < input.desired ? 'ScaleInStabilizing' : 'WithinTolerance';
