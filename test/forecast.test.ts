@@ -13,6 +13,7 @@ import {
   type MinuteSeries,
   WEEK_MS,
 } from '../controller/decide/forecast.ts';
+import { demoDocument, newSim, pass, storeSpec } from './support/world.ts';
 
 const MINUTE = 60_000;
 const NOW = Date.parse('2026-12-07T10:00:00Z');
@@ -196,4 +197,29 @@ test('with any forecast, desired tasks stay within [minTasks, maxTasks]', () => 
       },
     ),
   );
+});
+
+test('the reconciler reads the history at most once an hour per site, keeps the forecast in status, and reads it in three calls', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  const T = Date.parse('2026-12-07T10:00:00Z');
+  const metricCalls = async (minute: number) => {
+    sim.resetCalls();
+    const report = await pass(sim, { now: () => new Date(T + minute * MINUTE), regions: ['us-east-1'] });
+    sim.tick();
+    const calls = sim.calls.filter((c) => c.operation === 'GetMetricData' && c.region === 'us-east-1').length;
+    return { calls, forecast: report.statuses.get('demo')!.regions['us-east-1']!.scaling!.forecast };
+  };
+  const first = await metricCalls(0);
+  assert.equal(first.forecast?.readAt, T, 'due on the first pass (no target group yet: nothing to read)');
+  await metricCalls(1);
+  const steady = await metricCalls(2);
+  assert.equal(steady.forecast?.readAt, T, 'kept in status between reads');
+  const due = await metricCalls(60);
+  assert.equal(due.forecast?.readAt, T + 60 * MINUTE);
+  assert.equal(due.calls - steady.calls, 3, 'today, a day and a week earlier: one call each');
+  const next = await metricCalls(61);
+  assert.equal(next.calls, steady.calls, 'not again within the hour');
 });

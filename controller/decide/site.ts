@@ -2,6 +2,7 @@ import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type { FailedRollout, RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
 import type { Site, SiteSpec } from '../spec/schema.ts';
+import { buildForecast, type Forecast, forecastFloor } from './forecast.ts';
 import { scheduledFloor } from './schedule.ts';
 import {
   decideTasks,
@@ -225,7 +226,8 @@ function decideRegion(
   const handover = health.failing
     ? {}
     : handOverFloor(site.spec, region, requests, before, peers, context.now);
-  const decision = scalingDecision(site, region, seen, before, policy, handover, context);
+  const forecast = forecastState(seen, before, context.now);
+  const decision = scalingDecision(site, region, seen, before, policy, handover, context, forecast.value);
   const lastHealthy = health.failing
     ? before?.lastHealthyRequestsPerMinute
     : (requests ?? before?.lastHealthyRequestsPerMinute);
@@ -244,8 +246,28 @@ function decideRegion(
       ...optional('unhealthySince', health.unhealthySince),
       ...optional('heldSince', decision.heldSince),
       ...optional('healthySince', health.healthySince),
+      ...(forecast.readAt === undefined
+        ? {}
+        : { forecast: forecast as { readAt: number; value?: Forecast } }),
     },
   };
+}
+
+/** A forecast built from this pass's history read, else the one status kept. */
+function forecastState(
+  seen: ObservedRegion | undefined,
+  before: RegionScaling | undefined,
+  now: number,
+): { readAt?: number; value?: Forecast } {
+  const history = seen?.history;
+  if (history === undefined) return before?.forecast ?? {};
+  const value = buildForecast({
+    now,
+    today: history.today,
+    dayAgo: history.dayAgo,
+    weekAgo: history.weekAgo,
+  });
+  return { readAt: history.readAt, ...(value === undefined ? {} : { value }) };
 }
 
 function scalingPolicy(spec: SiteSpec, region: SpecRegion): ScalingPolicy {
@@ -293,6 +315,7 @@ function scalingDecision(
   policy: ScalingPolicy,
   handover: Handover,
   context: SiteContext,
+  forecast: Forecast | undefined,
 ): ScalingDecision {
   const name = site.metadata.name;
   const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
@@ -323,6 +346,7 @@ function scalingDecision(
       (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
     ),
     ...floorOf(site.spec, region, handover, context.now),
+    ...optional('forecast', forecastFloor(forecast, context.now, policy.targetRequestsPerTask)),
     ...optional('heldSince', before?.heldSince),
     history: before?.history ?? [],
   });
