@@ -155,8 +155,20 @@ test('scaling arithmetic', async (t) => {
     },
     {
       name: 'starting tasks do not hide more demand',
-      input: { requestsPerMinute: 6000, desired: 8, running: 4 },
+      input: { requestsPerMinute: 6000, desired: 8, running: 4, history: [{ at: minutesAgo(1), tasks: 10 }] },
       tasks: 10,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'a small rise on one datapoint waits for the next to agree',
+      input: { requestsPerMinute: 3000 },
+      tasks: 4,
+      reason: 'ScaleOutConfirming',
+    },
+    {
+      name: 'a small rise on a second datapoint in a row scales out',
+      input: { requestsPerMinute: 3000, history: [{ at: minutesAgo(1), tasks: 5 }] },
+      tasks: 5,
       reason: 'ScaleOut',
     },
     {

@@ -109,6 +109,7 @@ export interface ScalingDecision {
   reason:
     | 'WithinTolerance'
     | 'ScaleOut'
+    | 'ScaleOutConfirming'
     | 'ScaleOutLimitedByStep'
     | 'ScaleIn'
     | 'ScaleInStabilizing'
@@ -189,9 +190,21 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   let message: string;
   let heldSince: number | undefined;
   let held = false;
+  // A small rise scales out once two datapoints in a row ask for it; a jump (or the forecast's) at once.
+  const previous = input.history
+    .filter((h) => h.at < input.now)
+    .reduce<Recommendation | undefined>((a, h) => (a === undefined || h.at > a.at ? h : a), undefined);
+  const confirmed =
+    forecastLeads ||
+    recommendation >= JUMP_RATIO * Math.max(input.desired, 1) ||
+    (previous !== undefined && previous.tasks > input.desired);
   // Scale out while the newest recommendation is above the count: a count the forecast lowered
   // below older recommendations in the window is not raised back by them.
-  if (stabilized > input.desired && recommendation > input.desired) {
+  if (stabilized > input.desired && recommendation > input.desired && !confirmed) {
+    tasks = input.desired;
+    reason = 'ScaleOutConfirming';
+    message = `demand needs ${recommendation} task(s) on one datapoint; scaling out when the next agrees (at once on a jump of ${JUMP_RATIO}×)`;
+  } else if (stabilized > input.desired && recommendation > input.desired) {
     tasks = Math.min(stabilized, input.desired + policy.maxScaleOutStep);
     reason = tasks < stabilized ? 'ScaleOutLimitedByStep' : forecastLeads ? 'Forecast' : 'ScaleOut';
     message =
