@@ -223,3 +223,39 @@ test('the reconciler reads the history at most once an hour per site, keeps the 
   const next = await metricCalls(61);
   assert.equal(next.calls, steady.calls, 'not again within the hour');
 });
+
+test('when the forecast expects the load to be over, scale-in follows the newest datapoint and the mean’s lag does not scale out again', () => {
+  const quiet = { tasks: 10, quietTasks: 10, because: 'forecast 6000 requests/min' };
+  const base = {
+    now: NOW,
+    running: 52,
+    desired: 52,
+    rolloutInProgress: false,
+    history: [{ at: NOW - 10 * MINUTE, tasks: 52 }],
+    forecast: quiet,
+  };
+  // The spike ended: the newest minute is back at 6,000, the mean of five still 25,000.
+  const recent = [6000, 30_000, 30_000, 30_000, 30_000];
+  const down = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...base, requestsPerMinute: 6000, recentRequestsPerMinute: recent },
+  );
+  assert.deepEqual([down.tasks, down.reason], [10, 'Forecast'], 'no 15-minute gate: the forecast saw it end');
+  const next = decideTasks(
+    { ...policy, maxTasks: 100 },
+    {
+      ...base,
+      running: 10,
+      desired: 10,
+      requestsPerMinute: 6000,
+      recentRequestsPerMinute: [6000, 6000, 30_000, 30_000, 30_000],
+      history: [...base.history, { at: NOW - MINUTE, tasks: 43 }],
+    },
+  );
+  assert.deepEqual([next.tasks, next.reason], [10, 'Forecast'], 'held: the mean still carries the spike');
+  const surprise = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...base, running: 10, desired: 10, requestsPerMinute: 30_000, recentRequestsPerMinute: [30_000, 6000] },
+  );
+  assert.equal(surprise.reason, 'ScaleOut', 'a jump the forecast did not expect is still met at once');
+});

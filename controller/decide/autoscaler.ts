@@ -149,14 +149,20 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     input.recentRequestsPerMinute.length === 0
       ? input.requestsPerMinute
       : demandEstimate(input.recentRequestsPerMinute);
-  if (demand !== undefined && Number.isFinite(demand)) {
-    // With no task running, demand alone says how many are needed.
-    const perTask = base === 0 ? demand : demand / base;
-    candidates.push(metricRecommendation(base, perTask, policy.targetRequestsPerTask, policy.tolerance));
-  }
+  // With no task running, demand alone says how many are needed.
+  const forRequests = (requests: number) =>
+    metricRecommendation(
+      base,
+      base === 0 ? requests : requests / base,
+      policy.targetRequestsPerTask,
+      policy.tolerance,
+    );
+  if (demand !== undefined && Number.isFinite(demand)) candidates.push(forRequests(demand));
+  const cpu: number[] = [];
   if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && base > 0) {
-    candidates.push(metricRecommendation(base, input.cpuPercent, policy.targetCpuPercent, policy.tolerance));
+    cpu.push(metricRecommendation(base, input.cpuPercent, policy.targetCpuPercent, policy.tolerance));
   }
+  candidates.push(...cpu);
 
   if (candidates.length === 0) {
     // Never scale in on missing data: hold what is asked for, within bounds.
@@ -169,6 +175,11 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     };
   }
   const measured = Math.max(...candidates);
+  // The newest datapoint alone (and CPU), for when the forecast has said a drop is no noise.
+  const newest =
+    input.requestsPerMinute !== undefined && Number.isFinite(input.requestsPerMinute)
+      ? Math.max(forRequests(input.requestsPerMinute), ...cpu)
+      : measured;
   const forecastTasks =
     input.forecast === undefined ? undefined : Math.min(input.forecast.tasks, policy.maxTasks);
   // Only a forecast jump leads: the reactive loop follows gradual change well enough, and a
@@ -198,9 +209,20 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     forecastLeads ||
     recommendation >= JUMP_RATIO * Math.max(input.desired, 1) ||
     (previous !== undefined && previous.tasks > input.desired);
+  // After a drop the forecast foresaw, the mean still carries the load that ended: while the
+  // forecast expects no more than the count and the newest datapoint asks for no more, hold.
+  const lagging =
+    !forecastLeads &&
+    input.forecast?.quietTasks !== undefined &&
+    input.forecast.quietTasks <= input.desired &&
+    newest <= input.desired;
   // Scale out while the newest recommendation is above the count: a count the forecast lowered
   // below older recommendations in the window is not raised back by them.
-  if (stabilized > input.desired && recommendation > input.desired && !confirmed) {
+  if (lagging && recommendation > input.desired) {
+    tasks = input.desired;
+    reason = 'Forecast';
+    message = `${input.forecast!.because}: at most ${input.forecast!.quietTasks} task(s) needed for the next ${QUIET_MINUTES} min and ${newest} by the newest datapoint; the average of ${measured} still holds the load that ended`;
+  } else if (stabilized > input.desired && recommendation > input.desired && !confirmed) {
     tasks = input.desired;
     reason = 'ScaleOutConfirming';
     message = `demand needs ${recommendation} task(s) on one datapoint; scaling out when the next agrees (at once on a jump of ${JUMP_RATIO}×)`;
@@ -216,11 +238,12 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
     // and the newest recommendation below it too; it then scales in to what both need.
     input.forecast?.quietTasks !== undefined &&
     input.forecast.quietTasks < input.desired &&
-    measured < input.desired &&
+    newest < input.desired &&
     !input.rolloutInProgress &&
     input.running >= clamp(input.desired, floor, ceiling)
   ) {
-    tasks = Math.max(measured, input.forecast.quietTasks);
+    // The forecast says the drop is no noise, so the newest datapoint alone says what is needed now.
+    tasks = Math.max(newest, input.forecast.quietTasks);
     reason = 'Forecast';
     message = `${input.forecast.because}: at most ${input.forecast.quietTasks} task(s) needed for the next ${QUIET_MINUTES} min and ${measured} now`;
   } else if (stabilized < input.desired && gate < input.desired) {

@@ -20,7 +20,7 @@ export const COMPARE_MINUTES = 60;
 /** Minutes a forecast covers from when it is made: an hour, and the lead beyond it. */
 export const HORIZON_MINUTES = 65;
 /** A floor is raised this many minutes before the forecast load: a task takes one or two to serve. */
-export const LEAD_MINUTES = 2;
+export const LEAD_MINUTES = 1;
 /** Enough history: at least this share of the compared minutes and of the horizon have datapoints. */
 export const MIN_COVERAGE = 0.5;
 /** The most a season may miss today's compared minutes by (median absolute error over median) and count. */
