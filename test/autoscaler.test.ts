@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   decideTasks,
+  demandEstimate,
   nextHistory,
   type ScalingInput,
   type ScalingPolicy,
@@ -89,15 +90,16 @@ test('scaling arithmetic', async (t) => {
       reason: 'ScaleInStabilizing',
     },
     {
-      name: 'scale-in goes to the highest recommendation still in the window',
+      name: 'scale-in waits until three windows needed fewer, then goes to the highest recommendation of the last window',
       input: {
         requestsPerMinute: 600,
         desired: 6,
         running: 6,
-        // 6 was recommended until 6 minutes ago, outside the 5-minute window; 3 since.
+        // 6 until 16 minutes ago, outside the 15-minute gate; 4 until 6 minutes ago, outside the 5-minute window; 3 since.
         history: [
           { at: minutesAgo(6), tasks: 3 },
-          { at: minutesAgo(7), tasks: 6 },
+          { at: minutesAgo(16), tasks: 4 },
+          { at: minutesAgo(20), tasks: 6 },
         ],
       },
       tasks: 3,
@@ -159,8 +161,20 @@ test('scaling arithmetic', async (t) => {
     },
     {
       name: 'starting tasks do not hide more demand',
-      input: { requestsPerMinute: 6000, desired: 8, running: 4 },
+      input: { requestsPerMinute: 6000, desired: 8, running: 4, history: [{ at: minutesAgo(1), tasks: 10 }] },
       tasks: 10,
+      reason: 'ScaleOut',
+    },
+    {
+      name: 'a small rise on one datapoint waits for the next to agree',
+      input: { requestsPerMinute: 3000 },
+      tasks: 4,
+      reason: 'ScaleOutConfirming',
+    },
+    {
+      name: 'a small rise on a second datapoint in a row scales out',
+      input: { requestsPerMinute: 3000, history: [{ at: minutesAgo(1), tasks: 5 }] },
+      tasks: 5,
       reason: 'ScaleOut',
     },
     {
@@ -204,13 +218,13 @@ test('scale-in held for tasks that are not running says so, and blames a deploym
   assert.equal(deploying.message, 'demand needs 1 task(s), but a deployment is in progress');
 });
 
-test('a recommendation holds until the next begins: a run that ended before the window is forgotten', () => {
+test('a recommendation holds until the next begins: a run that ended before the scale-in gate is forgotten', () => {
   const history = [
-    { at: minutesAgo(9), tasks: 9 },
-    { at: minutesAgo(7), tasks: 7 },
+    { at: minutesAgo(25), tasks: 9 },
+    { at: minutesAgo(17), tasks: 7 },
     { at: minutesAgo(3), tasks: 5 },
   ];
-  // 9 ended 7 minutes ago, outside the 5-minute window; 7 ran until 3 minutes ago, inside it.
+  // 9 ended 17 minutes ago, outside the 15-minute gate; 7 ran until 3 minutes ago, inside the 5-minute window.
   assert.deepEqual(nextHistory(policy, history, NOW, 4), [...history.slice(1), { at: NOW, tasks: 4 }]);
   assert.equal(
     decideTasks(policy, input({ requestsPerMinute: 600, desired: 9, running: 9, history })).tasks,
@@ -280,4 +294,35 @@ test('a count above a lowered maxTasks is not tasks still starting: scale-in is 
   assert.equal(first.tasks, 1);
   const again = decideTasks(lowered, input({ requestsPerMinute: 0, desired: first.tasks, running: 2 }));
   assert.equal(again.tasks, first.tasks, 'deciding twice at one instant changes nothing');
+});
+
+test('demand is the mean of the newest datapoints, unless the newest is a jump', async (t) => {
+  const cases: [string, number[], number | undefined][] = [
+    ['no datapoints: no demand', [], undefined],
+    ['one datapoint: itself', [900], 900],
+    ['noise is averaged: one high minute does not add tasks', [1300, 1000, 900, 1000, 800], 1000],
+    ['only the newest five count', [1000, 1000, 1000, 1000, 1000, 9000], 1000],
+    ['a jump (≥ 1.5× the mean) counts alone, at once', [9000, 1000, 1000, 1000, 1000], 9000],
+    ['a drop is averaged, so scale-in is not hurried', [100, 1000, 1000, 1000, 1000], 820],
+  ];
+  for (const [name, recent, expected] of cases) {
+    await t.test(name, () => assert.equal(demandEstimate(recent), expected));
+  }
+});
+
+test('one recommendation at the count inside the scale-in gate holds scale-in', () => {
+  const history = [
+    { at: minutesAgo(12), tasks: 6 },
+    { at: minutesAgo(11), tasks: 3 },
+  ];
+  const held = decideTasks(policy, input({ requestsPerMinute: 600, desired: 6, running: 6, history }));
+  assert.deepEqual([held.tasks, held.reason], [6, 'ScaleInStabilizing']);
+});
+
+test('a jump scales out on its first datapoint, where the mean would lag', () => {
+  const jumped = decideTasks(
+    policy,
+    input({ requestsPerMinute: 6000, recentRequestsPerMinute: [6000, 2400, 2400, 2400, 2400] }),
+  );
+  assert.deepEqual([jumped.tasks, jumped.reason], [10, 'ScaleOut']);
 });

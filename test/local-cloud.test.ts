@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SCALE_IN_GATE_WINDOWS } from '../controller/decide/autoscaler.ts';
 import { runLoad, type LoadSummary } from '../controller/cli/load.ts';
 import type { LocalCloud } from '../controller/providers/local/cloud.ts';
 import { artifactsDir, launchChromium } from './support/browser.ts';
@@ -243,7 +244,7 @@ describe('the scaling loop on the local cloud', () => {
 
   const running = () => cloud.sim.world.regions['us-east-1']?.services['scaling-stable']?.runningCount ?? 0;
 
-  test('load above the target raises the primary region’s running tasks within 3 intervals; after the load stops they return to minTasks after the stabilization window', async () => {
+  test('load above the target raises the primary region’s running tasks within 3 intervals; after the load stops they return to minTasks after the scale-in gate', async () => {
     assert.equal(running(), 1);
     // 20 requests a second is 1200 a minute: four tasks at 300 each.
     const load = runLoad({ url: cloud.endpoints!.cdn, rps: 20, durationSeconds: 4 * INTERVAL_SECONDS + 6 });
@@ -258,16 +259,15 @@ describe('the scaling loop on the local cloud', () => {
     assert.equal(running(), 4, 'the load needs four tasks');
 
     const stoppedAt = Date.now();
+    // Scale-in waits for the gate: three stabilization windows of lower recommendations.
+    const gate = SCALE_IN_GATE_WINDOWS * window;
     const down = await waitFor(
       'back to minTasks',
       () => (running() === 1 ? true : undefined),
-      (window + 6 * INTERVAL_SECONDS) * 1000,
+      (gate + 6 * INTERVAL_SECONDS) * 1000,
     );
     const seconds = (Date.now() - stoppedAt) / 1000;
-    assert.ok(
-      seconds >= window - INTERVAL_SECONDS,
-      `scaled in after ${seconds} s, inside the ${window} s window`,
-    );
+    assert.ok(seconds >= gate - INTERVAL_SECONDS, `scaled in after ${seconds} s, inside the ${gate} s gate`);
     assert.ok(down.value);
   });
 });

@@ -57,8 +57,78 @@ for (const { periodSeconds, perMinute } of [
     const end = Math.floor(now / period) * period;
     for (const call of metrics.asked) {
       assert.equal(call.end, end, 'the window ends at the last complete period');
-      assert.equal(call.start, end - 3 * period, 'and reaches back three periods');
+      assert.equal(
+        call.start,
+        end - 6 * period,
+        'and reaches back six periods: five readable for the demand estimate',
+      );
       assert.ok(call.queries.every((q) => q.periodSeconds === (periodSeconds ?? 60)));
     }
   });
 }
+
+test('the request counts of every period read are kept newest first, for the demand estimate', async () => {
+  const sim = await convergedDemo();
+  const port: MetricsPort = {
+    getMetricData: (_region, queries, start) =>
+      Promise.resolve(
+        queries.map((q) => ({
+          id: q.id,
+          points:
+            q.metric === 'RequestCount'
+              ? [100, 200, 300].map((value, i) => ({ timestamp: start + i * 60_000, value }))
+              : [],
+        })),
+      ),
+  };
+  const observation = await observe({ ...sim.ports(), metrics: port }, sim.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:07.500Z'),
+  });
+  const traffic = observation.sites.get('demo')?.regions['us-east-1']?.traffic.stable;
+  assert.equal(traffic?.requestsPerMinute, 300, 'the newest');
+  assert.deepEqual(traffic?.recentRequestsPerMinute, [300, 200, 100]);
+});
+
+test('a due history read gives each site its requests per minute a day and a week earlier, both tracks added', async () => {
+  const sim = await convergedDemo();
+  const now = Date.parse('2026-11-28T12:00:07.500Z');
+  const end = Date.parse('2026-11-28T12:00:00Z');
+  const asked: [number, number][] = [];
+  const port: MetricsPort = {
+    getMetricData: (_region, queries, start, stop) => {
+      if (queries.some((q) => q.id.startsWith('h'))) asked.push([start, stop]);
+      return Promise.resolve(
+        queries.map((q) => ({
+          id: q.id,
+          // Every target group: 10 requests in the minute a day before now, 20 in the minute a week before.
+          points: q.id.startsWith('h')
+            ? [
+                { timestamp: end - 86_400_000, value: 10 },
+                { timestamp: end - 7 * 86_400_000, value: 20 },
+              ].filter((p) => p.timestamp >= start && p.timestamp < stop)
+            : [],
+        })),
+      );
+    },
+  };
+  const observation = await observe({ ...sim.ports(), metrics: port }, sim.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now,
+    historyDue: new Set(['demo']),
+  });
+  const history = observation.sites.get('demo')?.regions['us-east-1']?.history;
+  assert.equal(asked.length, 3, 'one call per range');
+  assert.equal(history?.readAt, now);
+  const at = (series: { from: number; requests: (number | undefined)[] }, t: number) =>
+    series.requests[(t - series.from) / 60_000];
+  assert.equal(at(history!.dayAgo, end - 86_400_000), 20, 'stable and canary added');
+  assert.equal(at(history!.weekAgo, end - 7 * 86_400_000), 40);
+  assert.equal(at(history!.dayAgo, end - 86_400_000 + 60_000), undefined, 'no datapoint, no number');
+});

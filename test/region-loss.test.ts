@@ -241,12 +241,13 @@ test('regions lost and restored in any order, whole or data plane only, between 
           assert.ok(wanted.includes(canonicalJson(live[0]!.config)), 'as an up region wants it');
         }
 
-        // Everything back, and the load gone: the world settles on the spec's minTasks after the window.
+        // Everything back, and the load gone: the world settles on the spec's minTasks after the
+        // scale-in gate (three 300 s windows, decide/autoscaler.ts).
         for (const region of REGIONS) s.sim.restoreRegion(region);
         s.dataDown.clear();
         s.demand = 0;
         s.sim.replicate();
-        for (let r = 0; r < 12; r += 1) await s.round();
+        for (let r = 0; r < 22; r += 1) await s.round();
         const latest = specItem(s.sim, 'demo', PRIMARY)!;
         for (const region of REGIONS)
           assert.deepEqual(

@@ -36,7 +36,7 @@ function stableOnly() {
   return document;
 }
 
-test('load above the target raises the region’s tasks; when it stops they return to minTasks after the window', async () => {
+test('load above the target raises the region’s tasks; when it stops they return to minTasks after the scale-in gate', async () => {
   const sim = newSim(['us-east-1', 'eu-west-1']);
   await storeSpec(sim, stableOnly()); // minTasks 3, target 600 requests per task per minute, window 300 s
   for (let m = 0; m < 3; m += 1) await passAt(sim, m);
@@ -49,16 +49,17 @@ test('load above the target raises the region’s tasks; when it stops they retu
   assert.equal(desiredTasks(sim, 'eu-west-1'), 3, 'the other region is unaffected');
 
   sim.setTraffic('us-east-1', 'demo-stable', { requestsPerMinute: 0 });
-  for (let m = 4; m <= 8; m += 1) {
+  // The recommendation of 5 ended at minute 4; scale-in waits three 300 s windows from then.
+  for (let m = 4; m <= 18; m += 1) {
     const held = await passAt(sim, m);
-    assert.equal(desiredTasks(sim, 'us-east-1'), 5, `minute ${m}: inside the window`);
+    assert.equal(desiredTasks(sim, 'us-east-1'), 5, `minute ${m}: inside the gate`);
     assert.equal(
       held.statuses.get('demo')!.regions['us-east-1']!.scaling!.decision.reason,
       'ScaleInStabilizing',
     );
   }
-  await passAt(sim, 9);
-  assert.equal(desiredTasks(sim, 'us-east-1'), 3, 'back to minTasks once the window has passed');
+  await passAt(sim, 19);
+  assert.equal(desiredTasks(sim, 'us-east-1'), 3, 'back to minTasks once the gate has passed');
 });
 
 test('a steady status is not rewritten while demand is unchanged', async () => {
@@ -109,8 +110,13 @@ test('a failing primary raises the failover region to carry its demand, until it
       `minute ${m}: the floor holds while us-east-1 proves itself`,
     );
   }
-  for (let m = 12; m <= 20; m += 1) await passAt(sim, m);
-  assert.equal(desiredTasks(sim, 'eu-west-1'), 3, 'restored to its own demand after a healthy window');
+  const restored: number[] = [];
+  for (let m = 12; m <= 30; m += 1) {
+    await passAt(sim, m);
+    if (desiredTasks(sim, 'eu-west-1') === 3) restored.push(m);
+  }
+  // Its own recommendation of 8 ended at minute 7: scale-in waits three 300 s windows from then.
+  assert.equal(restored[0], 22, 'restored to its own demand after a healthy window and the scale-in gate');
 });
 
 test('an unreachable region counts as failing too', async () => {

@@ -55,7 +55,7 @@ test('reading a minute not yet published is refused, so a policy never sees the 
   const { policy, views } = scripted();
   simulate(constant(6, 500), policy, model, 1);
   const view = views[5]!.metrics;
-  assert.equal(view.at(3).requests, 500);
+  assert.equal(view.at(3)?.requests, 500);
   assert.throws(() => view.at(4), RangeError);
   assert.throws(() => view.at(5), RangeError);
   assert.throws(() => views[1]!.metrics.at(0), RangeError);
@@ -82,8 +82,8 @@ test('requests per target divide by the healthy targets of that minute, as the A
   stream.record(0, 3000, 4);
   stream.record(1, 3000, 0);
   const view = stream.viewAt(3);
-  assert.equal(view.at(0).requestsPerTarget, 750);
-  assert.equal(view.at(1).requestsPerTarget, 3000, 'no healthy target: all requests on one');
+  assert.equal(view.at(0)?.requestsPerTarget, 750);
+  assert.equal(view.at(1)?.requestsPerTarget, 3000, 'no healthy target: all requests on one');
   assert.deepEqual(
     view.recent(5).map((p) => p.minute),
     [1, 0],
@@ -274,17 +274,17 @@ test('during a scale-out cooldown a further scale-out happens only when larger, 
 
 // ----- tandem's autoscaler as the benchmark drives it -----
 
-test('tandem carries its history across minutes: it scales in only after the stabilization window', () => {
+test('tandem carries its history across minutes: it scales in only after the scale-in gate of three windows', () => {
   const policy = tandemPolicy(tandemScalingPolicy({ minTasks: 1, maxTasks: 200 }));
   const requests = [...constant(10, 12_000), ...constant(20, 3000)];
   const run = simulate(requests, policy, model, 20);
   // Demand drops at minute 10 and is seen from minute 12; the recommendation of 20 held until
-  // minute 12, so the window keeps 20 tasks until it is 300 s old, at minute 17.
+  // minute 12, so the gate keeps 20 tasks until it is 3 × 300 s old, at minute 27.
   assert.deepEqual(
     run.actions.map((a) => [a.minute, a.from, a.to]),
-    [[17, 20, 5]],
+    [[27, 20, 5]],
   );
-  assert.match(run.minutes[14]!.reason, /ScaleInStabilizing/);
+  assert.match(run.minutes[20]!.reason, /ScaleInStabilizing/);
 });
 
 test('flapping is a scale-in followed by a scale-out within the window', () => {
@@ -310,6 +310,25 @@ test('a trace file is minute,requests per line, with or without a header', () =>
   assert.deepEqual(ok(parseTraceCsv('minute,requests\n0,10\n1,20\n', 'a.csv')).requests, [10, 20]);
   const bare = ok(parseTraceCsv('5, 10\r\n6,20.5\n\n# a comment\n7,0', 'b.csv'));
   assert.deepEqual([bare.firstMinute, bare.requests], [5, [10, 20.5, 0]]);
+});
+
+test('a minute without requests publishes no datapoint: a policy sees a gap, not a zero', () => {
+  const stream = new MetricStream(2);
+  stream.record(0, 3000, 4);
+  stream.record(1, 0, 4);
+  stream.record(2, 0, 4);
+  const view = stream.viewAt(4);
+  assert.equal(view.at(1), undefined);
+  assert.deepEqual(
+    view.recent(3).map((p) => p.minute),
+    [0],
+  );
+  assert.equal(view.latest()?.minute, 0, 'the newest published datapoint, however old');
+});
+
+test('target tracking does not scale in on minutes without requests', () => {
+  const out = feed(tt(), [...Array(3).fill(300), ...Array(20).fill(0)], 20);
+  assert.ok(out.every((n) => n === 20));
 });
 
 test('minutes missing from a trace count as minutes without requests, and the description says so', () => {

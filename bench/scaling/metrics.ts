@@ -1,14 +1,16 @@
 /**
  * The ALB metric stream as CloudWatch holds it. Every policy reads the same
  * RequestCount stream, late by the model's delay; RequestCountPerTarget divides
- * it by the region's own healthy targets in that minute, as the ALB does.
+ * it by the region's own healthy targets in that minute, as the ALB does. A
+ * minute without requests has no datapoint at all: the ALB publishes none, and
+ * a policy sees a gap, not a zero.
  */
 
 /** One published one-minute datapoint. */
 export interface Datapoint {
   /** Trace minute (0-based) the datapoint covers. */
   minute: number;
-  /** RequestCount: requests the region received in that minute. */
+  /** RequestCount: requests the region received in that minute (never 0: such a minute has no datapoint). */
   requests: number;
   /** Healthy targets serving in that minute. */
   healthyTargets: number;
@@ -18,18 +20,24 @@ export interface Datapoint {
 
 /** What a policy can read at one decision instant: only published datapoints. */
 export interface MetricView {
-  /** Newest minute with a published datapoint; undefined before the first is published. */
+  /** Newest minute whose datapoint (if it has one) is readable; undefined before the first. */
   readonly newestMinute: number | undefined;
-  /** The newest published datapoint. */
+  /** The newest published datapoint, however old. */
   latest(): Datapoint | undefined;
-  /** The newest `count` published datapoints, newest first (fewer near the start of a trace). */
+  /**
+   * The datapoints of the newest `count` readable minutes, newest first: fewer
+   * near the start of a trace and where a minute had no requests.
+   */
   recent(count: number): Datapoint[];
-  /** The datapoint of `minute`; a RangeError for a minute not yet published (the future). */
-  at(minute: number): Datapoint;
+  /**
+   * The datapoint of `minute`, undefined when that minute had no requests; a
+   * RangeError for a minute not yet readable (the future) or before minute 0.
+   */
+  at(minute: number): Datapoint | undefined;
 }
 
 export class MetricStream {
-  private readonly points: Datapoint[] = [];
+  private readonly points: (Datapoint | undefined)[] = [];
 
   constructor(private readonly delayMinutes: number) {}
 
@@ -38,12 +46,16 @@ export class MetricStream {
     if (minute !== this.points.length) {
       throw new RangeError(`datapoint for minute ${minute} recorded after minute ${this.points.length - 1}`);
     }
-    this.points.push({
-      minute,
-      requests,
-      healthyTargets,
-      requestsPerTarget: healthyTargets === 0 ? requests : requests / healthyTargets,
-    });
+    this.points.push(
+      requests > 0
+        ? {
+            minute,
+            requests,
+            healthyTargets,
+            requestsPerTarget: healthyTargets === 0 ? requests : requests / healthyTargets,
+          }
+        : undefined,
+    );
   }
 
   /** The stream as readable at the start of `minute`: datapoints up to minute − delay. */
@@ -51,21 +63,27 @@ export class MetricStream {
     const newest = Math.min(minute - this.delayMinutes, this.points.length - 1);
     const points = this.points;
     const newestMinute = newest >= 0 ? newest : undefined;
-    const at = (m: number): Datapoint => {
+    const at = (m: number): Datapoint | undefined => {
       if (newestMinute === undefined || m > newestMinute || m < 0 || !Number.isInteger(m)) {
         throw new RangeError(
           `minute ${m} is not published at the start of minute ${minute} (newest: ${newestMinute ?? 'none'})`,
         );
       }
-      return points[m]!;
+      return points[m];
     };
     return {
       newestMinute,
-      latest: () => (newestMinute === undefined ? undefined : points[newestMinute]),
+      latest: () => {
+        for (let m = newestMinute ?? -1; m >= 0; m -= 1) if (points[m] !== undefined) return points[m];
+        return undefined;
+      },
       recent: (count) => {
         if (newestMinute === undefined) return [];
         const out: Datapoint[] = [];
-        for (let m = newestMinute; m >= 0 && out.length < count; m -= 1) out.push(points[m]!);
+        for (let m = newestMinute; m >= 0 && m > newestMinute - count; m -= 1) {
+          const point = points[m];
+          if (point !== undefined) out.push(point);
+        }
         return out;
       },
       at,

@@ -36,4 +36,6 @@ export interface PolicyEntry {
   create: (requests: readonly number[]) => Policy;
   /** Diagnosis only: a region that differs from the shared model (e.g. a fresher metric). */
   model?: Partial<RegionModel>;
+  /** Run only on these traces (e.g. a declared event that fits one trace); default every trace. */
+  traces?: readonly string[];
 }

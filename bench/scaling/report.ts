@@ -1,5 +1,14 @@
-import type { FrontierRow } from './frontier.ts';
-import { FIXED, flaps, ratio, TANDEM, TARGET_TRACKING, type Goal, type TraceResults } from './goals.ts';
+import {
+  FIXED,
+  flaps,
+  ORACLE,
+  ratio,
+  TANDEM,
+  TANDEM_SCHEDULED,
+  TARGET_TRACKING,
+  type Goal,
+  type TraceResults,
+} from './goals.ts';
 
 /** Prints a Markdown table, padded so it reads in a terminal too. */
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[], left = 2): void {
@@ -17,15 +26,16 @@ const oneDecimal = (n: number) =>
   n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 /**
- * The main table: every trace, the three policies, and the ratios to target
- * tracking; flaps are scale-ins followed by a scale-out within `windowMinutes`.
+ * The main table: every trace, the policies compared (and tandem with a
+ * declared event where one was run), and the ratios to target tracking; flaps are scale-ins followed by a scale-out within `windowMinutes`.
  */
 export function printResults(results: readonly TraceResults[], windowMinutes: number): void {
   const rows: string[][] = [];
   for (const r of results) {
     const tt = r.runs.get(TARGET_TRACKING)!;
-    for (const policy of [TANDEM, TARGET_TRACKING, FIXED]) {
-      const run = r.runs.get(policy)!;
+    for (const policy of [TANDEM, TARGET_TRACKING, FIXED, ORACLE, TANDEM_SCHEDULED]) {
+      const run = r.runs.get(policy);
+      if (run === undefined) continue;
       const compared = policy !== TARGET_TRACKING;
       rows.push([
         r.trace,
@@ -56,20 +66,24 @@ export function printResults(results: readonly TraceResults[], windowMinutes: nu
   );
 }
 
-/** Diagnosis rows: named variants against target tracking, overload only. */
-export function printVariants(results: readonly TraceResults[], variants: readonly string[]): void {
+/** Diagnosis rows: named policies against a baseline policy, overload only. */
+export function printVariants(
+  results: readonly TraceResults[],
+  baseline: string,
+  variants: readonly string[],
+): void {
   const rows = results.map((r) => {
-    const tt = r.runs.get(TARGET_TRACKING)!.overloadedTaskMinutes;
+    const b = r.runs.get(baseline)!.overloadedTaskMinutes;
     return [
       r.trace,
-      oneDecimal(tt),
-      ...[TANDEM, ...variants].flatMap((v) => {
+      oneDecimal(b),
+      ...variants.map((v) => {
         const o = r.runs.get(v)!.overloadedTaskMinutes;
-        return [`${oneDecimal(o)} (${ratio(o, tt)})`];
+        return `${oneDecimal(o)} (${ratio(o, b)})`;
       }),
     ];
   });
-  printTable(['trace', TARGET_TRACKING, TANDEM, ...variants], rows, 1);
+  printTable(['trace', baseline, ...variants], rows, 1);
 }
 
 /** Minute by minute around `from`, for tandem and target tracking. */
@@ -109,41 +123,11 @@ export function printTimeline(results: TraceResults, from: number, minutes: numb
   );
 }
 
-/** The headroom frontier: per target, overload / TT (median over reruns), cost / TT and the goals met. */
-export function printFrontier(rows: readonly FrontierRow[]): void {
-  const traces = rows[0]?.overload.map((o) => o.trace) ?? [];
-  printTable(
-    ['tandem target', 'headroom', ...traces.map((t) => `${t} overload / TT`), 'task-min / TT', 'goals met'],
-    rows.map((row) => {
-      const met = [
-        ...row.overload.filter((o) => o.met).map((o) => o.trace),
-        ...(row.costMet ? ['cost'] : []),
-      ];
-      return [
-        String(row.target),
-        `${row.headroom.toFixed(2)}×`,
-        ...row.overload.map(
-          (o) => `${ratioText(o.ratio)}${o.median === undefined ? '' : ` (${ratioText(o.median)})`}`,
-        ),
-        row.cost.toFixed(2),
-        met.length === 0 ? 'none' : met.join(', '),
-      ];
-    }),
-    1,
-  );
-}
-
 export function printGoals(goals: readonly Goal[]): void {
   for (const goal of goals) {
-    const mark = goal.ok === undefined ? 'SKIP' : goal.ok ? 'PASS' : 'FAIL';
+    const mark = goal.ok === undefined ? 'NOT EVALUATED' : goal.ok ? 'PASS' : 'FAIL';
     console.log(`  ${mark}  ${goal.name}\n        measured: ${goal.measured}`);
   }
-}
-
-/** A computed ratio as `ratio` writes one: "n/a (both 0)" for undefined, "∞" when only the baseline is 0. */
-function ratioText(value: number | undefined): string {
-  if (value === undefined) return 'n/a (both 0)';
-  return Number.isFinite(value) ? value.toFixed(2) : '∞';
 }
 
 /** Requests per healthy task, marked when above the capacity C. */

@@ -45,17 +45,17 @@ export function targetTrackingPolicy(options: TargetTrackingOptions): Policy {
   let cooldownBase = 0;
   return {
     decide(view) {
-      const points = view.metrics.recent(Math.max(options.scaleOutDatapoints, options.scaleInDatapoints));
-      const latest = points[0];
+      // A minute without requests has no datapoint: it breaches neither alarm, so missing data never scales in.
+      const outPoints = view.metrics.recent(options.scaleOutDatapoints);
+      const inPoints = view.metrics.recent(options.scaleInDatapoints);
+      const latest = view.metrics.latest();
       if (latest === undefined) return { tasks: view.desired, reason: 'INSUFFICIENT_DATA' };
       const high =
-        points.length >= options.scaleOutDatapoints &&
-        points.slice(0, options.scaleOutDatapoints).every((p) => p.requestsPerTarget > options.target);
+        outPoints.length === options.scaleOutDatapoints &&
+        outPoints.every((p) => p.requestsPerTarget > options.target);
       const low =
-        points.length >= options.scaleInDatapoints &&
-        points
-          .slice(0, options.scaleInDatapoints)
-          .every((p) => p.requestsPerTarget < options.scaleInRatio * options.target);
+        inPoints.length === options.scaleInDatapoints &&
+        inPoints.every((p) => p.requestsPerTarget < options.scaleInRatio * options.target);
       const capacityFor = (capacity: number) =>
         Math.ceil((capacity * latest.requestsPerTarget) / options.target);
 

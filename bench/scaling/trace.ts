@@ -34,7 +34,8 @@ const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
  * Parses `minute,requests` lines. The first line may be a header (any line whose
  * fields are not numbers); blank lines and lines starting with `#` are skipped.
  * Minutes must be whole, non-negative and increasing; requests non-negative.
- * Minutes missing between two lines count as minutes with no requests.
+ * Minutes missing between two lines count as minutes with no requests (which
+ * publish no datapoint). A byte-order mark and quoted fields are accepted.
  */
 export function parseTraceCsv(text: string, source: string, name = source): TraceResult {
   const fail = (message: string, line?: number): TraceResult => ({
@@ -46,12 +47,19 @@ export function parseTraceCsv(text: string, source: string, name = source): Trac
   let previous: number | undefined;
   let filled = 0;
   let seenLine = false;
-  const lines = text.split(/\r?\n/);
+  // A spreadsheet's export may start with a byte-order mark.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (let i = 0; i < lines.length; i += 1) {
     const lineNo = i + 1;
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const fields = line.split(',').map((f) => f.trim());
+    // Quoted fields ("0","12") are common in exports; the quotes carry nothing here.
+    const fields = line.split(',').map((f) =>
+      f
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+    );
     if (fields.length !== 2) {
       return fail(`expected "minute,requests" (2 fields), found ${fields.length}: "${line}"`, lineNo);
     }
@@ -93,7 +101,7 @@ export function parseTraceCsv(text: string, source: string, name = source): Trac
       name,
       description:
         `${source}: ${requests.length} minutes` +
-        (filled > 0 ? ` (${filled} missing minutes counted as 0 requests)` : ''),
+        (filled > 0 ? ` (${filled} missing minutes counted as 0 requests: no datapoint)` : ''),
       firstMinute,
       requests,
     },

@@ -22,10 +22,11 @@ function generate(
   minutes: number,
   seed: number,
   level: (m: number) => number,
+  noise = NOISE,
 ): Trace {
   const random: Random = seededRandom(seed);
   const requests = Array.from({ length: minutes }, (_, m) =>
-    Math.max(0, Math.round(level(m) * (1 + NOISE * gaussian(random)))),
+    Math.max(0, Math.round(level(m) * (1 + noise * gaussian(random)))),
   );
   return { name, description, firstMinute: 0, requests };
 }
@@ -60,14 +61,18 @@ export function flashCrowdTrace(variant = 0): Trace {
   );
 }
 
-/** Levels of the step trace, each held for STEP_MINUTES. */
-export const STEP_LEVELS: readonly number[] = [6_000, 12_000, 24_000, 12_000, 6_000, 6_000];
+/**
+ * Levels of the step trace, each held for STEP_MINUTES: half a task off exact
+ * multiples of the target (600), so a level is not one a tolerance band can
+ * hold a count exactly at.
+ */
+export const STEP_LEVELS: readonly number[] = [6_300, 12_300, 24_300, 12_300, 6_300, 6_300];
 export const STEP_MINUTES = 240;
 
 export function stepTrace(variant = 0): Trace {
   return generate(
     'step',
-    '1 day of 4-hour steps: 6,000 → 12,000 → 24,000 → 12,000 → 6,000 requests/min, each within one minute',
+    '1 day of 4-hour steps: 6,300 → 12,300 → 24,300 → 12,300 → 6,300 requests/min, each within one minute',
     DAY,
     14 + 100 * variant,
     (m) => STEP_LEVELS[Math.floor(m / STEP_MINUTES)]!,
@@ -84,9 +89,100 @@ export function sawtoothTrace(variant = 0): Trace {
   );
 }
 
+/** Herds: clients that all come back at once, 6× the base, fading with a 10-minute time constant. */
+export const HERDS = [9 * 60, 15 * 60] as const;
+
+/**
+ * The declared event a person who knows the herds are coming would write:
+ * from two minutes before each (a task takes one or two to start), enough tasks
+ * to carry the herd's first minutes at capacity (54,000 / 1,000 = 54, and a
+ * margin), for the minutes until the reactive loop's own tasks serve.
+ */
+export const HERD_EVENT = {
+  name: 'clients return',
+  cron: `58 ${HERDS.map((h) => h / 60 - 1).join(',')} * * *`,
+  durationMinutes: 5,
+  minTasks: 56,
+} as const;
+
+export function herdTrace(variant = 0): Trace {
+  return generate(
+    'herd',
+    '1 day at 9,000 requests/min; at 09:00 and 15:00 clients return at once (54,000), fading back with a 10-min time constant',
+    DAY,
+    16 + 100 * variant,
+    (m) => {
+      const since = Math.max(...HERDS.map((h) => (m >= h ? m - h : -1)));
+      return since < 0 ? 9_000 : 9_000 + 45_000 * Math.exp(-since / 10);
+    },
+  );
+}
+
+/** The outage: the region out of the CDN's rotation, receiving nothing. */
+export const OUTAGE = { start: 10 * 60, minutes: 45 } as const;
+
+export function outageReturnTrace(variant = 0): Trace {
+  return generate(
+    'outage-return',
+    '1 day at 12,000 requests/min; none from 10:00 for 45 min (no datapoints), then all at once with retries (36,000 fading over 10 min)',
+    DAY,
+    17 + 100 * variant,
+    (m) => {
+      const back = OUTAGE.start + OUTAGE.minutes;
+      if (m >= OUTAGE.start && m < back) return 0;
+      return m < back ? 12_000 : 12_000 + 24_000 * Math.exp(-(m - back) / 10);
+    },
+  );
+}
+
+/** Cron spikes: CRON_SPIKE.minutes minutes from minute CRON_SPIKE.at of every hour. */
+export const CRON_SPIKE = { at: 20, minutes: 15 } as const;
+
+export function cronSpikesTrace(variant = 0): Trace {
+  return generate(
+    'cron-spikes',
+    '3 days at 6,000 requests/min; a job adds 24,000 for 15 min from minute 20 of every hour',
+    3 * DAY,
+    18 + 100 * variant,
+    (m) => (m % 60 >= CRON_SPIKE.at && m % 60 < CRON_SPIKE.at + CRON_SPIKE.minutes ? 30_000 : 6_000),
+  );
+}
+
+/** As noisy as the NASA week is minute to minute (its counts are small, so their noise is large). */
+const DOUBLE_PEAK_NOISE = 0.12;
+
+export function doublePeakTrace(variant = 0): Trace {
+  const peak = (m: number, hour: number, width: number) => Math.exp(-(((m / 60 - hour) / width) ** 2));
+  return generate(
+    'double-peak',
+    '1 day, 4,000 requests/min at night, peaks of 24,000 at 12:00 and 28,000 at 20:00, 12 % noise',
+    DAY,
+    19 + 100 * variant,
+    (m) => 4_000 + 20_000 * peak(m, 12, 1.5) + 24_000 * peak(m, 20, 2),
+    DOUBLE_PEAK_NOISE,
+  );
+}
+
+/** The newsletter goes out at CAMPAIGN_START. */
+export const CAMPAIGN_START = 9 * 60;
+
+export function campaignTrace(variant = 0): Trace {
+  return generate(
+    'campaign',
+    '1 day at 6,000 requests/min; a newsletter at 09:00 brings 48,000 within 5 min, fading with a 90-min time constant',
+    DAY,
+    20 + 100 * variant,
+    (m) => {
+      if (m < CAMPAIGN_START) return 6_000;
+      const since = m - CAMPAIGN_START;
+      return 6_000 + 42_000 * Math.min(1, since / 5) * Math.exp(-Math.max(0, since - 5) / 90);
+    },
+  );
+}
+
 /** The NASA week scaled by NASA_SCALE, or the reason it cannot be read. */
 export async function nasaTrace(): Promise<TraceResult> {
-  const read = await readTraceFile(fileURLToPath(NASA_TRACE_URL), 'nasa-1995');
+  const read = await readTraceFile(fileURLToPath(NASA_TRACE_URL), 'diurnal-week');
   if (!read.ok) return read;
   return {
     ok: true,
@@ -110,6 +206,11 @@ export function syntheticTraces(variant = 0): Trace[] {
     flashCrowdTrace(variant),
     stepTrace(variant),
     sawtoothTrace(variant),
+    herdTrace(variant),
+    outageReturnTrace(variant),
+    cronSpikesTrace(variant),
+    doublePeakTrace(variant),
+    campaignTrace(variant),
   ];
 }
 

@@ -2,7 +2,15 @@ import { isOwnedBy } from '../model/tags.ts';
 import type { ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type { FailedRollout, RegionScaling, RegionStatus, SiteStatus } from '../model/status.ts';
 import type { Site, SiteSpec } from '../spec/schema.ts';
-import { decideTasks, nextHistory, type ScalingDecision, type ScalingPolicy } from './autoscaler.ts';
+import { buildForecast, type Forecast, forecastFloor } from './forecast.ts';
+import { scheduledFloor } from './schedule.ts';
+import {
+  decideTasks,
+  nextHistory,
+  type ScalingDecision,
+  type ScalingInput,
+  type ScalingPolicy,
+} from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type Handover, type PeerRegion } from './handover.ts';
 import { decideOriginOrder, type OriginOrder } from './origin-order.ts';
@@ -273,7 +281,8 @@ function decideRegion(
   const handover = health.failing
     ? {}
     : handOverFloor(site.spec, region, requests, before, peers, context.now);
-  const decision = scalingDecision(site, region, seen, before, policy, handover, context);
+  const forecast = forecastState(seen, before, context.now);
+  const decision = scalingDecision(site, region, seen, before, policy, handover, context, forecast.value);
   const lastHealthy = health.failing
     ? before?.lastHealthyRequestsPerMinute
     : (requests ?? before?.lastHealthyRequestsPerMinute);
@@ -292,8 +301,28 @@ function decideRegion(
       ...optional('unhealthySince', health.unhealthySince),
       ...optional('heldSince', decision.heldSince),
       ...optional('healthySince', health.healthySince),
+      ...(forecast.readAt === undefined
+        ? {}
+        : { forecast: forecast as { readAt: number; value?: Forecast } }),
     },
   };
+}
+
+/** A forecast built from this pass's history read, else the one status kept. */
+function forecastState(
+  seen: ObservedRegion | undefined,
+  before: RegionScaling | undefined,
+  now: number,
+): { readAt?: number; value?: Forecast } {
+  const history = seen?.history;
+  if (history === undefined) return before?.forecast ?? {};
+  const value = buildForecast({
+    now,
+    today: history.today,
+    dayAgo: history.dayAgo,
+    weekAgo: history.weekAgo,
+  });
+  return { readAt: history.readAt, ...(value === undefined ? {} : { value }) };
 }
 
 function scalingPolicy(spec: SiteSpec, region: SpecRegion): ScalingPolicy {
@@ -341,6 +370,7 @@ function scalingDecision(
   policy: ScalingPolicy,
   handover: Handover,
   context: SiteContext,
+  forecast: Forecast | undefined,
 ): ScalingDecision {
   const name = site.metadata.name;
   const services = (seen?.services ?? []).filter((s) => s.status === 'ACTIVE' && isOwnedBy(s.tags, name));
@@ -363,17 +393,42 @@ function scalingDecision(
     running: services.reduce((sum, s) => sum + s.runningCount, 0),
     desired,
     ...optional('requestsPerMinute', requestsOf(seen)),
+    ...optional('recentRequestsPerMinute', recentRequestsOf(seen)),
     ...optional('cpuPercent', averageCpu(seen, name)),
     // A rollout this spec asked for carries the new count with it; one still finishing from
     // before (an earlier spec, a change by hand) holds scale-in until it completes.
     rolloutInProgress: services.some(
       (s) => s.rolloutInProgress && !context.wantedFamilies.has(s.taskDefinition),
     ),
-    ...optional('floor', handover.floor),
-    ...optional('floorBecause', handover.because),
+    ...floorOf(site.spec, region, handover, context.now),
+    ...optional('forecast', forecastFloor(forecast, context.now, policy.targetRequestsPerTask)),
     ...optional('heldSince', before?.heldSince),
     history: before?.history ?? [],
   });
+}
+
+/**
+ * The higher of the failover handover's floor and the declared events' (scaling.schedule), the
+ * latter within the region's minTasks and maxTasks; with its reason, for the decision.
+ */
+function floorOf(
+  spec: SiteSpec,
+  region: SpecRegion,
+  handover: Handover,
+  now: number,
+): Pick<ScalingInput, 'floor' | 'floorBecause' | 'floorReason'> {
+  const scheduled = scheduledFloor(spec.scaling.schedule, region.name, now);
+  const tasks =
+    scheduled === undefined
+      ? undefined
+      : Math.min(Math.max(scheduled.tasks, region.minTasks), region.maxTasks);
+  if (tasks !== undefined && scheduled !== undefined && tasks > (handover.floor ?? 0)) {
+    return { floor: tasks, floorBecause: scheduled.because, floorReason: 'Scheduled' };
+  }
+  return {
+    ...optional('floor', handover.floor),
+    ...optional('floorBecause', handover.because),
+  };
 }
 
 type FailureSignal = 'unobserved' | 'noHealthyTargets' | 'errors';
@@ -400,6 +455,15 @@ function failureSignal(
   return requests >= MIN_REQUESTS_FOR_ERROR_SHARE && (100 * errors) / requests > errorPercent
     ? 'errors'
     : undefined;
+}
+
+/** Both tracks' request series added minute by minute, newest first; undefined when neither has one. */
+function recentRequestsOf(region: ObservedRegion | undefined): number[] | undefined {
+  const stable = region?.traffic.stable.recentRequestsPerMinute;
+  const canary = region?.traffic.canary.recentRequestsPerMinute;
+  if (stable === undefined && canary === undefined) return undefined;
+  const length = Math.max(stable?.length ?? 0, canary?.length ?? 0);
+  return Array.from({ length }, (_, i) => (stable?.[i] ?? 0) + (canary?.[i] ?? 0));
 }
 
 function requestsOf(region: ObservedRegion | undefined): number | undefined {

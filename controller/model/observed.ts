@@ -26,6 +26,8 @@ export interface TaggedRule extends RuleState {
 /** One track's metrics over the latest minute CloudWatch has; a field is absent when it had no data. */
 export interface TrafficSample {
   requestsPerMinute?: number;
+  /** Requests per minute of each period read, newest first: the autoscaler's demand estimate smooths them. */
+  recentRequestsPerMinute?: number[];
   errors5xxPerMinute?: number;
   healthyTargets?: number;
   p95LatencyMs?: number;
@@ -51,6 +53,26 @@ export interface ObservedRegion {
   /** Task definitions in families named for the site. */
   taskDefinitions: ObservedTaskDefinition[];
   traffic: { stable: TrafficSample; canary: TrafficSample };
+  /**
+   * Set on the passes that read the request history for the forecast (at most once an hour, see
+   * reconcile/observe.ts): both tracks' requests per minute, today's last hour and the same span a
+   * day and a week earlier.
+   */
+  history?: RequestHistory;
+}
+
+/** Requests per minute from `from` (epoch ms); null where there was no datapoint. */
+export interface HistorySeries {
+  from: number;
+  requests: (number | undefined)[];
+}
+
+export interface RequestHistory {
+  /** Epoch milliseconds of the read. */
+  readAt: number;
+  today: HistorySeries;
+  dayAgo: HistorySeries;
+  weekAgo: HistorySeries;
 }
 
 export interface ObservedDistribution extends DistributionSummary {

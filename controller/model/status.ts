@@ -1,3 +1,4 @@
+import type { Forecast } from '../decide/forecast.ts';
 /**
  * Status, Kubernetes style: conditions keyed by type (kstatus vocabulary plus
  * tandem's own), per-region counts, and what the last pass did.
@@ -58,6 +59,11 @@ export interface RegionScaling {
   heldSince?: number;
   /** Set while the region has recovered for less than a full window. */
   healthySince?: number;
+  /**
+   * The seasonal forecast (decide/forecast.ts) and when its history was last read: the
+   * reconciler reads it again an hour later, and keeps it here between.
+   */
+  forecast?: { readAt: number; value?: Forecast };
 }
 
 /** Another region's demand this region carries: the CDN sends it here while that region fails. */

@@ -16,6 +16,8 @@ import type {
   ObservedRegion,
   ObservedTaskDefinition,
   ObservedSite,
+  HistorySeries,
+  RequestHistory,
   TaggedRule,
   TaggedTargetGroup,
   TrafficSample,
@@ -33,6 +35,8 @@ import type { Ports } from '../ports/index.ts';
 import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../ports/load-balancer.ts';
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
 import type { Page } from '../ports/page.ts';
+import { DEMAND_DATAPOINTS } from '../decide/autoscaler.ts';
+import { COMPARE_MINUTES, DAY_MS, HORIZON_MINUTES, WEEK_MS } from '../decide/forecast.ts';
 import { allSettled } from './settle.ts';
 
 export interface ObserveInput {
@@ -45,6 +49,8 @@ export interface ObserveInput {
   knownDistributions: Readonly<Record<string, string | undefined>>;
   /** Epoch milliseconds; metrics are read for the last complete minute before it. */
   now: number;
+  /** Sites whose request history (for the forecast) is due this pass: read at most once an hour. */
+  historyDue?: ReadonlySet<string>;
 }
 
 export interface Observation {
@@ -125,9 +131,28 @@ async function observeRegion(
       input.now,
     );
 
+    const owned = targetGroups.filter((tg) => isOwnedBy(tg.tags, siteOfGroup(tg.name) ?? ''));
+    const due = input.historyDue ?? new Set<string>();
+    const history =
+      due.size === 0
+        ? undefined
+        : await readHistory(
+            ports,
+            where,
+            owned.filter((tg) => due.has(siteOfGroup(tg.name) ?? '')),
+            input.now,
+          );
+
     const perSite = new Map<string, ObservedRegion>();
     const listeners = regionListeners(where);
-    for (const name of input.sites) perSite.set(name, { ...emptyRegion(region), listeners });
+    for (const name of input.sites) {
+      const read = history === undefined || !due.has(name) ? undefined : historyOf(history, name, input.now);
+      perSite.set(name, {
+        ...emptyRegion(region),
+        listeners,
+        ...(read === undefined ? {} : { history: read }),
+      });
+    }
     const at = (site: string | undefined) =>
       site !== undefined && siteSet.has(site) ? perSite.get(site) : undefined;
     for (const td of taskDefinitions) at(siteOfFamily(td.family))?.taskDefinitions.push(td);
@@ -261,7 +286,8 @@ export const METRIC_QUERIES_PER_TARGET_GROUP = TARGET_GROUP_METRICS.length + 1;
  * The latest period CloudWatch has for each owned target group (requests, 5xx,
  * healthy targets, p95 latency) and its service (CPU), keyed by their shared
  * name `<site>-<track>`. ALB metrics arrive about a period late, so the window
- * reaches back three periods and takes the newest point. Missing metrics leave
+ * reaches back DEMAND_DATAPOINTS + 1 periods and takes the newest point; for
+ * requests it keeps the whole series too (`recentRequestsPerMinute`). Missing metrics leave
  * the sample empty; they never fail the region, since the world can still be
  * converged without them.
  */
@@ -273,7 +299,10 @@ async function readTraffic(
   now: number,
 ): Promise<Map<string, TrafficSample>> {
   const queries: MetricQuery[] = [];
-  const owners = new Map<string, { name: string; key: keyof TrafficSample; scale: number }>();
+  const owners = new Map<
+    string,
+    { name: string; key: Exclude<keyof TrafficSample, 'recentRequestsPerMinute'>; scale: number }
+  >();
   groups.forEach((tg, i) => {
     for (const [j, m] of TARGET_GROUP_METRICS.entries()) {
       const id = `t${i}_${j}`;
@@ -307,12 +336,15 @@ async function readTraffic(
   });
   const period = periodSeconds * 1000;
   const end = Math.floor(now / period) * period;
+  // ALB metrics land about a period late, so the newest period is rarely there; the window
+  // reaches back far enough for the DEMAND_DATAPOINTS the autoscaler's demand estimate smooths.
+  const start = end - (DEMAND_DATAPOINTS + 1) * period;
   const samples = new Map<string, TrafficSample>();
   let series: MetricSeries[];
   try {
     const answers = await allSettled(
       chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
-        ports.metrics.getMetricData(where.region, batch, end - 3 * period, end),
+        ports.metrics.getMetricData(where.region, batch, start, end),
       ),
     );
     series = answers.flat();
@@ -321,13 +353,108 @@ async function readTraffic(
   }
   for (const s of series) {
     const owner = owners.get(s.id);
-    const latest = s.points.at(-1);
-    if (owner === undefined || latest === undefined || !Number.isFinite(latest.value)) continue;
+    const points = s.points.filter((p) => Number.isFinite(p.value));
+    const latest = points.at(-1);
+    if (owner === undefined || latest === undefined) continue;
     const sample = samples.get(owner.name) ?? {};
+    if (owner.key === 'requestsPerMinute') {
+      sample.recentRequestsPerMinute = points.map((p) => p.value * owner.scale).reverse();
+    }
     sample[owner.key] = latest.value * owner.scale;
     samples.set(owner.name, sample);
   }
   return samples;
+}
+
+const MINUTE = 60_000;
+
+/** Per site, per time range, requests per minute (both tracks added); undefined when a read failed. */
+type HistoryRead = Map<
+  string,
+  { today: Map<number, number>; dayAgo: Map<number, number>; weekAgo: Map<number, number> }
+>;
+
+/**
+ * The forecast's history (decide/forecast.ts): RequestCount per minute for
+ * each due target group, over today's last hour and the same span a day and
+ * a week earlier. GetMetricData takes one time range a call, so a read is one
+ * batch of up to 500 target groups per range: three calls an hour per 500
+ * groups, none on the passes between. Undefined when a call failed (the next
+ * pass tries again).
+ */
+async function readHistory(
+  ports: Ports,
+  where: RegionPlatform,
+  groups: readonly TaggedTargetGroup[],
+  now: number,
+): Promise<HistoryRead | undefined> {
+  const end = Math.floor(now / MINUTE) * MINUTE;
+  const queries: MetricQuery[] = groups.map((tg, i) => ({
+    id: `h${i}`,
+    namespace: 'AWS/ApplicationELB',
+    metric: 'RequestCount',
+    dimensions: {
+      TargetGroup: targetGroupDimension(tg.arn),
+      LoadBalancer: loadBalancerDimension(where.loadBalancerArn),
+    },
+    stat: 'Sum',
+    periodSeconds: 60,
+  }));
+  const ranges = {
+    today: [end - COMPARE_MINUTES * MINUTE, end],
+    dayAgo: [end - DAY_MS - COMPARE_MINUTES * MINUTE, end - DAY_MS + HORIZON_MINUTES * MINUTE],
+    weekAgo: [end - WEEK_MS - COMPARE_MINUTES * MINUTE, end - WEEK_MS + HORIZON_MINUTES * MINUTE],
+  } as const;
+  const read: HistoryRead = new Map();
+  for (const tg of groups) {
+    const site = siteOfGroup(tg.name) ?? '';
+    if (!read.has(site)) read.set(site, { today: new Map(), dayAgo: new Map(), weekAgo: new Map() });
+  }
+  if (queries.length === 0) return read;
+  try {
+    for (const [key, [start, stop]] of Object.entries(ranges) as [
+      keyof typeof ranges,
+      readonly [number, number],
+    ][]) {
+      const series = (
+        await allSettled(
+          chunk(queries, GET_METRIC_DATA_MAX).map((batch) =>
+            ports.metrics.getMetricData(where.region, batch, start, stop),
+          ),
+        )
+      ).flat();
+      for (const s of series) {
+        const tg = groups[Number(s.id.slice(1))];
+        if (tg === undefined) continue;
+        const minutes = read.get(siteOfGroup(tg.name) ?? '')![key];
+        for (const p of s.points) {
+          if (!Number.isFinite(p.value)) continue;
+          const minute = Math.floor(p.timestamp / MINUTE) * MINUTE;
+          minutes.set(minute, (minutes.get(minute) ?? 0) + p.value);
+        }
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return read;
+}
+
+/** One site's history as per-minute series; a site without target groups has empty ones. */
+function historyOf(read: HistoryRead, site: string, now: number): RequestHistory {
+  const end = Math.floor(now / MINUTE) * MINUTE;
+  const minutes = read.get(site);
+  const series = (values: Map<number, number> | undefined, from: number, count: number): HistorySeries => ({
+    from,
+    requests: Array.from({ length: count }, (_, i) => values?.get(from + i * MINUTE)),
+  });
+  const span = COMPARE_MINUTES + HORIZON_MINUTES;
+  return {
+    readAt: now,
+    today: series(minutes?.today, end - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES),
+    dayAgo: series(minutes?.dayAgo, end - DAY_MS - COMPARE_MINUTES * MINUTE, span),
+    weekAgo: series(minutes?.weekAgo, end - WEEK_MS - COMPARE_MINUTES * MINUTE, span),
+  };
 }
 
 /**

@@ -120,6 +120,11 @@ export async function reconcilePass(options: PassOptions): Promise<PassReport> {
       ),
     ),
     now: now().getTime(),
+    historyDue: new Set(
+      outcomes
+        .filter((o) => o.problems === undefined && historyDue(o.previous, region, now().getTime()))
+        .map((o) => o.name),
+    ),
   });
 
   const decidedAt = now().getTime();
@@ -420,4 +425,13 @@ function secretFingerprints(platform: Platform): SecretFingerprints {
     current: secretFingerprint(platform.originSecret),
     ...(previous === undefined ? {} : { previous: secretFingerprint(previous) }),
   };
+}
+
+/** How often the request history behind the forecast is read for a site: it changes by the hour. */
+export const HISTORY_READ_INTERVAL_MS = 60 * 60_000;
+
+/** Whether this region's last read of the site's request history (kept in status) is an hour old, or missing. */
+function historyDue(previous: SiteStatus | undefined, region: string, now: number): boolean {
+  const readAt = previous?.regions[region]?.scaling?.forecast?.readAt;
+  return readAt === undefined || now - readAt >= HISTORY_READ_INTERVAL_MS || readAt > now;
 }

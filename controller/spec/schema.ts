@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { parseCron } from './cron.ts';
 import { describeFargateMemory, FARGATE_CPU, isFargatePair } from './fargate.ts';
 import { AWS_REGIONS } from './regions.ts';
 import { nearest } from './nearest.ts';
@@ -342,6 +343,82 @@ const TaskSchema = v.pipe(
   }),
 );
 
+/** An ISO 8601 time with its offset: Z or ±hh:mm, never a local time. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_LOCAL = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
+/** Most windows a schedule may list. */
+export const MAX_SCHEDULE_WINDOWS = 20;
+/** Longest window: a week. */
+export const MAX_WINDOW_MINUTES = 7 * 24 * 60;
+
+const ScheduleWindowSchema = v.pipe(
+  strict({
+    name: v.optional(
+      described(
+        v.pipe(
+          v.string(),
+          v.regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'must be 1–63 letters, digits, spaces, . _ or -'),
+        ),
+        'What the window is for (a launch, a newsletter), shown in describe.',
+      ),
+    ),
+    cron: v.optional(
+      described(
+        v.pipe(
+          v.string(),
+          v.rawCheck(({ dataset, addIssue }) => {
+            if (!dataset.typed) return;
+            const parsed = parseCron(dataset.value);
+            // One message for the expression, naming every cron field at fault.
+            if (!parsed.ok) addIssue({ message: parsed.errors.join('; ') });
+          }),
+        ),
+        'When each window starts, as a five-field cron expression in UTC (minute hour day-of-month month day-of-week), e.g. "0 9 * * MON-FRI". Give cron or start.',
+      ),
+    ),
+    start: v.optional(
+      described(
+        v.pipe(
+          v.string(),
+          v.check(
+            (text) => !ISO_LOCAL.test(text),
+            'has no offset: end it with Z for UTC or ±hh:mm (e.g. 2026-12-24T18:00:00+01:00); local times and time zone names are refused',
+          ),
+          v.check(
+            (text) =>
+              ISO_LOCAL.test(text) || (ISO_WITH_OFFSET.test(text) && Number.isFinite(Date.parse(text))),
+            'must be an ISO 8601 time with an offset, such as 2026-12-24T18:00:00Z or 2026-12-24T18:00:00+01:00',
+          ),
+        ),
+        'When the one window starts: an ISO 8601 time with an explicit offset (Z or ±hh:mm). Give cron or start.',
+      ),
+    ),
+    timeZone: v.optional(
+      described(
+        v.literal(
+          'UTC',
+          'must be "UTC": a schedule is in UTC, or carries its offset in start; time zone names are refused (daylight saving would move the window)',
+        ),
+        'Only "UTC", the zone every schedule is in; for a local time use start with its offset.',
+      ),
+    ),
+    durationMinutes: described(int(1, MAX_WINDOW_MINUTES, ' of minutes'), 'How long each window lasts.'),
+    minTasks: described(
+      v.pipe(
+        v.record(v.string(), tasks(0)),
+        v.check((floors) => Object.keys(floors).length > 0, 'must name at least one region'),
+      ),
+      "Tasks each named region runs at least while the window lasts, within the region's minTasks and maxTasks.",
+    ),
+  }),
+  rule((window, _known, report) => {
+    const has = (key: string) => Object.hasOwn(window, key);
+    if (has('cron') && has('start'))
+      report(['start'], 'must not be given with cron: a window has one or the other');
+    if (!has('cron') && !has('start')) report([], 'needs cron (a repeating window) or start (a single one)');
+  }),
+);
+
 const ScalingSchema = strict({
   targetRequestsPerTaskPerMinute: v.optional(
     described(
@@ -389,6 +466,15 @@ const ScalingSchema = strict({
       "Warm standby: the CDN's failover region keeps at least this share of the primary's demand ready, for the first minutes after the primary is lost. 0 keeps it at minTasks.",
     ),
     0,
+  ),
+  schedule: v.optional(
+    described(
+      v.pipe(
+        v.array(ScheduleWindowSchema),
+        v.maxLength(MAX_SCHEDULE_WINDOWS, `must list at most ${MAX_SCHEDULE_WINDOWS} windows`),
+      ),
+      'Declared events: windows in which a region keeps at least some tasks, for load a person knows is coming. Overlapping windows take the highest floor.',
+    ),
   ),
 });
 
@@ -517,6 +603,25 @@ const SiteSpecBody = v.pipe(
           ['regions', i, 'maxTasks'],
           `(${region.maxTasks}) must be at least 2 while the spec has a canary (one stable task and one canary task); raise maxTasks to 2 or remove the canary`,
         );
+      }
+    });
+    const names = new Set(
+      regions.map((_, i) => (known('regions', i, 'name') ? regions[i]!.name : undefined)),
+    );
+    const schedule: unknown = spec.scaling?.schedule;
+    // Only against a list of regions that is known whole: an invalid name is reported where it is.
+    const allNamed = regions.every((_, i) => known('regions', i, 'name'));
+    const windows =
+      allNamed && Array.isArray(schedule) ? (schedule as NonNullable<typeof spec.scaling.schedule>) : [];
+    windows.forEach((window, i) => {
+      if (!known('scaling', 'schedule', i, 'minTasks')) return;
+      for (const name of Object.keys(window.minTasks)) {
+        if (!names.has(name as (typeof regions)[number]['name'])) {
+          report(
+            ['scaling', 'schedule', i, 'minTasks', name],
+            `names region ${printable(name)}, which the spec does not list`,
+          );
+        }
       }
     });
     if (known('canary', 'tag') && known('image', 'repository')) {

@@ -1,0 +1,144 @@
+/**
+ * A seasonal forecast from the request metric's own history, which CloudWatch
+ * keeps at one-minute resolution for 15 days: the same minutes one day and one
+ * week earlier, scaled by how today compares with that day so far. It gives a
+ * floor for the minutes ahead, so a load that recurs (a job every hour, the
+ * morning rise) finds its tasks already serving when it arrives, which no
+ * reactive policy on a two-minute-old metric can do. Pure: the reconciler
+ * reads the history (once an hour per target group) and keeps the forecast in
+ * status.
+ */
+
+import { QUIET_MINUTES } from './autoscaler.ts';
+
+const MINUTE = 60_000;
+export const DAY_MS = 24 * 60 * MINUTE;
+export const WEEK_MS = 7 * DAY_MS;
+
+/** Minutes of today compared with the same minutes of the earlier day. */
+export const COMPARE_MINUTES = 60;
+/** Minutes a forecast covers from when it is made: an hour, and the lead beyond it. */
+export const HORIZON_MINUTES = 65;
+/** A floor is raised this many minutes before the forecast load: a task takes one or two to serve. */
+export const LEAD_MINUTES = 1;
+/** Enough history: at least this share of the compared minutes and of the horizon have datapoints. */
+export const MIN_COVERAGE = 0.5;
+/** The most a season may miss today's compared minutes by (median absolute error over median) and count. */
+export const MAX_FIT_ERROR = 0.1;
+/** How far today may be scaled against the earlier day; beyond it the day is too unlike to forecast from. */
+export const RATIO_LIMITS = [0.25, 4] as const;
+
+/** Request counts per minute from `from` (epoch ms, whole minute); undefined where there was no datapoint. */
+export interface MinuteSeries {
+  from: number;
+  requests: readonly (number | undefined)[];
+}
+
+export interface ForecastInput {
+  /** Epoch milliseconds of the read; the forecast starts at its minute. */
+  now: number;
+  /** Today's last COMPARE_MINUTES minutes, up to now. */
+  today: MinuteSeries;
+  /** One day earlier: COMPARE_MINUTES before now − 1 day to HORIZON_MINUTES after it. */
+  dayAgo?: MinuteSeries;
+  /** One week earlier, the same span. */
+  weekAgo?: MinuteSeries;
+}
+
+/** What the reconciler keeps in status: requests per minute expected from `from`. */
+export interface Forecast {
+  from: number;
+  requests: (number | null)[];
+  /** Which seasons it came from and how they were scaled, for describe. */
+  basis: string;
+}
+
+/**
+ * The forecast for the HORIZON_MINUTES from now, or undefined without enough
+ * history. Each season with enough datapoints is scaled by the median of
+ * today's compared minutes over the median of its own (a median, so a spike
+ * in either does not scale the rest); with both seasons, each minute takes
+ * the lower of the two, so a spike in one day's history that the other lacks
+ * (a one-off) raises no floor.
+ */
+export function buildForecast(input: ForecastInput): Forecast | undefined {
+  const start = Math.floor(input.now / MINUTE) * MINUTE;
+  const todayValues = window(input.today, start - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
+  const seasons = (
+    [
+      ['1 day', input.dayAgo, DAY_MS],
+      ['1 week', input.weekAgo, WEEK_MS],
+    ] as const
+  ).flatMap(([name, series, shift]) => {
+    if (series === undefined) return [];
+    const compared = window(series, start - shift - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
+    const ahead = window(series, start - shift, HORIZON_MINUTES);
+    const pairs = compared.flatMap((v, i) =>
+      v === undefined || todayValues[i] === undefined ? [] : [[todayValues[i]!, v] as const],
+    );
+    if (pairs.length < MIN_COVERAGE * COMPARE_MINUTES) return [];
+    if (ahead.filter((v) => v !== undefined).length < MIN_COVERAGE * HORIZON_MINUTES) return [];
+    const then = median(pairs.map(([, v]) => v));
+    if (then <= 0) return [];
+    const ratio = median(pairs.map(([t]) => t)) / then;
+    if (ratio < RATIO_LIMITS[0] || ratio > RATIO_LIMITS[1]) return [];
+    // A season counts only if, scaled, it foretold today's compared minutes: one day's one-off
+    // spike, or history as noisy as its level, is no season.
+    const error = median(pairs.map(([t, v]) => Math.abs(t - ratio * v))) / median(pairs.map(([t]) => t));
+    if (error > MAX_FIT_ERROR) return [];
+    return [{ name, ratio, ahead }];
+  });
+  if (seasons.length === 0) return undefined;
+  const requests = Array.from({ length: HORIZON_MINUTES }, (_, j) => {
+    const values = seasons.flatMap((s) => (s.ahead[j] === undefined ? [] : [s.ahead[j]! * s.ratio]));
+    return values.length === 0 ? null : Math.min(...values);
+  });
+  return {
+    from: start,
+    requests,
+    basis: seasons.map((s) => `${s.name} earlier × ${s.ratio.toFixed(2)}`).join(', '),
+  };
+}
+
+/** The floor the forecast asks for at `now`: the most requests it expects over the lead, in tasks. */
+export function forecastFloor(
+  forecast: Forecast | undefined,
+  now: number,
+  targetRequestsPerTask: number,
+): { tasks: number; because: string; quietTasks?: number } | undefined {
+  if (forecast === undefined) return undefined;
+  const offset = Math.floor((now - forecast.from) / MINUTE);
+  if (offset < 0 || offset >= forecast.requests.length) return undefined;
+  const ahead = forecast.requests
+    .slice(offset, offset + LEAD_MINUTES + 1)
+    .filter((r): r is number => r !== null);
+  if (ahead.length === 0) return undefined;
+  const peak = Math.max(...ahead);
+  // The most it expects over a scale-in gate ahead, when it covers one: lets scale-in go once the
+  // history says the load that held the count is over and stays over.
+  const quiet = forecast.requests.slice(offset, offset + QUIET_MINUTES);
+  const quietTasks =
+    quiet.length === QUIET_MINUTES && quiet.every((r) => r !== null)
+      ? Math.ceil(Math.max(...(quiet as number[])) / targetRequestsPerTask)
+      : undefined;
+  return {
+    ...(quietTasks === undefined ? {} : { quietTasks }),
+    tasks: Math.ceil(peak / targetRequestsPerTask),
+    because: `forecast ${Math.round(peak)} requests/min in the next ${LEAD_MINUTES} min from ${forecast.basis}`,
+  };
+}
+
+/** `count` minutes of a series from `from`, undefined where it has none. */
+function window(series: MinuteSeries, from: number, count: number): (number | undefined)[] {
+  const offset = Math.round((from - series.from) / MINUTE);
+  return Array.from({ length: count }, (_, i) => {
+    const v = series.requests[offset + i];
+    return v !== undefined && Number.isFinite(v) ? v : undefined;
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

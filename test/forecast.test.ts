@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { decideTasks, type ScalingPolicy } from '../controller/decide/autoscaler.ts';
+import {
+  buildForecast,
+  COMPARE_MINUTES,
+  DAY_MS,
+  type ForecastInput,
+  forecastFloor,
+  HORIZON_MINUTES,
+  LEAD_MINUTES,
+  type MinuteSeries,
+  WEEK_MS,
+} from '../controller/decide/forecast.ts';
+import { demoDocument, newSim, pass, storeSpec } from './support/world.ts';
+
+const MINUTE = 60_000;
+const NOW = Date.parse('2026-12-07T10:00:00Z');
+
+/** `level(i)` for each minute i of a span starting COMPARE_MINUTES before `now - shift`. */
+function span(shift: number, level: (i: number) => number | undefined): MinuteSeries {
+  const from = NOW - shift - COMPARE_MINUTES * MINUTE;
+  return { from, requests: Array.from({ length: COMPARE_MINUTES + HORIZON_MINUTES }, (_, i) => level(i)) };
+}
+const today = (level: (i: number) => number | undefined): MinuteSeries => ({
+  from: NOW - COMPARE_MINUTES * MINUTE,
+  requests: Array.from({ length: COMPARE_MINUTES }, (_, i) => level(i)),
+});
+/** Minute j of the horizon is index COMPARE_MINUTES + j of a span. */
+const ahead = (j: number) => COMPARE_MINUTES + j;
+/** A spike of 30,000 over 6,000 from minute 20 of the horizon for 15 minutes. */
+const spiky = (i: number) => (i >= ahead(20) && i < ahead(35) ? 30_000 : 6_000);
+const flat = () => 6_000;
+
+test('the forecast from history', async (t) => {
+  const cases: {
+    name: string;
+    input: Omit<ForecastInput, 'now'>;
+    /** Requests expected at horizon minute 25, or undefined for no forecast. */
+    at25: number | undefined;
+    basis?: RegExp;
+  }[] = [
+    { name: 'no history: no forecast', input: { today: today(flat) }, at25: undefined },
+    {
+      name: 'a day earlier, as busy as today: its minutes as they were',
+      input: { today: today(flat), dayAgo: span(DAY_MS, spiky) },
+      at25: 30_000,
+      basis: /1 day earlier × 1\.00/,
+    },
+    {
+      name: 'scaled by how today compares with that day so far',
+      input: { today: today(() => 9_000), dayAgo: span(DAY_MS, spiky) },
+      at25: 45_000,
+      basis: /× 1\.50/,
+    },
+    {
+      name: 'partial history: too few compared minutes is not enough',
+      input: { today: today(flat), dayAgo: span(DAY_MS, (i) => (i < 40 ? undefined : spiky(i))) },
+      at25: undefined,
+    },
+    {
+      name: 'partial history: enough compared minutes, a gap ahead forecasts nothing there',
+      input: {
+        today: today(flat),
+        dayAgo: span(DAY_MS, (i) => (i < 20 || (i >= ahead(24) && i < ahead(26)) ? undefined : spiky(i))),
+      },
+      at25: undefined,
+    },
+    {
+      name: 'a missing day: the week earlier alone',
+      input: { today: today(flat), weekAgo: span(WEEK_MS, spiky) },
+      at25: 30_000,
+      basis: /^1 week earlier/,
+    },
+    {
+      name: 'a spike in the day earlier that the week earlier lacks is a one-off: no floor from it',
+      input: { today: today(flat), dayAgo: span(DAY_MS, spiky), weekAgo: span(WEEK_MS, flat) },
+      at25: 6_000,
+    },
+    {
+      name: 'a spike in the compared minutes that today lacks does not scale the forecast',
+      input: {
+        today: today(flat),
+        dayAgo: span(DAY_MS, (i) => (i >= 30 && i < 34 ? 60_000 : spiky(i))),
+      },
+      at25: 30_000,
+    },
+    {
+      name: 'history that did not foretell today (noise as large as its level) is no season',
+      input: { today: today(flat), dayAgo: span(DAY_MS, (i) => (i % 2 === 0 ? 2_000 : 10_000)) },
+      at25: undefined,
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const forecast = buildForecast({ now: NOW, ...c.input });
+      assert.equal(forecast?.requests[25] ?? undefined, c.at25);
+      if (c.basis !== undefined) assert.match(forecast!.basis, c.basis);
+    });
+  }
+});
+
+test('the floor is the most the forecast expects over the next minutes, LEAD_MINUTES ahead of the load', () => {
+  const forecast = buildForecast({ now: NOW, today: today(flat), dayAgo: span(DAY_MS, spiky) });
+  const at = (minute: number) => forecastFloor(forecast, NOW + minute * MINUTE, 600)?.tasks;
+  assert.equal(at(20 - LEAD_MINUTES - 1), 10, 'before the lead: the quiet level');
+  assert.equal(at(20 - LEAD_MINUTES), 50, 'ceil(30,000 / 600), ahead of the spike');
+  assert.equal(at(HORIZON_MINUTES), undefined, 'past the horizon, until the next read');
+  const quiet = forecastFloor(forecast, NOW + 36 * MINUTE, 600);
+  assert.equal(quiet?.quietTasks, 10, 'after the spike it expects the quiet level for the gate ahead');
+});
+
+const policy: ScalingPolicy = {
+  targetRequestsPerTask: 600,
+  targetCpuPercent: 70,
+  tolerance: 0.1,
+  scaleInStabilizationSeconds: 300,
+  maxScaleOutStep: 1000,
+  minTasks: 2,
+  maxTasks: 40,
+};
+
+test('a forecast jump scales out ahead with reason Forecast, never above maxTasks', () => {
+  const d = decideTasks(policy, {
+    now: NOW,
+    running: 10,
+    desired: 10,
+    requestsPerMinute: 6000,
+    rolloutInProgress: false,
+    history: [],
+    forecast: { tasks: 50, because: 'forecast 30000 requests/min' },
+  });
+  assert.deepEqual(
+    [d.tasks, d.reason],
+    [40, 'Forecast'],
+    'capped at maxTasks before it joins the recommendation',
+  );
+  const under = decideTasks(
+    { ...policy, maxTasks: 100 },
+    {
+      now: NOW,
+      running: 10,
+      desired: 10,
+      requestsPerMinute: 6000,
+      rolloutInProgress: false,
+      history: [],
+      forecast: { tasks: 50, because: 'forecast 30000 requests/min' },
+    },
+  );
+  assert.deepEqual([under.tasks, under.reason], [50, 'Forecast']);
+  assert.match(under.message, /forecast 30000 requests\/min needs 50 task\(s\) where the metrics need 10/);
+});
+
+test('a forecast within the measure’s noise does not lead', () => {
+  const d = decideTasks(policy, {
+    now: NOW,
+    running: 10,
+    desired: 10,
+    requestsPerMinute: 6000,
+    rolloutInProgress: false,
+    history: [],
+    forecast: { tasks: 12, because: 'forecast' },
+  });
+  assert.deepEqual([d.tasks, d.reason], [10, 'WithinTolerance']);
+});
+
+test('with any forecast, desired tasks stay within [minTasks, maxTasks]', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 20 }),
+      fc.integer({ min: 0, max: 40 }),
+      fc.integer({ min: 0, max: 5000 }),
+      fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+      fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
+      fc.integer({ min: 0, max: 100 }),
+      fc.integer({ min: 0, max: 100 }),
+      (minTasks, span_, forecast, quiet, requests, running, desired) => {
+        const bounds = { minTasks, maxTasks: Math.max(1, minTasks + span_) };
+        const d = decideTasks(
+          { ...policy, ...bounds },
+          {
+            now: NOW,
+            running,
+            desired,
+            ...(requests === undefined ? {} : { requestsPerMinute: requests }),
+            rolloutInProgress: false,
+            history: [],
+            forecast: {
+              tasks: forecast,
+              because: 'f',
+              ...(quiet === undefined ? {} : { quietTasks: quiet }),
+            },
+          },
+        );
+        return d.tasks >= bounds.minTasks && d.tasks <= bounds.maxTasks;
+      },
+    ),
+  );
+});
+
+test('the reconciler reads the history at most once an hour per site, keeps the forecast in status, and reads it in three calls', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const document = demoDocument();
+  delete document.spec.canary;
+  await storeSpec(sim, document);
+  const T = Date.parse('2026-12-07T10:00:00Z');
+  const metricCalls = async (minute: number) => {
+    sim.resetCalls();
+    const report = await pass(sim, { now: () => new Date(T + minute * MINUTE), regions: ['us-east-1'] });
+    sim.tick();
+    const calls = sim.calls.filter((c) => c.operation === 'GetMetricData' && c.region === 'us-east-1').length;
+    return { calls, forecast: report.statuses.get('demo')!.regions['us-east-1']!.scaling!.forecast };
+  };
+  const first = await metricCalls(0);
+  assert.equal(first.forecast?.readAt, T, 'due on the first pass (no target group yet: nothing to read)');
+  await metricCalls(1);
+  const steady = await metricCalls(2);
+  assert.equal(steady.forecast?.readAt, T, 'kept in status between reads');
+  const due = await metricCalls(60);
+  assert.equal(due.forecast?.readAt, T + 60 * MINUTE);
+  assert.equal(due.calls - steady.calls, 3, 'today, a day and a week earlier: one call each');
+  const next = await metricCalls(61);
+  assert.equal(next.calls, steady.calls, 'not again within the hour');
+});
+
+test('when the forecast expects the load to be over, scale-in follows the newest datapoint and the mean’s lag does not scale out again', () => {
+  const quiet = { tasks: 10, quietTasks: 10, because: 'forecast 6000 requests/min' };
+  const base = {
+    now: NOW,
+    running: 52,
+    desired: 52,
+    rolloutInProgress: false,
+    history: [{ at: NOW - 10 * MINUTE, tasks: 52 }],
+    forecast: quiet,
+  };
+  // The spike ended: the newest minute is back at 6,000, the mean of five still 25,000.
+  const recent = [6000, 30_000, 30_000, 30_000, 30_000];
+  const down = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...base, requestsPerMinute: 6000, recentRequestsPerMinute: recent },
+  );
+  assert.deepEqual([down.tasks, down.reason], [10, 'Forecast'], 'no 15-minute gate: the forecast saw it end');
+  const next = decideTasks(
+    { ...policy, maxTasks: 100 },
+    {
+      ...base,
+      running: 10,
+      desired: 10,
+      requestsPerMinute: 6000,
+      recentRequestsPerMinute: [6000, 6000, 30_000, 30_000, 30_000],
+      history: [...base.history, { at: NOW - MINUTE, tasks: 43 }],
+    },
+  );
+  assert.deepEqual([next.tasks, next.reason], [10, 'Forecast'], 'held: the mean still carries the spike');
+  const surprise = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...base, running: 10, desired: 10, requestsPerMinute: 30_000, recentRequestsPerMinute: [30_000, 6000] },
+  );
+  assert.equal(surprise.reason, 'ScaleOut', 'a jump the forecast did not expect is still met at once');
+});
