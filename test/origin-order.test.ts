@@ -8,6 +8,11 @@ import {
   type OriginOrder,
   type OriginOrderInput,
 } from '../controller/decide/origin-order.ts';
+import { describeStatus } from '../controller/cli/format.ts';
+import { dashboardBody } from '../controller/dashboard/body.ts';
+import { dashboardSites } from '../controller/dashboard/sites.ts';
+import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { converge, demoDocument, newSim, pass, siteView, storeSpec } from './support/world.ts';
 
 const P = 'us-east-1';
 const F = 'eu-west-1';
@@ -184,4 +189,64 @@ test('property: a pass never leaves a failing region first when the other is hea
     ),
     { numRuns: 300 },
   );
+});
+
+// ----- on the simulated cloud -----
+
+function trafficEverywhere(sim: SimulatedCloud, errorShare: Record<string, number>): void {
+  for (const region of [P, F])
+    for (const track of ['stable', 'canary'])
+      sim.setTraffic(region, `demo-${track}`, {
+        requestsPerMinute: 1200,
+        errors5xxPerMinute: 1200 * (errorShare[region] ?? 0),
+        p95LatencyMs: 80,
+      });
+}
+
+function firstOrigin(sim: SimulatedCloud): string | undefined {
+  return Object.values(sim.world.distributions)[0]?.config.originGroup?.primaryOriginId;
+}
+
+test('on the simulated cloud: a failing primary is asked second within a pass, describe and the dashboard say so, and it is first again after the healthy window', async () => {
+  const sim = newSim([P, F]);
+  await storeSpec(sim, demoDocument());
+  trafficEverywhere(sim, {});
+  await converge(sim, 10);
+  assert.equal(firstOrigin(sim), P);
+
+  trafficEverywhere(sim, { [P]: 0.9 });
+  let passes = 0;
+  while (firstOrigin(sim) === P && passes < 5) {
+    await pass(sim);
+    sim.tick();
+    passes += 1;
+  }
+  assert.equal(firstOrigin(sim), F, `the failover region is asked first after ${passes} passes`);
+  await pass(sim);
+  sim.tick();
+  await pass(sim);
+  const view = siteView(sim, 'demo')!;
+  assert.equal(view.cdn.originOrder?.first, F);
+  assert.match(view.cdn.originOrder?.reason ?? '', /PrimaryFailing/);
+  assert.ok(view.cdn.originOrder?.deployedAt !== undefined, 'the change is seen deployed');
+  assert.match(
+    describeStatus(view, 1, [P, F]),
+    /CDN asks first: eu-west-1 \(PrimaryFailing; changed .*, deployed /,
+  );
+  assert.match(
+    dashboardBody(dashboardSites([view], sim.platform)),
+    /CDN asks eu-west-1 first\*\* \(PrimaryFailing\)/,
+  );
+
+  // Healthy again: the order holds for the window (no flapping back on the first good minute), then returns.
+  trafficEverywhere(sim, {});
+  const firsts: (string | undefined)[] = [];
+  for (let minute = 0; minute < RESTORE_AFTER_MS / MINUTE + 4; minute += 1) {
+    await pass(sim);
+    sim.tick();
+    firsts.push(firstOrigin(sim));
+  }
+  assert.equal(firsts[3], F, 'still the failover region a few minutes after the primary recovered');
+  assert.equal(firsts.at(-1), P, 'the primary is first again after the window');
+  assert.equal(firsts.filter((f, i) => i > 0 && f !== firsts[i - 1]).length, 1, 'one change back');
 });
