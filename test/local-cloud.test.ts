@@ -109,6 +109,14 @@ describe('the demo site on the local cloud', () => {
 
     const healed = await tandem(dir, ['heal-region', 'us-east-1']);
     assert.equal(healed.code, 0, healed.stderr);
+    // The holder asked eu-west-1 first while us-east-1 failed; us-east-1 is first again once it has
+    // been healthy for 10 metric periods (50 s here), not at its first good minute.
+    const first = () => Object.values(cloud.sim.world.distributions)[0]?.config.originGroup?.primaryOriginId;
+    await waitFor(
+      'us-east-1 to be asked first again',
+      () => (first() === 'us-east-1' ? true : undefined),
+      120_000,
+    );
     const after = await runLoad({ url: cloud.endpoints!.cdn, rps: 50, durationSeconds: 2 });
     assert.equal(after.byRegion['us-east-1'], after.sent, 'heal-region returns traffic to us-east-1');
     await waitFor(

@@ -218,7 +218,8 @@ const STEPS: Record<string, Step> = {
           const now = await served();
           return now.region === 'us-east-1' ? now : undefined;
         },
-        15_000,
+        // The CDN asks us-east-1 first again after 10 healthy metric periods (50 s), and a pass or two.
+        90_000,
       );
       assert.equal(value.status, 200);
     },

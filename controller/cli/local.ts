@@ -301,7 +301,8 @@ export async function setRegionState(
       );
     case 'heal':
       return (
-        `${region} is healed: its load balancer serves again and the CDN returns to it for new requests.\n` +
+        `${region} is healed: its load balancer serves again. If the reconcilers asked another region first meanwhile, ` +
+        `the CDN asks ${region} first again once it has been healthy for 10 metric periods (tandem describe shows "CDN asks first").\n` +
         'FailoverActive clears on the next pass; the raised floor is released after the scale-in window.'
       );
     case 'lose':

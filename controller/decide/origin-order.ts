@@ -15,10 +15,13 @@
 export const MIN_REQUESTS_FOR_SHARE = 20;
 /** The CDN is failing over when the failover region gets at least this share of the site's requests. */
 export const FAILOVER_SHARE = 0.9;
-/** How long the primary must be healthy before it is first again; doubled for each recent move. */
-export const RESTORE_AFTER_MS = 10 * 60_000;
-/** The longest wait before the primary is first again. */
-export const MAX_RESTORE_AFTER_MS = 4 * 60 * 60_000;
+/**
+ * Metric periods the primary must be healthy before it is first again (10 minutes on AWS), doubled
+ * for each recent move, up to MAX_RESTORE_PERIODS (4 hours). In periods, so the local cloud's 5 s
+ * periods make it 50 s there.
+ */
+export const RESTORE_PERIODS = 10;
+export const MAX_RESTORE_PERIODS = 240;
 /**
  * Metric periods to wait after the order changed back before where requests land means anything
  * again: the datapoints read lag about two periods behind, and until then they show the
@@ -92,7 +95,7 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     next = { first: failover, reason: failoverFailing ? 'BothFailing' : 'PrimaryFailing' };
   } else {
     const healthySince = before?.primaryHealthySince ?? now;
-    if (now - healthySince >= restoreAfter(moves.length))
+    if (now - healthySince >= restoreAfter(moves.length, input.periodMs))
       next = { first: primary, reason: 'SpecOrder', changedAt: now };
     else next = { first: failover, reason: 'PrimaryRecovering', primaryHealthySince: healthySince };
   }
@@ -116,9 +119,9 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
   };
 }
 
-/** How long the primary must stay healthy before it is first again, after `moves` recent moves away. */
-export function restoreAfter(moves: number): number {
-  return Math.min(MAX_RESTORE_AFTER_MS, RESTORE_AFTER_MS * 2 ** Math.max(0, moves - 1));
+/** How long (ms) the primary must stay healthy before it is first again, after `moves` recent moves away. */
+export function restoreAfter(moves: number, periodMs: number): number {
+  return periodMs * Math.min(MAX_RESTORE_PERIODS, RESTORE_PERIODS * 2 ** Math.max(0, moves - 1));
 }
 
 /**
