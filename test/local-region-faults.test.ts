@@ -9,8 +9,9 @@ import { ready, siteSummary, startTestCloud, waitFor, type DemoSpec } from './su
 /**
  * The ways a region fails, on real processes: 50 requests a second through the CDN, every one a
  * cache miss; the primary fails in each mode for 8 s and heals. The CDN honours the spec's
- * connection timeout, attempts and response timeout, so the cost of each mode per request is
- * what the spec's defaults make it (README, "When a region hangs").
+ * connection timeout, attempts and response timeout, so the cost of each mode per request, until
+ * the holder asks the failover region first (a pass or two), is what the spec's defaults make it
+ * (README, "When a region hangs").
  */
 
 const RPS = 50;
@@ -65,25 +66,31 @@ function table(mode: RegionFault, seconds: readonly Second[]): string {
   );
 }
 
-test('a primary that refuses, drops packets, hangs or errors: every request is answered, at the cost the CDN timeouts set', async () => {
-  const { cloud, stop } = await startTestCloud({ intervalSeconds: 5, periodSeconds: 5 });
-  try {
-    const spec = JSON.parse(readFileSync('specs/demo.json', 'utf8')) as DemoSpec & {
-      spec: {
-        cdn: { connectionTimeoutSeconds: number; connectionAttempts: number; responseTimeoutSeconds: number };
+for (const mode of ['errors', 'refuse', 'blackhole', 'hang'] as const) {
+  // A cloud of its own for each mode: once the holder has moved the primary second, it returns it
+  // only after a healthy window that doubles with each move, so the modes cannot share one.
+  test(`a primary that fails as ${mode}: every request is answered, at the cost the CDN timeouts set until tandem acts`, async () => {
+    const { cloud, stop } = await startTestCloud({ intervalSeconds: 5, periodSeconds: 5 });
+    try {
+      const spec = JSON.parse(readFileSync('specs/demo.json', 'utf8')) as DemoSpec & {
+        spec: {
+          cdn: {
+            connectionTimeoutSeconds: number;
+            connectionAttempts: number;
+            responseTimeoutSeconds: number;
+          };
+        };
       };
-    };
-    await cloud.applyIfAbsent('demo', spec);
-    await waitFor(
-      'the demo site to be Ready',
-      () => ready(cloud, 'demo'),
-      90_000,
-      () => siteSummary(cloud, 'demo'),
-    );
-    const { connectionTimeoutSeconds, connectionAttempts, responseTimeoutSeconds } = spec.spec.cdn;
-    const connectCostMs = connectionTimeoutSeconds * connectionAttempts * 1000;
+      await cloud.applyIfAbsent('demo', spec);
+      await waitFor(
+        'the demo site to be Ready',
+        () => ready(cloud, 'demo'),
+        90_000,
+        () => siteSummary(cloud, 'demo'),
+      );
+      const { connectionTimeoutSeconds, connectionAttempts, responseTimeoutSeconds } = spec.spec.cdn;
+      const connectCostMs = connectionTimeoutSeconds * connectionAttempts * 1000;
 
-    for (const mode of ['errors', 'refuse', 'blackhole', 'hang'] as const) {
       const results: LoadResult[] = [];
       const t0 = Date.now();
       const load = runLoad({
@@ -99,11 +106,10 @@ test('a primary that refuses, drops packets, hangs or errors: every request is a
       cloud.healRegion('us-east-1');
       const summary = await load;
 
-      const seconds = perSecond(results);
       const during = results.filter((r) => r.sentAtMs >= FAIL_AT + 500 && r.sentAtMs < HEAL_AT - 500);
       const slowShare = during.filter((r) => r.latencyMs > SLOW_MS).length / during.length;
       console.log(
-        `${table(mode, seconds)}\n${mode}: ${summary.ok}/${summary.sent} ok (${summary.successPercent.toFixed(2)} %), ` +
+        `${table(mode, perSecond(results))}\n${mode}: ${summary.ok}/${summary.sent} ok (${summary.successPercent.toFixed(2)} %), ` +
           `${(slowShare * 100).toFixed(1)} % of requests sent during the outage slower than 3 s\n`,
       );
 
@@ -131,17 +137,11 @@ test('a primary that refuses, drops packets, hangs or errors: every request is a
         assert.ok(slowest >= responseTimeoutSeconds * 1000 - 100, `hang: slowest ${slowest} ms`);
         assert.ok(slowest < responseTimeoutSeconds * 1000 + 2_000, `hang: slowest ${slowest} ms`);
       }
-      await waitFor(
-        'the demo site to be Ready again',
-        () => ready(cloud, 'demo'),
-        60_000,
-        () => siteSummary(cloud, 'demo'),
-      );
+    } finally {
+      await stop();
     }
-  } finally {
-    await stop();
-  }
-});
+  });
+}
 
 test('a hanging primary: once the holder asks the failover region first, requests are as fast as before the outage', async () => {
   const { cloud, stop } = await startTestCloud({ intervalSeconds: 5, periodSeconds: 5 });
