@@ -20,13 +20,23 @@ const T0 = Date.parse('2026-12-07T00:00:00Z');
 /** The healthy window on AWS: 10 periods of a minute. */
 const RESTORE_AFTER_MS = 10 * MINUTE;
 
+/** A site whose primary has served: the order may move. */
+const SERVING: OriginOrder = {
+  primary: P,
+  failover: F,
+  first: P,
+  reason: 'SpecOrder',
+  servingSince: T0 - MINUTE,
+};
+
 function input(over: Partial<OriginOrderInput>): OriginOrderInput {
   return {
     primary: P,
     failover: F,
     failing: [],
     requests: { [P]: 3000, [F]: 0 },
-    before: undefined,
+    // A site that has served: its primary was first seen serving a minute ago.
+    before: SERVING,
     now: T0,
     periodMs: MINUTE,
     ...over,
@@ -90,6 +100,7 @@ test('how the order is decided, case by case', () => {
           failover: F,
           first: P,
           reason: 'SpecOrder',
+          servingSince: T0 - 30 * MINUTE,
           changedAt: T0,
           deployedAt: T0 + MINUTE,
           moves: [T0 - 20 * MINUTE],
@@ -105,6 +116,32 @@ test('how the order is decided, case by case', () => {
     for (const [key, value] of Object.entries(expected))
       assert.deepEqual(got[key as keyof OriginOrder], value, `${name}: ${key} (${JSON.stringify(got)})`);
   }
+});
+
+test('a site still starting moves nothing: its primary not yet healthy is not a failing primary', () => {
+  const starting = decideOriginOrder(input({ before: undefined, failing: [P] }));
+  assert.deepEqual([starting.first, starting.servingSince], [P, undefined]);
+  const deploying = decideOriginOrder(
+    input({ before: starting, failing: [], distribution: { first: P, deployed: false }, now: T0 + MINUTE }),
+  );
+  assert.equal(deploying.servingSince, undefined);
+  const serving = decideOriginOrder(
+    input({ before: deploying, distribution: { first: P, deployed: true }, now: T0 + 2 * MINUTE }),
+  );
+  assert.equal(serving.servingSince, T0 + 2 * MINUTE);
+  const failing = decideOriginOrder(input({ before: serving, failing: [P], now: T0 + 3 * MINUTE }));
+  assert.equal(failing.first, F);
+});
+
+test('a spec that changes its primary or failover region starts the order over in its own order', () => {
+  const swapped: OriginOrder = { ...SERVING, first: F, reason: 'PrimaryFailing', changedAt: T0 };
+  // The roles swapped in the spec: its new primary (the old failover) is first, by the spec's order.
+  const roles = decideOriginOrder(input({ primary: F, failover: P, before: swapped, requests: {} }));
+  assert.deepEqual([roles.first, roles.reason, roles.changedAt], [F, 'SpecOrder', undefined]);
+  const moved = decideOriginOrder(
+    input({ primary: 'us-west-2', failover: F, before: swapped, requests: {} }),
+  );
+  assert.equal(moved.first, 'us-west-2');
 });
 
 test('the deploy of a change is recorded once CloudFront is seen Deployed with it', () => {
@@ -135,7 +172,7 @@ test('each move back soon after the last doubles the wait, up to four hours', ()
 });
 
 test('a region flapping every pass moves the order at most once per window, never every pass', () => {
-  let before: OriginOrder | undefined;
+  let before: OriginOrder | undefined = SERVING;
   const firsts: string[] = [P];
   for (let pass = 0; pass < 24 * 60; pass += 1) {
     before = decideOriginOrder(
@@ -167,7 +204,7 @@ test('property: a pass never leaves a failing region first when the other is hea
         },
       ),
       (passes) => {
-        let before: OriginOrder | undefined;
+        let before: OriginOrder | undefined = SERVING;
         passes.forEach((s, i) => {
           const failing = [...(s.p ? [P] : []), ...(s.f ? [F] : [])];
           const now = T0 + i * MINUTE;

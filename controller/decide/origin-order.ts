@@ -42,6 +42,11 @@ export interface OriginOrder {
   /** The region the CDN asks first. */
   first: string;
   reason: OrderReason;
+  /**
+   * When the primary was first seen serving (not failing, behind a Deployed distribution). Until
+   * then a site is starting, not failing: its primary's tasks not yet healthy move nothing.
+   */
+  servingSince?: number;
   /** When the order last changed (ms since the epoch); absent while it never has. */
   changedAt?: number;
   /** When CloudFront was first seen Deployed with this order after the change. */
@@ -77,9 +82,13 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
   const current = before?.first === failover ? failover : primary;
   const primaryFailing = failing.includes(primary);
   const failoverFailing = failing.includes(failover);
+  const servingSince =
+    before?.servingSince ?? (input.distribution?.deployed === true && !primaryFailing ? now : undefined);
 
   let next: Omit<OriginOrder, 'deployedAt' | 'primary' | 'failover'>;
-  if (current === primary) {
+  if (current === primary && servingSince === undefined) {
+    next = { first: primary, reason: 'SpecOrder' };
+  } else if (current === primary) {
     const why: OrderReason | undefined = primaryFailing
       ? 'PrimaryFailing'
       : cdnFailsOver(input, before)
@@ -112,6 +121,7 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     failover,
     first: next.first,
     reason: next.reason,
+    ...(servingSince === undefined ? {} : { servingSince }),
     ...(changedAt === undefined ? {} : { changedAt }),
     ...(deployedAt === undefined || changedAt === undefined ? {} : { deployedAt }),
     ...(next.primaryHealthySince === undefined ? {} : { primaryHealthySince: next.primaryHealthySince }),

@@ -100,6 +100,7 @@ const reportEntries = {
         changedAt: v.optional(time),
         deployedAt: v.optional(time),
         primaryHealthySince: v.optional(time),
+        servingSince: v.optional(time),
         moves: v.optional(v.array(time)),
       }),
     ),
