@@ -125,8 +125,22 @@ test('a site still starting moves nothing: its primary not yet healthy is not a 
     input({ before: starting, failing: [], distribution: { first: P, deployed: false }, now: T0 + MINUTE }),
   );
   assert.equal(deploying.servingSince, undefined);
+  const noTargets = decideOriginOrder(
+    input({
+      before: deploying,
+      distribution: { first: P, deployed: true },
+      primaryHealthyTargets: 0,
+      now: T0 + 2 * MINUTE,
+    }),
+  );
+  assert.equal(noTargets.servingSince, undefined, 'deployed, but no healthy target yet');
   const serving = decideOriginOrder(
-    input({ before: deploying, distribution: { first: P, deployed: true }, now: T0 + 2 * MINUTE }),
+    input({
+      before: noTargets,
+      distribution: { first: P, deployed: true },
+      primaryHealthyTargets: 3,
+      now: T0 + 2 * MINUTE,
+    }),
   );
   assert.equal(serving.servingSince, T0 + 2 * MINUTE);
   const failing = decideOriginOrder(input({ before: serving, failing: [P], now: T0 + 3 * MINUTE }));

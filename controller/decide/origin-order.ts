@@ -43,8 +43,9 @@ export interface OriginOrder {
   first: string;
   reason: OrderReason;
   /**
-   * When the primary was first seen serving (not failing, behind a Deployed distribution). Until
-   * then a site is starting, not failing: its primary's tasks not yet healthy move nothing.
+   * When the primary was first seen serving (healthy targets, not failing, behind a Deployed
+   * distribution). Until then a site is starting, not failing: its primary's tasks not yet
+   * healthy move nothing.
    */
   servingSince?: number;
   /** When the order last changed (ms since the epoch); absent while it never has. */
@@ -66,6 +67,8 @@ export interface OriginOrderInput {
   requests: Readonly<Record<string, number | undefined>>;
   /** The order the last report gave, if any. */
   before: OriginOrder | undefined;
+  /** Healthy targets behind the primary's load balancer, where known: a primary with none has not served yet. */
+  primaryHealthyTargets?: number;
   /** The distribution as observed: which region its origin group asks first, and whether it is Deployed. */
   distribution?: { first: string; deployed: boolean };
   now: number;
@@ -82,8 +85,9 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
   const current = before?.first === failover ? failover : primary;
   const primaryFailing = failing.includes(primary);
   const failoverFailing = failing.includes(failover);
-  const servingSince =
-    before?.servingSince ?? (input.distribution?.deployed === true && !primaryFailing ? now : undefined);
+  const serving =
+    input.distribution?.deployed === true && !primaryFailing && (input.primaryHealthyTargets ?? 0) > 0;
+  const servingSince = before?.servingSince ?? (serving ? now : undefined);
 
   let next: Omit<OriginOrder, 'deployedAt' | 'primary' | 'failover'>;
   if (current === primary && servingSince === undefined) {

@@ -149,12 +149,17 @@ function decideOrder(
   );
   const owned = observed.cdn?.distributions.find((d) => d.owned);
   const group = owned?.config.originGroup;
+  const primaryHealthyTargets =
+    primary === context.self
+      ? sum(seen?.traffic.stable.healthyTargets, seen?.traffic.canary.healthyTargets)
+      : context.peers.find((p) => p.region === primary)?.status?.regions[primary]?.healthyTargets;
   return decideOriginOrder({
     primary,
     failover,
     failing,
     requests,
     before: holderReport?.cdn.originOrder,
+    ...(primaryHealthyTargets === undefined ? {} : { primaryHealthyTargets }),
     ...(owned === undefined || group === undefined
       ? {}
       : { distribution: { first: group.primaryOriginId, deployed: owned.status === 'Deployed' } }),
