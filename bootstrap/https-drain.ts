@@ -1,14 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
-
-/** The handler without its comment lines: inline code is kept well under CloudFormation's 4 KB. */
-const HANDLER = readFileSync(new URL('./https-drain-handler.cjs', import.meta.url), 'utf8')
-  .replace(/^\s*(\/\/|\/\*|\*).*\n/gm, '')
-  .trim();
+import { addInlineFunction } from './inline-function.ts';
 
 export interface HttpsDrainProps {
   /** `origin-<region>.<domain>`: the name CloudFront reaches the HTTPS listener by. */
@@ -30,16 +23,12 @@ export interface HttpsDrainProps {
 export class HttpsDrain extends Construct {
   constructor(scope: Construct, id: string, props: HttpsDrainProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+    const { function: handler, role } = addInlineFunction(this, {
+      file: 'https-drain-handler.cjs',
+      description: `tandem: waits until no distribution uses ${props.originName} before it goes`,
+      roleDescription: `tandem: waits until no distribution uses ${props.originName}`,
+      timeout: Duration.minutes(15),
     });
-    // A role of its own: AWSLambdaBasicExecutionRole's statements name every log group.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `tandem: waits until no distribution uses ${props.originName}`,
-    });
-    logGroup.grantWrite(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         // ListDistributions has no resource type (Service Authorization Reference).
@@ -50,21 +39,6 @@ export class HttpsDrain extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudfront:ListDistributions is read-only and supports no resource-level permissions.',
-    });
-    const handler = new lambda.Function(this, 'Function', {
-      description: `tandem: waits until no distribution uses ${props.originName} before it goes`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline(HANDLER),
-      timeout: Duration.minutes(15),
-      memorySize: 128,
-      role,
-      logGroup,
-    });
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Node.js 22, the runtime the rest of tandem is built and tested for (DESIGN.md).',
     });
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: handler.functionArn,

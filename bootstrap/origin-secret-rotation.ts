@@ -1,15 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-
-/** The handler without its comment lines: inline code is kept well under CloudFormation's 4 KB. */
-const HANDLER = readFileSync(new URL('./origin-secret-rotation-handler.cjs', import.meta.url), 'utf8')
-  .replace(/^\s*(\/\/|\/\*|\*).*\n/gm, '')
-  .trim();
+import { addInlineFunction } from './inline-function.ts';
 
 export interface OriginSecretRotationProps {
   secret: secretsmanager.Secret;
@@ -32,31 +24,12 @@ export class OriginSecretRotation extends Construct {
       throw new Error(
         `originSecretRotationDays is ${props.days}: it must be a whole number of days from 1 to 1000 (Secrets Manager's range)`,
       );
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // A role of its own: AWSLambdaBasicExecutionRole's statements name every log group. The
-    // rotation schedule grants it what rotation needs on this secret.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'tandem: rotates the origin secret',
-    });
-    logGroup.grantWrite(role);
-    const handler = new lambda.Function(this, 'Function', {
+    // The rotation schedule grants the role what rotation needs on this secret.
+    const { function: handler, role } = addInlineFunction(this, {
+      file: 'origin-secret-rotation-handler.cjs',
       description: 'tandem: rotates the origin secret (a new random value; the reconcilers roll it out)',
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline(HANDLER),
+      roleDescription: 'tandem: rotates the origin secret',
       timeout: Duration.seconds(30),
-      memorySize: 128,
-      role,
-      logGroup,
-    });
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Node.js 22, the runtime the rest of tandem is built and tested for (DESIGN.md).',
     });
     props.secret.addRotationSchedule('Schedule', {
       rotationLambda: handler,
