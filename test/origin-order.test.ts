@@ -20,13 +20,13 @@ const T0 = Date.parse('2026-12-07T00:00:00Z');
 /** The healthy window on AWS: 10 periods of a minute. */
 const RESTORE_AFTER_MS = 10 * MINUTE;
 
-/** A site whose primary has served: the order may move. */
+/** A site whose primary has served for an hour: the order may move. */
 const SERVING: OriginOrder = {
   primary: P,
   failover: F,
   first: P,
   reason: 'SpecOrder',
-  servingSince: T0 - MINUTE,
+  servingSince: T0 - 60 * MINUTE,
 };
 
 function input(over: Partial<OriginOrderInput>): OriginOrderInput {
@@ -143,6 +143,11 @@ test('a site still starting moves nothing: its primary not yet healthy is not a 
     }),
   );
   assert.equal(serving.servingSince, T0 + 2 * MINUTE);
+  // The counts of the first minutes still show the CDN failing over from the starting primary.
+  const early = decideOriginOrder(
+    input({ before: serving, requests: { [P]: 0, [F]: 300 }, now: T0 + 3 * MINUTE }),
+  );
+  assert.deepEqual([early.first, early.reason], [P, 'SpecOrder']);
   const failing = decideOriginOrder(input({ before: serving, failing: [P], now: T0 + 3 * MINUTE }));
   assert.equal(failing.first, F);
 });

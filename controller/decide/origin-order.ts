@@ -146,10 +146,13 @@ export function restoreAfter(moves: number, periodMs: number): number {
  */
 function cdnFailsOver(input: OriginOrderInput, before: OriginOrder | undefined): boolean {
   const { now } = input;
-  if (before?.changedAt !== undefined) {
+  const settle = SETTLE_PERIODS * input.periodMs;
+  // Serving only lately: the counts may still cover the start, when the CDN failed over because
+  // the primary's tasks were not healthy yet.
+  if (before?.servingSince === undefined || now - before.servingSince < settle) return false;
+  if (before.changedAt !== undefined) {
     // Back in the spec's order: the counts say nothing until they cover a time after it deployed.
-    if (before.deployedAt === undefined || now - before.deployedAt < SETTLE_PERIODS * input.periodMs)
-      return false;
+    if (before.deployedAt === undefined || now - before.deployedAt < settle) return false;
   }
   const onFailover = input.requests[input.failover] ?? 0;
   const total = onFailover + (input.requests[input.primary] ?? 0);
