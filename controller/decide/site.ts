@@ -144,9 +144,18 @@ function decideOrder(
   for (const peer of context.peers)
     if (peer.region !== context.self)
       requests[peer.region] = peer.status?.regions[peer.region]?.requestsPerMinute;
-  const holderReport = [context.previous, ...context.peers.map((p) => p.status)].find(
-    (report) => report?.global === true && report.cdn.originOrder !== undefined,
-  );
+  // The newest record of a holder: after a region comes back and takes its duties back, the order
+  // its stand-in changed meanwhile, not its own from before it was lost.
+  const holderReport = [context.previous, ...context.peers.map((p) => p.status)]
+    .filter((report) => report?.global === true && report.cdn.originOrder !== undefined)
+    .reduce<SiteStatus | undefined>(
+      (newest, report) =>
+        newest === undefined ||
+        (report!.cdn.originOrder!.changedAt ?? -1) > (newest.cdn.originOrder!.changedAt ?? -1)
+          ? report
+          : newest,
+      undefined,
+    );
   const owned = observed.cdn?.distributions.find((d) => d.owned);
   const group = owned?.config.originGroup;
   const primaryHealthyTargets =
