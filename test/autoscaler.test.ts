@@ -7,6 +7,7 @@ import {
   type ScalingInput,
   type ScalingPolicy,
 } from '../controller/decide/autoscaler.ts';
+import { propertyRuns } from './support/properties.ts';
 
 const policy: ScalingPolicy = {
   targetRequestsPerTask: 600,
@@ -248,7 +249,7 @@ test('desired tasks always stay within [minTasks, maxTasks]', () => {
       const { tasks } = decideTasks(full, { now: NOW, ...i });
       return tasks >= full.minTasks && tasks <= full.maxTasks;
     }),
-    { numRuns: 2000 },
+    { numRuns: propertyRuns(2000) },
   );
 });
 
@@ -262,7 +263,7 @@ test('no scale-in inside the stabilization window after a higher recommendation'
       const { tasks } = decideTasks(full, { now: NOW, ...i, history });
       return tasks >= Math.min(i.desired, full.maxTasks) || i.desired > full.maxTasks;
     }),
-    { numRuns: 2000 },
+    { numRuns: propertyRuns(2000) },
   );
 });
 

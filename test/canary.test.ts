@@ -7,6 +7,7 @@ import {
   type CanarySample,
   type CanaryState,
 } from '../controller/decide/canary.ts';
+import { propertyRuns } from './support/properties.ts';
 
 const policy: CanaryAnalysisPolicy = {
   intervalSeconds: 60,
@@ -126,6 +127,6 @@ test('the canary weight stays within [0, maxWeight] and moves only by stepWeight
         return true;
       },
     ),
-    { numRuns: 1000 },
+    { numRuns: propertyRuns(1000) },
   );
 });
