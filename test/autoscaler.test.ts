@@ -276,3 +276,32 @@ test('a count above a lowered maxTasks is not tasks still starting: scale-in is 
   const again = decideTasks(lowered, input({ requestsPerMinute: 0, desired: first.tasks, running: 2 }));
   assert.equal(again.tasks, first.tasks, 'deciding twice at one instant changes nothing');
 });
+
+test('a deviation of exactly the tolerance is within it, above or below the target', () => {
+  // 750 and 450 requests a task are 25 % off a target of 600: at a tolerance of 0.25 both keep 4 tasks.
+  const quarter = { ...policy, tolerance: 0.25 };
+  const cases: [requestsPerMinute: number, tasks: number, reason: string][] = [
+    [4 * 750, 4, 'WithinTolerance'],
+    [4 * 450, 4, 'WithinTolerance'],
+    [4 * 751, 6, 'ScaleOut'],
+    [4 * 449, 3, 'ScaleIn'],
+  ];
+  for (const [requestsPerMinute, tasks, reason] of cases) {
+    const decision = decideTasks(quarter, input({ requestsPerMinute }));
+    assert.deepEqual(
+      [decision.tasks, decision.reason],
+      [tasks, reason],
+      `${requestsPerMinute} requests a minute`,
+    );
+  }
+});
+
+test('a metric that is not a finite number counts as missing, and never scales in', () => {
+  for (const value of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const decision = decideTasks(
+      policy,
+      input({ requestsPerMinute: value, cpuPercent: value, desired: 6, running: 6 }),
+    );
+    assert.deepEqual([decision.tasks, decision.reason], [6, 'MetricsMissing'], `${value}`);
+  }
+});
