@@ -7,7 +7,11 @@ import {
   type ScalingInput,
   type ScalingPolicy,
 } from '../controller/decide/autoscaler.ts';
+import { decideSite } from '../controller/decide/site.ts';
+import type { ServiceState } from '../controller/ports/ecs.ts';
+import { ownershipTags } from '../controller/model/tags.ts';
 import { propertyRuns } from './support/properties.ts';
+import { demoDocument, valid } from './support/world.ts';
 
 const policy: ScalingPolicy = {
   targetRequestsPerTask: 600,
@@ -304,4 +308,50 @@ test('a metric that is not a finite number counts as missing, and never scales i
     );
     assert.deepEqual([decision.tasks, decision.reason], [6, 'MetricsMissing'], `${value}`);
   }
+});
+
+test('with no task running, CPU says nothing: demand alone decides', () => {
+  // 3000 requests a minute need 5 tasks; a CPU figure with nothing running (a stale datapoint) is ignored.
+  const decision = decideTasks(
+    policy,
+    input({ requestsPerMinute: 3000, cpuPercent: 700, desired: 2, running: 0 }),
+  );
+  assert.deepEqual([decision.tasks, decision.reason], [5, 'ScaleOut']);
+});
+
+test("a region's CPU is its tracks' averages weighted by their running tasks", () => {
+  // 3 stable tasks at 100 % and 1 canary task at 20 %: 80 % on average, 14 % above the 70 % target,
+  // so 4 tasks become ceil(4 × 80 / 70) = 5. (The plain mean of the tracks, 60 %, would keep 4.)
+  const site = valid(demoDocument());
+  const service = (name: string, running: number): ServiceState => ({
+    name,
+    arn: `arn:${name}`,
+    status: 'ACTIVE',
+    taskDefinition: `tandem-${name}`,
+    deploymentFamilies: [`tandem-${name}`],
+    desiredCount: running,
+    runningCount: running,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    tags: ownershipTags('demo'),
+  });
+  const decisions = decideSite(
+    site,
+    {
+      name: 'demo',
+      regions: {
+        'us-east-1': {
+          region: 'us-east-1',
+          services: [service('demo-stable', 3), service('demo-canary', 1)],
+          targetGroups: [],
+          rules: [],
+          taskDefinitions: [],
+          traffic: { stable: { cpuPercent: 100 }, canary: { cpuPercent: 20 } },
+        },
+      },
+    },
+    { self: 'us-east-1', peers: [], global: false, now: NOW, wantedFamilies: new Set() },
+  );
+  const scaling = decisions.regions['us-east-1']!.scaling.decision;
+  assert.deepEqual([scaling.tasks, scaling.reason], [5, 'ScaleOut'], scaling.message);
 });

@@ -7,7 +7,10 @@ import {
   type CanarySample,
   type CanaryState,
 } from '../controller/decide/canary.ts';
+import { decideSite, type PeerReport } from '../controller/decide/site.ts';
+import { emptyStatus } from '../controller/model/status.ts';
 import { propertyRuns } from './support/properties.ts';
+import { demoDocument, valid } from './support/world.ts';
 
 const policy: CanaryAnalysisPolicy = {
   intervalSeconds: 60,
@@ -129,4 +132,62 @@ test('the canary weight stays within [0, maxWeight] and moves only by stepWeight
     ),
     { numRuns: propertyRuns(1000) },
   );
+});
+
+test("a region taking over the analysis goes on from the holder's published state, else from the freshest", () => {
+  const document = demoDocument();
+  document.spec.canary = { tag: 'v2', analysis: {} };
+  const site = valid(document);
+  // Finished states: the analysis returns them unchanged, so the result names the one it went on from.
+  const state = (phase: CanaryState['phase'], lastCheckAt: number): CanaryState => ({
+    tag: 'v2',
+    phase,
+    weight: phase === 'Succeeded' ? 50 : 0,
+    failedChecks: 0,
+    lastCheckAt,
+    message: `${phase} at ${lastCheckAt}`,
+  });
+  const peer = (region: string, canary: CanaryState, global: boolean, quiet = false): PeerReport => ({
+    region,
+    status: { ...emptyStatus('demo', region), global, canary },
+    quiet,
+  });
+  const older = state('Succeeded', minute(1));
+  const newer = state('Failed', minute(2));
+  const cases: { name: string; peers: PeerReport[]; from: CanaryState }[] = [
+    {
+      name: 'the holder, though another published later',
+      peers: [peer('eu-west-1', newer, false), peer('us-west-2', older, true)],
+      from: older,
+    },
+    {
+      name: 'the holder, whichever order the reports come in',
+      peers: [peer('us-west-2', older, true), peer('eu-west-1', newer, false)],
+      from: older,
+    },
+    {
+      name: 'no holder: the freshest',
+      peers: [peer('us-west-2', older, false), peer('eu-west-1', newer, false)],
+      from: newer,
+    },
+    {
+      name: 'no holder: the freshest, whichever order',
+      peers: [peer('eu-west-1', newer, false), peer('us-west-2', older, false)],
+      from: newer,
+    },
+    {
+      name: 'a quiet holder is no holder: the freshest',
+      peers: [peer('us-west-2', older, true, true), peer('eu-west-1', newer, false)],
+      from: newer,
+    },
+  ];
+  for (const c of cases) {
+    const decisions = decideSite(
+      site,
+      { name: 'demo', regions: {} },
+      { self: 'us-east-1', peers: c.peers, global: true, now: minute(3), wantedFamilies: new Set() },
+    );
+    assert.deepEqual(decisions.canary, c.from, c.name);
+    assert.equal(decisions.canaryWeight, c.from.weight, c.name);
+  }
 });
