@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   decideTasks,
   nextHistory,
+  type ScalingDecision,
   type ScalingInput,
   type ScalingPolicy,
 } from '../controller/decide/autoscaler.ts';
@@ -354,4 +355,113 @@ test("a region's CPU is its tracks' averages weighted by their running tasks", (
   );
   const scaling = decisions.regions['us-east-1']!.scaling.decision;
   assert.deepEqual([scaling.tasks, scaling.reason], [5, 'ScaleOut'], scaling.message);
+});
+
+test('each decision in full: the count, the recommendation, the reason and the message status shows', () => {
+  const cases: { input: Partial<ScalingInput>; decision: ScalingDecision }[] = [
+    {
+      input: { desired: 6, running: 6 },
+      decision: {
+        tasks: 6,
+        recommendation: 6,
+        reason: 'MetricsMissing',
+        message: 'no request or CPU metrics; holding the current count',
+      },
+    },
+    {
+      input: { requestsPerMinute: 4000 },
+      decision: {
+        tasks: 7,
+        recommendation: 7,
+        reason: 'ScaleOut',
+        message: 'demand needs 7 task(s); scaling out now',
+      },
+    },
+    {
+      input: { requestsPerMinute: 60_000 },
+      decision: {
+        tasks: 14,
+        recommendation: 100,
+        reason: 'ScaleOutLimitedByStep',
+        message: 'demand needs 100 task(s); adding at most 10 a step',
+      },
+    },
+    {
+      // 1200 requests a task, twice the target: 30 tasks, 25 after one step, 20 at most.
+      input: { requestsPerMinute: 18_000, desired: 15, running: 15 },
+      decision: {
+        tasks: 20,
+        recommendation: 30,
+        reason: 'AtMaximum',
+        message: 'capped at maxTasks 20; demand needs 25',
+      },
+    },
+    {
+      input: { requestsPerMinute: 2400 },
+      decision: {
+        tasks: 4,
+        recommendation: 4,
+        reason: 'WithinTolerance',
+        message: 'demand matches 4 task(s)',
+      },
+    },
+    {
+      input: { requestsPerMinute: 1200 },
+      decision: {
+        tasks: 2,
+        recommendation: 2,
+        reason: 'ScaleIn',
+        message: 'demand has needed at most 2 task(s) for 300 s',
+      },
+    },
+    {
+      input: { requestsPerMinute: 1200, history: [{ at: minutesAgo(4), tasks: 4 }] },
+      decision: {
+        tasks: 4,
+        recommendation: 2,
+        reason: 'ScaleInStabilizing',
+        message: 'demand needs 2 task(s); holding 4 until the 300 s window passes',
+      },
+    },
+    {
+      input: { requestsPerMinute: 600, rolloutInProgress: true },
+      decision: {
+        tasks: 4,
+        recommendation: 1,
+        reason: 'ScaleInHeldDuringRollout',
+        message: 'demand needs 1 task(s), but a deployment is in progress',
+        heldSince: NOW,
+      },
+    },
+    {
+      input: { requestsPerMinute: 1800, rolloutInProgress: true, heldSince: minutesAgo(5) },
+      decision: {
+        tasks: 3,
+        recommendation: 3,
+        reason: 'ScaleIn',
+        message:
+          'demand needs 3 task(s); the deployment in progress has not finished in 300 s, so it no longer holds scale-in',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 2, running: 2 },
+      decision: {
+        tasks: 2,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 0',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 9, running: 9, floor: 9, floorBecause: 'carrying us-east-1' },
+      decision: {
+        tasks: 9,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 9 task(s) (carrying us-east-1); demand needs 0',
+      },
+    },
+  ];
+  for (const c of cases)
+    assert.deepEqual(decideTasks(policy, input(c.input)), c.decision, JSON.stringify(c.input));
 });

@@ -95,12 +95,12 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
   const ceiling = Math.max(policy.maxTasks, floor);
   const base = Math.max(input.running, 0);
   const candidates: number[] = [];
-  if (input.requestsPerMinute !== undefined && Number.isFinite(input.requestsPerMinute)) {
+  if (measured(input.requestsPerMinute)) {
     // With no task running, demand alone says how many are needed.
     const perTask = base === 0 ? input.requestsPerMinute : input.requestsPerMinute / base;
     candidates.push(metricRecommendation(base, perTask, policy.targetRequestsPerTask, policy.tolerance));
   }
-  if (input.cpuPercent !== undefined && Number.isFinite(input.cpuPercent) && base > 0) {
+  if (measured(input.cpuPercent) && base > 0) {
     candidates.push(metricRecommendation(base, input.cpuPercent, policy.targetCpuPercent, policy.tolerance));
   }
 
@@ -194,6 +194,11 @@ function inWindow(policy: ScalingPolicy, history: readonly Recommendation[], now
   const windowStart = now - policy.scaleInStabilizationSeconds * 1000;
   const sorted = history.filter((h) => h.at <= now).sort((a, b) => a.at - b.at);
   return sorted.filter((_, i) => (sorted[i + 1]?.at ?? Infinity) > windowStart);
+}
+
+/** A metric that has a value: neither missing (undefined) nor NaN or infinite. */
+function measured(value: number | undefined): value is number {
+  return Number.isFinite(value);
 }
 
 function clamp(value: number, min: number, max: number): number {
