@@ -191,3 +191,131 @@ test("a region taking over the analysis goes on from the holder's published stat
     assert.equal(decisions.canaryWeight, c.from.weight, c.name);
   }
 });
+
+test('each step of the analysis in full: weight, phase, failed checks, time and the message status shows', () => {
+  const state = (over: Partial<CanaryState>): CanaryState => ({
+    tag: 'v2',
+    phase: 'Progressing',
+    weight: 10,
+    failedChecks: 0,
+    lastCheckAt: minute(0),
+    message: '',
+    ...over,
+  });
+  const cases: { name: string; from?: CanaryState; sample: CanarySample; at: number; to: CanaryState }[] = [
+    {
+      name: 'a new analysis',
+      sample: healthy,
+      at: minute(0),
+      to: state({ weight: 0, message: 'analysis of v2 started' }),
+    },
+    {
+      name: 'the first step, exactly one interval later',
+      from: state({ weight: 0 }),
+      sample: {},
+      at: minute(1),
+      to: state({ weight: 10, lastCheckAt: minute(1), message: 'first step; weight 0% → 10%' }),
+    },
+    {
+      name: 'a check exactly at the lowest success rate and the highest p95 passes',
+      from: state({}),
+      sample: { requests: 1000, errors5xx: 10, p95LatencyMs: 500 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        lastCheckAt: minute(1),
+        message: 'success 99.00%, p95 500 ms; weight 10% → 20%',
+      }),
+    },
+    {
+      name: 'a success rate just below fails a check and holds the weight',
+      from: state({ weight: 20 }),
+      sample: { requests: 1000, errors5xx: 11, p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): success rate 98.90% is below 99%; holding 20%',
+      }),
+    },
+    {
+      name: 'a p95 just above, at the threshold, rolls back',
+      from: state({ weight: 20, failedChecks: 1 }),
+      sample: { requests: 1000, errors5xx: 0, p95LatencyMs: 500.6 },
+      at: minute(1),
+      to: state({
+        phase: 'Failed',
+        weight: 0,
+        failedChecks: 2,
+        lastCheckAt: minute(1),
+        message: 'rolled back after 2 failed checks; last: p95 latency 501 ms is above 500 ms',
+      }),
+    },
+    {
+      name: 'no requests is no data',
+      from: state({}),
+      sample: { requests: 0, errors5xx: 0, p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
+      name: 'requests without a p95 is no data',
+      from: state({}),
+      sample: { requests: 1000, errors5xx: 0 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
+      name: 'missing 5xx counts are none',
+      from: state({}),
+      sample: { requests: 1000, p95LatencyMs: 120 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        lastCheckAt: minute(1),
+        message: 'success 100.00%, p95 120 ms; weight 10% → 20%',
+      }),
+    },
+    {
+      name: 'a passing check at maxWeight succeeds',
+      from: state({ weight: 30 }),
+      sample: healthy,
+      at: minute(1),
+      to: state({
+        phase: 'Succeeded',
+        weight: 30,
+        lastCheckAt: minute(1),
+        message: 'passed every check up to 30%; ready to promote (success 99.80%, p95 120 ms)',
+      }),
+    },
+    {
+      name: 'a finished analysis stays as it is',
+      from: state({ phase: 'Failed', weight: 0, failedChecks: 2 }),
+      sample: healthy,
+      at: minute(5),
+      to: state({ phase: 'Failed', weight: 0, failedChecks: 2 }),
+    },
+    {
+      name: 'nothing moves a millisecond before the interval ends',
+      from: state({}),
+      sample: healthy,
+      at: minute(1) - 1,
+      to: state({}),
+    },
+  ];
+  for (const c of cases) assert.deepEqual(analyzeCanary(policy, 'v2', c.from, c.sample, c.at), c.to, c.name);
+  // A step never goes past maxWeight.
+  assert.deepEqual(
+    analyzeCanary({ ...policy, stepWeight: 20 }, 'v2', state({ weight: 20 }), healthy, minute(1)),
+    state({ weight: 30, lastCheckAt: minute(1), message: 'success 99.80%, p95 120 ms; weight 20% → 30%' }),
+  );
+});
