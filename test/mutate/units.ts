@@ -7,6 +7,7 @@
  */
 import '../rollout.test.ts';
 import '../handover.test.ts';
+import '../decide-site.test.ts';
 import '../canary.test.ts';
 import '../autoscaler.test.ts';
 import '../scaling-sim.test.ts';
