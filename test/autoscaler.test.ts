@@ -453,6 +453,16 @@ test('each decision in full: the count, the recommendation, the reason and the m
       },
     },
     {
+      // Stabilizing at the floor is resting at it: 1 task recommended, 2 held by the window, 2 the minimum.
+      input: { requestsPerMinute: 300, desired: 2, running: 2, history: [{ at: minutesAgo(1), tasks: 2 }] },
+      decision: {
+        tasks: 2,
+        recommendation: 1,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 1',
+      },
+    },
+    {
       input: { requestsPerMinute: 0, desired: 9, running: 9, floor: 9, floorBecause: 'carrying us-east-1' },
       decision: {
         tasks: 9,
