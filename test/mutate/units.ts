@@ -12,6 +12,7 @@ import '../canary.test.ts';
 import '../autoscaler.test.ts';
 import '../scaling-sim.test.ts';
 import '../plan.test.ts';
+import '../status.test.ts';
 import '../image.test.ts';
 import '../regions.test.ts';
 import '../observe-metrics.test.ts';
