@@ -475,3 +475,69 @@ test('each decision in full: the count, the recommendation, the reason and the m
   for (const c of cases)
     assert.deepEqual(decideTasks(policy, input(c.input)), c.decision, JSON.stringify(c.input));
 });
+
+test('at the floor: resting there is said as such, a floor names its reason only above minTasks', () => {
+  const cases: {
+    input: Partial<ScalingInput>;
+    policy?: Partial<ScalingPolicy>;
+    decision: ScalingDecision;
+  }[] = [
+    {
+      // On target at the floor is resting at it too.
+      input: { requestsPerMinute: 1200, desired: 2, running: 2 },
+      decision: {
+        tasks: 2,
+        recommendation: 2,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 2',
+      },
+    },
+    {
+      // A deployment that holds scale-in at the floor is said, not the floor.
+      input: { requestsPerMinute: 300, desired: 2, running: 2, rolloutInProgress: true },
+      decision: {
+        tasks: 2,
+        recommendation: 1,
+        reason: 'ScaleInHeldDuringRollout',
+        message: 'demand needs 1 task(s), but a deployment is in progress',
+        heldSince: NOW,
+      },
+    },
+    {
+      // With minTasks = maxTasks = 3, more demand is capped at the maximum, not held at the floor.
+      input: { requestsPerMinute: 3600, desired: 3, running: 3 },
+      policy: { minTasks: 3, maxTasks: 3 },
+      decision: {
+        tasks: 3,
+        recommendation: 6,
+        reason: 'AtMaximum',
+        message: 'capped at maxTasks 3; demand needs 6',
+      },
+    },
+    {
+      // A floor at or below minTasks holds nothing: its reason is not given.
+      input: { requestsPerMinute: 0, desired: 2, running: 2, floor: 1, floorBecause: 'warm standby' },
+      decision: {
+        tasks: 2,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 0',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 9, running: 9, floor: 9 },
+      decision: {
+        tasks: 9,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 9 task(s); demand needs 0',
+      },
+    },
+  ];
+  for (const c of cases)
+    assert.deepEqual(
+      decideTasks({ ...policy, ...c.policy }, input(c.input)),
+      c.decision,
+      JSON.stringify(c.input),
+    );
+});
