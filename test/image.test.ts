@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Platform, RegionPlatform } from '../controller/model/platform.ts';
+import { siteTaskDefinitions } from '../controller/plan/desired.ts';
 import { imageProblems, regionImage } from '../controller/plan/image.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
@@ -316,4 +317,27 @@ test('an image in the primary’s ECR runs in each region from that region’s o
     'eu-west-1': '000000000000.dkr.ecr.eu-west-1.amazonaws.com/tandem/site',
   });
   assert.equal(siteView(sim, 'demo')!.conditions.Stalled?.status ?? 'False', 'False');
+});
+
+test('a region without a platform has no image problem: the site stalls for the missing platform instead', () => {
+  const site = valid(demoDocument());
+  // eu-west-1 has no platform item; us-east-1's private tasks cannot reach public.ecr.aws.
+  const problems = imageProblems(site, platformWith([PRIMARY], [PRIMARY]));
+  assert.deepEqual(
+    problems.map((p) => [p.reason, p.region]),
+    [['ImageNotPullable', PRIMARY]],
+  );
+  assert.deepEqual(imageProblems(site, platformWith([PRIMARY], [])), []);
+});
+
+test('planning a region that has no platform, or an image it cannot pull, is a bug the callers check for first', () => {
+  const site = valid(demoDocument());
+  assert.throws(
+    () => siteTaskDefinitions(site, platformWith([PRIMARY], [])),
+    /^Error: no platform in eu-west-1; check regionsWithoutPlatform first$/,
+  );
+  assert.throws(
+    () => siteTaskDefinitions(site, platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1'])),
+    /^Error: eu-west-1 cannot pull public\.ecr\.aws\/tandem\/site: .*; check imageStall first$/,
+  );
 });
