@@ -541,3 +541,13 @@ test('at the floor: resting there is said as such, a floor names its reason only
       JSON.stringify(c.input),
     );
 });
+
+test('a recommendation made at this very instant is in the window; one stamped later (a clock that went back) is not', () => {
+  const at = (when: number) =>
+    decideTasks(
+      policy,
+      input({ requestsPerMinute: 1200, desired: 6, running: 6, history: [{ at: when, tasks: 6 }] }),
+    );
+  assert.deepEqual([at(NOW).tasks, at(NOW).reason], [6, 'ScaleInStabilizing']);
+  assert.deepEqual([at(NOW + 1).tasks, at(NOW + 1).reason], [2, 'ScaleIn']);
+});
