@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CloudError } from '../controller/errors.ts';
 import { SimulatedCloud, DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
+import { emptyStatus } from '../controller/model/status.ts';
+import type { StoredStatus } from '../controller/ports/store.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import {
   assertNothingOwned,
@@ -9,6 +11,7 @@ import {
   converge,
   demoDocument,
   editSpecInPlace,
+  FIXED_NOW,
   newSim,
   pass,
   siteView,
@@ -268,4 +271,79 @@ test('a CloudFront tag read that fails leaves only its own site unobserved', asy
   assert.equal(report.statuses.get('alpha')!.conditions.Degraded?.reason, 'CdnDegraded');
   assert.equal(report.statuses.get('beta')!.conditions.Degraded?.status, 'False');
   assert.equal(sim.cloudWrites().length, 0, 'alpha gets no second distribution');
+});
+
+test('the report a pass goes on from: its own, what of an unreadable one still reads, else the site’s item from before statuses were per region', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const ports = sim.ports('us-east-1');
+  const stored = await ports.store.listStatuses();
+  const own = stored.find((s) => s.region === 'us-east-1')!;
+  const others = stored.filter((s) => s !== own);
+  const run = async (statuses: StoredStatus[]) =>
+    (
+      await reconcilePass({
+        ports,
+        platform: sim.platform,
+        region: 'us-east-1',
+        statuses,
+        dryRun: true,
+        now: FIXED_NOW,
+      })
+    ).sites[0]!;
+
+  const readable = await run(stored);
+  assert.deepEqual([readable.previous, readable.statusUnreadable], [own.status, undefined]);
+
+  const salvaged = await run([...others, { ...own, unreadable: true }]);
+  assert.deepEqual([salvaged.previous, salvaged.statusUnreadable], [own.status, 'salvaged']);
+  const cdnOnly = { ...emptyStatus('demo', 'us-east-1'), cdn: { distributionId: 'E1' } };
+  assert.equal(
+    (await run([...others, { ...own, status: cdnOnly, unreadable: true }])).statusUnreadable,
+    'salvaged',
+  );
+
+  const lost = await run([...others, { ...own, status: emptyStatus('demo', 'us-east-1'), unreadable: true }]);
+  assert.deepEqual([lost.previous, lost.statusUnreadable], [undefined, 'lost']);
+
+  const legacyItem: StoredStatus = {
+    name: 'demo',
+    revision: 4,
+    status: { ...own.status, region: '', global: true },
+  };
+  const upgraded = await run([...others, legacyItem]);
+  assert.deepEqual(upgraded.previous, { ...own.status, region: 'us-east-1', global: false });
+  assert.deepEqual(upgraded.stored, { legacy: legacyItem });
+  const unreadableLegacy = await run([...others, { ...legacyItem, unreadable: true }]);
+  assert.equal(unreadableLegacy.previous, undefined);
+  assert.deepEqual(unreadableLegacy.stored, {});
+});
+
+test('a spec stored under a name its metadata does not give is invalid, and says both names', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const report = await reconcilePass({
+    ports: sim.ports('us-east-1'),
+    platform: sim.platform,
+    region: 'us-east-1',
+    specs: [{ name: 'other', generation: 1, hash: 'h', document: demoDocument() }],
+    statuses: [],
+    dryRun: true,
+    now: FIXED_NOW,
+  });
+  assert.deepEqual(report.sites[0]!.problems, [
+    { field: 'metadata.name', message: 'is "demo" but the item is stored as "other"; they must match' },
+  ]);
+});
+
+test('a spec naming a region with no platform stalls, naming the region, and changes nothing', async () => {
+  const sim = newSim(['us-east-1']);
+  await storeSpec(sim, demoDocument());
+  const round = await pass(sim);
+  assert.deepEqual(round.sites[0]!.stalled, {
+    reason: 'NoPlatform',
+    message: 'no tandem platform in eu-west-1: deploy the bootstrap there or remove the region from the spec',
+  });
+  assert.equal(round.sites[0]!.plan, undefined);
+  assertNothingOwned(sim, 'demo');
 });
