@@ -275,6 +275,17 @@ test('each step of the analysis in full: weight, phase, failed checks, time and 
       }),
     },
     {
+      name: 'a p95 without requests is no data',
+      from: state({}),
+      sample: { p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
       name: 'missing 5xx counts are none',
       from: state({}),
       sample: { requests: 1000, p95LatencyMs: 120 },
