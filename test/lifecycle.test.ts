@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { CloudError } from '../controller/errors.ts';
 import { SimulatedCloud, DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
 import { emptyStatus } from '../controller/model/status.ts';
@@ -346,4 +347,74 @@ test('a spec naming a region with no platform stalls, naming the region, and cha
   });
   assert.equal(round.sites[0]!.plan, undefined);
   assertNothingOwned(sim, 'demo');
+});
+
+test('a pass logs each action applied and each that failed, an invalid spec, and a status it could not write', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const ports = sim.ports('us-east-1');
+  const refusing = {
+    ...ports,
+    ecs: Object.assign(Object.create(ports.ecs) as typeof ports.ecs, {
+      createService: () => Promise.reject(new CloudError('Throttled', 'demo-stable', 'slow down')),
+    }),
+    store: Object.assign(Object.create(ports.store) as typeof ports.store, {
+      putStatus: () => Promise.reject(new CloudError('Unavailable', 'status', 'table unreachable')),
+    }),
+  };
+  const report = await reconcilePass({
+    ports: refusing,
+    platform: sim.platform,
+    region: 'us-east-1',
+    log,
+    now: FIXED_NOW,
+  });
+  const pick = (line: Record<string, unknown>) => {
+    const { level, msg, site, region, action, kind, err, reconcileId } = line;
+    return { level, msg, site, region, action, kind, err, reconcileId };
+  };
+  const seen = lines.map(pick);
+  const common = { site: 'demo', region: 'us-east-1', reconcileId: report.reconcileId };
+  assert.deepEqual(
+    seen.find((l) => l.msg === 'applied'),
+    {
+      ...common,
+      level: 30,
+      msg: 'applied',
+      action: 'RegisterTaskDefinition',
+      kind: undefined,
+      err: undefined,
+    },
+  );
+  assert.deepEqual(
+    seen.find((l) => l.msg === 'action failed'),
+    {
+      ...common,
+      level: 50,
+      msg: 'action failed',
+      action: 'CreateService',
+      kind: 'Throttled',
+      err: 'slow down',
+    },
+  );
+  const unwritten = lines.find((l) => l['msg'] === 'status not written; the next pass writes it');
+  assert.equal(unwritten?.['level'], 40);
+  assert.equal(unwritten?.['site'], 'demo');
+  assert.match(JSON.stringify(unwritten?.['err']), /table unreachable/);
+  assert.equal(report.statusWrites, 0);
+
+  const invalid = demoDocument();
+  invalid.spec.regions = [];
+  await storeSpec(sim, invalid);
+  lines.length = 0;
+  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', log, now: FIXED_NOW });
+  const warned = lines.find((l) => l['msg'] === 'spec is invalid; nothing applied');
+  assert.equal(warned?.['level'], 40);
+  assert.equal(warned?.['site'], 'demo');
+  assert.ok(Array.isArray(warned?.['problems']) && warned['problems'].length > 0, JSON.stringify(warned));
 });
