@@ -244,6 +244,53 @@ test('handover in full: the floor, why it is there (for the scaling message) and
         carrying: { regions: ['us-east-1'], requestsPerMinute: 1200, since: T },
       },
     },
+    {
+      name: 'a standby equal to the recovery floor leaves the recovery as the reason',
+      input: input({
+        primary: { requestsPerMinute: 3000 },
+        previous: { ...carrying, healthySince: T },
+        standbyPercent: 100,
+      }),
+      handover: {
+        floor: 5,
+        because:
+          'us-east-1 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: { ...carrying, healthySince: T },
+      },
+    },
+    {
+      name: 'two failing regions this one backs are named together',
+      input: input({
+        fallbackFor: ['us-east-1', 'us-west-2'],
+        peers: [
+          { region: 'us-east-1', failing: true, lastHealthyRequestsPerMinute: 1200 },
+          { region: 'us-west-2', failing: true, lastHealthyRequestsPerMinute: 600 },
+        ],
+        requestsPerMinute: 0,
+      }),
+      handover: {
+        floor: 3,
+        because: 'carrying us-east-1, us-west-2: 1800 requests a minute when last healthy, and 0 of its own',
+        carrying: { regions: ['us-east-1', 'us-west-2'], requestsPerMinute: 1800, since: T },
+      },
+    },
+    {
+      name: 'two recovered regions are named together',
+      input: input({
+        previous: { regions: ['us-east-1', 'us-west-2'], requestsPerMinute: 1800, since: T - MINUTE },
+      }),
+      handover: {
+        floor: 3,
+        because:
+          'us-east-1, us-west-2 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: {
+          regions: ['us-east-1', 'us-west-2'],
+          requestsPerMinute: 1800,
+          since: T - MINUTE,
+          healthySince: T,
+        },
+      },
+    },
   ];
   for (const c of cases) assert.deepEqual(handOver(c.input), c.handover, c.name);
 });
