@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { splitTasks } from '../controller/decide/capacity.ts';
+import { CloudError } from '../controller/errors.ts';
 import type { ObservedRegion } from '../controller/model/observed.ts';
+import type { ServiceState } from '../controller/ports/ecs.ts';
 import { ownershipTags } from '../controller/model/tags.ts';
 import { planCdn } from '../controller/plan/cdn.ts';
 import { desiredSite, siteTaskDefinitions } from '../controller/plan/desired.ts';
 import { taskDefinitionFamily } from '../controller/model/naming.ts';
 import { planRegion } from '../controller/plan/region.ts';
-import { priorityAllocator } from '../controller/plan/site.ts';
+import { planSite, priorityAllocator } from '../controller/plan/site.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { demoDocument, valid } from './support/world.ts';
 
@@ -395,4 +397,363 @@ test("task definitions have a read-only root filesystem unless the spec says oth
   assert.equal(writable.readOnlyRootFilesystem, false);
   assert.equal(writable.healthCheckCommand, undefined, 'no health check unless the spec names one');
   assert.notEqual(writable.family, stable.family, 'a changed setting is another family');
+});
+
+// ----- planRegion from a converged region, one difference at a time -----
+
+const FAMILY = {
+  stable: east.tracks[0]!.taskDefinition.family,
+  canary: east.tracks[1]!.taskDefinition.family,
+};
+const owned = ownershipTags('demo');
+const tgArn = (name: string) => `arn:tg/${name}`;
+
+function runningService(
+  name: string,
+  family: string,
+  count: number,
+  over: Partial<ServiceState> = {},
+): ServiceState {
+  return {
+    name,
+    arn: `arn:svc/${name}`,
+    status: 'ACTIVE',
+    taskDefinition: family,
+    deploymentFamilies: [family],
+    desiredCount: count,
+    runningCount: count,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    targetGroupArn: tgArn(name),
+    tags: owned,
+    ...over,
+  };
+}
+
+/** us-east-1 as the demo site wants it: nothing to do. */
+function converged(): ObservedRegion {
+  return observed({
+    taskDefinitions: east.tracks.map((t) => ({
+      family: t.taskDefinition.family,
+      revision: 1,
+      arn: `arn:td/${t.taskDefinition.family}:1`,
+      tags: owned,
+    })),
+    targetGroups: east.tracks.map((t) => ({
+      name: t.targetGroup,
+      arn: tgArn(t.targetGroup),
+      port: 8080,
+      vpcId: 'vpc',
+      healthCheckPath: '/healthz',
+      tags: owned,
+    })),
+    rules: [
+      {
+        arn: 'arn:rule/1',
+        priority: 1,
+        header: east.header,
+        forward: east.tracks.map((t) => ({ targetGroupArn: tgArn(t.targetGroup), weight: t.weight })),
+        tags: owned,
+      },
+    ],
+    services: east.tracks.map((t) => runningService(t.service, t.taskDefinition.family, t.desiredCount)),
+  });
+}
+
+test('planRegion: a converged region plans nothing; each difference plans exactly its fix', () => {
+  assert.deepEqual(
+    planRegion('demo', east, converged(), () => 9),
+    { actions: [], blockers: [] },
+  );
+  const scope = { site: 'demo', region: 'us-east-1' };
+  const base = converged();
+  const stable = base.services[0]!;
+  const canary = base.services[1]!;
+  const cases: { name: string; observed: ObservedRegion; actions: unknown[] }[] = [
+    {
+      name: 'a health check path changed',
+      observed: {
+        ...base,
+        targetGroups: [{ ...base.targetGroups[0]!, healthCheckPath: '/old' }, base.targetGroups[1]!],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyTargetGroup',
+          name: 'demo-stable',
+          arn: tgArn('demo-stable'),
+          healthCheckPath: '/healthz',
+        },
+      ],
+    },
+    {
+      name: 'a count changed by hand',
+      observed: { ...base, services: [{ ...stable, desiredCount: 5 }, canary] },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-stable', desiredCount: 2 }],
+    },
+    {
+      name: 'a service moved to another target group',
+      observed: { ...base, services: [{ ...stable, targetGroupArn: 'arn:tg/elsewhere' }, canary] },
+      actions: [
+        {
+          ...scope,
+          kind: 'UpdateService',
+          name: 'demo-stable',
+          targetGroup: 'demo-stable',
+          containerPort: 8080,
+        },
+      ],
+    },
+    {
+      name: 'a service on another task definition',
+      observed: { ...base, services: [stable, { ...canary, taskDefinition: FAMILY.stable }] },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-canary', taskDefinition: FAMILY.canary }],
+    },
+    {
+      name: 'a service draining after a delete is left until ECS has finished',
+      observed: { ...base, services: [stable, { ...canary, status: 'DRAINING' }] },
+      actions: [],
+    },
+    {
+      name: 'an inactive service is created again, and its traffic waits for its first task',
+      observed: { ...base, services: [stable, { ...canary, status: 'INACTIVE' }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 100 },
+            { targetGroup: 'demo-canary', weight: 0 },
+          ],
+        },
+        {
+          ...scope,
+          kind: 'CreateService',
+          name: 'demo-canary',
+          taskDefinition: FAMILY.canary,
+          desiredCount: 1,
+          targetGroup: 'demo-canary',
+          containerPort: 8080,
+        },
+      ],
+    },
+    {
+      name: 'the rule’s header changed',
+      observed: { ...base, rules: [{ ...base.rules[0]!, header: { ...east.header, value: 'stale' } }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 85 },
+            { targetGroup: 'demo-canary', weight: 15 },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'the rule’s header name changed',
+      observed: { ...base, rules: [{ ...base.rules[0]!, header: { ...east.header, name: 'X-Other' } }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 85 },
+            { targetGroup: 'demo-canary', weight: 15 },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'a second rule: the lowest priority is kept, the other deleted',
+      observed: { ...base, rules: [{ ...base.rules[0]!, arn: 'arn:rule/9', priority: 9 }, base.rules[0]!] },
+      actions: [{ ...scope, kind: 'DeleteRule', arn: 'arn:rule/9' }],
+    },
+    {
+      name: 'an older revision of a wanted family is deregistered, the newest kept',
+      observed: {
+        ...base,
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: FAMILY.stable, revision: 2, arn: `arn:td/${FAMILY.stable}:2`, tags: owned },
+        ],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: FAMILY.stable,
+          arn: `arn:td/${FAMILY.stable}:1`,
+        },
+      ],
+    },
+    {
+      name: 'a family no one wants is deregistered, unless a live service still deploys it, or it is not ours',
+      observed: {
+        ...base,
+        services: [{ ...stable, deploymentFamilies: [FAMILY.stable, 'tandem-demo-0000000000bb'] }, canary],
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: 'tandem-demo-0000000000aa', revision: 3, arn: 'arn:td/old:3', tags: owned },
+          { family: 'tandem-demo-0000000000bb', revision: 1, arn: 'arn:td/rb:1', tags: owned },
+          { family: 'tandem-demo-0000000000cc', revision: 1, arn: 'arn:td/foreign:1', tags: {} },
+          { family: 'tandem-other-0000000000aa', revision: 1, arn: 'arn:td/other:1', tags: owned },
+        ],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: 'tandem-demo-0000000000aa',
+          arn: 'arn:td/old:3',
+        },
+      ],
+    },
+    {
+      name: 'a service no longer wanted drains to zero first',
+      observed: {
+        ...base,
+        services: [...base.services, runningService('demo-old', 'tandem-demo-0000000000aa', 2)],
+      },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-old', desiredCount: 0 }],
+    },
+    {
+      name: 'a drained service still stopping tasks is waited for',
+      observed: {
+        ...base,
+        services: [
+          ...base.services,
+          runningService('demo-old', 'tandem-demo-0000000000aa', 0, { pendingCount: 1 }),
+        ],
+      },
+      actions: [],
+    },
+    {
+      name: 'a drained service is deleted, and its target group and task definition with it',
+      observed: {
+        ...base,
+        services: [...base.services, runningService('demo-old', 'tandem-demo-0000000000aa', 0)],
+        targetGroups: [
+          ...base.targetGroups,
+          {
+            name: 'demo-old',
+            arn: tgArn('demo-old'),
+            port: 8080,
+            vpcId: 'vpc',
+            healthCheckPath: '/',
+            tags: owned,
+          },
+        ],
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: 'tandem-demo-0000000000aa', revision: 1, arn: 'arn:td/old:1', tags: owned },
+        ],
+      },
+      actions: [
+        { ...scope, kind: 'DeleteService', name: 'demo-old' },
+        { ...scope, kind: 'DeleteTargetGroup', name: 'demo-old', arn: tgArn('demo-old') },
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: 'tandem-demo-0000000000aa',
+          arn: 'arn:td/old:1',
+        },
+      ],
+    },
+    {
+      name: 'a target group a live service still registers into is kept; a service not ours is left alone',
+      observed: {
+        ...base,
+        services: [
+          ...base.services,
+          runningService('demo-old', 'tandem-demo-0000000000aa', 0, { tags: {}, runningCount: 1 }),
+        ],
+        targetGroups: [
+          ...base.targetGroups,
+          {
+            name: 'demo-old',
+            arn: tgArn('demo-old'),
+            port: 8080,
+            vpcId: 'vpc',
+            healthCheckPath: '/',
+            tags: owned,
+          },
+        ],
+      },
+      actions: [],
+    },
+  ];
+  for (const c of cases) {
+    const plan = planRegion('demo', east, c.observed, () => 9);
+    assert.deepEqual(plan.blockers, [], c.name);
+    assert.deepEqual(plan.actions, c.actions, c.name);
+  }
+});
+
+test('planRegion: resources under the site’s names that are not its own block the region, each named', () => {
+  const base = converged();
+  const plan = planRegion(
+    'demo',
+    east,
+    {
+      ...base,
+      services: [{ ...base.services[0]!, tags: {} }, base.services[1]!],
+      targetGroups: [base.targetGroups[0]!, { ...base.targetGroups[1]!, tags: ownershipTags('other') }],
+    },
+    () => 9,
+  );
+  assert.deepEqual(plan, {
+    actions: [],
+    blockers: [
+      {
+        kind: 'OwnershipConflict',
+        resource: 'arn:svc/demo-stable',
+        message:
+          "ECS service demo-stable exists without tandem's tags for site demo; tandem will not touch it. Rename or delete it.",
+      },
+      {
+        kind: 'OwnershipConflict',
+        resource: tgArn('demo-canary'),
+        message:
+          "target group demo-canary exists without tandem's tags for site demo; tandem will not touch it. Rename or delete it.",
+      },
+    ],
+  });
+});
+
+test('planSite: a region that could not be observed gets no actions; the CDN only when observed without error', () => {
+  const unreachable = { ...observed(), error: new CloudError('Unavailable', 'us-east-1', 'down') };
+  const plan = planSite(demo, { name: 'demo', regions: { 'us-east-1': unreachable } }, () => 1);
+  assert.deepEqual(plan, { actions: [], blockers: {} });
+  const cdnDown = planSite(
+    demo,
+    {
+      name: 'demo',
+      regions: {},
+      cdn: { distributions: [], error: new CloudError('Throttled', 'cloudfront', 'slow') },
+    },
+    () => 1,
+  );
+  assert.deepEqual(cdnDown.actions, []);
+  const cdnUp = planSite(demo, { name: 'demo', regions: {}, cdn: { distributions: [] } }, () => 1);
+  assert.deepEqual(
+    cdnUp.actions.map((a) => a.kind),
+    ['CreateDistribution'],
+  );
+  const blocked = planSite(
+    demo,
+    {
+      name: 'demo',
+      regions: { 'us-east-1': { ...converged(), services: [{ ...converged().services[0]!, tags: {} }] } },
+    },
+    () => 1,
+  );
+  assert.deepEqual(Object.keys(blocked.blockers), ['us-east-1']);
 });
