@@ -437,3 +437,27 @@ test('the holder judges the canary on every live region’s traffic: requests an
   // A quiet region's traffic is stale, and left out.
   assert.equal(judge([peer('eu-west-1', clean.status!.regions['eu-west-1'], true)]).phase, 'Failed');
 });
+
+test('failing regions are listed in order, and the primary is found wherever the spec lists it', () => {
+  const both = decide(region({}, { requestsPerMinute: 100, errors5xxPerMinute: 90 }), {
+    peers: [peer('eu-west-1', {}, true)],
+  });
+  assert.deepEqual(both.failing, ['eu-west-1', 'us-east-1']);
+
+  const document = demoDocument();
+  document.spec.regions = [...document.spec.regions].reverse();
+  const reordered = valid(document);
+  assert.equal(reordered.spec.regions[0]!.role, 'failover');
+  const primaryFailing = decideSite(
+    reordered,
+    { name: 'demo', regions: { 'eu-west-1': region({ region: 'eu-west-1' }, { requestsPerMinute: 100 }) } },
+    context({ self: 'eu-west-1', peers: [peer('us-east-1', {}, true)] }),
+  );
+  assert.deepEqual([primaryFailing.failing, primaryFailing.failoverActive], [['us-east-1'], true]);
+  const failoverFailing = decideSite(
+    reordered,
+    { name: 'demo', regions: { 'us-east-1': region({}, { requestsPerMinute: 100 }) } },
+    context({ peers: [peer('eu-west-1', {}, true)] }),
+  );
+  assert.deepEqual([failoverFailing.failing, failoverFailing.failoverActive], [['eu-west-1'], false]);
+});
