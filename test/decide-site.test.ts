@@ -461,3 +461,28 @@ test('failing regions are listed in order, and the primary is found wherever the
   );
   assert.deepEqual([failoverFailing.failing, failoverFailing.failoverActive], [['eu-west-1'], false]);
 });
+
+test('a whole decision for a quiet site, and peers that never reported or report this region', () => {
+  const never: PeerReport = { region: 'eu-west-1', quiet: false };
+  const stale = peer('us-east-1', { httpsRule: true });
+  const decisions = decide(region({}, { requestsPerMinute: 1800 }), { peers: [never, stale] });
+  assert.deepEqual(decisions, {
+    regions: {
+      'us-east-1': {
+        tasks: 3,
+        scaling: {
+          history: [{ at: T, tasks: 3 }],
+          decision: {
+            tasks: 3,
+            reason: 'AtMinimum',
+            message: 'held at the floor of 3 task(s); demand needs 3',
+          },
+          lastHealthyRequestsPerMinute: 1800,
+        },
+      },
+    },
+    canaryWeight: 15,
+    failing: [],
+    failoverActive: false,
+  });
+});
