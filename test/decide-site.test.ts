@@ -486,3 +486,28 @@ test('a whole decision for a quiet site, and peers that never reported or report
     failoverActive: false,
   });
 });
+
+test('a warm standby follows the primary’s current demand as it reports it, not its last healthy one', () => {
+  const document = demoDocument();
+  document.spec.scaling = { ...document.spec.scaling, standbyPercent: 50 };
+  const standby = valid(document);
+  const primary = peer('us-east-1', {
+    requestsPerMinute: 6000,
+    scaling: {
+      history: [],
+      decision: { tasks: 10, reason: '', message: '' },
+      lastHealthyRequestsPerMinute: 1200,
+    },
+  });
+  const decisions = decideSite(
+    standby,
+    { name: 'demo', regions: { 'eu-west-1': region({ region: 'eu-west-1' }, { requestsPerMinute: 0 }) } },
+    context({ self: 'eu-west-1', peers: [primary] }),
+  );
+  // Half of 6000 requests a minute at 600 a task: 5 tasks.
+  assert.equal(decisions.regions['eu-west-1']!.tasks, 5);
+  assert.match(
+    decisions.regions['eu-west-1']!.scaling.decision.message,
+    /warm standby: 50% of 6000 requests a minute/,
+  );
+});
