@@ -5,6 +5,8 @@ import { CloudError } from '../controller/errors.ts';
 import { SimulatedCloud, DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
 import { emptyStatus } from '../controller/model/status.ts';
 import type { StoredStatus } from '../controller/ports/store.ts';
+import type { Action } from '../controller/model/actions.ts';
+import { applySitePlan } from '../controller/reconcile/apply.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import {
   assertNothingOwned,
@@ -417,4 +419,26 @@ test('a pass logs each action applied and each that failed, an invalid spec, and
   assert.equal(warned?.['level'], 40);
   assert.equal(warned?.['site'], 'demo');
   assert.ok(Array.isArray(warned?.['problems']) && warned['problems'].length > 0, JSON.stringify(warned));
+});
+
+test('applying: a failure stops its own lane only, and names what failed; an action naming no known target group or platform fails', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const observedSite = { name: 'demo', regions: {} };
+  const scope = { site: 'demo', region: 'us-east-1' };
+  const actions: Action[] = [
+    { ...scope, kind: 'UpdateService', name: 'demo-stable', targetGroup: 'demo-stable', containerPort: 8080 },
+    { ...scope, kind: 'DeleteService', name: 'demo-stable' },
+    { site: 'demo', region: 'ap-south-1', kind: 'DeleteService', name: 'demo-stable' },
+    { site: 'demo', kind: 'DeleteDistribution', id: 'E404' },
+  ];
+  const applied = await applySitePlan(sim.ports('us-east-1'), sim.platform, observedSite, actions);
+  const failures = applied.results.map((r) => [r.action.kind, r.error?.kind, r.error?.message]);
+  assert.deepEqual(failures.slice(0, 2), [
+    ['UpdateService', 'NotFound', 'target group demo-stable does not exist in us-east-1'],
+    ['DeleteService', 'Invalid', 'no tandem platform in ap-south-1'],
+  ]);
+  assert.equal(failures[2]![0], 'DeleteDistribution');
+  assert.notEqual(failures[2]![1], undefined, 'no such distribution');
+  assert.deepEqual(applied.skipped, [actions[1]], 'only the rest of the failed lane is skipped');
+  assert.equal(applied.results[0]!.error?.resource, 'demo-stable', 'the error names the action’s target');
 });
