@@ -8,6 +8,7 @@ import type { StoredStatus } from '../controller/ports/store.ts';
 import type { Action } from '../controller/model/actions.ts';
 import { applySitePlan } from '../controller/reconcile/apply.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
 import {
   assertNothingOwned,
   assertWorldMatches,
@@ -441,4 +442,56 @@ test('applying: a failure stops its own lane only, and names what failed; an act
   assert.notEqual(failures[2]![1], undefined, 'no such distribution');
   assert.deepEqual(applied.skipped, [actions[1]], 'only the rest of the failed lane is skipped');
   assert.equal(applied.results[0]!.error?.resource, 'demo-stable', 'the error names the action’s target');
+});
+
+test('a round: only the sites asked for, a region whose pass fails is logged and left out, a lease not released is logged', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const other = demoDocument();
+  other.metadata.name = 'other';
+  await storeSpec(sim, other);
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+
+  const only = await reconcileRound({
+    portsOf: (r) => sim.ports(r),
+    platform: sim.platform,
+    sites: ['other'],
+    log,
+  });
+  assert.deepEqual(
+    only.map((r) => [r.region, [...r.statuses.keys()]]),
+    [
+      ['us-east-1', ['other']],
+      ['eu-west-1', ['other']],
+    ],
+  );
+
+  const broken = (region: string) => {
+    const ports = sim.ports(region);
+    if (region !== 'eu-west-1') return ports;
+    return {
+      ...ports,
+      store: Object.assign(Object.create(ports.store) as typeof ports.store, {
+        listSpecs: () => Promise.reject(new CloudError('Unavailable', 'store', 'replica down')),
+        releaseLease: () => Promise.reject(new CloudError('Unavailable', 'store', 'replica down')),
+      }),
+    };
+  };
+  lines.length = 0;
+  const round = await reconcileRound({ portsOf: broken, platform: sim.platform, intervalSeconds: 10, log });
+  assert.deepEqual(
+    round.map((r) => r.region),
+    ['us-east-1'],
+  );
+  const failed = lines.find((l) => l['msg'] === 'reconcile pass failed');
+  assert.deepEqual(
+    [failed?.['level'], failed?.['region'], failed?.['err']],
+    [50, 'eu-west-1', 'replica down'],
+  );
+  const lease = lines.find((l) => l['msg'] === 'lease not released');
+  assert.deepEqual([lease?.['level'], lease?.['region'], lease?.['err']], [40, 'eu-west-1', 'replica down']);
 });
