@@ -511,3 +511,95 @@ test('a warm standby follows the primary’s current demand as it reports it, no
     /warm standby: 50% of 6000 requests a minute/,
   );
 });
+
+test('the failover floor: only the CDN’s failover region carries the primary, counting its own demand and the recovery window', () => {
+  const primaryFailing = (failing: boolean) =>
+    peer('us-east-1', {
+      scaling: {
+        history: [],
+        decision: { tasks: 8, reason: '', message: '' },
+        lastHealthyRequestsPerMinute: 3000,
+        ...(failing ? { failingSince: T - MINUTE } : {}),
+      },
+    });
+  const three = demoDocument();
+  three.spec.regions = [
+    { name: 'us-west-2', role: 'failover', minTasks: 3, maxTasks: 12 },
+    { name: 'us-east-1', role: 'primary', minTasks: 3, maxTasks: 12 },
+    { name: 'eu-west-1', role: 'failover', minTasks: 3, maxTasks: 12 },
+  ];
+  const site3 = valid(three);
+  const at = (self: string, traffic: TrafficSample, over: Partial<SiteContext> = {}) =>
+    decideSite(
+      site3,
+      { name: 'demo', regions: { [self]: region({ region: self }, traffic) } },
+      context({ self, ...over }),
+    ).regions[self]!;
+  // us-west-2, listed first, is the CDN's failover origin: it carries 3000 + its own 600 beyond them.
+  const carrying = at('us-west-2', { requestsPerMinute: 3600 }, { peers: [primaryFailing(true)] });
+  assert.equal(carrying.tasks, 6);
+  assert.deepEqual(carrying.scaling.carrying, { regions: ['us-east-1'], requestsPerMinute: 3000, since: T });
+  // eu-west-1 is a warm standby outside the CDN: nothing moves to it.
+  const standby = at('eu-west-1', { requestsPerMinute: 0 }, { peers: [primaryFailing(true)] });
+  assert.deepEqual([standby.tasks, standby.scaling.carrying], [3, undefined]);
+  // A minute after the primary recovered, inside the 300 s window, us-west-2 still holds the floor.
+  const recovered = at(
+    'us-west-2',
+    { requestsPerMinute: 0 },
+    {
+      peers: [primaryFailing(false)],
+      previous: {
+        ...emptyStatus('demo', 'us-west-2'),
+        regions: {
+          'us-west-2': {
+            role: 'failover',
+            stable: { desired: 5, running: 5, pending: 0 },
+            canary: { desired: 0, running: 0, pending: 0 },
+            canaryWeight: 0,
+            scaling: {
+              history: [],
+              decision: { tasks: 5, reason: 'AtMinimum', message: '' },
+              carrying: {
+                regions: ['us-east-1'],
+                requestsPerMinute: 3000,
+                since: T - 10 * MINUTE,
+                healthySince: T - MINUTE,
+              },
+            },
+          },
+        },
+      },
+    },
+  );
+  assert.equal(recovered.tasks, 5);
+  assert.equal(recovered.scaling.carrying?.healthySince, T - MINUTE);
+});
+
+test('the scale-in hold: counted from when it began, by any service in a rollout this spec did not ask for; none running is tasks not running yet', () => {
+  const rolling = region(
+    {
+      services: [
+        service('demo-stable', { desiredCount: 6, runningCount: 6, rolloutInProgress: true }),
+        service('demo-canary', { desiredCount: 1, runningCount: 1 }),
+      ],
+    },
+    { requestsPerMinute: 1800 },
+  );
+  const deciding = (heldSince?: number) =>
+    decide(rolling, {
+      previous: previous({
+        decision: { tasks: 7, reason: '', message: '' },
+        ...(heldSince === undefined ? {} : { heldSince }),
+      }),
+    }).regions['us-east-1']!.scaling;
+  assert.deepEqual([deciding().decision.reason, deciding().heldSince], ['ScaleInHeldDuringRollout', T]);
+  assert.deepEqual(
+    [deciding(T - 4 * MINUTE).decision.reason, deciding(T - 4 * MINUTE).heldSince],
+    ['ScaleInHeldDuringRollout', T - 4 * MINUTE],
+  );
+  assert.equal(deciding(T - 5 * MINUTE).decision.reason, 'ScaleIn', 'the hold lasts one window');
+  // No service yet: minTasks asked for, none running, so scale-in waits for them.
+  const empty = decide(region({ services: [] }, { requestsPerMinute: 600 })).regions['us-east-1']!.scaling
+    .decision;
+  assert.deepEqual([empty.tasks, empty.reason], [3, 'ScaleInHeldDuringRollout']);
+});
