@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { CanaryState } from '../controller/decide/canary.ts';
 import { CloudError } from '../controller/errors.ts';
 import { decideSite, type PeerReport, type SiteContext } from '../controller/decide/site.ts';
 import type { ObservedRegion, TrafficSample } from '../controller/model/observed.ts';
@@ -602,4 +603,64 @@ test('the scale-in hold: counted from when it began, by any service in a rollout
   const empty = decide(region({ services: [] }, { requestsPerMinute: 600 })).regions['us-east-1']!.scaling
     .decision;
   assert.deepEqual([empty.tasks, empty.reason], [3, 'ScaleInHeldDuringRollout']);
+});
+
+test('CPU: a track without a datapoint or without running tasks is left out; a draining service of the same name is not counted', () => {
+  const cpuOf = (services: ServiceState[], stable: TrafficSample, canary: TrafficSample) =>
+    decide(region({ services, traffic: { stable, canary } })).regions['us-east-1']!.scaling.decision;
+  const two = [
+    service('demo-stable', { runningCount: 4, desiredCount: 4 }),
+    service('demo-canary', { runningCount: 1, desiredCount: 1 }),
+  ];
+  // 5 tasks at 98 %: 40 % above the 70 % target, 7 tasks. A canary without CPU data counts for nothing.
+  assert.equal(cpuOf(two, { cpuPercent: 98 }, {}).tasks, 7);
+  // A canary with a datapoint but no task running counts for nothing either: 4 stable tasks at 98 % ask for 6.
+  const noCanaryTask = [two[0]!, service('demo-canary', { runningCount: 0, desiredCount: 1 })];
+  assert.equal(cpuOf(noCanaryTask, { cpuPercent: 98 }, { cpuPercent: 10 }).tasks, 6);
+  // A draining service listed first under the stable name does not weigh: 4 active tasks at 98 %.
+  const draining = [
+    service('demo-stable', { status: 'DRAINING', runningCount: 20, desiredCount: 0 }),
+    ...two,
+  ];
+  assert.equal(cpuOf(draining, { cpuPercent: 98 }, {}).tasks, 7);
+});
+
+test('the analysis state a region goes on from: its own while it holds the duties, else the published one, never another tag’s', () => {
+  const document = demoDocument();
+  document.spec.canary = { tag: 'v2', analysis: {} };
+  const analysed = valid(document);
+  const state = (tag: string, weight: number): CanaryState => ({
+    tag,
+    phase: 'Succeeded',
+    weight,
+    failedChecks: 0,
+    lastCheckAt: T,
+    message: `${tag} at ${weight}`,
+  });
+  const mine = (canary: CanaryState) => ({ ...emptyStatus('demo', 'us-east-1'), global: true, canary });
+  const published = (region: string, canary?: CanaryState): PeerReport => ({
+    region,
+    status: { ...emptyStatus('demo', region), global: true, ...(canary === undefined ? {} : { canary }) },
+    quiet: false,
+  });
+  const peers = [
+    { region: 'us-west-2', quiet: false },
+    published('ap-south-1'),
+    published('us-east-1', state('v2', 40)),
+    published('eu-west-1', state('v2', 20)),
+  ];
+  const holding = decideSite(
+    analysed,
+    { name: 'demo', regions: {} },
+    context({ global: true, previous: mine(state('v2', 30)), peers }),
+  );
+  assert.equal(holding.canaryWeight, 30, 'its own state, not the one another region published');
+  const taking = decideSite(analysed, { name: 'demo', regions: {} }, context({ global: true, peers }));
+  assert.equal(taking.canaryWeight, 20, 'the other region’s, never a stale report of its own region');
+  const following = decideSite(
+    analysed,
+    { name: 'demo', regions: {} },
+    context({ previous: mine(state('v1', 50)), peers: [] }),
+  );
+  assert.equal(following.canaryWeight, 0, 'its own state of another tag is no state');
 });
