@@ -540,6 +540,22 @@ test('the failover floor: only the CDN’s failover region carries the primary, 
   const carrying = at('us-west-2', { requestsPerMinute: 3600 }, { peers: [primaryFailing(true)] });
   assert.equal(carrying.tasks, 6);
   assert.deepEqual(carrying.scaling.carrying, { regions: ['us-east-1'], requestsPerMinute: 3000, since: T });
+  // Its own demand counts in the floor even where its metrics alone keep the count: 6 tasks at 630 requests
+  // each are within tolerance, yet 3780 requests, 3000 of them the primary's, need 7.
+  const six = decideSite(
+    site3,
+    {
+      name: 'demo',
+      regions: {
+        'us-west-2': region(
+          { region: 'us-west-2', services: [service('demo-stable', { desiredCount: 6, runningCount: 6 })] },
+          { requestsPerMinute: 3780 },
+        ),
+      },
+    },
+    context({ self: 'us-west-2', peers: [primaryFailing(true)] }),
+  ).regions['us-west-2']!;
+  assert.deepEqual([six.tasks, six.scaling.decision.reason], [7, 'AtMinimum']);
   // eu-west-1 is a warm standby outside the CDN: nothing moves to it.
   const standby = at('eu-west-1', { requestsPerMinute: 0 }, { peers: [primaryFailing(true)] });
   assert.deepEqual([standby.tasks, standby.scaling.carrying], [3, undefined]);
