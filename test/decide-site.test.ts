@@ -633,12 +633,13 @@ test('CPU: a track without a datapoint or without running tasks is left out; a d
   // A canary with a datapoint but no task running counts for nothing either: 4 stable tasks at 98 % ask for 6.
   const noCanaryTask = [two[0]!, service('demo-canary', { runningCount: 0, desiredCount: 1 })];
   assert.equal(cpuOf(noCanaryTask, { cpuPercent: 98 }, { cpuPercent: 10 }).tasks, 6);
-  // A draining service listed first under the stable name does not weigh: 4 active tasks at 98 %.
+  // A draining service listed first under the stable name does not weigh: 4 active tasks at 98 % and one at
+  // 28 % average 84 %, 20 % above the target: 6 tasks (the draining service's 20 tasks would make it 7).
   const draining = [
     service('demo-stable', { status: 'DRAINING', runningCount: 20, desiredCount: 0 }),
     ...two,
   ];
-  assert.equal(cpuOf(draining, { cpuPercent: 98 }, {}).tasks, 7);
+  assert.equal(cpuOf(draining, { cpuPercent: 98 }, { cpuPercent: 28 }).tasks, 6);
 });
 
 test('the analysis state a region goes on from: its own while it holds the duties, else the published one, never another tag’s', () => {
@@ -679,4 +680,42 @@ test('the analysis state a region goes on from: its own while it holds the dutie
     context({ previous: mine(state('v1', 50)), peers: [] }),
   );
   assert.equal(following.canaryWeight, 0, 'its own state of another tag is no state');
+  const alone = decideSite(
+    analysed,
+    { name: 'demo', regions: {} },
+    context({ previous: mine(state('v2', 50)), peers: [] }),
+  );
+  assert.equal(alone.canaryWeight, 50, 'its own state of this tag, when no one else published one');
+});
+
+test('the canary sample: this region’s own traffic, not a stale report of it; p95 only where measured, none when none is', () => {
+  const document = demoDocument();
+  document.spec.canary = { tag: 'v2', analysis: { threshold: 1 } };
+  const analysed = valid(document);
+  const own = {
+    tag: 'v2',
+    phase: 'Progressing' as const,
+    weight: 10,
+    failedChecks: 0,
+    lastCheckAt: T - MINUTE,
+    message: '',
+  };
+  const mine = { ...emptyStatus('demo', 'us-east-1'), global: true, canary: own };
+  const judge = (canary: TrafficSample, peers: PeerReport[]) =>
+    decideSite(
+      analysed,
+      { name: 'demo', regions: { 'us-east-1': region({ traffic: { stable: {}, canary } }) } },
+      context({ global: true, previous: mine, peers }),
+    ).canary!.message;
+  const fast = { requestsPerMinute: 600, errors5xxPerMinute: 0, p95LatencyMs: 100 };
+  // A report of this very region (stale, slow) is not counted twice.
+  const staleSelf = peer('us-east-1', {
+    canaryTraffic: { requestsPerMinute: 600, errors5xxPerMinute: 600, p95LatencyMs: 900 },
+  });
+  assert.match(judge(fast, [staleSelf]), /success 100\.00%, p95 100 ms/);
+  // A region that measured requests but no p95 leaves the p95 to the others.
+  const noP95 = peer('eu-west-1', { canaryTraffic: { requestsPerMinute: 600, errors5xxPerMinute: 0 } });
+  assert.match(judge(fast, [noP95]), /success 100\.00%, p95 100 ms/);
+  // No region measured a p95: no data.
+  assert.match(judge({ requestsPerMinute: 600, errors5xxPerMinute: 0 }, [noP95]), /no data for the canary/);
 });
