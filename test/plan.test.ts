@@ -757,3 +757,48 @@ test('planSite: a region that could not be observed gets no actions; the CDN onl
   );
   assert.deepEqual(Object.keys(blocked.blockers), ['us-east-1']);
 });
+
+test('an ARM64 task definition’s family follows its content like any other: another image is another family', () => {
+  const arm = (tag: string) => {
+    const document = demoDocument() as { spec: { task?: Record<string, unknown>; image: { tag: string } } };
+    document.spec.task = { ...document.spec.task, architecture: 'ARM64' };
+    document.spec.image.tag = tag;
+    return siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  };
+  assert.notEqual(arm('v1').family, arm('v3').family);
+  assert.equal(arm('v1').family, arm('v1').family);
+});
+
+test('a task definition without a container health check has no such field at all', () => {
+  const document = demoDocument() as { spec: { task?: Record<string, unknown> } };
+  const { healthCheckCommand: _, ...task } = document.spec.task ?? {};
+  document.spec.task = task;
+  const stable = siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  assert.equal('healthCheckCommand' in stable, false);
+});
+
+test('of several distributions the site owns, the lowest id is kept and the others retired, whatever order they are listed in', () => {
+  const config = demo.distribution;
+  const d = (id: string) => ({
+    id,
+    arn: `arn:${id}`,
+    domainName: `${id}.cloudfront.net`,
+    status: 'Deployed' as const,
+    config,
+    owned: true,
+  });
+  for (const distributions of [
+    [d('E2'), d('E1'), d('E3')],
+    [d('E3'), d('E1'), d('E2')],
+    [d('E1'), d('E2'), d('E3')],
+  ]) {
+    assert.deepEqual(
+      planCdn('demo', config, { distributions }).map((a) => [a.kind, 'id' in a ? a.id : undefined]),
+      [
+        ['UpdateDistribution', 'E2'],
+        ['UpdateDistribution', 'E3'],
+      ],
+      distributions.map((x) => x.id).join(','),
+    );
+  }
+});
