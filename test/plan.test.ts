@@ -802,3 +802,23 @@ test('of several distributions the site owns, the lowest id is kept and the othe
     );
   }
 });
+
+test('a region with no failed rollout names none; one with failures names their task definitions', () => {
+  assert.equal('failedTaskDefinitions' in east, false);
+  const failing = desiredSite(demoSite, platform, {
+    regions: {
+      'us-east-1': {
+        tasks: 3,
+        scaling: { history: [], decision: { tasks: 3, reason: 'AtMinimum', message: '' } },
+        failedRollouts: [
+          { service: 'demo-canary', taskDefinition: 'tandem-demo-0000000000ff', reason: 'x', since: 1 },
+        ],
+      },
+    },
+    canaryWeight: 15,
+    failing: [],
+    failoverActive: false,
+  });
+  assert.deepEqual(failing.regions[0]!.failedTaskDefinitions, ['tandem-demo-0000000000ff']);
+  assert.equal('failedTaskDefinitions' in failing.regions[1]!, false);
+});
