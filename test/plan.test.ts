@@ -822,3 +822,76 @@ test('a region with no failed rollout names none; one with failures names their 
   assert.deepEqual(failing.regions[0]!.failedTaskDefinitions, ['tandem-demo-0000000000ff']);
   assert.equal('failedTaskDefinitions' in failing.regions[1]!, false);
 });
+
+test('the distribution in full, whatever order the spec lists regions, aliases and failover codes in', () => {
+  const document = demoDocument() as ReturnType<typeof demoDocument> & {
+    spec: { cdn: Record<string, unknown>; regions: unknown[] };
+  };
+  document.spec.regions = [...document.spec.regions].reverse();
+  document.spec.cdn = {
+    ...document.spec.cdn,
+    aliases: ['www.example.com', 'example.com'],
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    failoverStatusCodes: [504, 403, 500],
+  };
+  const decisions = { regions: {}, canaryWeight: 0, failing: [], failoverActive: false };
+  const origin = (region: string) => ({
+    id: region,
+    domainName: `tandem-${region}.elb.sim`,
+    protocol: 'http-only',
+    connectionTimeoutSeconds: 5,
+    connectionAttempts: 2,
+    customHeaders: { 'X-Tandem-Origin': 'demo.sim-secret' },
+  });
+  assert.deepEqual(desiredSite(valid(document), platform, decisions).distribution, {
+    comment: 'tandem site demo',
+    enabled: true,
+    aliases: ['example.com', 'www.example.com'],
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    priceClass: 'PriceClass_100',
+    origins: [origin('us-east-1'), origin('eu-west-1')],
+    originGroup: {
+      id: 'failover-group',
+      primaryOriginId: 'us-east-1',
+      failoverOriginId: 'eu-west-1',
+      statusCodes: [403, 500, 504],
+    },
+    targetOriginId: 'failover-group',
+    viewerProtocolPolicy: 'redirect-to-https',
+    defaultTtlSeconds: 60,
+  });
+  assert.equal('certificateArn' in demo.distribution, false, 'no certificate unless the spec names one');
+});
+
+test('only an item from before both listeners, named origin-<region>.<domain>, keeps HTTPS without a rule on an HTTPS listener', () => {
+  const decisions = { regions: {}, canaryWeight: 0, failing: [], failoverActive: false };
+  const protocolOf = (
+    over: Partial<NonNullable<(typeof platform.regions)[string]>>,
+    originProtocol: 'https-only' | 'http-only',
+  ) => {
+    const east = { ...platform.regions['us-east-1']!, ...over };
+    const withEast = { ...platform, originProtocol, regions: { ...platform.regions, 'us-east-1': east } };
+    return desiredSite(demoSite, withEast, decisions).distribution.origins[0]!.protocol;
+  };
+  assert.equal(
+    protocolOf({ loadBalancerDnsName: 'origin-us-east-1.example.com' }, 'https-only'),
+    'https-only',
+  );
+  assert.equal(protocolOf({ loadBalancerDnsName: 'origin-us-east-1.example.com' }, 'http-only'), 'http-only');
+  assert.equal(
+    protocolOf({ loadBalancerDnsName: 'lb-origin-us-east-1.example.com' }, 'https-only'),
+    'http-only',
+  );
+  assert.equal(
+    protocolOf(
+      {
+        loadBalancerDnsName: 'origin-us-east-1.example.com',
+        httpsListenerArn: 'arn:listener/https',
+        httpsOriginName: 'origin-us-east-1.example.com',
+      },
+      'https-only',
+    ),
+    'http-only',
+    'with both listeners, HTTPS waits for the rule on the HTTPS one',
+  );
+});
