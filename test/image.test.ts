@@ -341,3 +341,34 @@ test('planning a region that has no platform, or an image it cannot pull, is a b
     /^Error: eu-west-1 cannot pull public\.ecr\.aws\/tandem\/site: .*; check imageStall first$/,
   );
 });
+
+test('only a whole registry host is ECR’s: hosts that merely contain an ECR name are other registries, pulled as written', () => {
+  const lookalikes = [
+    `mirror.${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/shop`,
+    `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com.example.net/shop`,
+    `mirror.${ACCOUNT}.dkr-ecr.us-east-1.on.aws/shop`,
+  ];
+  for (const repository of lookalikes) {
+    assert.equal(pulled(repository, where('eu-west-1')), `${repository}:v1`, repository);
+  }
+  // A region name with a two-digit number is still a region.
+  assert.equal(
+    pulled(`${ACCOUNT}.dkr.ecr.us-east-12.amazonaws.com/shop`, where('eu-west-1')),
+    ecr('eu-west-1', 'shop:v1'),
+  );
+});
+
+test('an execution role ARN is read from its start: one with a prefix names no account', () => {
+  const message = refused(
+    ecr(PRIMARY, 'shop'),
+    where(PRIMARY, { executionRoleArn: `x-arn:aws:iam::${ACCOUNT}:role/r` }),
+  );
+  assert.match(message, /names no account/);
+});
+
+test('each of Docker Hub’s hosts is named Docker Hub when private tasks cannot reach it', () => {
+  for (const host of ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']) {
+    const message = refused(`${host}/library/nginx`, where(PRIMARY, { privateTasks: true }));
+    assert.match(message, /it is on Docker Hub, and/, host);
+  }
+});
