@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Platform, RegionPlatform } from '../controller/model/platform.ts';
 import { siteTaskDefinitions } from '../controller/plan/desired.ts';
-import { imageProblems, regionImage } from '../controller/plan/image.ts';
+import { imageProblems, imageStall, primaryRegion, regionImage } from '../controller/plan/image.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { validateSite } from '../controller/spec/validate.ts';
@@ -371,4 +371,38 @@ test('each of Docker Hub’s hosts is named Docker Hub when private tasks cannot
     const message = refused(`${host}/library/nginx`, where(PRIMARY, { privateTasks: true }));
     assert.match(message, /it is on Docker Hub, and/, host);
   }
+});
+
+test('refusals in full: a FIPS endpoint, another partition, and a site stalled for two regions at once', () => {
+  assert.equal(
+    refused(`${ACCOUNT}.dkr.ecr-fips.${PRIMARY}.amazonaws.com/shop`, where(PRIMARY)),
+    `${PRIMARY} cannot pull ${ACCOUNT}.dkr.ecr-fips.${PRIMARY}.amazonaws.com/shop: it names a FIPS or dual-stack ECR endpoint; ` +
+      "tandem rewrites an ECR image to each region's own registry only when it is named by the standard endpoint " +
+      '(<account>.dkr.ecr.<region>.amazonaws.com), the one private tasks reach through VPC endpoints; name it so',
+  );
+  assert.equal(
+    refused(ecr('cn-north-1', 'shop', 'amazonaws.com.cn'), where(PRIMARY)),
+    `${PRIMARY} cannot pull ${ecr('cn-north-1', 'shop', 'amazonaws.com.cn')}: it is in the aws-cn partition's ECR and ` +
+      `${PRIMARY} is in aws; no role in one partition can pull from another's; copy the image into ` +
+      `${ecr(PRIMARY, 'shop')} and name that repository in spec.image.repository (ECR replication copies it to the other regions)`,
+  );
+  const site = valid(demoDocument());
+  const stall = imageStall(site, platformWith([PRIMARY, 'eu-west-1'], [PRIMARY, 'eu-west-1']));
+  assert.equal(stall?.reason, 'ImageNotPullable');
+  assert.deepEqual(stall?.message.split('; copy').length, 3, 'one sentence a region, each with its advice');
+  assert.match(stall?.message ?? '', /^us-east-1 cannot pull .*; eu-west-1 cannot pull /);
+});
+
+test('the primary region is the one with role primary, wherever the spec lists it', () => {
+  const document = demoDocument();
+  document.spec.regions = [...document.spec.regions].reverse();
+  assert.equal(primaryRegion(valid(document)), PRIMARY);
+  assert.equal(primaryRegion(valid(demoDocument())), PRIMARY);
+});
+
+test('Docker Hub’s official images are advised without library/, and only that leading library/', () => {
+  const advice = (repository: string) => refused(repository, where('eu-west-1', { privateTasks: true }));
+  assert.match(advice('library/nginx'), /\/nginx, which ECR replication copies/);
+  assert.doesNotMatch(advice('library/nginx'), /library\/nginx, which/);
+  assert.match(advice('team/library/nginx'), /\/team\/library\/nginx, which ECR replication copies/);
 });
