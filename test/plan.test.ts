@@ -895,3 +895,55 @@ test('only an item from before both listeners, named origin-<region>.<domain>, k
     'with both listeners, HTTPS waits for the rule on the HTTPS one',
   );
 });
+
+test('planRegion edges: a rule on the HTTP listener names none, a draining service is never resized, a service whose group is gone is moved to the new one, and an unweighted track that serves draws no traffic', () => {
+  const base = converged();
+  const create = planRegion('demo', east, { ...base, rules: [] }, () => 9).actions.find(
+    (a) => a.kind === 'CreateRule',
+  );
+  assert.equal(create !== undefined && 'listenerArn' in create, false);
+
+  const draining = { ...base.services[1]!, status: 'DRAINING' as const, desiredCount: 0, runningCount: 1 };
+  assert.deepEqual(
+    planRegion('demo', east, { ...base, services: [base.services[0]!, draining] }, () => 9).actions,
+    [],
+  );
+
+  const groupGone = planRegion(
+    'demo',
+    east,
+    { ...base, targetGroups: [base.targetGroups[1]!] },
+    () => 9,
+  ).actions;
+  assert.deepEqual(
+    groupGone.filter((a) => a.kind === 'UpdateService'),
+    [
+      {
+        site: 'demo',
+        region: 'us-east-1',
+        kind: 'UpdateService',
+        name: 'demo-stable',
+        targetGroup: 'demo-stable',
+        containerPort: 8080,
+      },
+    ],
+  );
+
+  // The canary at weight 0 runs a task and the stable none yet: the stable keeps its 100 %.
+  const unweighted = desiredSite(demoSite, platform, {
+    regions: {},
+    canaryWeight: 0,
+    failing: [],
+    failoverActive: false,
+  }).regions[0]!;
+  const starting = {
+    ...base,
+    rules: [],
+    services: [{ ...base.services[0]!, runningCount: 0 }, base.services[1]!],
+  };
+  const rule = planRegion('demo', unweighted, starting, () => 9).actions.find((a) => a.kind === 'CreateRule');
+  assert.deepEqual(rule?.kind === 'CreateRule' && rule.forward, [
+    { targetGroup: 'demo-stable', weight: 100 },
+    { targetGroup: 'demo-canary', weight: 0 },
+  ]);
+});
