@@ -406,3 +406,8 @@ test('Docker Hub’s official images are advised without library/, and only that
   assert.doesNotMatch(advice('library/nginx'), /library\/nginx, which/);
   assert.match(advice('team/library/nginx'), /\/team\/library\/nginx, which ECR replication copies/);
 });
+
+test('a repository under localhost is on that registry, not Docker Hub', () => {
+  assert.match(refused('localhost/shop', where(PRIMARY, { privateTasks: true })), /it is on localhost, and/);
+  assert.match(refused('shop', where(PRIMARY, { privateTasks: true })), /it is on Docker Hub, and/);
+});

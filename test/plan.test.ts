@@ -947,3 +947,26 @@ test('planRegion edges: a rule on the HTTP listener names none, a draining servi
     { targetGroup: 'demo-canary', weight: 0 },
   ]);
 });
+
+test('planSite lists blockers only for regions that have some; a rule whose weights alone differ is modified', () => {
+  assert.deepEqual(
+    planSite(demo, { name: 'demo', regions: { 'us-east-1': converged() } }, () => 1),
+    {
+      actions: [],
+      blockers: {},
+    },
+  );
+  const base = converged();
+  const half = { ...base.rules[0]!, forward: base.rules[0]!.forward.map((f) => ({ ...f, weight: 50 })) };
+  assert.deepEqual(
+    planRegion('demo', east, { ...base, rules: [half] }, () => 9).actions.map(
+      (a) => a.kind === 'ModifyRule' && a.forward,
+    ),
+    [
+      [
+        { targetGroup: 'demo-stable', weight: 85 },
+        { targetGroup: 'demo-canary', weight: 15 },
+      ],
+    ],
+  );
+});
