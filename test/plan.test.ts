@@ -970,3 +970,9 @@ test('planSite lists blockers only for regions that have some; a rule whose weig
     ],
   );
 });
+
+test('a rule listing the same weights in another order is left as it is', () => {
+  const base = converged();
+  const reversed = { ...base.rules[0]!, forward: [...base.rules[0]!.forward].reverse() };
+  assert.deepEqual(planRegion('demo', east, { ...base, rules: [reversed] }, () => 9).actions, []);
+});
