@@ -411,3 +411,7 @@ test('a repository under localhost is on that registry, not Docker Hub', () => {
   assert.match(refused('localhost/shop', where(PRIMARY, { privateTasks: true })), /it is on localhost, and/);
   assert.match(refused('shop', where(PRIMARY, { privateTasks: true })), /it is on Docker Hub, and/);
 });
+
+test('a Docker Hub repository with a dot in its one-part name is still on Docker Hub', () => {
+  assert.match(refused('my.site', where(PRIMARY, { privateTasks: true })), /it is on Docker Hub, and/);
+});
