@@ -8,6 +8,7 @@ import type { StoredStatus } from '../controller/ports/store.ts';
 import type { Action } from '../controller/model/actions.ts';
 import { applySitePlan } from '../controller/reconcile/apply.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { Limiter } from '../controller/reconcile/limiter.ts';
 import { reconcileRound } from '../controller/reconcile/round.ts';
 import {
   assertNothingOwned,
@@ -494,4 +495,13 @@ test('a round: only the sites asked for, a region whose pass fails is logged and
   );
   const lease = lines.find((l) => l['msg'] === 'lease not released');
   assert.deepEqual([lease?.['level'], lease?.['region'], lease?.['err']], [40, 'eu-west-1', 'replica down']);
+});
+
+test('a limiter of no calls, or of part of one, is refused with the limit named', () => {
+  for (const limit of [0, 1.5, -1]) {
+    assert.throws(
+      () => new Limiter(limit),
+      new RegExp(`^RangeError: limit must be a positive integer, got ${limit}$`),
+    );
+  }
 });
