@@ -5,9 +5,15 @@ import {
   decideTasks,
   demandEstimate,
   nextHistory,
+  type ScalingDecision,
   type ScalingInput,
   type ScalingPolicy,
 } from '../controller/decide/autoscaler.ts';
+import { decideSite } from '../controller/decide/site.ts';
+import type { ServiceState } from '../controller/ports/ecs.ts';
+import { ownershipTags } from '../controller/model/tags.ts';
+import { propertyRuns } from './support/properties.ts';
+import { demoDocument, valid } from './support/world.ts';
 
 const policy: ScalingPolicy = {
   targetRequestsPerTask: 600,
@@ -268,7 +274,7 @@ test('desired tasks always stay within [minTasks, maxTasks]', () => {
       const { tasks } = decideTasks(full, { now: NOW, ...i });
       return tasks >= full.minTasks && tasks <= full.maxTasks;
     }),
-    { numRuns: 2000 },
+    { numRuns: propertyRuns(2000) },
   );
 });
 
@@ -282,7 +288,7 @@ test('no scale-in inside the stabilization window after a higher recommendation'
       const { tasks } = decideTasks(full, { now: NOW, ...i, history });
       return tasks >= Math.min(i.desired, full.maxTasks) || i.desired > full.maxTasks;
     }),
-    { numRuns: 2000 },
+    { numRuns: propertyRuns(2000) },
   );
 });
 
@@ -325,4 +331,276 @@ test('a jump scales out on its first datapoint, where the mean would lag', () =>
     input({ requestsPerMinute: 6000, recentRequestsPerMinute: [6000, 2400, 2400, 2400, 2400] }),
   );
   assert.deepEqual([jumped.tasks, jumped.reason], [10, 'ScaleOut']);
+});
+
+test('a deviation of exactly the tolerance is within it, above or below the target', () => {
+  // 750 and 450 requests a task are 25 % off a target of 600: at a tolerance of 0.25 both keep 4 tasks.
+  const quarter = { ...policy, tolerance: 0.25 };
+  const cases: [requestsPerMinute: number, tasks: number, reason: string][] = [
+    [4 * 750, 4, 'WithinTolerance'],
+    [4 * 450, 4, 'WithinTolerance'],
+    [4 * 751, 6, 'ScaleOut'],
+    [4 * 449, 3, 'ScaleIn'],
+  ];
+  for (const [requestsPerMinute, tasks, reason] of cases) {
+    const decision = decideTasks(quarter, input({ requestsPerMinute }));
+    assert.deepEqual(
+      [decision.tasks, decision.reason],
+      [tasks, reason],
+      `${requestsPerMinute} requests a minute`,
+    );
+  }
+});
+
+test('a metric that is not a finite number counts as missing, and never scales in', () => {
+  for (const value of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const decision = decideTasks(
+      policy,
+      input({ requestsPerMinute: value, cpuPercent: value, desired: 6, running: 6 }),
+    );
+    assert.deepEqual([decision.tasks, decision.reason], [6, 'MetricsMissing'], `${value}`);
+  }
+});
+
+test('with no task running, CPU says nothing: demand alone decides', () => {
+  // 3000 requests a minute need 5 tasks; a CPU figure with nothing running (a stale datapoint) is ignored.
+  const decision = decideTasks(
+    policy,
+    input({ requestsPerMinute: 3000, cpuPercent: 700, desired: 2, running: 0 }),
+  );
+  assert.deepEqual([decision.tasks, decision.reason], [5, 'ScaleOut']);
+});
+
+test("a region's CPU is its tracks' averages weighted by their running tasks", () => {
+  // 3 stable tasks at 100 % and 1 canary task at 20 %: 80 % on average, 14 % above the 70 % target,
+  // so 4 tasks become ceil(4 × 80 / 70) = 5. (The plain mean of the tracks, 60 %, would keep 4.)
+  const site = valid(demoDocument());
+  const service = (name: string, running: number): ServiceState => ({
+    name,
+    arn: `arn:${name}`,
+    status: 'ACTIVE',
+    taskDefinition: `tandem-${name}`,
+    deploymentFamilies: [`tandem-${name}`],
+    desiredCount: running,
+    runningCount: running,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    tags: ownershipTags('demo'),
+  });
+  const decisions = decideSite(
+    site,
+    {
+      name: 'demo',
+      regions: {
+        'us-east-1': {
+          region: 'us-east-1',
+          services: [service('demo-stable', 3), service('demo-canary', 1)],
+          targetGroups: [],
+          rules: [],
+          taskDefinitions: [],
+          traffic: { stable: { cpuPercent: 100 }, canary: { cpuPercent: 20 } },
+        },
+      },
+    },
+    { self: 'us-east-1', peers: [], global: false, now: NOW, wantedFamilies: new Set() },
+  );
+  // The recommendation is the weighted one; a rise this small scales out once a second datapoint agrees.
+  const { decision, history } = decisions.regions['us-east-1']!.scaling;
+  assert.equal(history.at(-1)?.tasks, 5, decision.message);
+  assert.deepEqual([decision.tasks, decision.reason], [4, 'ScaleOutConfirming'], decision.message);
+});
+
+test('each decision in full: the count, the recommendation, the reason and the message status shows', () => {
+  const cases: { input: Partial<ScalingInput>; decision: ScalingDecision }[] = [
+    {
+      input: { desired: 6, running: 6 },
+      decision: {
+        tasks: 6,
+        recommendation: 6,
+        reason: 'MetricsMissing',
+        message: 'no request or CPU metrics; holding the current count',
+      },
+    },
+    {
+      input: { requestsPerMinute: 4000 },
+      decision: {
+        tasks: 7,
+        recommendation: 7,
+        reason: 'ScaleOut',
+        message: 'demand needs 7 task(s); scaling out now',
+      },
+    },
+    {
+      input: { requestsPerMinute: 60_000 },
+      decision: {
+        tasks: 14,
+        recommendation: 100,
+        reason: 'ScaleOutLimitedByStep',
+        message: 'demand needs 100 task(s); adding at most 10 a step',
+      },
+    },
+    {
+      // 1200 requests a task, twice the target: 30 tasks, 25 after one step, 20 at most.
+      input: { requestsPerMinute: 18_000, desired: 15, running: 15 },
+      decision: {
+        tasks: 20,
+        recommendation: 30,
+        reason: 'AtMaximum',
+        message: 'capped at maxTasks 20; demand needs 25',
+      },
+    },
+    {
+      input: { requestsPerMinute: 2400 },
+      decision: {
+        tasks: 4,
+        recommendation: 4,
+        reason: 'WithinTolerance',
+        message: 'demand matches 4 task(s)',
+      },
+    },
+    {
+      input: { requestsPerMinute: 1200 },
+      decision: {
+        tasks: 2,
+        recommendation: 2,
+        reason: 'ScaleIn',
+        message: 'demand has needed at most 2 task(s) for 300 s',
+      },
+    },
+    {
+      input: { requestsPerMinute: 1200, history: [{ at: minutesAgo(4), tasks: 4 }] },
+      decision: {
+        tasks: 4,
+        recommendation: 2,
+        reason: 'ScaleInStabilizing',
+        message: 'demand needs 2 task(s); holding 4 until 3 × 300 s have needed fewer',
+      },
+    },
+    {
+      input: { requestsPerMinute: 600, rolloutInProgress: true },
+      decision: {
+        tasks: 4,
+        recommendation: 1,
+        reason: 'ScaleInHeldDuringRollout',
+        message: 'demand needs 1 task(s), but a deployment is in progress',
+        heldSince: NOW,
+      },
+    },
+    {
+      input: { requestsPerMinute: 1800, rolloutInProgress: true, heldSince: minutesAgo(5) },
+      decision: {
+        tasks: 3,
+        recommendation: 3,
+        reason: 'ScaleIn',
+        message:
+          'demand needs 3 task(s); the deployment in progress has not finished in 300 s, so it no longer holds scale-in',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 2, running: 2 },
+      decision: {
+        tasks: 2,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 0',
+      },
+    },
+    {
+      // Stabilizing at the floor is resting at it: 1 task recommended, 2 held by the window, 2 the minimum.
+      input: { requestsPerMinute: 300, desired: 2, running: 2, history: [{ at: minutesAgo(1), tasks: 2 }] },
+      decision: {
+        tasks: 2,
+        recommendation: 1,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 1',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 9, running: 9, floor: 9, floorBecause: 'carrying us-east-1' },
+      decision: {
+        tasks: 9,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 9 task(s) (carrying us-east-1); demand needs 0',
+      },
+    },
+  ];
+  for (const c of cases)
+    assert.deepEqual(decideTasks(policy, input(c.input)), c.decision, JSON.stringify(c.input));
+});
+
+test('at the floor: resting there is said as such, a floor names its reason only above minTasks', () => {
+  const cases: {
+    input: Partial<ScalingInput>;
+    policy?: Partial<ScalingPolicy>;
+    decision: ScalingDecision;
+  }[] = [
+    {
+      // On target at the floor is resting at it too.
+      input: { requestsPerMinute: 1200, desired: 2, running: 2 },
+      decision: {
+        tasks: 2,
+        recommendation: 2,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 2',
+      },
+    },
+    {
+      // A deployment that holds scale-in at the floor is said, not the floor.
+      input: { requestsPerMinute: 300, desired: 2, running: 2, rolloutInProgress: true },
+      decision: {
+        tasks: 2,
+        recommendation: 1,
+        reason: 'ScaleInHeldDuringRollout',
+        message: 'demand needs 1 task(s), but a deployment is in progress',
+        heldSince: NOW,
+      },
+    },
+    {
+      // With minTasks = maxTasks = 3, more demand is capped at the maximum, not held at the floor.
+      input: { requestsPerMinute: 3600, desired: 3, running: 3 },
+      policy: { minTasks: 3, maxTasks: 3 },
+      decision: {
+        tasks: 3,
+        recommendation: 6,
+        reason: 'AtMaximum',
+        message: 'capped at maxTasks 3; demand needs 6',
+      },
+    },
+    {
+      // A floor at or below minTasks holds nothing: its reason is not given.
+      input: { requestsPerMinute: 0, desired: 2, running: 2, floor: 1, floorBecause: 'warm standby' },
+      decision: {
+        tasks: 2,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 2 task(s); demand needs 0',
+      },
+    },
+    {
+      input: { requestsPerMinute: 0, desired: 9, running: 9, floor: 9 },
+      decision: {
+        tasks: 9,
+        recommendation: 0,
+        reason: 'AtMinimum',
+        message: 'held at the floor of 9 task(s); demand needs 0',
+      },
+    },
+  ];
+  for (const c of cases)
+    assert.deepEqual(
+      decideTasks({ ...policy, ...c.policy }, input(c.input)),
+      c.decision,
+      JSON.stringify(c.input),
+    );
+});
+
+test('a recommendation made at this very instant is in the window; one stamped later (a clock that went back) is not', () => {
+  const at = (when: number) =>
+    decideTasks(
+      policy,
+      input({ requestsPerMinute: 1200, desired: 6, running: 6, history: [{ at: when, tasks: 6 }] }),
+    );
+  assert.deepEqual([at(NOW).tasks, at(NOW).reason], [6, 'ScaleInStabilizing']);
+  assert.deepEqual([at(NOW + 1).tasks, at(NOW + 1).reason], [2, 'ScaleIn']);
 });

@@ -7,6 +7,10 @@ import {
   type CanarySample,
   type CanaryState,
 } from '../controller/decide/canary.ts';
+import { decideSite, type PeerReport } from '../controller/decide/site.ts';
+import { emptyStatus } from '../controller/model/status.ts';
+import { propertyRuns } from './support/properties.ts';
+import { demoDocument, valid } from './support/world.ts';
 
 const policy: CanaryAnalysisPolicy = {
   intervalSeconds: 60,
@@ -126,6 +130,203 @@ test('the canary weight stays within [0, maxWeight] and moves only by stepWeight
         return true;
       },
     ),
-    { numRuns: 1000 },
+    { numRuns: propertyRuns(1000) },
+  );
+});
+
+test("a region taking over the analysis goes on from the holder's published state, else from the freshest", () => {
+  const document = demoDocument();
+  document.spec.canary = { tag: 'v2', analysis: {} };
+  const site = valid(document);
+  // Finished states: the analysis returns them unchanged, so the result names the one it went on from.
+  const state = (phase: CanaryState['phase'], lastCheckAt: number): CanaryState => ({
+    tag: 'v2',
+    phase,
+    weight: phase === 'Succeeded' ? 50 : 0,
+    failedChecks: 0,
+    lastCheckAt,
+    message: `${phase} at ${lastCheckAt}`,
+  });
+  const peer = (region: string, canary: CanaryState, global: boolean, quiet = false): PeerReport => ({
+    region,
+    status: { ...emptyStatus('demo', region), global, canary },
+    quiet,
+  });
+  const older = state('Succeeded', minute(1));
+  const newer = state('Failed', minute(2));
+  const cases: { name: string; peers: PeerReport[]; from: CanaryState }[] = [
+    {
+      name: 'the holder, though another published later',
+      peers: [peer('eu-west-1', newer, false), peer('us-west-2', older, true)],
+      from: older,
+    },
+    {
+      name: 'the holder, whichever order the reports come in',
+      peers: [peer('us-west-2', older, true), peer('eu-west-1', newer, false)],
+      from: older,
+    },
+    {
+      name: 'no holder: the freshest',
+      peers: [peer('us-west-2', older, false), peer('eu-west-1', newer, false)],
+      from: newer,
+    },
+    {
+      name: 'no holder: the freshest, whichever order',
+      peers: [peer('eu-west-1', newer, false), peer('us-west-2', older, false)],
+      from: newer,
+    },
+    {
+      name: 'a quiet holder is no holder: the freshest',
+      peers: [peer('us-west-2', older, true, true), peer('eu-west-1', newer, false)],
+      from: newer,
+    },
+  ];
+  for (const c of cases) {
+    const decisions = decideSite(
+      site,
+      { name: 'demo', regions: {} },
+      { self: 'us-east-1', peers: c.peers, global: true, now: minute(3), wantedFamilies: new Set() },
+    );
+    assert.deepEqual(decisions.canary, c.from, c.name);
+    assert.equal(decisions.canaryWeight, c.from.weight, c.name);
+  }
+});
+
+test('each step of the analysis in full: weight, phase, failed checks, time and the message status shows', () => {
+  const state = (over: Partial<CanaryState>): CanaryState => ({
+    tag: 'v2',
+    phase: 'Progressing',
+    weight: 10,
+    failedChecks: 0,
+    lastCheckAt: minute(0),
+    message: '',
+    ...over,
+  });
+  const cases: { name: string; from?: CanaryState; sample: CanarySample; at: number; to: CanaryState }[] = [
+    {
+      name: 'a new analysis',
+      sample: healthy,
+      at: minute(0),
+      to: state({ weight: 0, message: 'analysis of v2 started' }),
+    },
+    {
+      name: 'the first step, exactly one interval later',
+      from: state({ weight: 0 }),
+      sample: {},
+      at: minute(1),
+      to: state({ weight: 10, lastCheckAt: minute(1), message: 'first step; weight 0% → 10%' }),
+    },
+    {
+      name: 'a check exactly at the lowest success rate and the highest p95 passes',
+      from: state({}),
+      sample: { requests: 1000, errors5xx: 10, p95LatencyMs: 500 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        lastCheckAt: minute(1),
+        message: 'success 99.00%, p95 500 ms; weight 10% → 20%',
+      }),
+    },
+    {
+      name: 'a success rate just below fails a check and holds the weight',
+      from: state({ weight: 20 }),
+      sample: { requests: 1000, errors5xx: 11, p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): success rate 98.90% is below 99%; holding 20%',
+      }),
+    },
+    {
+      name: 'a p95 just above, at the threshold, rolls back',
+      from: state({ weight: 20, failedChecks: 1 }),
+      sample: { requests: 1000, errors5xx: 0, p95LatencyMs: 500.6 },
+      at: minute(1),
+      to: state({
+        phase: 'Failed',
+        weight: 0,
+        failedChecks: 2,
+        lastCheckAt: minute(1),
+        message: 'rolled back after 2 failed checks; last: p95 latency 501 ms is above 500 ms',
+      }),
+    },
+    {
+      name: 'no requests is no data',
+      from: state({}),
+      sample: { requests: 0, errors5xx: 0, p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
+      name: 'requests without a p95 is no data',
+      from: state({}),
+      sample: { requests: 1000, errors5xx: 0 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
+      name: 'a p95 without requests is no data',
+      from: state({}),
+      sample: { p95LatencyMs: 100 },
+      at: minute(1),
+      to: state({
+        failedChecks: 1,
+        lastCheckAt: minute(1),
+        message: 'check failed (1 of 2): no data for the canary; holding 10%',
+      }),
+    },
+    {
+      name: 'missing 5xx counts are none',
+      from: state({}),
+      sample: { requests: 1000, p95LatencyMs: 120 },
+      at: minute(1),
+      to: state({
+        weight: 20,
+        lastCheckAt: minute(1),
+        message: 'success 100.00%, p95 120 ms; weight 10% → 20%',
+      }),
+    },
+    {
+      name: 'a passing check at maxWeight succeeds',
+      from: state({ weight: 30 }),
+      sample: healthy,
+      at: minute(1),
+      to: state({
+        phase: 'Succeeded',
+        weight: 30,
+        lastCheckAt: minute(1),
+        message: 'passed every check up to 30%; ready to promote (success 99.80%, p95 120 ms)',
+      }),
+    },
+    {
+      name: 'a finished analysis stays as it is',
+      from: state({ phase: 'Failed', weight: 0, failedChecks: 2 }),
+      sample: healthy,
+      at: minute(5),
+      to: state({ phase: 'Failed', weight: 0, failedChecks: 2 }),
+    },
+    {
+      name: 'nothing moves a millisecond before the interval ends',
+      from: state({}),
+      sample: healthy,
+      at: minute(1) - 1,
+      to: state({}),
+    },
+  ];
+  for (const c of cases) assert.deepEqual(analyzeCanary(policy, 'v2', c.from, c.sample, c.at), c.to, c.name);
+  // A step never goes past maxWeight.
+  assert.deepEqual(
+    analyzeCanary({ ...policy, stepWeight: 20 }, 'v2', state({ weight: 20 }), healthy, minute(1)),
+    state({ weight: 30, lastCheckAt: minute(1), message: 'success 99.80%, p95 120 ms; weight 20% → 30%' }),
   );
 });

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { handOver, type HandoverInput, type PeerRegion } from '../controller/decide/handover.ts';
-import { dutyHolder, isQuiet, QUIET_AFTER_PASSES } from '../controller/decide/ownership.ts';
+import {
+  handOver,
+  type Handover,
+  type HandoverInput,
+  type PeerRegion,
+} from '../controller/decide/handover.ts';
+import {
+  dutyHolder,
+  heartbeatsByRegion,
+  isQuiet,
+  QUIET_AFTER_PASSES,
+} from '../controller/decide/ownership.ts';
 
 const MINUTE = 60_000;
 const T = Date.parse('2026-11-28T12:00:00Z');
@@ -156,4 +166,144 @@ test('ownership: the first region of the order that is alive holds the duty; eac
   assert.equal(dutyHolder(order, 'us-west-2', primaryQuiet), 'eu-west-1');
   const allQuiet = { ...alive, now: T + 60 * MINUTE, heartbeats: { ...HEARTBEATS, 'us-west-2': T } };
   assert.equal(dutyHolder(order, 'us-west-2', allQuiet), 'us-west-2', 'the last one standing holds it');
+});
+
+test('handover in full: the floor, why it is there (for the scaling message) and what status keeps', () => {
+  const carrying = { regions: ['us-east-1'], requestsPerMinute: 3000, since: T - 10 * MINUTE };
+  const cases: { name: string; input: HandoverInput; handover: Handover }[] = [
+    {
+      name: 'carrying a failed primary: its demand and this region’s own, each rounded for the message',
+      input: input({
+        primary: { failing: true, lastHealthyRequestsPerMinute: 3000.4 },
+        requestsPerMinute: 3600,
+      }),
+      handover: {
+        floor: 6,
+        because: 'carrying us-east-1: 3000 requests a minute when last healthy, and 600 of its own',
+        carrying: { regions: ['us-east-1'], requestsPerMinute: 3000.4, since: T },
+      },
+    },
+    {
+      name: 'the primary recovered this pass: the window starts now',
+      input: input({ previous: carrying }),
+      handover: {
+        floor: 5,
+        because:
+          'us-east-1 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: { ...carrying, healthySince: T },
+      },
+    },
+    {
+      name: 'a millisecond before the window ends, the floor holds',
+      input: input({ previous: { ...carrying, healthySince: T - 5 * MINUTE + 1 } }),
+      handover: {
+        floor: 5,
+        because:
+          'us-east-1 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: { ...carrying, healthySince: T - 5 * MINUTE + 1 },
+      },
+    },
+    {
+      name: 'at the end of the window, nothing is held or kept',
+      input: input({ previous: { ...carrying, healthySince: T - 5 * MINUTE } }),
+      handover: {},
+    },
+    {
+      name: 'a warm standby of the primary’s current demand, rounded up',
+      input: input({ primary: { requestsPerMinute: 3000.6 }, standbyPercent: 50 }),
+      handover: { floor: 3, because: 'warm standby: 50% of 3001 requests a minute' },
+    },
+    {
+      name: 'a warm standby of its last healthy demand when it published no current one',
+      input: input({ primary: { lastHealthyRequestsPerMinute: 1200 }, standbyPercent: 50 }),
+      handover: { floor: 1, because: 'warm standby: 50% of 1200 requests a minute' },
+    },
+    {
+      name: 'a standby above the recovery floor wins, and status keeps carrying',
+      input: input({
+        primary: { requestsPerMinute: 3000 },
+        previous: { regions: ['us-east-1'], requestsPerMinute: 600, since: T - MINUTE },
+        standbyPercent: 100,
+      }),
+      handover: {
+        floor: 5,
+        because: 'warm standby: 100% of 3000 requests a minute',
+        carrying: { regions: ['us-east-1'], requestsPerMinute: 600, since: T - MINUTE, healthySince: T },
+      },
+    },
+    {
+      name: 'a standby of a failing primary is no standby: the failover floor stands',
+      input: input({
+        primary: { failing: true, lastHealthyRequestsPerMinute: 1200, requestsPerMinute: 6000 },
+        requestsPerMinute: 0,
+        standbyPercent: 100,
+      }),
+      handover: {
+        floor: 2,
+        because: 'carrying us-east-1: 1200 requests a minute when last healthy, and 0 of its own',
+        carrying: { regions: ['us-east-1'], requestsPerMinute: 1200, since: T },
+      },
+    },
+    {
+      name: 'a standby equal to the recovery floor leaves the recovery as the reason',
+      input: input({
+        primary: { requestsPerMinute: 3000 },
+        previous: { ...carrying, healthySince: T },
+        standbyPercent: 100,
+      }),
+      handover: {
+        floor: 5,
+        because:
+          'us-east-1 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: { ...carrying, healthySince: T },
+      },
+    },
+    {
+      name: 'two failing regions this one backs are named together',
+      input: input({
+        fallbackFor: ['us-east-1', 'us-west-2'],
+        peers: [
+          { region: 'us-east-1', failing: true, lastHealthyRequestsPerMinute: 1200 },
+          { region: 'us-west-2', failing: true, lastHealthyRequestsPerMinute: 600 },
+        ],
+        requestsPerMinute: 0,
+      }),
+      handover: {
+        floor: 3,
+        because: 'carrying us-east-1, us-west-2: 1800 requests a minute when last healthy, and 0 of its own',
+        carrying: { regions: ['us-east-1', 'us-west-2'], requestsPerMinute: 1800, since: T },
+      },
+    },
+    {
+      name: 'two recovered regions are named together',
+      input: input({
+        previous: { regions: ['us-east-1', 'us-west-2'], requestsPerMinute: 1800, since: T - MINUTE },
+      }),
+      handover: {
+        floor: 3,
+        because:
+          'us-east-1, us-west-2 recovered; holding its demand until it has been healthy for the stabilization window',
+        carrying: {
+          regions: ['us-east-1', 'us-west-2'],
+          requestsPerMinute: 1800,
+          since: T - MINUTE,
+          healthySince: T,
+        },
+      },
+    },
+  ];
+  for (const c of cases) assert.deepEqual(handOver(c.input), c.handover, c.name);
+});
+
+test('ownership: a region that wrote several heartbeats is as alive as its latest', () => {
+  const heartbeats = [
+    { region: 'us-east-1', at: T },
+    { region: 'eu-west-1', at: T - MINUTE },
+    { region: 'us-east-1', at: T - 10 * MINUTE },
+  ];
+  assert.deepEqual(heartbeatsByRegion(heartbeats), { 'us-east-1': T, 'eu-west-1': T - MINUTE });
+  assert.deepEqual(heartbeatsByRegion([...heartbeats].reverse()), {
+    'us-east-1': T,
+    'eu-west-1': T - MINUTE,
+  });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Platform, RegionPlatform } from '../controller/model/platform.ts';
-import { imageProblems, regionImage } from '../controller/plan/image.ts';
+import { siteTaskDefinitions } from '../controller/plan/desired.ts';
+import { imageProblems, imageStall, primaryRegion, regionImage } from '../controller/plan/image.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import {
@@ -316,4 +317,101 @@ test('an image in the primary’s ECR runs in each region from that region’s o
     'eu-west-1': '000000000000.dkr.ecr.eu-west-1.amazonaws.com/tandem/site',
   });
   assert.equal(siteView(sim, 'demo')!.conditions.Stalled?.status ?? 'False', 'False');
+});
+
+test('a region without a platform has no image problem: the site stalls for the missing platform instead', () => {
+  const site = valid(demoDocument());
+  // eu-west-1 has no platform item; us-east-1's private tasks cannot reach public.ecr.aws.
+  const problems = imageProblems(site, platformWith([PRIMARY], [PRIMARY]));
+  assert.deepEqual(
+    problems.map((p) => [p.reason, p.region]),
+    [['ImageNotPullable', PRIMARY]],
+  );
+  assert.deepEqual(imageProblems(site, platformWith([PRIMARY], [])), []);
+});
+
+test('planning a region that has no platform, or an image it cannot pull, is a bug the callers check for first', () => {
+  const site = valid(demoDocument());
+  assert.throws(
+    () => siteTaskDefinitions(site, platformWith([PRIMARY], [])),
+    /^Error: no platform in eu-west-1; check regionsWithoutPlatform first$/,
+  );
+  assert.throws(
+    () => siteTaskDefinitions(site, platformWith([PRIMARY, 'eu-west-1'], ['eu-west-1'])),
+    /^Error: eu-west-1 cannot pull public\.ecr\.aws\/tandem\/site: .*; check imageStall first$/,
+  );
+});
+
+test('only a whole registry host is ECR’s: hosts that merely contain an ECR name are other registries, pulled as written', () => {
+  const lookalikes = [
+    `mirror.${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/shop`,
+    `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com.example.net/shop`,
+    `mirror.${ACCOUNT}.dkr-ecr.us-east-1.on.aws/shop`,
+  ];
+  for (const repository of lookalikes) {
+    assert.equal(pulled(repository, where('eu-west-1')), `${repository}:v1`, repository);
+  }
+  // A region name with a two-digit number is still a region.
+  assert.equal(
+    pulled(`${ACCOUNT}.dkr.ecr.us-east-12.amazonaws.com/shop`, where('eu-west-1')),
+    ecr('eu-west-1', 'shop:v1'),
+  );
+});
+
+test('an execution role ARN is read from its start: one with a prefix names no account', () => {
+  const message = refused(
+    ecr(PRIMARY, 'shop'),
+    where(PRIMARY, { executionRoleArn: `x-arn:aws:iam::${ACCOUNT}:role/r` }),
+  );
+  assert.match(message, /names no account/);
+});
+
+test('each of Docker Hub’s hosts is named Docker Hub when private tasks cannot reach it', () => {
+  for (const host of ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']) {
+    const message = refused(`${host}/library/nginx`, where(PRIMARY, { privateTasks: true }));
+    assert.match(message, /it is on Docker Hub, and/, host);
+  }
+});
+
+test('refusals in full: a FIPS endpoint, another partition, and a site stalled for two regions at once', () => {
+  assert.equal(
+    refused(`${ACCOUNT}.dkr.ecr-fips.${PRIMARY}.amazonaws.com/shop`, where(PRIMARY)),
+    `${PRIMARY} cannot pull ${ACCOUNT}.dkr.ecr-fips.${PRIMARY}.amazonaws.com/shop: it names a FIPS or dual-stack ECR endpoint; ` +
+      "tandem rewrites an ECR image to each region's own registry only when it is named by the standard endpoint " +
+      '(<account>.dkr.ecr.<region>.amazonaws.com), the one private tasks reach through VPC endpoints; name it so',
+  );
+  assert.equal(
+    refused(ecr('cn-north-1', 'shop', 'amazonaws.com.cn'), where(PRIMARY)),
+    `${PRIMARY} cannot pull ${ecr('cn-north-1', 'shop', 'amazonaws.com.cn')}: it is in the aws-cn partition's ECR and ` +
+      `${PRIMARY} is in aws; no role in one partition can pull from another's; copy the image into ` +
+      `${ecr(PRIMARY, 'shop')} and name that repository in spec.image.repository (ECR replication copies it to the other regions)`,
+  );
+  const site = valid(demoDocument());
+  const stall = imageStall(site, platformWith([PRIMARY, 'eu-west-1'], [PRIMARY, 'eu-west-1']));
+  assert.equal(stall?.reason, 'ImageNotPullable');
+  assert.deepEqual(stall?.message.split('; copy').length, 3, 'one sentence a region, each with its advice');
+  assert.match(stall?.message ?? '', /^us-east-1 cannot pull .*; eu-west-1 cannot pull /);
+});
+
+test('the primary region is the one with role primary, wherever the spec lists it', () => {
+  const document = demoDocument();
+  document.spec.regions = [...document.spec.regions].reverse();
+  assert.equal(primaryRegion(valid(document)), PRIMARY);
+  assert.equal(primaryRegion(valid(demoDocument())), PRIMARY);
+});
+
+test('Docker Hub’s official images are advised without library/, and only that leading library/', () => {
+  const advice = (repository: string) => refused(repository, where('eu-west-1', { privateTasks: true }));
+  assert.match(advice('library/nginx'), /\/nginx, which ECR replication copies/);
+  assert.doesNotMatch(advice('library/nginx'), /library\/nginx, which/);
+  assert.match(advice('team/library/nginx'), /\/team\/library\/nginx, which ECR replication copies/);
+});
+
+test('a repository under localhost is on that registry, not Docker Hub', () => {
+  assert.match(refused('localhost/shop', where(PRIMARY, { privateTasks: true })), /it is on localhost, and/);
+  assert.match(refused('shop', where(PRIMARY, { privateTasks: true })), /it is on Docker Hub, and/);
+});
+
+test('a Docker Hub repository with a dot in its one-part name is still on Docker Hub', () => {
+  assert.match(refused('my.site', where(PRIMARY, { privateTasks: true })), /it is on Docker Hub, and/);
 });

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { CloudError } from '../controller/errors.ts';
 import { DEFAULT_THROTTLE, specHash } from '../controller/providers/sim/cloud.ts';
+import { emptyStatus } from '../controller/model/status.ts';
+import type { StoredStatus } from '../controller/ports/store.ts';
+import type { Action } from '../controller/model/actions.ts';
+import { applySitePlan } from '../controller/reconcile/apply.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { Limiter } from '../controller/reconcile/limiter.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
 import {
   assertNothingOwned,
   assertWorldMatches,
@@ -280,4 +287,232 @@ test('a CloudFront tag read that fails leaves only its own site unobserved', asy
   assert.equal(report.statuses.get('alpha')!.conditions.Degraded?.reason, 'CdnDegraded');
   assert.equal(report.statuses.get('beta')!.conditions.Degraded?.status, 'False');
   assert.equal(sim.cloudWrites().length, 0, 'alpha gets no second distribution');
+});
+
+test('the report a pass goes on from: its own, what of an unreadable one still reads, else the site’s item from before statuses were per region', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const ports = sim.ports('us-east-1');
+  const stored = await ports.store.listStatuses();
+  const own = stored.find((s) => s.region === 'us-east-1')!;
+  const others = stored.filter((s) => s !== own);
+  const run = async (statuses: StoredStatus[]) =>
+    (
+      await reconcilePass({
+        ports,
+        platform: sim.platform,
+        region: 'us-east-1',
+        statuses,
+        dryRun: true,
+        now: simNow(sim),
+      })
+    ).sites[0]!;
+
+  const readable = await run(stored);
+  assert.deepEqual([readable.previous, readable.statusUnreadable], [own.status, undefined]);
+
+  const salvaged = await run([...others, { ...own, unreadable: true }]);
+  assert.deepEqual([salvaged.previous, salvaged.statusUnreadable], [own.status, 'salvaged']);
+  const cdnOnly = { ...emptyStatus('demo', 'us-east-1'), cdn: { distributionId: 'E1' } };
+  assert.equal(
+    (await run([...others, { ...own, status: cdnOnly, unreadable: true }])).statusUnreadable,
+    'salvaged',
+  );
+
+  const lost = await run([...others, { ...own, status: emptyStatus('demo', 'us-east-1'), unreadable: true }]);
+  assert.deepEqual([lost.previous, lost.statusUnreadable], [undefined, 'lost']);
+
+  const legacyItem: StoredStatus = {
+    name: 'demo',
+    revision: 4,
+    status: { ...own.status, region: '', global: true },
+  };
+  const upgraded = await run([...others, legacyItem]);
+  assert.deepEqual(upgraded.previous, { ...own.status, region: 'us-east-1', global: false });
+  assert.deepEqual(upgraded.stored, { legacy: legacyItem });
+  const unreadableLegacy = await run([...others, { ...legacyItem, unreadable: true }]);
+  assert.equal(unreadableLegacy.previous, undefined);
+  assert.deepEqual(unreadableLegacy.stored, {});
+});
+
+test('a spec stored under a name its metadata does not give is invalid, and says both names', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const report = await reconcilePass({
+    ports: sim.ports('us-east-1'),
+    platform: sim.platform,
+    region: 'us-east-1',
+    specs: [{ name: 'other', generation: 1, hash: 'h', document: demoDocument() }],
+    statuses: [],
+    dryRun: true,
+    now: simNow(sim),
+  });
+  assert.deepEqual(report.sites[0]!.problems, [
+    { field: 'metadata.name', message: 'is "demo" but the item is stored as "other"; they must match' },
+  ]);
+});
+
+test('a spec naming a region with no platform stalls, naming the region, and changes nothing', async () => {
+  const sim = newSim(['us-east-1']);
+  await storeSpec(sim, demoDocument());
+  const round = await pass(sim);
+  assert.deepEqual(round.sites[0]!.stalled, {
+    reason: 'NoPlatform',
+    message: 'no tandem platform in eu-west-1: deploy the bootstrap there or remove the region from the spec',
+  });
+  assert.equal(round.sites[0]!.plan, undefined);
+  assertNothingOwned(sim, 'demo');
+});
+
+test('a pass logs each action applied and each that failed, an invalid spec, and a status it could not write', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const ports = sim.ports('us-east-1');
+  const refusing = {
+    ...ports,
+    ecs: Object.assign(Object.create(ports.ecs) as typeof ports.ecs, {
+      createService: () => Promise.reject(new CloudError('Throttled', 'demo-stable', 'slow down')),
+    }),
+    store: Object.assign(Object.create(ports.store) as typeof ports.store, {
+      putStatus: () => Promise.reject(new CloudError('Unavailable', 'status', 'table unreachable')),
+    }),
+  };
+  const report = await reconcilePass({
+    ports: refusing,
+    platform: sim.platform,
+    region: 'us-east-1',
+    log,
+    now: simNow(sim),
+  });
+  const pick = (line: Record<string, unknown>) => {
+    const { level, msg, site, region, action, kind, err, reconcileId } = line;
+    return { level, msg, site, region, action, kind, err, reconcileId };
+  };
+  const seen = lines.map(pick);
+  const common = { site: 'demo', region: 'us-east-1', reconcileId: report.reconcileId };
+  assert.deepEqual(
+    seen.find((l) => l.msg === 'applied'),
+    {
+      ...common,
+      level: 30,
+      msg: 'applied',
+      action: 'RegisterTaskDefinition',
+      kind: undefined,
+      err: undefined,
+    },
+  );
+  assert.deepEqual(
+    seen.find((l) => l.msg === 'action failed'),
+    {
+      ...common,
+      level: 50,
+      msg: 'action failed',
+      action: 'CreateService',
+      kind: 'Throttled',
+      err: 'slow down',
+    },
+  );
+  const unwritten = lines.find((l) => l['msg'] === 'status not written; the next pass writes it');
+  assert.equal(unwritten?.['level'], 40);
+  assert.equal(unwritten?.['site'], 'demo');
+  assert.match(JSON.stringify(unwritten?.['err']), /table unreachable/);
+  assert.equal(report.statusWrites, 0);
+
+  const invalid = demoDocument();
+  invalid.spec.regions = [];
+  await storeSpec(sim, invalid);
+  lines.length = 0;
+  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', log, now: simNow(sim) });
+  const warned = lines.find((l) => l['msg'] === 'spec is invalid; nothing applied');
+  assert.equal(warned?.['level'], 40);
+  assert.equal(warned?.['site'], 'demo');
+  assert.ok(Array.isArray(warned?.['problems']) && warned['problems'].length > 0, JSON.stringify(warned));
+});
+
+test('applying: a failure stops its own lane only, and names what failed; an action naming no known target group or platform fails', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const observedSite = { name: 'demo', regions: {} };
+  const scope = { site: 'demo', region: 'us-east-1' };
+  const actions: Action[] = [
+    { ...scope, kind: 'UpdateService', name: 'demo-stable', targetGroup: 'demo-stable', containerPort: 8080 },
+    { ...scope, kind: 'DeleteService', name: 'demo-stable' },
+    { site: 'demo', region: 'ap-south-1', kind: 'DeleteService', name: 'demo-stable' },
+    { site: 'demo', kind: 'DeleteDistribution', id: 'E404' },
+  ];
+  const applied = await applySitePlan(sim.ports('us-east-1'), sim.platform, observedSite, actions);
+  const failures = applied.results.map((r) => [r.action.kind, r.error?.kind, r.error?.message]);
+  assert.deepEqual(failures.slice(0, 2), [
+    ['UpdateService', 'NotFound', 'target group demo-stable does not exist in us-east-1'],
+    ['DeleteService', 'Invalid', 'no tandem platform in ap-south-1'],
+  ]);
+  assert.equal(failures[2]![0], 'DeleteDistribution');
+  assert.notEqual(failures[2]![1], undefined, 'no such distribution');
+  assert.deepEqual(applied.skipped, [actions[1]], 'only the rest of the failed lane is skipped');
+  assert.equal(applied.results[0]!.error?.resource, 'demo-stable', 'the error names the action’s target');
+});
+
+test('a round: only the sites asked for, a region whose pass fails is logged and left out, a lease not released is logged', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const other = demoDocument();
+  other.metadata.name = 'other';
+  await storeSpec(sim, other);
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+
+  const only = await reconcileRound({
+    portsOf: (r) => sim.ports(r),
+    platform: sim.platform,
+    sites: ['other'],
+    log,
+  });
+  assert.deepEqual(
+    only.map((r) => [r.region, [...r.statuses.keys()]]),
+    [
+      ['us-east-1', ['other']],
+      ['eu-west-1', ['other']],
+    ],
+  );
+
+  const broken = (region: string) => {
+    const ports = sim.ports(region);
+    if (region !== 'eu-west-1') return ports;
+    return {
+      ...ports,
+      store: Object.assign(Object.create(ports.store) as typeof ports.store, {
+        listSpecs: () => Promise.reject(new CloudError('Unavailable', 'store', 'replica down')),
+        releaseLease: () => Promise.reject(new CloudError('Unavailable', 'store', 'replica down')),
+      }),
+    };
+  };
+  lines.length = 0;
+  const round = await reconcileRound({ portsOf: broken, platform: sim.platform, intervalSeconds: 10, log });
+  assert.deepEqual(
+    round.map((r) => r.region),
+    ['us-east-1'],
+  );
+  const failed = lines.find((l) => l['msg'] === 'reconcile pass failed');
+  assert.deepEqual(
+    [failed?.['level'], failed?.['region'], failed?.['err']],
+    [50, 'eu-west-1', 'replica down'],
+  );
+  const lease = lines.find((l) => l['msg'] === 'lease not released');
+  assert.deepEqual([lease?.['level'], lease?.['region'], lease?.['err']], [40, 'eu-west-1', 'replica down']);
+});
+
+test('a limiter of no calls, or of part of one, is refused with the limit named', () => {
+  for (const limit of [0, 1.5, -1]) {
+    assert.throws(
+      () => new Limiter(limit),
+      new RegExp(`^RangeError: limit must be a positive integer, got ${limit}$`),
+    );
+  }
 });

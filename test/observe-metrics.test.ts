@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { MetricQuery, MetricsPort } from '../controller/ports/metrics.ts';
 import { observe } from '../controller/reconcile/observe.ts';
 import { converge, demoDocument, newSim, storeSpec } from './support/world.ts';
+import { CloudError } from '../controller/errors.ts';
 
 /** A metrics port that records what it is asked and answers one datapoint per query. */
 function recordingMetrics(value: (q: MetricQuery) => number) {
@@ -131,4 +132,42 @@ test('a due history read gives each site its requests per minute a day and a wee
   assert.equal(at(history!.dayAgo, end - 86_400_000), 20, 'stable and canary added');
   assert.equal(at(history!.weekAgo, end - 7 * 86_400_000), 40);
   assert.equal(at(history!.dayAgo, end - 86_400_000 + 60_000), undefined, 'no datapoint, no number');
+});
+
+test('metrics that cannot be read, or read as no number, leave the traffic empty and the region observed', async () => {
+  const sim = await convergedDemo();
+  const input = {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:00Z'),
+  };
+  const failing: MetricsPort = {
+    getMetricData: () => Promise.reject(new CloudError('Throttled', 'GetMetricData', 'slow down')),
+  };
+  const failed = await observe({ ...sim.ports(), metrics: failing }, sim.platform, input);
+  const region = failed.sites.get('demo')!.regions['us-east-1']!;
+  assert.equal(region.error, undefined, 'missing metrics never fail the region');
+  assert.deepEqual(region.traffic, { stable: {}, canary: {} });
+  assert.equal(region.services.length, 2);
+
+  const noNumbers = recordingMetrics((q) =>
+    q.metric === 'RequestCount' ? Number.NaN : Number.POSITIVE_INFINITY,
+  );
+  const blank = await observe({ ...sim.ports(), metrics: noNumbers.port }, sim.platform, input);
+  assert.deepEqual(blank.sites.get('demo')!.regions['us-east-1']!.traffic, { stable: {}, canary: {} });
+});
+
+test('a region with no platform observes nothing, and every site is still listed', async () => {
+  const sim = await convergedDemo();
+  const observation = await observe(sim.ports(), sim.platform, {
+    region: 'ap-south-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: 0,
+  });
+  assert.deepEqual(observation.sites.get('demo'), { name: 'demo', regions: {} });
+  assert.deepEqual(observation.takenPriorities, {});
 });

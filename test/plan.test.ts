@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { splitTasks } from '../controller/decide/capacity.ts';
+import { CloudError } from '../controller/errors.ts';
 import type { ObservedRegion } from '../controller/model/observed.ts';
+import type { ServiceState } from '../controller/ports/ecs.ts';
 import { ownershipTags } from '../controller/model/tags.ts';
 import { planCdn } from '../controller/plan/cdn.ts';
 import { desiredSite, siteTaskDefinitions } from '../controller/plan/desired.ts';
 import { taskDefinitionFamily } from '../controller/model/naming.ts';
 import { planRegion } from '../controller/plan/region.ts';
-import { priorityAllocator } from '../controller/plan/site.ts';
+import { planSite, priorityAllocator } from '../controller/plan/site.ts';
 import { simPlatform } from '../controller/providers/sim/world.ts';
 import { demoDocument, valid } from './support/world.ts';
 
@@ -395,4 +397,583 @@ test("task definitions have a read-only root filesystem unless the spec says oth
   assert.equal(writable.readOnlyRootFilesystem, false);
   assert.equal(writable.healthCheckCommand, undefined, 'no health check unless the spec names one');
   assert.notEqual(writable.family, stable.family, 'a changed setting is another family');
+});
+
+// ----- planRegion from a converged region, one difference at a time -----
+
+const FAMILY = {
+  stable: east.tracks[0]!.taskDefinition.family,
+  canary: east.tracks[1]!.taskDefinition.family,
+};
+const owned = ownershipTags('demo');
+const tgArn = (name: string) => `arn:tg/${name}`;
+
+function runningService(
+  name: string,
+  family: string,
+  count: number,
+  over: Partial<ServiceState> = {},
+): ServiceState {
+  return {
+    name,
+    arn: `arn:svc/${name}`,
+    status: 'ACTIVE',
+    taskDefinition: family,
+    deploymentFamilies: [family],
+    desiredCount: count,
+    runningCount: count,
+    pendingCount: 0,
+    rolloutInProgress: false,
+    targetGroupArn: tgArn(name),
+    tags: owned,
+    ...over,
+  };
+}
+
+/** us-east-1 as the demo site wants it: nothing to do. */
+function converged(): ObservedRegion {
+  return observed({
+    taskDefinitions: east.tracks.map((t) => ({
+      family: t.taskDefinition.family,
+      revision: 1,
+      arn: `arn:td/${t.taskDefinition.family}:1`,
+      tags: owned,
+    })),
+    targetGroups: east.tracks.map((t) => ({
+      name: t.targetGroup,
+      arn: tgArn(t.targetGroup),
+      port: 8080,
+      vpcId: 'vpc',
+      healthCheckPath: '/healthz',
+      tags: owned,
+    })),
+    rules: [
+      {
+        arn: 'arn:rule/1',
+        priority: 1,
+        header: east.header,
+        forward: east.tracks.map((t) => ({ targetGroupArn: tgArn(t.targetGroup), weight: t.weight })),
+        tags: owned,
+      },
+    ],
+    services: east.tracks.map((t) => runningService(t.service, t.taskDefinition.family, t.desiredCount)),
+  });
+}
+
+test('planRegion: a converged region plans nothing; each difference plans exactly its fix', () => {
+  assert.deepEqual(
+    planRegion('demo', east, converged(), () => 9),
+    { actions: [], blockers: [] },
+  );
+  const scope = { site: 'demo', region: 'us-east-1' };
+  const base = converged();
+  const stable = base.services[0]!;
+  const canary = base.services[1]!;
+  const cases: { name: string; observed: ObservedRegion; actions: unknown[] }[] = [
+    {
+      name: 'a health check path changed',
+      observed: {
+        ...base,
+        targetGroups: [{ ...base.targetGroups[0]!, healthCheckPath: '/old' }, base.targetGroups[1]!],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyTargetGroup',
+          name: 'demo-stable',
+          arn: tgArn('demo-stable'),
+          healthCheckPath: '/healthz',
+        },
+      ],
+    },
+    {
+      name: 'a count changed by hand',
+      observed: { ...base, services: [{ ...stable, desiredCount: 5 }, canary] },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-stable', desiredCount: 2 }],
+    },
+    {
+      name: 'a service moved to another target group',
+      observed: { ...base, services: [{ ...stable, targetGroupArn: 'arn:tg/elsewhere' }, canary] },
+      actions: [
+        {
+          ...scope,
+          kind: 'UpdateService',
+          name: 'demo-stable',
+          targetGroup: 'demo-stable',
+          containerPort: 8080,
+        },
+      ],
+    },
+    {
+      name: 'a service on another task definition',
+      observed: { ...base, services: [stable, { ...canary, taskDefinition: FAMILY.stable }] },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-canary', taskDefinition: FAMILY.canary }],
+    },
+    {
+      name: 'a service draining after a delete is left until ECS has finished',
+      observed: { ...base, services: [stable, { ...canary, status: 'DRAINING' }] },
+      actions: [],
+    },
+    {
+      name: 'an inactive service is created again, and its traffic waits for its first task',
+      observed: { ...base, services: [stable, { ...canary, status: 'INACTIVE' }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 100 },
+            { targetGroup: 'demo-canary', weight: 0 },
+          ],
+        },
+        {
+          ...scope,
+          kind: 'CreateService',
+          name: 'demo-canary',
+          taskDefinition: FAMILY.canary,
+          desiredCount: 1,
+          targetGroup: 'demo-canary',
+          containerPort: 8080,
+        },
+      ],
+    },
+    {
+      name: 'the rule’s header changed',
+      observed: { ...base, rules: [{ ...base.rules[0]!, header: { ...east.header, values: ['stale'] } }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 85 },
+            { targetGroup: 'demo-canary', weight: 15 },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'the rule’s header name changed',
+      observed: { ...base, rules: [{ ...base.rules[0]!, header: { ...east.header, name: 'X-Other' } }] },
+      actions: [
+        {
+          ...scope,
+          kind: 'ModifyRule',
+          arn: 'arn:rule/1',
+          header: east.header,
+          forward: [
+            { targetGroup: 'demo-stable', weight: 85 },
+            { targetGroup: 'demo-canary', weight: 15 },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'a second rule: the lowest priority is kept, the other deleted',
+      observed: { ...base, rules: [{ ...base.rules[0]!, arn: 'arn:rule/9', priority: 9 }, base.rules[0]!] },
+      actions: [{ ...scope, kind: 'DeleteRule', arn: 'arn:rule/9' }],
+    },
+    {
+      name: 'an older revision of a wanted family is deregistered, the newest kept',
+      observed: {
+        ...base,
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: FAMILY.stable, revision: 2, arn: `arn:td/${FAMILY.stable}:2`, tags: owned },
+        ],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: FAMILY.stable,
+          arn: `arn:td/${FAMILY.stable}:1`,
+        },
+      ],
+    },
+    {
+      name: 'a family no one wants is deregistered, unless a live service still deploys it, or it is not ours',
+      observed: {
+        ...base,
+        services: [{ ...stable, deploymentFamilies: [FAMILY.stable, 'tandem-demo-0000000000bb'] }, canary],
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: 'tandem-demo-0000000000aa', revision: 3, arn: 'arn:td/old:3', tags: owned },
+          { family: 'tandem-demo-0000000000bb', revision: 1, arn: 'arn:td/rb:1', tags: owned },
+          { family: 'tandem-demo-0000000000cc', revision: 1, arn: 'arn:td/foreign:1', tags: {} },
+          { family: 'tandem-other-0000000000aa', revision: 1, arn: 'arn:td/other:1', tags: owned },
+        ],
+      },
+      actions: [
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: 'tandem-demo-0000000000aa',
+          arn: 'arn:td/old:3',
+        },
+      ],
+    },
+    {
+      name: 'a service no longer wanted drains to zero first',
+      observed: {
+        ...base,
+        services: [...base.services, runningService('demo-old', 'tandem-demo-0000000000aa', 2)],
+      },
+      actions: [{ ...scope, kind: 'UpdateService', name: 'demo-old', desiredCount: 0 }],
+    },
+    {
+      name: 'a drained service still stopping tasks is waited for',
+      observed: {
+        ...base,
+        services: [
+          ...base.services,
+          runningService('demo-old', 'tandem-demo-0000000000aa', 0, { pendingCount: 1 }),
+        ],
+      },
+      actions: [],
+    },
+    {
+      name: 'a drained service is deleted, and its target group and task definition with it',
+      observed: {
+        ...base,
+        services: [...base.services, runningService('demo-old', 'tandem-demo-0000000000aa', 0)],
+        targetGroups: [
+          ...base.targetGroups,
+          {
+            name: 'demo-old',
+            arn: tgArn('demo-old'),
+            port: 8080,
+            vpcId: 'vpc',
+            healthCheckPath: '/',
+            tags: owned,
+          },
+        ],
+        taskDefinitions: [
+          ...base.taskDefinitions,
+          { family: 'tandem-demo-0000000000aa', revision: 1, arn: 'arn:td/old:1', tags: owned },
+        ],
+      },
+      actions: [
+        { ...scope, kind: 'DeleteService', name: 'demo-old' },
+        { ...scope, kind: 'DeleteTargetGroup', name: 'demo-old', arn: tgArn('demo-old') },
+        {
+          ...scope,
+          kind: 'DeregisterTaskDefinition',
+          family: 'tandem-demo-0000000000aa',
+          arn: 'arn:td/old:1',
+        },
+      ],
+    },
+    {
+      name: 'a target group a live service still registers into is kept; a service not ours is left alone',
+      observed: {
+        ...base,
+        services: [
+          ...base.services,
+          runningService('demo-old', 'tandem-demo-0000000000aa', 0, { tags: {}, runningCount: 1 }),
+        ],
+        targetGroups: [
+          ...base.targetGroups,
+          {
+            name: 'demo-old',
+            arn: tgArn('demo-old'),
+            port: 8080,
+            vpcId: 'vpc',
+            healthCheckPath: '/',
+            tags: owned,
+          },
+        ],
+      },
+      actions: [],
+    },
+  ];
+  for (const c of cases) {
+    const plan = planRegion('demo', east, c.observed, () => 9);
+    assert.deepEqual(plan.blockers, [], c.name);
+    assert.deepEqual(plan.actions, c.actions, c.name);
+  }
+});
+
+test('planRegion: resources under the site’s names that are not its own block the region, each named', () => {
+  const base = converged();
+  const plan = planRegion(
+    'demo',
+    east,
+    {
+      ...base,
+      services: [{ ...base.services[0]!, tags: {} }, base.services[1]!],
+      targetGroups: [base.targetGroups[0]!, { ...base.targetGroups[1]!, tags: ownershipTags('other') }],
+    },
+    () => 9,
+  );
+  assert.deepEqual(plan, {
+    actions: [],
+    blockers: [
+      {
+        kind: 'OwnershipConflict',
+        resource: 'arn:svc/demo-stable',
+        message:
+          "ECS service demo-stable exists without tandem's tags for site demo; tandem will not touch it. Rename or delete it.",
+      },
+      {
+        kind: 'OwnershipConflict',
+        resource: tgArn('demo-canary'),
+        message:
+          "target group demo-canary exists without tandem's tags for site demo; tandem will not touch it. Rename or delete it.",
+      },
+    ],
+  });
+});
+
+test('planSite: a region that could not be observed gets no actions; the CDN only when observed without error', () => {
+  const unreachable = { ...observed(), error: new CloudError('Unavailable', 'us-east-1', 'down') };
+  const plan = planSite(demo, { name: 'demo', regions: { 'us-east-1': unreachable } }, () => 1);
+  assert.deepEqual(plan, { actions: [], blockers: {} });
+  const cdnDown = planSite(
+    demo,
+    {
+      name: 'demo',
+      regions: {},
+      cdn: { distributions: [], error: new CloudError('Throttled', 'cloudfront', 'slow') },
+    },
+    () => 1,
+  );
+  assert.deepEqual(cdnDown.actions, []);
+  const cdnUp = planSite(demo, { name: 'demo', regions: {}, cdn: { distributions: [] } }, () => 1);
+  assert.deepEqual(
+    cdnUp.actions.map((a) => a.kind),
+    ['CreateDistribution'],
+  );
+  const blocked = planSite(
+    demo,
+    {
+      name: 'demo',
+      regions: { 'us-east-1': { ...converged(), services: [{ ...converged().services[0]!, tags: {} }] } },
+    },
+    () => 1,
+  );
+  assert.deepEqual(Object.keys(blocked.blockers), ['us-east-1']);
+});
+
+test('an ARM64 task definition’s family follows its content like any other: another image is another family', () => {
+  const arm = (tag: string) => {
+    const document = demoDocument() as { spec: { task?: Record<string, unknown>; image: { tag: string } } };
+    document.spec.task = { ...document.spec.task, architecture: 'ARM64' };
+    document.spec.image.tag = tag;
+    return siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  };
+  assert.notEqual(arm('v1').family, arm('v3').family);
+  assert.equal(arm('v1').family, arm('v1').family);
+});
+
+test('a task definition without a container health check has no such field at all', () => {
+  const document = demoDocument() as { spec: { task?: Record<string, unknown> } };
+  const { healthCheckCommand: _, ...task } = document.spec.task ?? {};
+  document.spec.task = task;
+  const stable = siteTaskDefinitions(valid(document), platform)['us-east-1']!.stable;
+  assert.equal('healthCheckCommand' in stable, false);
+});
+
+test('of several distributions the site owns, the lowest id is kept and the others retired, whatever order they are listed in', () => {
+  const config = demo.distribution;
+  const d = (id: string) => ({
+    id,
+    arn: `arn:${id}`,
+    domainName: `${id}.cloudfront.net`,
+    status: 'Deployed' as const,
+    config,
+    owned: true,
+  });
+  for (const distributions of [
+    [d('E2'), d('E1'), d('E3')],
+    [d('E3'), d('E1'), d('E2')],
+    [d('E1'), d('E2'), d('E3')],
+  ]) {
+    assert.deepEqual(
+      planCdn('demo', config, { distributions }).map((a) => [a.kind, 'id' in a ? a.id : undefined]),
+      [
+        ['UpdateDistribution', 'E2'],
+        ['UpdateDistribution', 'E3'],
+      ],
+      distributions.map((x) => x.id).join(','),
+    );
+  }
+});
+
+test('a region with no failed rollout names none; one with failures names their task definitions', () => {
+  assert.equal('failedTaskDefinitions' in east, false);
+  const failing = desiredSite(demoSite, platform, {
+    regions: {
+      'us-east-1': {
+        tasks: 3,
+        scaling: { history: [], decision: { tasks: 3, reason: 'AtMinimum', message: '' } },
+        failedRollouts: [
+          { service: 'demo-canary', taskDefinition: 'tandem-demo-0000000000ff', reason: 'x', since: 1 },
+        ],
+      },
+    },
+    canaryWeight: 15,
+    failing: [],
+    failoverActive: false,
+  });
+  assert.deepEqual(failing.regions[0]!.failedTaskDefinitions, ['tandem-demo-0000000000ff']);
+  assert.equal('failedTaskDefinitions' in failing.regions[1]!, false);
+});
+
+test('the distribution in full, whatever order the spec lists regions, aliases and failover codes in', () => {
+  const document = demoDocument() as ReturnType<typeof demoDocument> & {
+    spec: { cdn: Record<string, unknown>; regions: unknown[] };
+  };
+  document.spec.regions = [...document.spec.regions].reverse();
+  document.spec.cdn = {
+    ...document.spec.cdn,
+    aliases: ['www.example.com', 'example.com'],
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    failoverStatusCodes: [504, 403, 500],
+  };
+  const decisions = { regions: {}, canaryWeight: 0, failing: [], failoverActive: false };
+  const origin = (region: string) => ({
+    id: region,
+    domainName: `tandem-${region}.elb.sim`,
+    protocol: 'http-only',
+    connectionTimeoutSeconds: 2,
+    connectionAttempts: 1,
+    responseTimeoutSeconds: 10,
+    customHeaders: { 'X-Tandem-Origin': 'demo.sim-secret' },
+  });
+  assert.deepEqual(desiredSite(valid(document), platform, decisions).distribution, {
+    comment: 'tandem site demo',
+    enabled: true,
+    aliases: ['example.com', 'www.example.com'],
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    priceClass: 'PriceClass_100',
+    origins: [origin('us-east-1'), origin('eu-west-1')],
+    originGroup: {
+      id: 'failover-group',
+      primaryOriginId: 'us-east-1',
+      failoverOriginId: 'eu-west-1',
+      statusCodes: [403, 500, 504],
+    },
+    targetOriginId: 'failover-group',
+    viewerProtocolPolicy: 'redirect-to-https',
+    defaultTtlSeconds: 60,
+  });
+  assert.equal('certificateArn' in demo.distribution, false, 'no certificate unless the spec names one');
+});
+
+test('only an item from before both listeners, named origin-<region>.<domain>, keeps HTTPS without a rule on an HTTPS listener', () => {
+  const decisions = { regions: {}, canaryWeight: 0, failing: [], failoverActive: false };
+  const protocolOf = (
+    over: Partial<NonNullable<(typeof platform.regions)[string]>>,
+    originProtocol: 'https-only' | 'http-only',
+  ) => {
+    const east = { ...platform.regions['us-east-1']!, ...over };
+    const withEast = { ...platform, originProtocol, regions: { ...platform.regions, 'us-east-1': east } };
+    return desiredSite(demoSite, withEast, decisions).distribution.origins[0]!.protocol;
+  };
+  assert.equal(
+    protocolOf({ loadBalancerDnsName: 'origin-us-east-1.example.com' }, 'https-only'),
+    'https-only',
+  );
+  assert.equal(protocolOf({ loadBalancerDnsName: 'origin-us-east-1.example.com' }, 'http-only'), 'http-only');
+  assert.equal(
+    protocolOf({ loadBalancerDnsName: 'lb-origin-us-east-1.example.com' }, 'https-only'),
+    'http-only',
+  );
+  assert.equal(
+    protocolOf(
+      {
+        loadBalancerDnsName: 'origin-us-east-1.example.com',
+        httpsListenerArn: 'arn:listener/https',
+        httpsOriginName: 'origin-us-east-1.example.com',
+      },
+      'https-only',
+    ),
+    'http-only',
+    'with both listeners, HTTPS waits for the rule on the HTTPS one',
+  );
+});
+
+test('planRegion edges: a rule on the HTTP listener names none, a draining service is never resized, a service whose group is gone is moved to the new one, and an unweighted track that serves draws no traffic', () => {
+  const base = converged();
+  const create = planRegion('demo', east, { ...base, rules: [] }, () => 9).actions.find(
+    (a) => a.kind === 'CreateRule',
+  );
+  assert.equal(create !== undefined && 'listenerArn' in create, false);
+
+  const draining = { ...base.services[1]!, status: 'DRAINING' as const, desiredCount: 0, runningCount: 1 };
+  assert.deepEqual(
+    planRegion('demo', east, { ...base, services: [base.services[0]!, draining] }, () => 9).actions,
+    [],
+  );
+
+  const groupGone = planRegion(
+    'demo',
+    east,
+    { ...base, targetGroups: [base.targetGroups[1]!] },
+    () => 9,
+  ).actions;
+  assert.deepEqual(
+    groupGone.filter((a) => a.kind === 'UpdateService'),
+    [
+      {
+        site: 'demo',
+        region: 'us-east-1',
+        kind: 'UpdateService',
+        name: 'demo-stable',
+        targetGroup: 'demo-stable',
+        containerPort: 8080,
+      },
+    ],
+  );
+
+  // The canary at weight 0 runs a task and the stable none yet: the stable keeps its 100 %.
+  const unweighted = desiredSite(demoSite, platform, {
+    regions: {},
+    canaryWeight: 0,
+    failing: [],
+    failoverActive: false,
+  }).regions[0]!;
+  const starting = {
+    ...base,
+    rules: [],
+    services: [{ ...base.services[0]!, runningCount: 0 }, base.services[1]!],
+  };
+  const rule = planRegion('demo', unweighted, starting, () => 9).actions.find((a) => a.kind === 'CreateRule');
+  assert.deepEqual(rule?.kind === 'CreateRule' && rule.forward, [
+    { targetGroup: 'demo-stable', weight: 100 },
+    { targetGroup: 'demo-canary', weight: 0 },
+  ]);
+});
+
+test('planSite lists blockers only for regions that have some; a rule whose weights alone differ is modified', () => {
+  assert.deepEqual(
+    planSite(demo, { name: 'demo', regions: { 'us-east-1': converged() } }, () => 1),
+    {
+      actions: [],
+      blockers: {},
+    },
+  );
+  const base = converged();
+  const half = { ...base.rules[0]!, forward: base.rules[0]!.forward.map((f) => ({ ...f, weight: 50 })) };
+  assert.deepEqual(
+    planRegion('demo', east, { ...base, rules: [half] }, () => 9).actions.map(
+      (a) => a.kind === 'ModifyRule' && a.forward,
+    ),
+    [
+      [
+        { targetGroup: 'demo-stable', weight: 85 },
+        { targetGroup: 'demo-canary', weight: 15 },
+      ],
+    ],
+  );
+});
+
+test('a rule listing the same weights in another order is left as it is', () => {
+  const base = converged();
+  const reversed = { ...base.rules[0]!, forward: [...base.rules[0]!.forward].reverse() };
+  assert.deepEqual(planRegion('demo', east, { ...base, rules: [reversed] }, () => 9).actions, []);
 });

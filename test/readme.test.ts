@@ -392,6 +392,9 @@ const STEPS: Record<string, Step> = {
   'npm run bench': {
     skip: 'runs every benchmark for minutes; npm run bench -- <name> runs one, and docs/performance.md keeps their results',
   },
+  'npm run mutate': {
+    skip: 'mutation testing takes hours on two cores; docs/testing.md says how to run it and what it found',
+  },
   'npm run schema': {
     inCheckout: true,
     check: (ran) => {

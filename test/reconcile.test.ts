@@ -23,6 +23,7 @@ import {
   TICK_MS,
   valid,
 } from './support/world.ts';
+import { propertyRuns } from './support/properties.ts';
 
 test('from any drifted world, at most 3 passes converge to any valid spec and the next pass plans nothing', async () => {
   await fc.assert(
@@ -43,7 +44,7 @@ test('from any drifted world, at most 3 passes converge to any valid spec and th
       assert.deepEqual(report.sites[0]!.plan?.actions, []);
       assert.equal(cloudWrites(sim), 0);
     }),
-    { numRuns: 200 },
+    { numRuns: propertyRuns(200) },
   );
 });
 
@@ -243,7 +244,7 @@ test('crash consistency from random drifted worlds: for every k, stopped after w
         assert.deepEqual(sim.snapshot(), reference.snapshot(), `stopped after write ${k} of ${writes}`);
       }
     }),
-    { numRuns: 40 },
+    { numRuns: propertyRuns(40) },
   );
 });
 
@@ -419,6 +420,6 @@ test('resources under the very names tandem uses for a site, but not tagged for 
         assert.deepEqual(foreign(), planted, 'once the site is deleted');
       },
     ),
-    { numRuns: 30 },
+    { numRuns: propertyRuns(30) },
   );
 });

@@ -9,6 +9,7 @@ import { isOwnedBy } from '../controller/model/tags.ts';
 import { validateSite } from '../controller/spec/validate.ts';
 import type { Site } from '../controller/spec/schema.ts';
 import { assertWorldMatches, demoDocument, newSim, pass, specItem, valid } from './support/world.ts';
+import { propertyRuns } from './support/properties.ts';
 
 /**
  * Losing and restoring regions, as a property: whatever regions are lost
@@ -265,6 +266,6 @@ test('regions lost and restored in any order, whole or data plane only, between 
         assert.deepEqual(holders, [PRIMARY], 'the primary holds the global duties again');
       },
     ),
-    { numRuns: 30 },
+    { numRuns: propertyRuns(30) },
   );
 });

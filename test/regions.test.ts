@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { emptyStatus, type Condition, type SiteStatus } from '../controller/model/status.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { mergeReports, siteViews } from '../controller/reconcile/view.ts';
 import { findLostEdits } from '../controller/spec/edits.ts';
 import {
   assertWorldMatches,
@@ -133,8 +135,15 @@ test('a spec edit made in the failover replica while the primary is lost takes e
     );
     sim.tick();
   }
-  assertWorldMatches(sim, valid(edited));
+  // The failover region stays first in the origin group until us-east-1 has been healthy for the window.
+  assertWorldMatches(sim, valid(edited), {}, { eitherOriginFirst: true });
   assert.equal(specItem(sim, 'demo', 'us-east-1')!.generation, 2, 'the restored replica caught up');
+  for (let wait = 0; wait < 12 && siteView(sim, 'demo')?.cdn.originOrder?.first !== 'us-east-1'; wait += 1) {
+    await pass(sim);
+    sim.tick();
+  }
+  await pass(sim);
+  assertWorldMatches(sim, valid(edited));
   assert.deepEqual(holders.slice(-2), ['us-east-1', 'us-east-1'], 'the primary holds the CDN again');
   assert.ok(
     holders.every((h) => h === 'us-east-1'),
@@ -243,4 +252,172 @@ test('the region that takes over the CDN knows the distribution from the status 
     statusItem(sim, 'demo', 'eu-west-1')!.status.cdn.distributionId,
     statusItem(sim, 'demo', 'us-east-1')!.status.cdn.distributionId,
   );
+});
+
+// ----- one site's view from every region's report -----
+
+function report(region: string, over: Partial<SiteStatus> = {}): SiteStatus {
+  const entry = (role: 'primary' | 'failover') => ({
+    role,
+    stable: { desired: 3, running: 3, pending: 0 },
+    canary: { desired: 0, running: 0, pending: 0 },
+    canaryWeight: 0,
+  });
+  return {
+    ...emptyStatus('demo', region),
+    observedGeneration: 4,
+    observedHash: `h-${region}`,
+    // Each report may hold a stale entry of the other region: only its own counts.
+    regions: {
+      'us-east-1': entry(region === 'us-east-1' ? 'primary' : 'failover'),
+      'eu-west-1': entry(region === 'eu-west-1' ? 'failover' : 'primary'),
+    },
+    ...over,
+  };
+}
+
+const condition = (status: Condition['status'], reason: string, message: string): Condition => ({
+  status,
+  reason,
+  message,
+  lastTransitionTime: '2026-11-28T00:00:00.000Z',
+});
+
+test('the view merges every region’s report: its own region from each, the worst condition named by region, the CDN from the holder', () => {
+  const east = report('us-east-1', {
+    global: true,
+    conditions: {
+      Ready: condition('True', 'Converged', 'serving'),
+      Degraded: condition('False', 'AllRegionsHealthy', 'fine'),
+    },
+    cdn: { distributionId: 'E1' },
+    canary: { tag: 'v2', phase: 'Progressing', weight: 10, failedChecks: 0, lastCheckAt: 1, message: 'm' },
+    lastActions: [{ kind: 'CreateRule', target: 'rule demo', region: 'us-east-1' }],
+    errors: [{ kind: 'Throttled', resource: 'x', message: 'slow', region: 'us-east-1' }],
+  });
+  const west = report('eu-west-1', {
+    observedGeneration: 3,
+    conditions: {
+      Ready: condition('False', 'Converging', 'applied 1 action(s) this pass'),
+      Degraded: condition('True', 'RegionDegraded', 'eu-west-1: slow'),
+    },
+    cdn: { distributionId: 'E-stale' },
+    lastActions: [{ kind: 'UpdateService', target: 'demo-stable', region: 'eu-west-1' }],
+  });
+  const liveness = { heartbeats: { 'us-east-1': T0, 'eu-west-1': T0 - 60_000 }, now: T0, intervalMs: 60_000 };
+  const view = mergeReports('demo', [east, west], liveness);
+  assert.deepEqual(view, {
+    site: 'demo',
+    observedGeneration: 3,
+    observedHash: 'h-us-east-1',
+    conditions: {
+      Ready: { ...condition('False', 'Converging', 'eu-west-1: applied 1 action(s) this pass') },
+      Degraded: { ...condition('True', 'RegionDegraded', 'eu-west-1: eu-west-1: slow') },
+    },
+    regions: { 'us-east-1': east.regions['us-east-1'], 'eu-west-1': west.regions['eu-west-1'] },
+    cdn: { distributionId: 'E1' },
+    canary: east.canary,
+    lastActions: [...east.lastActions, ...west.lastActions],
+    errors: east.errors,
+    reporters: [
+      { region: 'eu-west-1', global: false, quiet: false, lastPassAt: T0 - 60_000, observedGeneration: 3 },
+      { region: 'us-east-1', global: true, quiet: false, lastPassAt: T0, observedGeneration: 4 },
+    ],
+  });
+  // One report alone is not labelled with its region.
+  assert.equal(
+    mergeReports('demo', [west], liveness).conditions.Ready!.message,
+    'applied 1 action(s) this pass',
+  );
+});
+
+test('a quiet reconciler makes the site Degraded and not Ready, naming when it last finished a pass; the live reports speak', () => {
+  const ready = { Ready: condition('True', 'Converged', 'serving') };
+  const east = report('us-east-1', { global: true, conditions: ready, cdn: { distributionId: 'E1' } });
+  const west = report('eu-west-1', {
+    observedGeneration: 5,
+    conditions: ready,
+    cdn: { distributionId: 'E2' },
+  });
+  const lastPass = T0 - 10 * 60_000;
+  const liveness = { heartbeats: { 'us-east-1': lastPass, 'eu-west-1': T0 }, now: T0, intervalMs: 60_000 };
+  const view = mergeReports('demo', [east, west], liveness);
+  const message = "us-east-1's reconciler is quiet (it last finished a pass at 2026-11-27T23:50:00.000Z)";
+  const since = '2026-11-27T23:50:00.000Z';
+  assert.deepEqual(view.conditions, {
+    Ready: { status: 'False', reason: 'ReconcilerQuiet', message, lastTransitionTime: since },
+    Degraded: { status: 'True', reason: 'ReconcilerQuiet', message, lastTransitionTime: since },
+  });
+  assert.equal(view.observedGeneration, 5, 'the live region’s generation');
+  assert.equal(view.observedHash, 'h-eu-west-1');
+  assert.deepEqual(view.cdn, { distributionId: 'E1' }, 'the last holder’s CDN, though quiet');
+  assert.deepEqual(
+    view.reporters.map((r) => [r.region, r.quiet]),
+    [
+      ['eu-west-1', false],
+      ['us-east-1', true],
+    ],
+  );
+  // Every reconciler quiet: the reports still speak, the latest pass dates the condition.
+  const allQuiet = mergeReports('demo', [east, west], {
+    ...liveness,
+    heartbeats: { 'us-east-1': lastPass, 'eu-west-1': lastPass + 60_000 },
+    now: T0 + 60 * 60_000,
+  });
+  assert.equal(allQuiet.observedGeneration, 4);
+  assert.equal(allQuiet.conditions.Degraded!.lastTransitionTime, '2026-11-27T23:51:00.000Z');
+  assert.equal(
+    allQuiet.conditions.Degraded!.message,
+    "eu-west-1's reconciler is quiet (it last finished a pass at 2026-11-27T23:51:00.000Z); us-east-1's reconciler is quiet (it last finished a pass at 2026-11-27T23:50:00.000Z)",
+  );
+});
+
+test('with no holder, the CDN comes from a report that names a distribution; an item from before per-region statuses is the holder', () => {
+  const liveness = { heartbeats: {}, now: T0, intervalMs: 60_000 };
+  const view = mergeReports(
+    'demo',
+    [report('eu-west-1'), report('us-east-1', { cdn: { distributionId: 'E3' } })],
+    liveness,
+  );
+  assert.deepEqual(view.cdn, { distributionId: 'E3' });
+  assert.deepEqual(mergeReports('demo', [report('eu-west-1')], liveness).cdn, {});
+
+  const legacy = report('', { cdn: { distributionId: 'E4' } });
+  const views = siteViews(
+    [
+      { name: 'demo', revision: 1, status: legacy },
+      { name: 'gone', revision: 1, status: report('us-east-1'), unreadable: true },
+    ],
+    liveness,
+  );
+  assert.deepEqual([...views.keys()], ['demo'], 'an unreadable item is no report');
+  const view2 = views.get('demo')!;
+  assert.deepEqual(view2.cdn, { distributionId: 'E4' });
+  assert.deepEqual(view2.reporters, [{ region: '', global: true, quiet: false, observedGeneration: 4 }]);
+  assert.deepEqual(
+    Object.keys(view2.regions).sort(),
+    ['eu-west-1', 'us-east-1'],
+    'the old item held every region',
+  );
+  // Once a region writes its own report, the old item no longer counts.
+  const both = siteViews(
+    [
+      { name: 'demo', revision: 1, status: legacy },
+      { name: 'demo', region: 'eu-west-1', revision: 1, status: report('eu-west-1') },
+    ],
+    liveness,
+  ).get('demo')!;
+  assert.deepEqual(
+    both.reporters.map((r) => r.region),
+    ['eu-west-1'],
+  );
+  // Sites come in name order.
+  const ordered = siteViews(
+    [
+      { name: 'b', region: 'us-east-1', revision: 1, status: { ...report('us-east-1'), site: 'b' } },
+      { name: 'a', region: 'us-east-1', revision: 1, status: { ...report('us-east-1'), site: 'a' } },
+    ],
+    liveness,
+  );
+  assert.deepEqual([...ordered.keys()], ['a', 'b']);
 });

@@ -64,3 +64,20 @@ test('a failure is dropped once a service runs that task definition to completio
     'a service left on its failed deployment does not run it',
   );
 });
+
+test('several failed task definitions are listed by name, whatever order the services come in', () => {
+  const A = 'tandem-demo-111111111111';
+  const Z = 'tandem-demo-999999999999';
+  const canary = service({ name: 'demo-canary', failedRollout: { taskDefinition: A, reason: REASON } });
+  const stable = service({ failedRollout: { taskDefinition: Z, reason: REASON } });
+  const expected = [
+    { service: 'demo-canary', taskDefinition: A, reason: REASON, since: 1000 },
+    { service: 'demo-stable', taskDefinition: Z, reason: REASON, since: 1000 },
+  ];
+  for (const services of [
+    [stable, canary],
+    [canary, stable],
+  ]) {
+    assert.deepEqual(failedRollouts(services, undefined, new Set([A, Z]), 1000), expected);
+  }
+});

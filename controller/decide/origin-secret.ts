@@ -34,15 +34,19 @@ export interface OriginSecretDecision {
 
 const SETTLED: OriginSecretDecision = { acceptPrevious: false, sendPrevious: false };
 
-/** The fingerprint of the secret in an origin header value (`<site>.<secret>`). */
-export function fingerprintOfHeaderValue(value: string): string {
-  return secretFingerprint(value.slice(value.indexOf('.') + 1));
+/** The fingerprint of the secret in an origin header value (`<site>.<secret>`); undefined for a value without one. */
+export function fingerprintOfHeaderValue(value: string): string | undefined {
+  const dot = value.indexOf('.');
+  return dot < 0 ? undefined : secretFingerprint(value.slice(dot + 1));
 }
 
 /** The secrets every rule of the site in this region accepts, by fingerprint, sorted; empty without rules. */
 export function acceptedFingerprints(rules: readonly { header: RuleHeader }[]): string[] {
   if (rules.length === 0) return [];
-  const sets = rules.map((rule) => new Set(rule.header.values.map(fingerprintOfHeaderValue)));
+  const sets = rules.map(
+    (rule) =>
+      new Set(rule.header.values.map(fingerprintOfHeaderValue).filter((f): f is string => f !== undefined)),
+  );
   return [...sets[0]!].filter((fingerprint) => sets.every((set) => set.has(fingerprint))).sort();
 }
 
