@@ -295,7 +295,8 @@ const STEPS: Record<string, Step> = {
     check: async (ran) => {
       assert.equal(ran.code, 0, ran.stderr);
       assert.match(ran.stdout, /us-east-1 is back/);
-      // "it catches up, converges and takes its duties back".
+      // "it catches up, converges and takes its duties back"; the CDN asks it first again once it has been
+      // healthy for the window, 100 s here after a second move in a day (fail-region was the first).
       await waitFor(
         'us-east-1 to serve again and hold the CDN',
         async () => {
@@ -306,7 +307,7 @@ const STEPS: Record<string, Step> = {
             ? true
             : undefined;
         },
-        60_000,
+        180_000,
       );
     },
   },
