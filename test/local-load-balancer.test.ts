@@ -233,36 +233,34 @@ test('a target group without healthy targets answers 503, reported as an ELB err
   assert.equal(requests[0]?.targetGroupDimension, 'targetgroup/demo-stable/1111111111111111');
 });
 
-test('a failed region answers 503 without contacting a target or recording a request', async (t) => {
-  const { view, lb, requests } = await setup(t);
-  let contacted = false;
-  view.targets.set(STABLE, [
+/** A load balancer with one rule forwarding to one target; `contacted` says whether the target was asked. */
+async function serving(t: TestContext) {
+  const world = await setup(t);
+  let asked = false;
+  world.view.targets.set(STABLE, [
     await startTarget(t, 'stable', 's1', (_req, res) => {
-      contacted = true;
+      asked = true;
       res.end();
     }),
   ]);
-  view.currentRules = [rule(1, 'site-demo', [{ targetGroupArn: STABLE, weight: 1 }])];
+  world.view.currentRules = [rule(1, 'site-demo', [{ targetGroupArn: STABLE, weight: 1 }])];
+  return { ...world, contacted: () => asked };
+}
+
+test('a failed region answers 503 without contacting a target or recording a request', async (t) => {
+  const { view, lb, requests, contacted } = await serving(t);
   view.currentFault = 'errors';
 
   const reply = await send(lb.port, { headers: viaCdn() });
 
   assert.equal(reply.status, 503);
   assert.match(reply.body, /failed/);
-  assert.equal(contacted, false);
+  assert.equal(contacted(), false);
   assert.deepEqual(requests, []);
 });
 
 test('a hanging region reads the request and never answers; a refusing one cuts the connection as it opens', async (t) => {
-  const { view, lb, requests } = await setup(t);
-  let contacted = false;
-  view.targets.set(STABLE, [
-    await startTarget(t, 'stable', 's1', (_req, res) => {
-      contacted = true;
-      res.end();
-    }),
-  ]);
-  view.currentRules = [rule(1, 'site-demo', [{ targetGroupArn: STABLE, weight: 1 }])];
+  const { view, lb, requests, contacted } = await serving(t);
 
   view.currentFault = 'hang';
   const hung = await Promise.race([
@@ -273,7 +271,7 @@ test('a hanging region reads the request and never answers; a refusing one cuts 
 
   view.currentFault = 'refuse';
   await assert.rejects(send(lb.port, { headers: viaCdn() }), /ECONNRESET|socket hang up/);
-  assert.equal(contacted, false);
+  assert.equal(contacted(), false);
   assert.deepEqual(requests, []);
 });
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadResult } from '../controller/cli/load.ts';
 import type { RegionFault } from '../controller/providers/local/types.ts';
-import { ready, siteSummary, startTestCloud, waitFor, type DemoSpec } from './support/local-cloud.ts';
+import { startDemoCloud, waitFor } from './support/local-cloud.ts';
 
 /**
  * The ways a region fails, on real processes: 50 requests a second through the CDN, every one a
@@ -66,34 +65,11 @@ function table(mode: RegionFault, seconds: readonly Second[]): string {
   );
 }
 
-/** The demo site from specs/demo.json on a local cloud of its own, Ready, with passes and metric periods of 5 s. */
-async function demoCloud() {
-  const { cloud, stop } = await startTestCloud({ intervalSeconds: 5, periodSeconds: 5 });
-  const spec = JSON.parse(readFileSync('specs/demo.json', 'utf8')) as DemoSpec & {
-    spec: {
-      cdn: { connectionTimeoutSeconds: number; connectionAttempts: number; responseTimeoutSeconds: number };
-    };
-  };
-  try {
-    await cloud.applyIfAbsent('demo', spec);
-    await waitFor(
-      'the demo site to be Ready',
-      () => ready(cloud, 'demo'),
-      90_000,
-      () => siteSummary(cloud, 'demo'),
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { cloud, spec, stop };
-}
-
 for (const mode of ['errors', 'refuse', 'blackhole', 'hang'] as const) {
   // A cloud of its own for each mode: once the holder has moved the primary second, it returns it
   // only after a healthy window that doubles with each move, so the modes cannot share one.
   test(`a primary that fails as ${mode}: every request is answered, at the cost the CDN timeouts set until tandem acts`, async () => {
-    const { cloud, spec, stop } = await demoCloud();
+    const { cloud, spec, stop } = await startDemoCloud({ intervalSeconds: 5, periodSeconds: 5 });
     try {
       const { connectionTimeoutSeconds, connectionAttempts, responseTimeoutSeconds } = spec.spec.cdn;
       const connectCostMs = connectionTimeoutSeconds * connectionAttempts * 1000;
@@ -151,7 +127,7 @@ for (const mode of ['errors', 'refuse', 'blackhole', 'hang'] as const) {
 }
 
 test('a hanging primary: once the holder asks the failover region first, requests are as fast as before the outage', async () => {
-  const { cloud, stop } = await demoCloud();
+  const { cloud, stop } = await startDemoCloud({ intervalSeconds: 5, periodSeconds: 5 });
   try {
     const first = () => Object.values(cloud.sim.world.distributions)[0]?.config.originGroup?.primaryOriginId;
     assert.equal(first(), 'us-east-1');

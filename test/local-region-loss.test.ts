@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,7 @@ import { runLoad } from '../controller/cli/load.ts';
 import { isOwnedBy } from '../controller/model/tags.ts';
 import type { LocalCloud } from '../controller/providers/local/cloud.ts';
 import type { PassReport } from '../controller/reconcile/pass.ts';
-import { ready, siteSummary, startTestCloud, TANDEM, waitFor, type DemoSpec } from './support/local-cloud.ts';
+import { startDemoCloud, TANDEM, waitFor } from './support/local-cloud.ts';
 
 /**
  * Issue 12's acceptance on real processes: under 50 requests a second through
@@ -42,7 +42,7 @@ test('losing us-east-1 whole under load: eu-west-1 carries the demand once, take
   // Which regions' passes acted as the CDN's holder, in order.
   const claims: { at: number; region: string; global: boolean }[] = [];
   const started = Date.now();
-  const { cloud, dir, stop } = await startTestCloud({
+  const { cloud, dir, spec, stop } = await startDemoCloud({
     intervalSeconds: INTERVAL_SECONDS,
     periodSeconds: INTERVAL_SECONDS,
     replicationDelayMs: 500,
@@ -53,15 +53,6 @@ test('losing us-east-1 whole under load: eu-west-1 carries the demand once, take
     },
   });
   try {
-    const spec = JSON.parse(readFileSync('specs/demo.json', 'utf8')) as DemoSpec;
-    await cloud.applyIfAbsent('demo', spec);
-    await waitFor(
-      'the demo site to be Ready',
-      () => ready(cloud, 'demo'),
-      90_000,
-      () => siteSummary(cloud, 'demo'),
-    );
-
     const t0 = Date.now();
     const at = () => Date.now() - t0;
     const load = runLoad({ url: cloud.endpoints!.cdn, rps: RPS, durationSeconds: LOAD_SECONDS });

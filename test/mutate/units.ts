@@ -16,3 +16,5 @@ import '../status.test.ts';
 import '../image.test.ts';
 import '../regions.test.ts';
 import '../observe-metrics.test.ts';
+import '../origin-secret.test.ts';
+import '../origin-order.test.ts';

@@ -123,7 +123,31 @@ export interface DemoSpec {
     canary?: { tag: string; weight: number };
     regions: { name: string; role: string; minTasks: number; maxTasks: number }[];
     scaling: Record<string, number>;
+    cdn: { connectionTimeoutSeconds: number; connectionAttempts: number; responseTimeoutSeconds: number };
   };
+}
+
+/** A local cloud of its own running specs/demo.json, once the site is Ready; stopped again if it never is. */
+export async function startDemoCloud(
+  options: Partial<LocalCloudOptions> = {},
+): Promise<Awaited<ReturnType<typeof startTestCloud>> & { spec: DemoSpec }> {
+  const started = await startTestCloud(options);
+  const spec = JSON.parse(
+    readFileSync(new URL('../../specs/demo.json', import.meta.url), 'utf8'),
+  ) as DemoSpec;
+  try {
+    await started.cloud.applyIfAbsent('demo', spec);
+    await waitFor(
+      'the demo site to be Ready',
+      () => ready(started.cloud, 'demo'),
+      90_000,
+      () => siteSummary(started.cloud, 'demo'),
+    );
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  return { ...started, spec };
 }
 
 /** The site as `tandem describe` shows it: every region's report merged. */
