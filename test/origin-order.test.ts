@@ -308,3 +308,27 @@ test('on the simulated cloud: a failing primary is asked second within a pass, d
   assert.equal(firsts.at(-1), P, 'the primary is first again after the window');
   assert.equal(firsts.filter((f, i) => i > 0 && f !== firsts[i - 1]).length, 1, 'one change back');
 });
+
+test('moves older than a day no longer lengthen the wait; a record for another failover region starts over', () => {
+  const away = (moves: number[]): OriginOrder => ({
+    ...SERVING,
+    first: F,
+    reason: 'PrimaryFailing',
+    changedAt: T0 - MINUTE,
+    primaryHealthySince: T0 - RESTORE_AFTER_MS - MINUTE,
+    moves,
+  });
+  // Healthy for one window and a minute: enough after one move, not after two within the day.
+  const oneMove = decideOriginOrder(input({ before: away([T0 - 2 * MINUTE]) }));
+  assert.equal(oneMove.first, P);
+  const twoToday = decideOriginOrder(input({ before: away([T0 - 3 * 60 * MINUTE, T0 - 2 * MINUTE]) }));
+  assert.deepEqual([twoToday.first, twoToday.moves], [F, [T0 - 3 * 60 * MINUTE, T0 - 2 * MINUTE]]);
+  const oneYesterday = decideOriginOrder(input({ before: away([T0 - 25 * 60 * MINUTE, T0 - 2 * MINUTE]) }));
+  assert.deepEqual([oneYesterday.first, oneYesterday.moves], [P, [T0 - 2 * MINUTE]]);
+
+  // The same primary with another failover region: the old record says nothing about this pair.
+  const other = decideOriginOrder(
+    input({ failover: 'us-west-2', before: away([T0 - 2 * MINUTE]), requests: {} }),
+  );
+  assert.deepEqual([other.first, other.moves], [P, undefined]);
+});
