@@ -29,6 +29,13 @@ export interface RegionPlatform {
    * settings ask for it and this is set (`regionOriginProtocol`).
    */
   httpsListenerArn?: string;
+  /**
+   * `<region>.failover.<domain>`: the region's DNS failover name (model/dns-failover.ts), written by
+   * the region's platform stack once the records that point it (and every other region's name) at
+   * this load balancer, the health check behind them and a certificate covering `*.failover.<domain>`
+   * exist. A site's origins connect to these names when every one of its regions has one.
+   */
+  failoverOriginName?: string;
   vpcId: string;
   subnets: readonly string[];
   securityGroups: readonly string[];
