@@ -1,3 +1,4 @@
+import { HEALTH_CHECK_BODY, HEALTH_CHECK_PATH } from '../controller/model/dns-failover.ts';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -255,6 +256,28 @@ test('a failed region answers 503 without contacting a target or recording a req
 
   assert.equal(reply.status, 503);
   assert.match(reply.body, /failed/);
+  assert.equal(contacted(), false);
+  assert.deepEqual(requests, []);
+});
+
+test('the load balancer itself answers the DNS health check, also while its targets fail, and never while it hangs', async (t) => {
+  const { view, lb, requests, contacted } = await serving(t);
+
+  const healthy = await send(lb.port, { path: HEALTH_CHECK_PATH });
+  assert.deepEqual([healthy.status, healthy.body], [200, `${HEALTH_CHECK_BODY}\n`]);
+  // Only the health path is open without the origin header, and only to GET and HEAD.
+  assert.equal((await send(lb.port, { path: '/' })).status, 403);
+  assert.equal((await send(lb.port, { path: HEALTH_CHECK_PATH, method: 'POST' })).status, 403);
+
+  view.currentFault = 'errors';
+  assert.equal((await send(lb.port, { path: HEALTH_CHECK_PATH })).status, 200);
+
+  view.currentFault = 'hang';
+  const hung = await Promise.race([
+    send(lb.port, { path: HEALTH_CHECK_PATH }).then((reply) => `answered ${reply.status}`),
+    new Promise<string>((resolve) => setTimeout(() => resolve('no answer after 500 ms'), 500)),
+  ]);
+  assert.equal(hung, 'no answer after 500 ms');
   assert.equal(contacted(), false);
   assert.deepEqual(requests, []);
 });

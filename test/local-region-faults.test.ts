@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadResult } from '../controller/cli/load.ts';
 import type { RegionFault } from '../controller/providers/local/types.ts';
-import { startDemoCloud, waitFor } from './support/local-cloud.ts';
+import { failoverOriginName } from '../controller/model/dns-failover.ts';
+import { LOCAL_DNS_FAILOVER, LOCAL_DOMAIN } from '../controller/providers/local/cloud.ts';
+import { startDemoCloud, status, waitFor } from './support/local-cloud.ts';
 
 /**
  * The ways a region fails, on real processes: 50 requests a second through the CDN, every one a
@@ -151,10 +153,6 @@ test('a hanging primary: once the holder asks the failover region first, request
     const summary = await load;
     cloud.healRegion('us-east-1');
 
-    const p95 = (rs: LoadResult[]) => {
-      const sorted = rs.map((r) => r.latencyMs).sort((a, b) => a - b);
-      return sorted[Math.floor(0.95 * (sorted.length - 1))]!;
-    };
     const healthy = p95(results.filter((r) => r.sentAtMs < 5_000));
     const after = results.filter((r) => r.sentAtMs >= reordered.value + 1_000);
     console.log(
@@ -173,3 +171,71 @@ test('a hanging primary: once the holder asks the failover region first, request
     await stop();
   }
 });
+
+for (const mode of ['blackhole', 'hang'] as const) {
+  test(`a primary that fails as ${mode} while CloudFront's API is unreachable: DNS failover alone brings latency back`, async () => {
+    const { cloud, stop } = await startDemoCloud({ intervalSeconds: 5, periodSeconds: 5 });
+    try {
+      const distribution = () => Object.values(cloud.sim.world.distributions)[0];
+      const primaryName = failoverOriginName('us-east-1', LOCAL_DOMAIN);
+      // The origins connect through the failover names, and the status says so.
+      assert.deepEqual(
+        distribution()?.config.origins.map((o) => o.domainName),
+        [primaryName, failoverOriginName('eu-west-1', LOCAL_DOMAIN)],
+      );
+      assert.equal((await status(cloud, 'demo'))?.cdn.dnsFailover, true);
+      const primaryBalancer = cloud.dnsState()!.answers[primaryName]!;
+
+      const results: LoadResult[] = [];
+      const t0 = Date.now();
+      const load = runLoad({
+        url: cloud.endpoints!.cdn,
+        rps: RPS,
+        durationSeconds: 30,
+        timeoutMs: 30_000,
+        onResult: (r) => results.push(r),
+      });
+      await sleep(5_000 - (Date.now() - t0));
+      // CloudFront's control plane is in us-east-1: lose it with the region, and for the whole outage.
+      cloud.setCdnApi(false);
+      const before = structuredClone(distribution()!.config);
+      cloud.failRegion('us-east-1', mode);
+      const moved = await waitFor(
+        'the primary failover name to answer the other region',
+        () => (cloud.dnsState()!.answers[primaryName] !== primaryBalancer ? Date.now() - t0 : undefined),
+        20_000,
+      );
+      // Answers handed out before the move are kept for the TTL; after it every resolver has the new one.
+      const acted = moved.value + LOCAL_DNS_FAILOVER.ttlSeconds * 1000;
+      const summary = await load;
+      cloud.healRegion('us-east-1');
+      cloud.setCdnApi(true);
+
+      const healthy = p95(results.filter((r) => r.sentAtMs < 5_000));
+      const during = results.filter((r) => r.sentAtMs >= 5_000);
+      const slowShare = during.filter((r) => r.latencyMs > SLOW_MS).length / during.length;
+      const after = results.filter((r) => r.sentAtMs >= acted + 500);
+      console.log(
+        `${table(mode, perSecond(results))}\n${mode} with CloudFront's API unreachable: the primary's name moved at ` +
+          `${(moved.value / 1000).toFixed(1)} s, every answer by ${(acted / 1000).toFixed(1)} s; p95 ${Math.round(p95(after))} ms after ` +
+          `against ${Math.round(healthy)} ms before the outage; ${(slowShare * 100).toFixed(1)} % of requests from the failure on slower than 3 s; ` +
+          `${summary.ok}/${summary.sent} ok (${summary.successPercent.toFixed(2)} %)\n`,
+      );
+      assert.ok(summary.successPercent >= 99.9, `${summary.successPercent} % ok`);
+      // Nothing reached CloudFront's API: the distribution is as it was, so DNS did it alone.
+      assert.deepEqual(distribution()!.config, before);
+      assert.ok(after.length >= 400, `${after.length} requests after DNS failover acted`);
+      assert.ok(
+        p95(after) <= Math.max(2 * healthy, 100),
+        `p95 ${p95(after)} ms after DNS failover, ${healthy} ms before`,
+      );
+    } finally {
+      await stop();
+    }
+  });
+}
+
+function p95(results: readonly LoadResult[]): number {
+  const sorted = results.map((r) => r.latencyMs).sort((a, b) => a - b);
+  return sorted[Math.floor(0.95 * (sorted.length - 1))]!;
+}

@@ -190,6 +190,71 @@ test('an item from before both listeners (HTTPS only, at origin-<region>.<domain
   ]);
 });
 
+test('the CDN connects through the DNS failover names only when every region behind it has one, reached by one protocol', () => {
+  const regions = platform.regions;
+  const named = (p: typeof platform, region: string) => ({
+    ...p.regions[region]!,
+    failoverOriginName: `${region}.failover.example.com`,
+  });
+  const withNames = {
+    ...platform,
+    regions: { 'us-east-1': named(platform, 'us-east-1'), 'eu-west-1': named(platform, 'eu-west-1') },
+  };
+  const origins = (p: typeof platform, order?: { first: string }, httpsRules: string[] = []) =>
+    desiredSite(demoSite, p, {
+      regions: {},
+      canaryWeight: 15,
+      failing: [],
+      failoverActive: false,
+      httpsRules,
+      ...(order === undefined
+        ? {}
+        : {
+            originOrder: {
+              primary: 'us-east-1',
+              failover: 'eu-west-1',
+              first: order.first,
+              reason: 'PrimaryFailing',
+            },
+          }),
+    }).distribution.origins.map((o) => [o.id, o.domainName, o.protocol]);
+
+  assert.deepEqual(origins(withNames), [
+    ['us-east-1', 'us-east-1.failover.example.com', 'http-only'],
+    ['eu-west-1', 'eu-west-1.failover.example.com', 'http-only'],
+  ]);
+  // Reordered by the holder: each region keeps its own name.
+  assert.deepEqual(origins(withNames, { first: 'eu-west-1' }), [
+    ['eu-west-1', 'eu-west-1.failover.example.com', 'http-only'],
+    ['us-east-1', 'us-east-1.failover.example.com', 'http-only'],
+  ]);
+  // One region without a name: its name could not answer for the other, so neither is used.
+  const oneNamed = { ...platform, regions: { ...regions, 'us-east-1': named(platform, 'us-east-1') } };
+  assert.deepEqual(origins(oneNamed), [
+    ['us-east-1', regions['us-east-1']!.loadBalancerDnsName, 'http-only'],
+    ['eu-west-1', regions['eu-west-1']!.loadBalancerDnsName, 'http-only'],
+  ]);
+  // HTTPS in one region only: a name answered by the other region would meet a listener without the rule.
+  const https = (region: string) => ({
+    ...named(platform, region),
+    httpsListenerArn: `${regions[region]!.listenerArn}-https`,
+    httpsOriginName: `origin-${region}.example.com`,
+  });
+  const mixed = {
+    ...withNames,
+    originProtocol: 'https-only' as const,
+    regions: { 'us-east-1': https('us-east-1'), 'eu-west-1': https('eu-west-1') },
+  };
+  assert.deepEqual(origins(mixed, undefined, ['us-east-1']), [
+    ['us-east-1', 'origin-us-east-1.example.com', 'https-only'],
+    ['eu-west-1', regions['eu-west-1']!.loadBalancerDnsName, 'http-only'],
+  ]);
+  assert.deepEqual(origins(mixed, undefined, ['us-east-1', 'eu-west-1']), [
+    ['us-east-1', 'us-east-1.failover.example.com', 'https-only'],
+    ['eu-west-1', 'eu-west-1.failover.example.com', 'https-only'],
+  ]);
+});
+
 test('a canary without a running task gets no traffic until one is up', () => {
   const tags = ownershipTags('demo');
   const group = (name: string) => ({

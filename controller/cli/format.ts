@@ -106,6 +106,8 @@ export function describeStatus(
   if (status.cdn.distributionId !== undefined) {
     lines.push(`CDN: ${status.cdn.domainName} (${status.cdn.distributionId}, ${status.cdn.state})`);
   }
+  if (status.cdn.dnsFailover === true)
+    lines.push('DNS failover: on (a region that stops answering its health check is answered by the other)');
   const order = status.cdn.originOrder;
   if (order !== undefined && order.changedAt !== undefined) {
     const deployed =

@@ -31,6 +31,8 @@ export interface DashboardSite {
   distributionId?: string;
   /** The region the CDN asks first when it is not the spec's primary (decide/origin-order.ts), and why. */
   askedFirst?: { region: string; reason: string };
+  /** True when the distribution reaches each region through its DNS failover name. */
+  dnsFailover?: boolean;
 }
 
 /** One line on a graph, in a structured form; `dashboardBody` writes CloudWatch's array form. */
@@ -216,7 +218,8 @@ function header(site: DashboardSite, regions: readonly DashboardRegion[]): strin
     site.askedFirst === undefined
       ? ''
       : ` · **CDN asks ${site.askedFirst.region} first** (${site.askedFirst.reason})`;
-  return `## ${site.site}\nCanary: ${canary} · CDN: ${cdn}${first} · Regions: ${where}\n\nManaged by tandem; edits made here are replaced on the next pass.`;
+  const dns = site.dnsFailover === true ? ' · DNS failover on' : '';
+  return `## ${site.site}\nCanary: ${canary} · CDN: ${cdn}${first}${dns} · Regions: ${where}\n\nManaged by tandem; edits made here are replaced on the next pass.`;
 }
 
 function sortRegions(site: DashboardSite): DashboardRegion[] {

@@ -41,6 +41,7 @@ export function dashboardSites(views: Iterable<SiteView>, platform: Platform): D
       ...(order === undefined || order.first === order.primary
         ? {}
         : { askedFirst: { region: order.first, reason: order.reason } }),
+      ...(view.cdn.dnsFailover === true ? { dnsFailover: true } : {}),
       site: view.site,
       regions,
       canaryWeight:

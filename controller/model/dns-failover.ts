@@ -20,11 +20,16 @@
 export const HEALTH_CHECK_PATH = '/.tandem/health';
 
 /** The body the health path answers with. */
-export const HEALTH_CHECK_BODY = 'ok\n';
+export const HEALTH_CHECK_BODY = 'ok';
 
 /** The name the CDN connects to for `region`'s origin when DNS failover is on. */
 export function failoverOriginName(region: string, domain: string): string {
   return `${region}.failover.${domain}`;
+}
+
+/** True for a name `failoverOriginName` makes: the CDN reaches that origin through DNS failover. */
+export function isFailoverOriginName(name: string): boolean {
+  return /^[a-z0-9-]+\.failover\./i.test(name);
 }
 
 /** How quickly a failover name moves to the other region: a health check's rhythm and the answer's TTL. */

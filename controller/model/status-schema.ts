@@ -104,6 +104,7 @@ const reportEntries = {
         moves: v.optional(v.array(time)),
       }),
     ),
+    dnsFailover: v.optional(v.boolean()),
     error: v.optional(v.string()),
   }),
   canary: v.optional(

@@ -163,6 +163,11 @@ export interface SiteStatus {
     originSecret?: string;
     /** Which region the CDN asks first, why, and when that last changed and deployed (decide/origin-order.ts). */
     originOrder?: OriginOrder;
+    /**
+     * True when every origin of the distribution connects through its region's DNS failover name
+     * (model/dns-failover.ts), so Route 53 moves a failing region's traffic with no API call.
+     */
+    dnsFailover?: boolean;
     error?: string;
   };
   /** Progressive canary analysis, when the spec asks for one. */

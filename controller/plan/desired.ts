@@ -195,7 +195,7 @@ function desiredDistribution(
   const swapped = specFailover !== undefined && order?.first === specFailover.name;
   const primary = swapped ? specFailover : specPrimary;
   const failover = swapped ? specPrimary : specFailover;
-  const origin = (region: string): Origin => {
+  const protocol = (region: string): Origin['protocol'] => {
     const where = platformRegion(platform, region);
     // HTTPS once the settings ask for it, the region's item says its HTTPS listener is there, and
     // the site's rule is on that listener; until then the HTTP listener, which always has the rule.
@@ -203,10 +203,21 @@ function desiredDistribution(
     // An item from before both listeners: its one listener is HTTPS (with the rules) at
     // origin-<region>.<domain>, and it has no HTTP one until its platform stack is updated.
     const before = where.httpsListenerArn === undefined && /^origin-/i.test(where.loadBalancerDnsName);
+    return https || (before && platform.originProtocol === 'https-only') ? 'https-only' : 'http-only';
+  };
+  const inCdn = failover === undefined ? [primary.name] : [primary.name, failover.name];
+  const failoverNames = dnsFailoverNames(platform, inCdn, protocol);
+  const origin = (region: string): Origin => {
+    const where = platformRegion(platform, region);
+    const connect = protocol(region);
     return {
       id: region,
-      domainName: https ? where.httpsOriginName! : where.loadBalancerDnsName,
-      protocol: https || (before && platform.originProtocol === 'https-only') ? 'https-only' : 'http-only',
+      domainName:
+        failoverNames?.[region] ??
+        (connect === 'https-only' && where.httpsOriginName !== undefined
+          ? where.httpsOriginName
+          : where.loadBalancerDnsName),
+      protocol: connect,
       connectionTimeoutSeconds: cdn.connectionTimeoutSeconds,
       connectionAttempts: cdn.connectionAttempts,
       responseTimeoutSeconds: cdn.responseTimeoutSeconds,
@@ -236,6 +247,24 @@ function desiredDistribution(
     config.targetOriginId = 'failover-group';
   }
   return config;
+}
+
+/**
+ * The DNS failover name each of the CDN's regions is reached by (model/dns-failover.ts), or
+ * undefined to connect to each load balancer by its own name. A region's failover name resolves to
+ * the other region while its own fails, so the names are used only when every region behind the CDN
+ * has one (each region's certificate and records cover the others' names) and all are reached by
+ * the same protocol (the site's rule is on that listener in every region).
+ */
+export function dnsFailoverNames(
+  platform: Platform,
+  regions: readonly string[],
+  protocol: (region: string) => Origin['protocol'],
+): Record<string, string> | undefined {
+  const names = regions.map((region) => platformRegion(platform, region).failoverOriginName);
+  if (names.some((name) => name === undefined)) return undefined;
+  if (new Set(regions.map(protocol)).size > 1) return undefined;
+  return Object.fromEntries(regions.map((region, i) => [region, names[i]!]));
 }
 
 function platformRegion(platform: Platform, region: string) {

@@ -1,5 +1,6 @@
 import { isTerminalKind, type CloudError } from '../errors.ts';
 import { isRegionAction, type Action } from '../model/actions.ts';
+import { isFailoverOriginName } from '../model/dns-failover.ts';
 import { canonicalJson } from '../model/naming.ts';
 import type { ObservedDistribution, ObservedRegion, ObservedSite } from '../model/observed.ts';
 import type {
@@ -347,8 +348,14 @@ function cdnStatus(
       : { distributionId: distribution.id, domainName: distribution.domainName, state: distribution.status }),
     ...(sent === undefined ? {} : { originSecret: sent }),
     ...(outcome.decisions?.originOrder === undefined ? {} : { originOrder: outcome.decisions.originOrder }),
+    ...(distribution !== undefined && usesDnsFailover(distribution.config) ? { dnsFailover: true } : {}),
     ...(cdnError === undefined ? {} : { error: cdnError }),
   };
+}
+
+/** True when every origin of the distribution is reached through its region's DNS failover name. */
+function usesDnsFailover(config: DistributionSummary['config']): boolean {
+  return config.origins.length > 0 && config.origins.every((o) => isFailoverOriginName(o.domainName));
 }
 
 /** True when writing `next` would change what is stored. */

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SITES_DASHBOARD } from '../../dashboard/sites.ts';
+import { failoverOriginName, HEALTH_CHECK_PATH, type DnsFailoverTiming } from '../../model/dns-failover.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { Ports } from '../../ports/index.ts';
 import type { PassReport } from '../../reconcile/pass.ts';
@@ -20,9 +21,10 @@ import {
   type LocalEndpoints,
 } from './endpoints.ts';
 import { startDashboardPage } from './dashboard-page.ts';
+import { LocalDns, type DnsState } from './dns.ts';
 import { LocalMetrics } from './metrics.ts';
 import { LocalRegion } from './region.ts';
-import { isRegionFault, REGION_FAULTS, type RegionFault } from './types.ts';
+import { isRegionFault, REGION_FAULTS, type OriginRoute, type RegionFault } from './types.ts';
 import { TableReplicator } from './replicator.ts';
 import { startLocalStore, type LocalStore } from './store.ts';
 
@@ -62,6 +64,12 @@ export interface LocalCloudOptions {
   /** Between health checks of each task; default 1000 ms. */
   healthCheckIntervalMs?: number;
   /**
+   * DNS failover for the origins (model/dns-failover.ts): the health checks' rhythm and the
+   * answers' TTL, by default LOCAL_DNS_FAILOVER (Route 53's, compressed as the metric period is);
+   * false gives the platform no domain, so origins are reached by their load balancers' own names.
+   */
+  dnsFailover?: DnsFailoverTiming | false;
+  /**
    * A spec stored before the first pass unless its site is stored already, so
    * that pass converges it rather than the one an interval later.
    */
@@ -70,6 +78,25 @@ export interface LocalCloudOptions {
   /** Called after every pass that ran. */
   onPass?: (report: PassReport) => void;
 }
+
+/**
+ * The local cloud's platform domain: with it, each region has a failover name
+ * (`<region>.failover.tandem.localhost`) that the local DNS answers.
+ */
+export const LOCAL_DOMAIN = 'tandem.localhost';
+
+/**
+ * Route 53's failover rhythm scaled to the local cloud's clock (its metric
+ * period is 5 s against CloudWatch's 60): a check a second, three in a row
+ * to change health, answers kept 5 s.
+ */
+export const LOCAL_DNS_FAILOVER: DnsFailoverTiming = {
+  intervalSeconds: 1,
+  failureThreshold: 3,
+  ttlSeconds: 5,
+  connectTimeoutSeconds: 1,
+  answerTimeoutSeconds: 1,
+};
 
 /**
  * The whole of tandem on one machine: two regions, each with its own replica
@@ -88,6 +115,7 @@ export class LocalCloud {
   readonly metrics: LocalMetrics;
   private readonly regions = new Map<string, LocalRegion>();
   private readonly closers: (() => Promise<void>)[] = [];
+  private dns: LocalDns | undefined;
   private readonly deploying = new Map<string, { etag: string; since: number }>();
   private deployTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -107,7 +135,11 @@ export class LocalCloud {
       regions: Object.fromEntries(
         Object.entries(base.regions).map(([name, where]) => [
           name,
-          { ...where, loadBalancerDnsName: `tandem-${name}.elb.localhost` },
+          {
+            ...where,
+            loadBalancerDnsName: `tandem-${name}.elb.localhost`,
+            ...(options.dnsFailover === false ? {} : { failoverOriginName: failoverOriginName(name, LOCAL_DOMAIN) }),
+          },
         ]),
       ),
       // A fresh secret per run: only requests through this CDN reach the load balancers.
@@ -210,6 +242,32 @@ export class LocalCloud {
       origins.set(platform.regions[region.name]!.loadBalancerDnsName, { ...(await region.start()), region });
     }
 
+    // The path to a region's load balancer: refused or dropped while it fails that way, else open.
+    const route = (name: string): OriginRoute | undefined => {
+      const origin = origins.get(name);
+      if (origin === undefined) return undefined;
+      const fault = origin.region.fault;
+      const path = fault === 'refuse' ? 'refused' : fault === 'blackhole' ? 'dropped' : 'open';
+      return { host: origin.host, port: origin.port, path };
+    };
+    if (options.dnsFailover !== false) {
+      const names = [...origins.keys()];
+      this.dns = new LocalDns({
+        records: [...this.regions.values()].map((region) => {
+          const own = platform.regions[region.name]!;
+          return {
+            name: own.failoverOriginName!,
+            primary: own.loadBalancerDnsName,
+            secondaries: names.filter((n) => n !== own.loadBalancerDnsName),
+          };
+        }),
+        timing: options.dnsFailover ?? LOCAL_DNS_FAILOVER,
+        probe: (target, timing) => probeHealth(route(target), timing),
+      });
+      this.dns.start();
+      this.closers.push(() => Promise.resolve(this.dns?.stop()));
+    }
+
     const cdn = await startCdn({
       host,
       port: options.cdnPort ?? 8080,
@@ -218,13 +276,11 @@ export class LocalCloud {
           Object.values(this.sim.world.distributions)
             .filter((d) => d.config.enabled)
             .map(({ id, domainName, config }) => ({ id, domainName, config })),
-        // The path to a region: refused or dropped while it fails that way, else open.
+        // A failover name is resolved as a resolver would, the answer kept for its TTL.
         resolveOrigin: (name) => {
-          const origin = origins.get(name);
-          if (origin === undefined) return undefined;
-          const fault = origin.region.fault;
-          const path = fault === 'refuse' ? 'refused' : fault === 'blackhole' ? 'dropped' : 'open';
-          return { host: origin.host, port: origin.port, path };
+          const dns = this.dns;
+          const target = dns?.has(name) === true ? dns.resolve(name) : name;
+          return target === undefined ? undefined : route(target);
         },
       },
     }).catch((error: unknown) => {
@@ -330,6 +386,20 @@ export class LocalCloud {
     const back = this.region(region);
     this.replicator.resume(region);
     back.restore();
+  }
+
+  /** The local DNS's view: each load balancer's health as its checks see it and each failover name's answer. */
+  dnsState(): DnsState | undefined {
+    return this.dns?.state();
+  }
+
+  /**
+   * CloudFront's API (its control plane, in us-east-1) fails every call while
+   * down; the CDN itself keeps serving the configuration it has.
+   */
+  setCdnApi(reachable: boolean): void {
+    if (reachable) this.sim.healRegion('cloudfront');
+    else this.sim.failRegion('cloudfront', 'Unavailable');
   }
 
   /** Completed scheduled passes of each region's reconciler. */
@@ -441,6 +511,32 @@ export class LocalCloud {
     );
     return true;
   }
+}
+
+/**
+ * One Route 53 health check of a load balancer: GET the health path, passing
+ * on a 2xx or 3xx. A refused connection fails at once; a dropped one, or one
+ * that opens and does not answer, fails at the timing's timeouts.
+ */
+async function probeHealth(route: OriginRoute | undefined, timing: DnsFailoverTiming): Promise<boolean> {
+  if (route === undefined || route.path === 'refused') return false;
+  if (route.path === 'dropped') {
+    await new Promise((resolve) => setTimeout(resolve, timing.connectTimeoutSeconds * 1000).unref());
+    return false;
+  }
+  return new Promise((resolve) => {
+    const request = http.get(
+      { host: route.host, port: route.port, path: HEALTH_CHECK_PATH, agent: false },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 400);
+      },
+    );
+    request.setTimeout((timing.connectTimeoutSeconds + timing.answerTimeoutSeconds) * 1000, () =>
+      request.destroy(),
+    );
+    request.on('error', () => resolve(false));
+  });
 }
 
 /** A clear error for a port taken by another program (often an earlier `tandem up`), else undefined. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { HEALTH_CHECK_BODY, HEALTH_CHECK_PATH } from '../../model/dns-failover.ts';
 import { targetGroupDimension } from '../../model/naming.ts';
 import type { RuleState } from '../../ports/load-balancer.ts';
 import type { LoadBalancerView, LocalTarget, TargetGroupRequest } from './types.ts';
@@ -80,11 +81,7 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
   function handle(req: IncomingMessage, res: ServerResponse): void {
     req.on('error', () => {}); // a client abort; the response's 'close' cleans up
     const fault = view.fault();
-    if (fault === 'errors') {
-      answer(res, 503, `region ${view.region} is failed (simulated outage)`);
-      return;
-    }
-    if (fault !== undefined) {
+    if (fault !== undefined && fault !== 'errors') {
       // Hanging (or any other fault reached anyway, as by a client that ignores the path): read
       // the request and never answer; the client's timeout, or closing the load balancer, ends it.
       req.resume();
@@ -93,7 +90,14 @@ export async function startLoadBalancer(options: LoadBalancerProxyOptions): Prom
     const rules = view.rules();
     const rule = rules.find((candidate) => headerMatches(req, candidate.header));
     if (!rule) {
-      answer(res, 403, NO_RULE_MATCHES);
+      // The platform's own rule after the sites': the load balancer itself answers the health
+      // checks behind DNS failover, whatever its targets do (model/dns-failover.ts).
+      if (isHealthCheck(req)) answer(res, 200, HEALTH_CHECK_BODY);
+      else answer(res, 403, NO_RULE_MATCHES);
+      return;
+    }
+    if (fault === 'errors') {
+      answer(res, 503, `region ${view.region} is failed (simulated outage)`);
       return;
     }
     groups.forgetRulesOtherThan(rules);
@@ -247,6 +251,10 @@ class RoundRobin {
     this.next.set(key, index + 1);
     return items[index];
   }
+}
+
+function isHealthCheck(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && req.url?.split('?')[0] === HEALTH_CHECK_PATH;
 }
 
 function headerMatches(req: IncomingMessage, header: RuleState['header']): boolean {
