@@ -373,7 +373,7 @@ function distribution(
     arn: `arn:${id}`,
     domainName: `${id.toLowerCase()}.cloudfront.net`,
     status,
-    config: {} as DistributionSummary['config'],
+    config: { origins: [] } as unknown as DistributionSummary['config'],
     owned: true,
   };
 }
@@ -775,12 +775,12 @@ test('the CDN as the holder reports it: the distribution observed or created thi
     arn: 'arn:E7',
     domainName: 'e7.cloudfront.net',
     status: 'InProgress',
-    config: {} as DistributionSummary['config'],
+    config: { origins: [] } as unknown as DistributionSummary['config'],
   };
   const create: Action = {
     site: 'demo',
     kind: 'CreateDistribution',
-    config: {} as DistributionSummary['config'],
+    config: { origins: [] } as unknown as DistributionSummary['config'],
   };
   const status = siteStatus(
     outcome({
@@ -800,6 +800,27 @@ test('the CDN as the holder reports it: the distribution observed or created thi
     NOW,
   );
   assert.deepEqual(seen.cdn, { distributionId: 'E2', domainName: 'e2.cloudfront.net', state: 'Deployed' });
+  // Origins reached through their DNS failover names: the report says DNS failover is on; any other name, it is not.
+  const origin = (domainName: string) => ({ id: domainName, domainName }) as DistributionSummary['config']['origins'][0];
+  const through = (names: string[]) =>
+    siteStatus(
+      outcome({
+        observed: observed(
+          {},
+          {
+            distributions: [
+              {
+                ...distribution('Deployed', 'E2'),
+                config: { origins: names.map(origin) } as unknown as DistributionSummary['config'],
+              },
+            ],
+          },
+        ),
+      }),
+      NOW,
+    ).cdn.dnsFailover;
+  assert.equal(through(['us-east-1.failover.example.com', 'eu-west-1.failover.example.com']), true);
+  assert.equal(through(['us-east-1.failover.example.com', 'tandem-1.eu-west-1.elb.amazonaws.com']), undefined);
   const failing = siteStatus(
     outcome({
       observed: observed({}, { distributions: [], error: new CloudError('Throttled', 'cloudfront', 'slow') }),
