@@ -507,7 +507,8 @@ export class PlatformStack extends Stack {
       requestInterval: Duration.seconds(ROUTE53_FAILOVER.intervalSeconds),
       failureThreshold: ROUTE53_FAILOVER.failureThreshold,
     });
-    // Checked only once it can pass: a new check that fails would move the names at once.
+    // Created only once it can pass (Route 53 checks speak TLS 1.2, which the listener's policy
+    // takes), so the names never start out on another region.
     healthCheck.node.addDependency(...rules, ingress, ...options.before);
     // The health check alone decides, so L1 records: CDK's own check insists on EvaluateTargetHealth,
     // with which the ALB would count as down whenever any one site's target group had no healthy
