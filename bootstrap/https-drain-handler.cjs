@@ -1,9 +1,10 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, inlined into a Lambda */
 /* global Buffer, console, setTimeout */
 // The HTTPS drain's handler (bootstrap/https-drain.ts), inlined into its Lambda at synth.
-// On Delete it waits until no CloudFront distribution names the origin name any more and every
-// tandem distribution is Deployed, so CloudFormation deletes the HTTPS listener, its certificate,
-// its record and its 443 rule (which depend on it) only once nothing reaches them. It always
+// On Delete it waits until no CloudFront distribution names the origin name or any of the failover
+// names any more and every tandem distribution is Deployed, so CloudFormation deletes the HTTPS
+// listener, its certificate, its record, its 443 rule and the failover records and health check
+// (which depend on it) only once nothing reaches them. It always
 // answers SUCCESS: it gives up after about 14 minutes rather than block a deploy or a teardown.
 'use strict';
 const https = require('node:https');
@@ -12,8 +13,8 @@ const STEP_MS = 20_000;
 /** What must be left of the 15-minute run to wait one more step and still answer. */
 const RESERVE_MS = STEP_MS + 30_000;
 
-/** What still uses `name`: distributions naming it, and tandem distributions not yet deployed. */
-async function inUse(client, ListDistributionsCommand, name) {
+/** What still uses `names`: distributions naming one, and tandem distributions not yet deployed. */
+async function inUse(client, ListDistributionsCommand, names) {
   const using = [];
   let marker;
   do {
@@ -22,8 +23,8 @@ async function inUse(client, ListDistributionsCommand, name) {
     );
     const list = page.DistributionList ?? {};
     for (const d of list.Items ?? []) {
-      const names = (d.Origins?.Items ?? []).map((o) => o.DomainName);
-      if (names.includes(name)) using.push(`${d.Id} names ${name}`);
+      const named = (d.Origins?.Items ?? []).map((o) => o.DomainName).filter((n) => names.includes(n));
+      if (named.length > 0) using.push(`${d.Id} names ${[...new Set(named)].join(', ')}`);
       else if (d.Status !== 'Deployed' && (d.Comment ?? '').startsWith('tandem site '))
         using.push(`${d.Id} is ${d.Status}`);
     }
@@ -66,14 +67,16 @@ function httpsPut(url, body) {
  */
 async function handle(event, context, deps) {
   const name = event.ResourceProperties.OriginName;
+  // Absent from a resource made before the failover names: then only the origin name.
+  const names = [name, ...(event.ResourceProperties.FailoverNames ?? [])];
   const physicalId = event.RequestType === 'Delete' ? event.PhysicalResourceId : `tandem-https-drain/${name}`;
   let reason = 'nothing to wait for';
   if (event.RequestType === 'Delete') {
     try {
       for (;;) {
-        const using = await inUse(deps.client, deps.ListDistributionsCommand, name);
+        const using = await inUse(deps.client, deps.ListDistributionsCommand, names);
         if (using.length === 0) {
-          reason = `no distribution uses ${name}`;
+          reason = `no distribution uses ${names.join(', ')}`;
           break;
         }
         if (context.getRemainingTimeInMillis() < RESERVE_MS) {

@@ -6,19 +6,28 @@ import { addInlineFunction } from './inline-function.ts';
 export interface HttpsDrainProps {
   /** `origin-<region>.<domain>`: the name CloudFront reaches the HTTPS listener by. */
   originName: string;
-  /** What must outlive every distribution that uses the name: the listener, certificate, record, 443 rule. */
+  /**
+   * Every region's `<region>.failover.<domain>`: the certificate covers them all, and this region's
+   * records point some of them here, so the drain waits until no distribution uses any of them either.
+   */
+  failoverNames?: readonly string[];
+  /**
+   * What must outlive every distribution that uses the names: the listener, certificate, record, 443
+   * rule, and the failover records, their health check, the health rules and the health checkers' rule.
+   */
   guards: IDependable[];
 }
 
 /**
  * Keeps a region's HTTPS origin until nothing uses it. When the domain is turned off, CloudFormation
- * deletes the HTTPS listener, its certificate, its record and its 443 rule in the update's cleanup,
- * seconds after the platform item stopped naming them, while distributions still reach the region
- * at `origin-<region>.<domain>` until the reconcilers have read the item and CloudFront has
- * deployed the change. This custom resource depends on them, so it is deleted first, and its
- * handler (https-drain-handler.cjs) answers only once no distribution names the origin and every
- * tandem distribution is deployed, or after about 14 minutes: then they go. Creating and updating it
- * do nothing.
+ * deletes the HTTPS listener, its certificate, its record and its 443 rule (and the failover records,
+ * their health check and the health rules) in the update's cleanup, seconds after the platform item
+ * stopped naming them, while distributions still reach the region at `origin-<region>.<domain>` or a
+ * failover name until the reconcilers have read the item and CloudFront has deployed the change.
+ * This custom resource depends on them, so it is deleted first, and its handler
+ * (https-drain-handler.cjs) answers only once no distribution names the origin or any failover name
+ * and every tandem distribution is deployed, or after about 14 minutes: then they go. Creating and
+ * updating it do nothing.
  */
 export class HttpsDrain extends Construct {
   constructor(scope: Construct, id: string, props: HttpsDrainProps) {
@@ -43,7 +52,10 @@ export class HttpsDrain extends Construct {
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: handler.functionArn,
       resourceType: 'Custom::TandemHttpsDrain',
-      properties: { OriginName: props.originName },
+      properties: {
+        OriginName: props.originName,
+        ...(props.failoverNames === undefined ? {} : { FailoverNames: [...props.failoverNames] }),
+      },
     });
     resource.node.addDependency(...props.guards);
   }

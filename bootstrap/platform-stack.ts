@@ -12,6 +12,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import {
+  HEALTH_CHECK_BODY,
+  HEALTH_CHECK_PATH,
+  HEALTH_RULE_PRIORITY,
+  ROUTE53_FAILOVER,
+  failoverBackupRegion,
+  failoverOriginName,
+} from '../controller/model/dns-failover.ts';
 import type { RegionPlatform } from '../controller/model/platform.ts';
 import { addRegionAlarms, alarmTopic, allowAlarmsToPublish } from './monitoring.ts';
 import { acknowledgeCustomResourceProvider, nagResourceId } from './nag.ts';
@@ -28,6 +36,10 @@ import { Reconciler } from './reconciler.ts';
 
 /** The AWS-managed prefix list of CloudFront's origin-facing addresses; its id differs per region. */
 export const CLOUDFRONT_ORIGIN_FACING = 'com.amazonaws.global.cloudfront.origin-facing';
+/** The AWS-managed prefix list of Route 53's health checkers in `region` (weight 25). */
+export function route53HealthChecks(region: string): string {
+  return `com.amazonaws.${region}.route53-healthchecks`;
+}
 /**
  * Untagged images (a failed push, or an image whose tag a person deleted) go after this many
  * days. Tagged images are never expired: a spec names a tag, and a count or age rule could
@@ -56,7 +68,9 @@ export interface PlatformStackProps extends StackProps {
    * CloudFront reaches the ALB over HTTPS at `origin-<region>.<domain>`: an ACM certificate for
    * that name, validated in the hosted zone, an alias record to the ALB and an HTTPS listener
    * (TLS 1.2 or later) next to the HTTP one, which stays (docs/bootstrap.md, "Turning a domain on
-   * or off"). Default none: HTTP on port 80 only.
+   * or off"). With it come the DNS failover names (model/dns-failover.ts): a Route 53 health check
+   * of the ALB, the failover records that point at this ALB, and `*.failover.<domain>` on the
+   * certificate (docs/bootstrap.md, "DNS failover names"). Default none: HTTP on port 80 only.
    */
   origin?: { domain: string; hostedZoneId: string };
 }
@@ -164,6 +178,13 @@ export class PlatformStack extends Stack {
             sourcePrefixListId: prefixList.getResponseField('PrefixLists.0.PrefixListId'),
             description: 'CloudFront origin-facing',
           });
+    // Route 53's health checkers in a group of their own too (their prefix list weighs 25), also on
+    // the ALB with or without a domain; its one rule, for 443, only with one.
+    const healthCheckSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerHealthCheckSecurityGroup', {
+      vpc,
+      description: 'tandem ALB: HTTPS from Route 53 health checkers only, with a domain',
+      allowAllOutbound: false,
+    });
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'tandem tasks: from the ALB only',
@@ -184,6 +205,7 @@ export class PlatformStack extends Stack {
       idleTimeout: props.idleTimeout ?? Duration.seconds(60),
     });
     loadBalancer.addSecurityGroup(httpsSecurityGroup);
+    loadBalancer.addSecurityGroup(healthCheckSecurityGroup);
     Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
       reason:
@@ -203,6 +225,7 @@ export class PlatformStack extends Stack {
       defaultAction: refuse,
     });
     let originName: string | undefined;
+    let failoverName: string | undefined;
     let httpsListener: elbv2.ApplicationListener | undefined;
     const originResources: Construct[] = [];
     if (origin !== undefined) {
@@ -212,8 +235,13 @@ export class PlatformStack extends Stack {
         hostedZoneId: origin.hostedZoneId,
         zoneName: origin.domain,
       });
+      // Also every region's failover name: CloudFront checks the certificate against the name it
+      // connects to, and a region's failover name leads here while that region is down. A change of
+      // names replaces the certificate: CloudFormation creates the new one, moves the listener to it,
+      // and deletes the old one only in the update's cleanup, once nothing uses it.
       const certificate = new acm.Certificate(this, 'OriginCertificate', {
         domainName: originName,
+        subjectAlternativeNames: [`*.failover.${origin.domain}`],
         validation: acm.CertificateValidation.fromDns(zone),
       });
       const record = new route53.ARecord(this, 'OriginRecord', {
@@ -231,8 +259,26 @@ export class PlatformStack extends Stack {
         defaultAction: refuse,
       });
       originResources.push(certificate, record, httpsListener, httpsIngress!);
+      failoverName = failoverOriginName(region, origin.domain);
+      originResources.push(
+        ...this.addFailover({
+          region,
+          regions: props.regions,
+          domain: origin.domain,
+          hostedZoneId: origin.hostedZoneId,
+          loadBalancer,
+          listeners: [listener, httpsListener],
+          originName,
+          securityGroup: healthCheckSecurityGroup,
+          before: [record, httpsListener],
+        }),
+      );
       // Turning the domain off deletes these only once no distribution reaches them any more.
-      new HttpsDrain(this, 'HttpsDrain', { originName, guards: originResources });
+      new HttpsDrain(this, 'HttpsDrain', {
+        originName,
+        failoverNames: props.regions.map((r) => failoverOriginName(r, origin.domain)),
+        guards: originResources,
+      });
     }
 
     const logGroup = new logs.LogGroup(this, 'SiteLogs', {
@@ -319,6 +365,9 @@ export class PlatformStack extends Stack {
       ...(httpsListener === undefined || originName === undefined
         ? {}
         : { httpsListenerArn: httpsListener.listenerArn, httpsOriginName: originName }),
+      // Written only with the failover records, their health check, the health rules, the health
+      // checkers' 443 rule and the certificate covering the name in place (the item depends on them).
+      ...(failoverName === undefined ? {} : { failoverOriginName: failoverName }),
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],
@@ -385,6 +434,110 @@ export class PlatformStack extends Stack {
     ];
     allowAlarmsToPublish(this.alarmTopic, this.alarms);
     acknowledgeCustomResourceProvider(this);
+  }
+
+  /**
+   * The DNS failover names' part in this region (model/dns-failover.ts): a rule on each listener
+   * that answers GET HEALTH_CHECK_PATH with a fixed 200 before the default 403, with no other
+   * condition (health checkers cannot send the origin header); the health checkers' way in on 443;
+   * a Route 53 health check of the ALB at `origin-<region>.<domain>`; and the failover records
+   * that point at this ALB: this region's name as PRIMARY, and as SECONDARY the name of every
+   * region this one backs up (`failoverBackupRegion`). Each stack writes only records that point
+   * at its own ALB, so none needs another region to deploy. Returns every resource created, for
+   * the platform item to wait for and the HTTPS drain to guard.
+   */
+  private addFailover(options: {
+    region: string;
+    regions: readonly string[];
+    domain: string;
+    hostedZoneId: string;
+    loadBalancer: elbv2.ApplicationLoadBalancer;
+    listeners: elbv2.ApplicationListener[];
+    originName: string;
+    securityGroup: ec2.SecurityGroup;
+    /** What the health check waits for, beside the rules and the 443 rule: the name and the listener. */
+    before: Construct[];
+  }): Construct[] {
+    const { region, domain, loadBalancer } = options;
+    const rules = options.listeners.map(
+      (listener) =>
+        new elbv2.ApplicationListenerRule(this, `HealthRule${listener.node.id}`, {
+          listener,
+          // The last priority an ALB allows, which the reconciler never takes (reconcile/observe.ts).
+          priority: HEALTH_RULE_PRIORITY,
+          conditions: [
+            elbv2.ListenerCondition.httpRequestMethods(['GET']),
+            elbv2.ListenerCondition.pathPatterns([HEALTH_CHECK_PATH]),
+          ],
+          action: elbv2.ListenerAction.fixedResponse(200, {
+            contentType: 'text/plain',
+            messageBody: HEALTH_CHECK_BODY,
+          }),
+        }),
+    );
+    const lookup = new AwsCustomResource(this, 'Route53HealthCheckPrefixList', {
+      onUpdate: {
+        service: 'EC2',
+        action: 'describeManagedPrefixLists',
+        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [route53HealthChecks(region)] }] },
+        physicalResourceId: PhysicalResourceId.of(route53HealthChecks(region)),
+        outputPaths: ['PrefixLists.0.PrefixListId'],
+      },
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: AwsCustomResourcePolicy.ANY_RESOURCE }),
+      installLatestAwsSdk: false,
+    });
+    Validations.of(lookup).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeManagedPrefixLists is read-only and supports no resource-level permissions.',
+    });
+    const ingress = new ec2.CfnSecurityGroupIngress(this, 'HealthCheckHttpsIngress', {
+      groupId: options.securityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      sourcePrefixListId: lookup.getResponseField('PrefixLists.0.PrefixListId'),
+      description: 'Route 53 health checkers',
+    });
+    const healthCheck = new route53.HealthCheck(this, 'OriginHealthCheck', {
+      type: route53.HealthCheckType.HTTPS,
+      fqdn: options.originName,
+      port: 443,
+      enableSNI: true,
+      resourcePath: HEALTH_CHECK_PATH,
+      requestInterval: Duration.seconds(ROUTE53_FAILOVER.intervalSeconds),
+      failureThreshold: ROUTE53_FAILOVER.failureThreshold,
+    });
+    // Created only once it can pass (Route 53 checks speak TLS 1.2, which the listener's policy
+    // takes), so the names never start out on another region.
+    healthCheck.node.addDependency(...rules, ingress, ...options.before);
+    // The health check alone decides, so L1 records: CDK's own check insists on EvaluateTargetHealth,
+    // with which the ALB would count as down whenever any one site's target group had no healthy
+    // target, moving every site's name for one site's trouble.
+    const aliasTarget = {
+      dnsName: `dualstack.${loadBalancer.loadBalancerDnsName}`,
+      hostedZoneId: loadBalancer.loadBalancerCanonicalHostedZoneId,
+      evaluateTargetHealth: false,
+    };
+    const backedUp = options.regions.filter(
+      (other) => other !== region && failoverBackupRegion(other, options.regions) === region,
+    );
+    const records = [
+      { name: region, failover: 'PRIMARY' },
+      ...backedUp.map((name) => ({ name, failover: 'SECONDARY' })),
+    ].map(
+      ({ name, failover }) =>
+        new route53.CfnRecordSet(this, `FailoverRecord-${name}`, {
+          hostedZoneId: options.hostedZoneId,
+          name: `${failoverOriginName(name, domain)}.`,
+          type: 'A',
+          aliasTarget,
+          failover,
+          healthCheckId: healthCheck.healthCheckId,
+          // This ALB's region: unique among a name's records, each stack writing at most one.
+          setIdentifier: region,
+        }),
+    );
+    return [...rules, lookup, ingress, healthCheck, ...records];
   }
 
   /**

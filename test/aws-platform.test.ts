@@ -373,6 +373,26 @@ test("a region item whose origin is not that region's ALB, or whose load balance
     [{ httpsOriginName: 'origin-us-east-1.example.com' }, /httpsOriginName .* names region us-east-1/],
     [{ httpsOriginName: 'attacker.example.com' }, /httpsOriginName "attacker.example.com" is not origin-/],
     [
+      { failoverOriginName: 'us-east-1.failover.example.com' },
+      /failoverOriginName .* names region us-east-1/,
+    ],
+    [
+      { failoverOriginName: 'attacker.example.com' },
+      /failoverOriginName "attacker.example.com" is not <region>\.failover\.<domain>/,
+    ],
+    [{ failoverOriginName: 'eu-west-1.failover' }, /failoverOriginName "eu-west-1.failover" is not </],
+    [
+      { failoverOriginName: 'eu-west-1.failover.example.com.\u001b[2J' },
+      /"eu-west-1\.failover\.example\.com\.\\u001b\[2J" is not /,
+    ],
+    [
+      {
+        httpsOriginName: 'origin-eu-west-1.example.com',
+        failoverOriginName: 'eu-west-1.failover.attacker.example',
+      },
+      /failoverOriginName "eu-west-1\.failover\.attacker\.example" is not under "example\.com", the domain of httpsOriginName/,
+    ],
+    [
       { httpsListenerArn: `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/site/0123` },
       /field httpsListenerArn is not an application load balancer's \(listener\/app\/…\)/,
     ],
@@ -414,6 +434,22 @@ test("a region item with an HTTPS listener reads with it, the region's word that
   assert.equal(platform.regions['eu-west-1']!.httpsListenerArn, httpsListenerArn);
   assert.equal(platform.regions['eu-west-1']!.httpsOriginName, httpsOriginName);
   assert.equal(platform.regions['us-east-1']!.httpsListenerArn, undefined);
+});
+
+test("a region item with a failover name reads with it; the name is the item's own region's under the origin name's domain", async () => {
+  const stored = complete();
+  const httpsListenerArn = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/app/tandem/0123456789abcdef/0011223344556677`;
+  const region = {
+    ...regionPlatform('eu-west-1'),
+    httpsListenerArn,
+    httpsOriginName: 'origin-eu-west-1.example.com',
+    failoverOriginName: 'eu-west-1.failover.example.com',
+  };
+  stored.set('eu-west-1', item('eu-west-1', region));
+  const { platform, problems } = await load(tableWith(stored));
+  assert.deepEqual(problems, []);
+  assert.equal(platform.regions['eu-west-1']!.failoverOriginName, 'eu-west-1.failover.example.com');
+  assert.equal(platform.regions['us-east-1']!.failoverOriginName, undefined);
 });
 
 test('a missing or malformed settings item fails the load, naming the item and the control stack', async () => {

@@ -10,6 +10,13 @@ import { ControlStack } from '../bootstrap/control-stack.ts';
 import { PlatformStack } from '../bootstrap/platform-stack.ts';
 import { Reconciler } from '../bootstrap/reconciler.ts';
 import { addTandemStacks } from '../bootstrap/stacks.ts';
+import {
+  HEALTH_CHECK_BODY,
+  HEALTH_CHECK_PATH,
+  HEALTH_RULE_PRIORITY,
+  ROUTE53_FAILOVER,
+  failoverBackupRegion,
+} from '../controller/model/dns-failover.ts';
 
 /**
  * One synthesis of the whole app (the control stack and both default
@@ -179,7 +186,7 @@ test('domain and hostedZoneId come together, or not at all', () => {
   );
 });
 
-test("the ALB's security groups admit only CloudFront's origin-facing prefix list: HTTP always, HTTPS in a group of its own with a domain", () => {
+test("the ALB's security groups admit only CloudFront's origin-facing prefix list: HTTP always, HTTPS in a group of its own with a domain; and Route 53's health checkers on 443 in a third, with a domain", () => {
   const all = [
     ...Object.entries(platforms),
     ...Object.entries(httpsPlatforms).map(([r, t]) => [`${r} https`, t] as const),
@@ -189,6 +196,7 @@ test("the ALB's security groups admit only CloudFront's origin-facing prefix lis
       Properties: { GroupDescription: Match.stringLikeRegexp('^tandem ALB') },
     });
     const lookup = Object.keys(template.findResources('Custom::AWS', prefixListLookup))[0];
+    const healthCheckers = Object.keys(template.findResources('Custom::AWS', healthCheckerLookup(region)));
     const ports: number[] = [];
     for (const [id, group] of Object.entries(groups)) {
       const ingress = [
@@ -204,10 +212,16 @@ test("the ALB's security groups admit only CloudFront's origin-facing prefix lis
       assert.equal(rule!['CidrIp'], undefined);
       assert.equal(rule!['CidrIpv6'], undefined);
       assert.equal(rule!['ToPort'], rule!['FromPort']);
-      assert.deepEqual(rule!['SourcePrefixListId'], { 'Fn::GetAtt': [lookup, 'PrefixLists.0.PrefixListId'] });
+      const source = id.startsWith('LoadBalancerHealthCheckSecurityGroup') ? healthCheckers[0] : lookup;
+      assert.deepEqual(rule!['SourcePrefixListId'], { 'Fn::GetAtt': [source, 'PrefixLists.0.PrefixListId'] });
       ports.push(rule!['FromPort'] as number);
     }
-    assert.deepEqual(ports, region.endsWith('https') ? [80, 443] : [80], region);
+    assert.deepEqual(ports, region.endsWith('https') ? [80, 443, 443] : [80], region);
+    assert.equal(
+      healthCheckers.length,
+      region.endsWith('https') ? 1 : 0,
+      `${region}: the health checkers' list`,
+    );
     // The HTTP group is the same either way: a new description would replace it under the running ALB.
     assert.equal(
       props(Object.entries(groups).find(([id]) => id.startsWith('LoadBalancerSecurityGroup'))![1] as Json)[
@@ -216,15 +230,23 @@ test("the ALB's security groups admit only CloudFront's origin-facing prefix lis
       'tandem ALB: HTTP from CloudFront origin-facing addresses only',
     );
     const [balancer] = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').map(props);
-    // Both groups with or without a domain: turning one on or off never changes the ALB.
-    assert.equal(Object.keys(groups).length, 2, region);
-    assert.equal(list(balancer!['SecurityGroups'] as Json[]).length, 2, `${region}: the ALB has both`);
+    // All three groups with or without a domain: turning one on or off never changes the ALB.
+    assert.equal(Object.keys(groups).length, 3, region);
+    assert.equal(list(balancer!['SecurityGroups'] as Json[]).length, 3, `${region}: the ALB has all three`);
   }
 });
 
 const prefixListLookup = {
   Properties: { Create: Match.stringLikeRegexp('com\\.amazonaws\\.global\\.cloudfront\\.origin-facing') },
 };
+/** The lookup of Route 53's health checkers' managed prefix list in the stack's own region. */
+const healthCheckerLookup = (region: string) => ({
+  Properties: {
+    Create: Match.stringLikeRegexp(
+      `prefix-list-name.*com\\.amazonaws\\.${region.replace(/ https$/, '')}\\.route53-healthchecks`,
+    ),
+  },
+});
 test('the prefix list id is looked up by its managed name, in its own region, at deploy time', () => {
   for (const template of Object.values(platforms)) {
     // The platform item, the prefix list lookup and the stream lookup.
@@ -297,12 +319,16 @@ test("the HTTP listener has the same logical id with and without a domain, so tu
   }
 });
 
-test('turning the domain off deletes the HTTPS listener, certificate, record and 443 rule only after the drain, which waits until no distribution uses the origin name', () => {
+test('turning the domain off deletes the HTTPS listener, certificate, records, 443 rules, health check and health rules only after the drain, which waits until no distribution uses the origin name or a failover name', () => {
   for (const [region, template] of Object.entries(httpsPlatforms)) {
     const drains = template.findResources('Custom::TandemHttpsDrain');
     assert.equal(Object.keys(drains).length, 1, region);
     const [drain] = Object.values(drains) as Json[];
     assert.equal(props(drain!)['OriginName'], `origin-${region}.example.com`);
+    assert.deepEqual(props(drain!)['FailoverNames'], [
+      'us-east-1.failover.example.com',
+      'eu-west-1.failover.example.com',
+    ]);
     // Depending on them, it is deleted first, and they only once its handler has answered.
     const dependsOn = list(drain!['DependsOn'] as string[] | undefined);
     for (const type of [
@@ -317,6 +343,13 @@ test('turning the domain off deletes the HTTPS listener, certificate, record and
           (type !== 'AWS::ElasticLoadBalancingV2::Listener' || id.includes('Https')),
       ))
         assert.ok(dependsOn.includes(id), `${region}: the drain guards ${id}`);
+    for (const type of ['AWS::Route53::HealthCheck', 'AWS::ElasticLoadBalancingV2::ListenerRule'])
+      for (const id of Object.keys(template.findResources(type)))
+        assert.ok(dependsOn.includes(id), `${region}: the drain guards ${id}`);
+    assert.ok(
+      dependsOn.includes('HealthCheckHttpsIngress'),
+      `${region}: the drain guards the health checkers' rule`,
+    );
     // Its function may only list distributions and write its own logs.
     const fn = Object.values(
       template.findResources('AWS::Lambda::Function', {
@@ -353,16 +386,23 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
         { Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) },
       ],
     });
+    // Every region's failover name too: while a region is down, its name leads to this ALB.
     template.hasResourceProperties('AWS::CertificateManager::Certificate', {
       DomainName: name,
+      SubjectAlternativeNames: ['*.failover.example.com'],
       ValidationMethod: 'DNS',
-      DomainValidationOptions: [{ DomainName: name, HostedZoneId: 'Z0123456789ABCDEFGHIJ' }],
+      DomainValidationOptions: [
+        { DomainName: name, HostedZoneId: 'Z0123456789ABCDEFGHIJ' },
+        { DomainName: '*.failover.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' },
+      ],
     });
+    template.resourceCountIs('AWS::CertificateManager::Certificate', 1);
     template.hasResourceProperties('AWS::Route53::RecordSet', {
       Name: `${name}.`,
       Type: 'A',
       HostedZoneId: 'Z0123456789ABCDEFGHIJ',
       AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+      Failover: Match.absent(),
     });
     const item = resourcesOf(template, 'Custom::AWS')
       .map((r) => sdkCall(props(r)['Create']))
@@ -412,6 +452,225 @@ test('with domain and hostedZoneId, CloudFront reaches each ALB over HTTPS at or
     (JSON.parse(String(settings(template)['document']!['S'])) as Json)['originProtocol'];
   assert.equal(protocol(httpsControl), 'https-only');
   assert.equal(protocol(control), 'http-only', 'without a domain, HTTP');
+});
+
+/** The resource ids of `type` in `template` (optionally only those whose id starts with `prefix`). */
+const idsOf = (template: Template, type: string, prefix = '') =>
+  Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+const dependsOnOf = (template: Template, id: string) =>
+  list(template.toJSON()['Resources'][id]['DependsOn'] as string[] | undefined);
+const platformItemId = (template: Template) =>
+  Object.entries(template.findResources('Custom::AWS')).find(
+    ([, r]) => sdkCall(props(r as Json)['Create'])['action'] === 'putItem',
+  )![0];
+
+test('with a domain, each ALB answers GET /.tandem/health with a fixed 200 on both listeners, at the priority the reconciler never takes, and on nothing else', () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const rules = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(props);
+    assert.equal(rules.length, 2, region);
+    assert.deepEqual(
+      rules
+        .map((rule) => rule['ListenerArn'])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      idsOf(template, 'AWS::ElasticLoadBalancingV2::Listener')
+        .map((id) => ({ Ref: id }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      `${region}: one on each listener`,
+    );
+    for (const rule of rules)
+      assert.deepEqual(
+        { ...rule, ListenerArn: undefined },
+        {
+          ListenerArn: undefined,
+          Priority: HEALTH_RULE_PRIORITY,
+          // No header condition: Route 53's health checkers cannot send the origin secret.
+          Conditions: [
+            { Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET'] } },
+            { Field: 'path-pattern', PathPatternConfig: { Values: [HEALTH_CHECK_PATH] } },
+          ],
+          Actions: [
+            {
+              Type: 'fixed-response',
+              FixedResponseConfig: {
+                StatusCode: '200',
+                ContentType: 'text/plain',
+                MessageBody: HEALTH_CHECK_BODY,
+              },
+            },
+          ],
+        },
+      );
+  }
+  // The last priority an ALB allows: existing deployments' site rules hold the low ones.
+  assert.equal(HEALTH_RULE_PRIORITY, 50_000);
+  for (const template of [...Object.values(platforms), privateTemplate])
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+});
+
+test("with a domain, a Route 53 health check asks each region's ALB for the health path over HTTPS at origin-<region>.<domain>, once the path can answer", () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const checks = template.findResources('AWS::Route53::HealthCheck');
+    assert.equal(Object.keys(checks).length, 1, region);
+    const [id, check] = Object.entries(checks)[0] as [string, Json];
+    assert.deepEqual(props(check!)['HealthCheckConfig'] as Json, {
+      Type: 'HTTPS',
+      FullyQualifiedDomainName: `origin-${region}.example.com`,
+      Port: 443,
+      EnableSNI: true,
+      ResourcePath: HEALTH_CHECK_PATH,
+      RequestInterval: ROUTE53_FAILOVER.intervalSeconds,
+      FailureThreshold: ROUTE53_FAILOVER.failureThreshold,
+      Inverted: false,
+      MeasureLatency: false,
+    });
+    assert.deepEqual(
+      dependsOnOf(template, id!).sort(),
+      [
+        ...idsOf(template, 'AWS::ElasticLoadBalancingV2::ListenerRule'),
+        ...idsOf(template, 'AWS::ElasticLoadBalancingV2::Listener', 'LoadBalancerHttps'),
+        ...idsOf(template, 'AWS::Route53::RecordSet', 'OriginRecord'),
+        'HealthCheckHttpsIngress',
+      ].sort(),
+      `${region}: checked only once the rules, the listener, the name and the 443 rule exist`,
+    );
+  }
+  for (const template of Object.values(platforms)) template.resourceCountIs('AWS::Route53::HealthCheck', 0);
+});
+
+/** The failover records of each region's stack: name, role, set identifier, and that it points at that stack's own ALB. */
+function failoverRecords(templates: Record<string, Template>) {
+  return Object.entries(templates).flatMap(([region, template]) => {
+    const [balancer] = idsOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    const [check] = idsOf(template, 'AWS::Route53::HealthCheck');
+    return resourcesOf(template, 'AWS::Route53::RecordSet')
+      .map(props)
+      .filter((record) => record['Failover'] !== undefined)
+      .map((record) => {
+        const alias = record['AliasTarget'] as Json;
+        assert.deepEqual(alias['EvaluateTargetHealth'], false, 'the health check alone decides');
+        assert.deepEqual(alias['HostedZoneId'], { 'Fn::GetAtt': [balancer, 'CanonicalHostedZoneID'] });
+        assert.match(
+          JSON.stringify(alias['DNSName']),
+          new RegExp(`"Fn::GetAtt":\\["${balancer}","DNSName"\\]`),
+        );
+        assert.deepEqual(record['HealthCheckId'], { Ref: check }, "this stack's own health check");
+        assert.equal(record['HostedZoneId'], 'Z0123456789ABCDEFGHIJ');
+        assert.equal(record['Type'], 'A');
+        return {
+          stack: region,
+          name: record['Name'] as string,
+          failover: record['Failover'] as string,
+          setIdentifier: record['SetIdentifier'] as string,
+        };
+      });
+  });
+}
+
+test("with a domain, each stack writes only records that point at its own ALB: its region's failover name as PRIMARY, and as SECONDARY the names of the regions it backs up", () => {
+  const byName = (records: ReturnType<typeof failoverRecords>) =>
+    records.sort((a, b) => (a.name + a.failover).localeCompare(b.name + b.failover));
+  assert.deepEqual(byName(failoverRecords(httpsPlatforms)), [
+    {
+      stack: 'eu-west-1',
+      name: 'eu-west-1.failover.example.com.',
+      failover: 'PRIMARY',
+      setIdentifier: 'eu-west-1',
+    },
+    {
+      stack: 'us-east-1',
+      name: 'eu-west-1.failover.example.com.',
+      failover: 'SECONDARY',
+      setIdentifier: 'us-east-1',
+    },
+    {
+      stack: 'us-east-1',
+      name: 'us-east-1.failover.example.com.',
+      failover: 'PRIMARY',
+      setIdentifier: 'us-east-1',
+    },
+    {
+      stack: 'eu-west-1',
+      name: 'us-east-1.failover.example.com.',
+      failover: 'SECONDARY',
+      setIdentifier: 'eu-west-1',
+    },
+  ]);
+
+  // With three regions each name still has one secondary (a failover record set has one): the
+  // primary region backs up the others, the second region the primary.
+  assert.deepEqual(
+    THREE_REGIONS.map((r) => failoverBackupRegion(r, THREE_REGIONS)),
+    ['eu-west-1', 'us-east-1', 'us-east-1'],
+  );
+  assert.equal(failoverBackupRegion('us-east-1', ['us-east-1']), undefined);
+  const threeApp = new App({ context, builtinCloudFormationValidation: false });
+  // Two of the three stacks (the offline context has availability zones for these two), both made before either is synthesized.
+  const threeStacks = ['us-east-1', 'eu-west-1'].map(
+    (region) =>
+      new PlatformStack(threeApp, `TandemPlatform-${region}`, {
+        env: { account: PLACEHOLDER_ACCOUNT, region },
+        tableName: 'tandem',
+        regions: THREE_REGIONS,
+        origin: { domain: 'example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' },
+      }),
+  );
+  const three = Object.fromEntries(threeStacks.map((stack) => [stack.region, Template.fromStack(stack)]));
+  assert.deepEqual(byName(failoverRecords(three)), [
+    {
+      stack: 'us-east-1',
+      name: 'ap-southeast-2.failover.example.com.',
+      failover: 'SECONDARY',
+      setIdentifier: 'us-east-1',
+    },
+    {
+      stack: 'eu-west-1',
+      name: 'eu-west-1.failover.example.com.',
+      failover: 'PRIMARY',
+      setIdentifier: 'eu-west-1',
+    },
+    {
+      stack: 'us-east-1',
+      name: 'eu-west-1.failover.example.com.',
+      failover: 'SECONDARY',
+      setIdentifier: 'us-east-1',
+    },
+    {
+      stack: 'us-east-1',
+      name: 'us-east-1.failover.example.com.',
+      failover: 'PRIMARY',
+      setIdentifier: 'us-east-1',
+    },
+    {
+      stack: 'eu-west-1',
+      name: 'us-east-1.failover.example.com.',
+      failover: 'SECONDARY',
+      setIdentifier: 'eu-west-1',
+    },
+  ]);
+  for (const template of Object.values(platforms)) assert.deepEqual(failoverRecords({ x: template }), []);
+});
+
+test("with a domain, the platform item names the region's failover name only once the certificate covering it, the records, the health check, the health rules and the health checkers' rule exist; without, it names none", () => {
+  for (const [region, template] of Object.entries(httpsPlatforms)) {
+    const put = resourcesOf(template, 'Custom::AWS')
+      .map((r) => sdkCall(props(r)['Create']))
+      .find((call) => call['action'] === 'putItem')!;
+    const { Item } = put['parameters'] as { Item: Record<string, Json> };
+    const document = JSON.parse(String(Item['document']!['S'])) as Json;
+    assert.equal(document['failoverOriginName'], `${region}.failover.example.com`);
+    const dependsOn = dependsOnOf(template, platformItemId(template));
+    for (const id of [
+      ...idsOf(template, 'AWS::CertificateManager::Certificate'),
+      ...idsOf(template, 'AWS::Route53::RecordSet', 'FailoverRecord'),
+      ...idsOf(template, 'AWS::Route53::HealthCheck'),
+      ...idsOf(template, 'AWS::ElasticLoadBalancingV2::ListenerRule'),
+      'HealthCheckHttpsIngress',
+    ])
+      assert.ok(dependsOn.includes(id), `${region}: the platform item waits for ${id}`);
+    assert.equal(idsOf(template, 'AWS::Route53::RecordSet', 'FailoverRecord').length, 2);
+  }
+  for (const template of Object.values(platforms))
+    assert.ok(!platformDocument(template).includes('failoverOriginName'));
 });
 
 test('each region has a VPC over 2 AZs with no NAT gateway, and a Fargate cluster with Container Insights', () => {

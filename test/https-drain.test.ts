@@ -106,3 +106,38 @@ test('create and update answer at once; a failing list answers too', async () =>
   );
   assert.equal(w.answers.length, 1);
 });
+
+test('with failover names, on delete it also waits until no distribution names any of them; an older resource without them waits for the origin name only', async () => {
+  const failoverNames = ['us-east-1.failover.example.com', 'eu-west-1.failover.example.com'];
+  const withNames = {
+    ...event('Delete'),
+    ResourceProperties: { OriginName: NAME, FailoverNames: failoverNames },
+  };
+  const w = world([
+    [site('Deployed', 'eu-west-1.failover.example.com')],
+    [site('Deployed', 'us-east-1.failover.example.com')],
+    [site('InProgress', ALB)],
+    [site('Deployed', ALB)],
+  ]);
+  const reason = await handle(withNames, w.context, w.deps);
+  assert.equal(w.reads(), 4);
+  assert.match(
+    reason,
+    /no distribution uses origin-eu-west-1\.example\.com, us-east-1\.failover\.example\.com, eu-west-1\.failover\.example\.com/,
+  );
+  assert.equal(
+    (w.answers[0] as { PhysicalResourceId: string }).PhysicalResourceId,
+    `tandem-https-drain/${NAME}`,
+    'the same physical id as before the failover names: adding them replaces nothing',
+  );
+
+  const stuck = world([[site('Deployed', 'us-east-1.failover.example.com')]], 120_000);
+  assert.match(
+    await handle(withNames, stuck.context, stuck.deps),
+    /^gave up waiting: E123 names us-east-1\.failover\.example\.com/,
+  );
+
+  const older = world([[site('Deployed', 'eu-west-1.failover.example.com')]]);
+  assert.match(await handle(event('Delete'), older.context, older.deps), /^no distribution uses origin-/);
+  assert.equal(older.reads(), 1);
+});

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HEALTH_RULE_PRIORITY } from '../controller/model/dns-failover.ts';
 import type { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { observe } from '../controller/reconcile/observe.ts';
 import { converge, demoDocument, newSim, pass, siteView, specItem, storeSpec } from './support/world.ts';
 
 /** Resources someone else made under the names tandem would use for site "demo". */
@@ -154,4 +156,50 @@ test('deleting a site leaves resources it does not own', async () => {
     0,
     "demo's own resources are gone",
   );
+});
+
+test("the platform stack's health rule (no header, no tags, the last priority) is never changed or deleted, and no site's rule takes its priority, even before the rule exists", async () => {
+  const before = newSim(['us-east-1']);
+  const observation = await observe(before.ports(), before.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.now(),
+  });
+  assert.ok(
+    observation.takenPriorities['us-east-1']!.has(HEALTH_RULE_PRIORITY),
+    'taken with no rule at it: a domain turned on later puts the health rule there',
+  );
+
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  const healthRules = () =>
+    Object.values(sim.world.regions).flatMap((r) =>
+      Object.values(r.rules).filter((rule) => rule.arn.endsWith('/health')),
+    );
+  for (const [region, where] of Object.entries(sim.platform.regions)) {
+    const arn = `${where.listenerArn.replace(':listener/', ':listener-rule/')}/health`;
+    sim.world.regions[region]!.rules[arn] = {
+      arn,
+      listenerArn: where.listenerArn,
+      priority: HEALTH_RULE_PRIORITY,
+      // What DescribeRules reads of a rule with only method and path conditions (aws/load-balancer.ts).
+      header: { name: '', values: [] },
+      forward: [],
+      tags: {},
+    };
+  }
+  const planted = structuredClone(healthRules());
+  assert.equal(planted.length, 2);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  assert.deepEqual(healthRules(), planted, 'while the site runs');
+  const demoRules = Object.values(sim.world.regions).flatMap((r) =>
+    Object.values(r.rules).filter((rule) => rule.tags['tandem:site'] === 'demo'),
+  );
+  assert.equal(demoRules.length, 2);
+  assert.ok(demoRules.every((rule) => rule.priority !== HEALTH_RULE_PRIORITY));
+  await sim.store.deleteSpec('demo', specItem(sim, 'demo')!.generation);
+  await converge(sim);
+  assert.deepEqual(healthRules(), planted, 'once the site is deleted');
 });

@@ -16,8 +16,17 @@
  * CloudFront's API (and so reordering the origin group) cannot.
  */
 
-/** Answered by every load balancer itself (a fixed 200), before any site's rule: reachability, not a site's health. */
+/**
+ * Answered by every load balancer itself (a fixed 200) to any request no site's rule claims (a site's
+ * rule needs the origin header, which health checkers cannot send): reachability, not a site's health.
+ */
 export const HEALTH_CHECK_PATH = '/.tandem/health';
+
+/**
+ * The priority of the platform stack's health rule on each listener: the last an ALB allows, which the
+ * reconciler never gives a site's rule (reconcile/observe.ts counts it taken even before the rule exists).
+ */
+export const HEALTH_RULE_PRIORITY = 50_000;
 
 /** The body the health path answers with. */
 export const HEALTH_CHECK_BODY = 'ok';
@@ -30,6 +39,16 @@ export function failoverOriginName(region: string, domain: string): string {
 /** True for a name `failoverOriginName` makes: the CDN reaches that origin through DNS failover. */
 export function isFailoverOriginName(name: string): boolean {
   return /^[a-z0-9-]+\.failover\./i.test(name);
+}
+
+/**
+ * The region whose load balancer answers `region`'s failover name while `region`'s does not: the
+ * primary region (the first listed), or for the primary region the second. A failover record set
+ * has one primary record and one secondary, so with more than two regions each name still moves to
+ * one region; with two it is the other. Undefined with one region: the name has no secondary.
+ */
+export function failoverBackupRegion(region: string, regions: readonly string[]): string | undefined {
+  return regions.find((r) => r !== region);
 }
 
 /** How quickly a failover name moves to the other region: a health check's rhythm and the answer's TTL. */

@@ -1,5 +1,6 @@
 import { sentFingerprint } from '../decide/origin-secret.ts';
 import { asCloudError, type CloudError } from '../errors.ts';
+import { HEALTH_RULE_PRIORITY } from '../model/dns-failover.ts';
 import {
   distributionComment,
   loadBalancerDimension,
@@ -55,7 +56,10 @@ export interface ObserveInput {
 
 export interface Observation {
   sites: Map<string, ObservedSite>;
-  /** Per region, the priorities the listener's rules already use (all sites and anyone else). */
+  /**
+   * Per region, the priorities the listener's rules already use (all sites and anyone else), and the
+   * platform stack's health rule's (HEALTH_RULE_PRIORITY), which a site's rule never takes.
+   */
   takenPriorities: Record<string, ReadonlySet<number>>;
 }
 
@@ -256,7 +260,9 @@ async function readRules(
   const owned = candidates
     .map((rule) => ({ ...rule, tags: tags[rule.arn] ?? {} }))
     .filter((rule) => siteSet.has(ownerOf(rule.tags) ?? ''));
-  return { owned, taken: new Set(rules.map((rule) => rule.priority)) };
+  // The platform stack's health rule's priority is never a site's, even before that rule exists
+  // (it is created at the last priority when a domain is turned on, next to the sites' rules).
+  return { owned, taken: new Set([...rules.map((rule) => rule.priority), HEALTH_RULE_PRIORITY]) };
 }
 
 async function readTags(

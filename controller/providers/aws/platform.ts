@@ -57,6 +57,8 @@ const RegionPlatformSchema = v.object({
   // Present once the region's HTTPS listener, certificate and port-443 rule exist (platform-stack.ts).
   httpsListenerArn: v.optional(arn('elasticloadbalancing')),
   httpsOriginName: v.optional(text),
+  // Present once the region's failover records, health check and certificate exist (platform-stack.ts).
+  failoverOriginName: v.optional(text),
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
@@ -198,12 +200,14 @@ export async function loadPlatform(options: LoadPlatformOptions): Promise<Platfo
  */
 const ALB_DNS_NAME = /^(?:internal-)?[a-z0-9-]{1,32}-\d{1,20}\.([a-z0-9-]+)\.elb\.amazonaws\.com(?:\.cn)?$/i;
 const ORIGIN_NAME = /^origin-([a-z0-9-]+)\.(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+/** `<region>.failover.<domain>` (model/dns-failover.ts): captures the region and the domain. */
+const FAILOVER_NAME = /^([a-z0-9-]+)\.failover\.((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$/i;
 
 /**
  * What in a well-formed region item does not belong to `region`. Every
  * distribution sends the origin header, secret and all, to the name the item
  * gives, so whoever could write the item could otherwise send it to any host:
- * the name must be an ALB's in this region (or this region's origin name), and
+ * the name must be an ALB's in this region (or this region's origin or failover name), and
  * the load balancer and listener this region's. Values are quoted as JSON, so
  * nothing in them reaches a terminal raw.
  */
@@ -229,6 +233,24 @@ function regionProblems(platform: RegionPlatform, region: string): string[] {
     else if (named[1]!.toLowerCase() !== region)
       problems.push(
         `field httpsOriginName ${JSON.stringify(httpsName)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
+      );
+  }
+  const failoverName = platform.failoverOriginName;
+  if (failoverName !== undefined) {
+    const named = failoverName.length <= 253 ? FAILOVER_NAME.exec(failoverName) : null;
+    const httpsDomain =
+      httpsName === undefined ? undefined : /^origin-[a-z0-9-]+\.(.+)$/i.exec(httpsName)?.[1]?.toLowerCase();
+    if (named === null)
+      problems.push(
+        `field failoverOriginName ${JSON.stringify(failoverName)} is not <region>.failover.<domain>`,
+      );
+    else if (named[1]!.toLowerCase() !== region)
+      problems.push(
+        `field failoverOriginName ${JSON.stringify(failoverName)} names region ${named[1]!.toLowerCase()}, but the item is for ${region}`,
+      );
+    else if (httpsDomain !== undefined && named[2]!.toLowerCase() !== httpsDomain)
+      problems.push(
+        `field failoverOriginName ${JSON.stringify(failoverName)} is not under ${JSON.stringify(httpsDomain)}, the domain of httpsOriginName`,
       );
   }
   for (const [field, resource] of [

@@ -4,7 +4,12 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SITES_DASHBOARD } from '../../dashboard/sites.ts';
-import { failoverOriginName, HEALTH_CHECK_PATH, type DnsFailoverTiming } from '../../model/dns-failover.ts';
+import {
+  failoverBackupRegion,
+  failoverOriginName,
+  HEALTH_CHECK_PATH,
+  type DnsFailoverTiming,
+} from '../../model/dns-failover.ts';
 import type { Platform } from '../../model/platform.ts';
 import type { Ports } from '../../ports/index.ts';
 import type { PassReport } from '../../reconcile/pass.ts';
@@ -251,14 +256,15 @@ export class LocalCloud {
       return { host: origin.host, port: origin.port, path };
     };
     if (options.dnsFailover !== false) {
-      const names = [...origins.keys()];
+      const regionNames = [...this.regions.keys()];
       this.dns = new LocalDns({
-        records: [...this.regions.values()].map((region) => {
-          const own = platform.regions[region.name]!;
+        // As the platform stacks write them: each name's primary its own region, its secondary one backup.
+        records: regionNames.map((name) => {
+          const backup = failoverBackupRegion(name, regionNames);
           return {
-            name: own.failoverOriginName!,
-            primary: own.loadBalancerDnsName,
-            secondaries: names.filter((n) => n !== own.loadBalancerDnsName),
+            name: platform.regions[name]!.failoverOriginName!,
+            primary: platform.regions[name]!.loadBalancerDnsName,
+            secondaries: backup === undefined ? [] : [platform.regions[backup]!.loadBalancerDnsName],
           };
         }),
         timing: options.dnsFailover ?? LOCAL_DNS_FAILOVER,
