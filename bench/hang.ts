@@ -457,6 +457,12 @@ export async function runHangBenchmark(): Promise<boolean> {
   );
   console.log('');
   console.log(
+    `The region the edges ask first, by minute after the fault (the region heals at minute ${s.outageMinutes}):`,
+  );
+  for (const { mode, name, result } of results)
+    if (result.edgeOrderChanges > 0) console.log(`  ${mode}, ${name}: ${edgeTimeline(result)}`);
+  console.log('');
+  console.log(
     `Baseline (neither), in this run: ${['blackhole', 'hang'].map((m) => `${m} ${Math.round(of(m as FaultMode, 'neither').lostViewerSeconds).toLocaleString('en-US')} viewer-seconds`).join(', ')}.`,
   );
   console.log('');
@@ -513,6 +519,20 @@ function printTable(header: readonly string[], rows: readonly (readonly string[]
   console.log(`| ${header.map(cell).join(' | ')} |`);
   console.log(`| ${widths.map((w, i) => (i < 2 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
   for (const row of rows) console.log(`| ${row.map(cell).join(' | ')} |`);
+}
+
+/** The edges' first region in runs of minutes after the fault: `us-east-1 0–6, eu-west-1 7–17, …`. */
+export function edgeTimeline(result: HangResult): string {
+  const after = result.minutes
+    .filter((m) => m.minute >= result.scenario.warmupMinutes)
+    .map((m) => ({ minute: m.minute - result.scenario.warmupMinutes, first: m.edgeFirst ?? '—' }));
+  const runs: { first: string; from: number; to: number }[] = [];
+  for (const { minute, first } of after) {
+    const last = runs.at(-1);
+    if (last?.first === first) last.to = minute;
+    else runs.push({ first, from: minute, to: minute });
+  }
+  return runs.map((r) => `${r.first} ${r.from}–${r.to}`).join(', ');
 }
 
 function share(result: HangResult, baseline: HangResult): string {
