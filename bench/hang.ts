@@ -475,24 +475,24 @@ export async function runHangBenchmark(): Promise<boolean> {
     for (const name of ['DNS failover alone', 'both']) {
       const result = of(mode, name);
       goals.push({
-        name: `${mode}: ${name} loses at most ${GOAL_DNS_SHARE * 100} % of neither's viewer-seconds`,
+        name: `${mode}: with ${name}, viewers lose at most ${GOAL_DNS_SHARE * 100} % of neither's viewer-seconds`,
         ok: result.lostViewerSeconds <= GOAL_DNS_SHARE * neither.lostViewerSeconds,
         measured: share(result, neither),
       });
       goals.push({
-        name: `${mode}: ${name}: no request waits on the primary later than Route 53's worst case (${worst} s) after the fault`,
+        name: `${mode}: with ${name}, no request waits on the primary later than Route 53's worst case (${worst} s) after the fault`,
         ok: (result.lastLossAfterFaultSeconds ?? 0) <= worst,
         measured: `${result.lastLossAfterFaultSeconds ?? 0} s`,
       });
     }
     goals.push({
-      name: `${mode}: both lose no more than DNS failover alone`,
+      name: `${mode}: with both, viewers lose no more than with DNS failover alone`,
       ok: of(mode, 'both').lostViewerSeconds <= of(mode, 'DNS failover alone').lostViewerSeconds,
       measured: `${Math.round(of(mode, 'both').lostViewerSeconds)} vs ${Math.round(of(mode, 'DNS failover alone').lostViewerSeconds)}`,
     });
     const order = of(mode, 'origin order alone');
     goals.push({
-      name: `${mode}: origin order alone acts once: loses at most (${ORDER_DETECT_PASSES} passes + the ${s.cdnDeployMinutes}-minute deploy) / ${s.outageMinutes} min = ${(100 * orderShare).toFixed(1)} % of neither's`,
+      name: `${mode}: the origin order alone acts once: viewers lose at most (${ORDER_DETECT_PASSES} passes + the ${s.cdnDeployMinutes}-minute deploy) / ${s.outageMinutes} min = ${(100 * orderShare).toFixed(1)} % of neither's`,
       ok: order.lostViewerSeconds <= orderShare * neither.lostViewerSeconds,
       measured: `${share(order, neither)} (the edges' first origin changed ${order.edgeOrderChanges} times)`,
     });
