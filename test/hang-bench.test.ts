@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_SCENARIO, requestCost, runHangScenario, type HangScenario } from '../bench/hang.ts';
+import {
+  DEFAULT_SCENARIO,
+  regionOfOrigin,
+  requestCost,
+  runHangScenario,
+  type HangScenario,
+} from '../bench/hang.ts';
+import { simPlatform } from '../controller/providers/sim/world.ts';
 import type { DistributionConfig, Origin } from '../controller/ports/cdn.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
 
@@ -77,6 +84,10 @@ test("a request's cost: each origin reached at a failed region pays its timeout,
     { latencySeconds: 4, answeredBy: undefined },
   );
   const attempts = { ...a, connectionAttempts: 3 };
+  // An origin is its region's whether it carries the load balancer's name or the region's failover name.
+  const platform = simPlatform(['us-east-1', 'eu-west-1']);
+  assert.equal(regionOfOrigin(platform, origin('x', 'tandem-eu-west-1.elb.sim')), 'eu-west-1');
+  assert.equal(regionOfOrigin(platform, origin('x', 'us-east-1.failover.example.com')), 'us-east-1');
   assert.equal(requestCost([attempts, b], region, failed, 'blackhole', 0).latencySeconds, 6);
 });
 
