@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { runColdstartBenchmark } from './coldstart.ts';
+import { runHangBenchmark } from './hang.ts';
 import { runReconcileBenchmark } from './reconcile.ts';
 import { runScalingBenchmark } from './scaling/run.ts';
 import { runSpecEditBenchmark } from './spec-edit.ts';
@@ -42,6 +43,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     description:
       'npm start in a fresh directory until the CDN serves the page, 20 times with a cold and a warm tsx cache (--runs <n>, --mode cold|warm|both)',
     run: (args) => runStartBenchmark(args),
+  },
+  hang: {
+    description:
+      'a primary that blackholes or hangs for 30 min on the simulated cloud: viewer-seconds lost with neither, DNS failover, the origin order, both',
+    run: () => runHangBenchmark(),
   },
 };
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudError, type CloudErrorKind } from '../../errors.ts';
 import { canonicalJson } from '../../model/naming.ts';
 import type { Platform } from '../../model/platform.ts';
-import type { CdnPort } from '../../ports/cdn.ts';
+import type { CdnPort, DistributionConfig } from '../../ports/cdn.ts';
 import type { DashboardPort } from '../../ports/dashboard.ts';
 import type { EcsPort } from '../../ports/ecs.ts';
 import type { Ports } from '../../ports/index.ts';
@@ -60,6 +60,13 @@ export interface SimulatedCloudOptions {
    * replication lag or a partition does.
    */
   replication?: 'immediate' | 'manual';
+  /**
+   * Ticks a CloudFront change takes to reach the edges (Deployed): 1 (the
+   * default) deploys every change at the next tick; more models CloudFront's
+   * minutes of deploying, during which the edges keep the last Deployed config
+   * (`edgeConfig`).
+   */
+  cdnDeployTicks?: number;
 }
 
 /** Real AWS throttling is per account, region and API; these are the simulated defaults. */
@@ -98,6 +105,11 @@ export class SimulatedCloud implements SimContext {
   private readonly latencyMs: number;
   private readonly throttle: ThrottleLimits | undefined;
   private readonly clock: () => number;
+  private readonly cdnDeployTicks: number;
+  /** Each InProgress distribution's ETag and the tick its change was made in. */
+  private readonly deploying = new Map<string, { etag: string; since: number }>();
+  /** The config each distribution's edges serve: its last one that reached Deployed. */
+  private readonly edges = new Map<string, { etag: string; config: DistributionConfig }>();
 
   constructor(options: SimulatedCloudOptions = {}) {
     const regions =
@@ -108,6 +120,7 @@ export class SimulatedCloud implements SimContext {
     this.throttle = options.throttle;
     this.clock = options.clock ?? Date.now;
     this.replication = options.replication ?? 'immediate';
+    this.cdnDeployTicks = options.cdnDeployTicks ?? 1;
   }
 
   readonly ecs: EcsPort = simEcs(this);
@@ -203,7 +216,29 @@ export class SimulatedCloud implements SimContext {
         }
       }
     }
-    for (const d of Object.values(this.world.distributions)) d.status = 'Deployed';
+    for (const d of Object.values(this.world.distributions)) {
+      if (d.status === 'InProgress') {
+        // A change made since the last tick was made in the tick before this one.
+        const seen = this.deploying.get(d.id);
+        const since = seen?.etag === d.etag ? seen.since : tick - 1;
+        if (tick - since >= this.cdnDeployTicks) {
+          d.status = 'Deployed';
+          this.deploying.delete(d.id);
+        } else this.deploying.set(d.id, { etag: d.etag, since });
+      }
+      if (d.status === 'Deployed' && this.edges.get(d.id)?.etag !== d.etag)
+        this.edges.set(d.id, { etag: d.etag, config: structuredClone(d.config) });
+    }
+  }
+
+  /**
+   * The config `id`'s edges serve: the last one that reached Deployed at a
+   * tick (undefined before its first deploy). Until a change deploys, the
+   * edges keep the one before it.
+   */
+  edgeConfig(id: string): DistributionConfig | undefined {
+    const edge = this.edges.get(id);
+    return edge === undefined ? undefined : structuredClone(edge.config);
   }
 
   /**
