@@ -23,14 +23,20 @@ test('a health check changes its mind only after the threshold of results in a r
   const check = new HealthCheckState(3);
   assert.equal(check.healthy, true);
   // Two failures, a pass: the streak starts over.
-  assert.deepEqual([check.record(false, 1), check.record(false, 2), check.record(true, 3)], [false, false, false]);
+  assert.deepEqual(
+    [check.record(false, 1), check.record(false, 2), check.record(true, 3)],
+    [false, false, false],
+  );
   assert.deepEqual([check.record(false, 4), check.record(false, 5)], [false, false]);
   assert.equal(check.record(false, 6), true);
   assert.equal(check.healthy, false);
   assert.equal(check.changedAt, 6);
   // Healthy again only after as many passes in a row.
   assert.deepEqual([check.record(true, 7), check.record(false, 8)], [false, false]);
-  assert.deepEqual([check.record(true, 9), check.record(true, 10), check.record(true, 11)], [false, false, true]);
+  assert.deepEqual(
+    [check.record(true, 9), check.record(true, 10), check.record(true, 11)],
+    [false, false, true],
+  );
   assert.equal(check.healthy, true);
   assert.equal(check.changedAt, 11);
 });

@@ -801,7 +801,8 @@ test('the CDN as the holder reports it: the distribution observed or created thi
   );
   assert.deepEqual(seen.cdn, { distributionId: 'E2', domainName: 'e2.cloudfront.net', state: 'Deployed' });
   // Origins reached through their DNS failover names: the report says DNS failover is on; any other name, it is not.
-  const origin = (domainName: string) => ({ id: domainName, domainName }) as DistributionSummary['config']['origins'][0];
+  const origin = (domainName: string) =>
+    ({ id: domainName, domainName }) as DistributionSummary['config']['origins'][0];
   const through = (names: string[]) =>
     siteStatus(
       outcome({
@@ -820,7 +821,10 @@ test('the CDN as the holder reports it: the distribution observed or created thi
       NOW,
     ).cdn.dnsFailover;
   assert.equal(through(['us-east-1.failover.example.com', 'eu-west-1.failover.example.com']), true);
-  assert.equal(through(['us-east-1.failover.example.com', 'tandem-1.eu-west-1.elb.amazonaws.com']), undefined);
+  assert.equal(
+    through(['us-east-1.failover.example.com', 'tandem-1.eu-west-1.elb.amazonaws.com']),
+    undefined,
+  );
   const failing = siteStatus(
     outcome({
       observed: observed({}, { distributions: [], error: new CloudError('Throttled', 'cloudfront', 'slow') }),

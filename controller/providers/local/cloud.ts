@@ -143,7 +143,9 @@ export class LocalCloud {
           {
             ...where,
             loadBalancerDnsName: `tandem-${name}.elb.localhost`,
-            ...(options.dnsFailover === false ? {} : { failoverOriginName: failoverOriginName(name, LOCAL_DOMAIN) }),
+            ...(options.dnsFailover === false
+              ? {}
+              : { failoverOriginName: failoverOriginName(name, LOCAL_DOMAIN) }),
           },
         ]),
       ),

@@ -1,8 +1,4 @@
-import {
-  failoverAnswer,
-  HealthCheckState,
-  type DnsFailoverTiming,
-} from '../../model/dns-failover.ts';
+import { failoverAnswer, HealthCheckState, type DnsFailoverTiming } from '../../model/dns-failover.ts';
 
 /** A failover record set: `name` answers `primary` while it passes its health check, else a healthy secondary. */
 export interface FailoverRecordSet {
@@ -44,7 +40,8 @@ export class LocalDns {
     this.now = options.now ?? Date.now;
     for (const set of options.records) {
       for (const target of [set.primary, ...set.secondaries]) {
-        if (!this.health.has(target)) this.health.set(target, new HealthCheckState(options.timing.failureThreshold));
+        if (!this.health.has(target))
+          this.health.set(target, new HealthCheckState(options.timing.failureThreshold));
       }
     }
   }
@@ -64,7 +61,8 @@ export class LocalDns {
     const now = this.now();
     if (cached !== undefined && cached.expires > now) return cached.target;
     const target = this.answer(key);
-    if (target !== undefined) this.cache.set(key, { target, expires: now + this.options.timing.ttlSeconds * 1000 });
+    if (target !== undefined)
+      this.cache.set(key, { target, expires: now + this.options.timing.ttlSeconds * 1000 });
     return target;
   }
 
@@ -72,7 +70,11 @@ export class LocalDns {
   answer(name: string): string | undefined {
     const set = this.options.records.find((s) => s.name === name);
     if (set === undefined) return undefined;
-    return failoverAnswer(set.primary, set.secondaries, (target) => this.health.get(target)?.healthy ?? false);
+    return failoverAnswer(
+      set.primary,
+      set.secondaries,
+      (target) => this.health.get(target)?.healthy ?? false,
+    );
   }
 
   state(): DnsState {
