@@ -37,6 +37,7 @@ function input(over: Partial<OriginOrderInput>): OriginOrderInput {
     requests: { [P]: 3000, [F]: 0 },
     // A site that has served: its primary was first seen serving a minute ago.
     before: SERVING,
+    distribution: { first: P, deployed: true },
     now: T0,
     periodMs: MINUTE,
     ...over,
@@ -182,6 +183,62 @@ test('the deploy of a change is recorded once CloudFront is seen Deployed with i
   assert.equal(deployed.changedAt, T0);
 });
 
+test('the healthy window starts only once the move has deployed; after a move only the CDN saw, it is three times as long', () => {
+  const moved = (reason: 'PrimaryFailing' | 'CdnFailingOver') =>
+    decideOriginOrder(
+      input(reason === 'PrimaryFailing' ? { failing: [P] } : { requests: { [P]: 100, [F]: 2900 } }),
+    );
+  assert.deepEqual(
+    [moved('PrimaryFailing').movedFor, moved('CdnFailingOver').movedFor],
+    ['PrimaryFailing', 'CdnFailingOver'],
+  );
+  // Each pass a minute, the edges still asking the primary for five of them (CloudFront deploying).
+  const run = (reason: 'PrimaryFailing' | 'CdnFailingOver', deployMinutes: number) => {
+    let before = moved(reason);
+    for (let minute = 1; minute <= 60; minute += 1) {
+      before = decideOriginOrder(
+        input({
+          before,
+          requests: { [P]: 0, [F]: 3000 },
+          now: T0 + minute * MINUTE,
+          distribution: { first: minute < deployMinutes ? P : before.first, deployed: minute >= deployMinutes },
+        }),
+      );
+      if (before.first === P) return { back: minute, before };
+      assert.equal(before.movedFor, reason, `minute ${minute}`);
+      if (minute < deployMinutes) assert.equal(before.primaryHealthySince, undefined, `minute ${minute}`);
+    }
+    return { back: undefined, before };
+  };
+  // Seen deployed at minute 5; healthy from the pass after; first again 10 minutes later.
+  assert.equal(run('PrimaryFailing', 5).back, 16);
+  assert.equal(run('PrimaryFailing', 1).back, 12);
+  // Nothing tandem reads can show a hanging primary serving again while it gets no requests.
+  assert.equal(run('CdnFailingOver', 5).back, 36);
+  const back = run('CdnFailingOver', 5).before;
+  assert.equal(back.movedFor, undefined, 'back in the spec order: no reason to keep');
+  assert.equal(restoreAfter(1, MINUTE, true), 30 * MINUTE);
+  assert.equal(restoreAfter(2, MINUTE, true), 60 * MINUTE);
+});
+
+test("CloudFront's API unreadable: the record stands, so no move decided on an outage's counts reaches the edges after it", () => {
+  const blind = { distribution: undefined, requests: { [P]: 0, [F]: 3000 }, failing: [P] };
+  assert.deepEqual(decideOriginOrder(input(blind)), SERVING);
+  const recovering: OriginOrder = {
+    ...SERVING,
+    first: F,
+    reason: 'PrimaryRecovering',
+    changedAt: T0 - 20 * MINUTE,
+    deployedAt: T0 - 15 * MINUTE,
+    primaryHealthySince: T0 - 14 * MINUTE,
+    movedFor: 'PrimaryFailing',
+    moves: [T0 - 20 * MINUTE],
+  };
+  assert.deepEqual(decideOriginOrder(input({ ...blind, failing: [], before: recovering })), recovering);
+  // Readable again: decided on what it sees now.
+  assert.equal(decideOriginOrder(input({ failing: [], before: recovering, requests: {} })).first, P);
+});
+
 test('each move back soon after the last doubles the wait, up to four hours', () => {
   assert.equal(restoreAfter(1, MINUTE), RESTORE_AFTER_MS);
   assert.equal(restoreAfter(2, MINUTE), 2 * RESTORE_AFTER_MS);
@@ -314,7 +371,8 @@ test('moves older than a day no longer lengthen the wait; a record for another f
     ...SERVING,
     first: F,
     reason: 'PrimaryFailing',
-    changedAt: T0 - MINUTE,
+    changedAt: T0 - RESTORE_AFTER_MS - 3 * MINUTE,
+    deployedAt: T0 - RESTORE_AFTER_MS - 2 * MINUTE,
     primaryHealthySince: T0 - RESTORE_AFTER_MS - MINUTE,
     moves,
   });

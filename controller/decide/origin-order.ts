@@ -23,6 +23,14 @@ export const FAILOVER_SHARE = 0.9;
 export const RESTORE_PERIODS = 10;
 export const MAX_RESTORE_PERIODS = 240;
 /**
+ * The window after a move only the CDN saw (CdnFailingOver): 30 metric periods. Once the failover
+ * region is first, a primary that hangs or drops packets gets no requests, so nothing tandem reads
+ * can show it serving again; putting it back is a trial, and a failed trial costs every viewer the
+ * timeouts until the CDN is seen failing over again and the move back deploys (minutes). Keeping
+ * the failover region first longer costs only the distance to it, so the blind window is longer.
+ */
+export const BLIND_RESTORE_PERIODS = 30;
+/**
  * Metric periods to wait after the order changed back before where requests land means anything
  * again: the datapoints read lag about two periods behind, and until then they show the
  * failover region carrying everything because it was first.
@@ -52,8 +60,13 @@ export interface OriginOrder {
   changedAt?: number;
   /** When CloudFront was first seen Deployed with this order after the change. */
   deployedAt?: number;
-  /** Since when the spec's primary has been healthy while not first. */
+  /**
+   * Since when the spec's primary has been healthy while not first, counted from when the move to
+   * the failover region was seen deployed (until then the primary still gets the requests).
+   */
   primaryHealthySince?: number;
+  /** While the failover region is first: whether tandem saw the primary fail, or only the CDN did. */
+  movedFor?: 'PrimaryFailing' | 'CdnFailingOver';
   /** When the failover region was put first, within the last day: each lengthens the next wait. */
   moves?: number[];
 }
@@ -69,7 +82,10 @@ export interface OriginOrderInput {
   before: OriginOrder | undefined;
   /** Healthy targets behind the primary's load balancer, where known: a primary with none has not served yet. */
   primaryHealthyTargets?: number;
-  /** The distribution as observed: which region its origin group asks first, and whether it is Deployed. */
+  /**
+   * The distribution as observed: which region its origin group asks first, and whether it is
+   * Deployed; undefined when it cannot be read (or does not exist yet).
+   */
   distribution?: { first: string; deployed: boolean };
   now: number;
   /** The metric period the requests are read at (60 s on AWS). */
@@ -81,6 +97,10 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
   const { primary, failover, failing, now } = input;
   const before =
     input.before?.primary === primary && input.before.failover === failover ? input.before : undefined;
+  // CloudFront's API cannot be read (its control plane is in us-east-1): nothing decided now could be
+  // applied, and a move decided on this outage's counts would reach the edges only after it, so the
+  // record stands until the distribution can be seen again.
+  if (input.distribution === undefined && before !== undefined) return before;
   const moves = (before?.moves ?? []).filter((at) => now - at < RECENT_MS);
   const current = before?.first === failover ? failover : primary;
   const primaryFailing = failing.includes(primary);
@@ -89,7 +109,7 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     input.distribution?.deployed === true && !primaryFailing && (input.primaryHealthyTargets ?? 0) > 0;
   const servingSince = before?.servingSince ?? (serving ? now : undefined);
 
-  let next: Omit<OriginOrder, 'deployedAt' | 'primary' | 'failover'>;
+  let next: Omit<OriginOrder, 'deployedAt' | 'primary' | 'failover' | 'movedFor'>;
   if (current === primary && servingSince === undefined) {
     next = { first: primary, reason: 'SpecOrder' };
   } else if (current === primary) {
@@ -106,9 +126,13 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     next = { first: primary, reason: 'FailoverFailing', changedAt: now };
   } else if (primaryFailing) {
     next = { first: failover, reason: failoverFailing ? 'BothFailing' : 'PrimaryFailing' };
+  } else if (before?.deployedAt === undefined) {
+    // The move has not deployed yet: the edges still ask the primary, so its health means nothing yet.
+    next = { first: failover, reason: 'PrimaryRecovering' };
   } else {
-    const healthySince = before?.primaryHealthySince ?? now;
-    if (now - healthySince >= restoreAfter(moves.length, input.periodMs))
+    const healthySince = before.primaryHealthySince ?? now;
+    const blind = before.movedFor === 'CdnFailingOver';
+    if (now - healthySince >= restoreAfter(moves.length, input.periodMs, blind))
       next = { first: primary, reason: 'SpecOrder', changedAt: now };
     else next = { first: failover, reason: 'PrimaryRecovering', primaryHealthySince: healthySince };
   }
@@ -120,6 +144,14 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     : (before?.deployedAt ??
       (input.distribution?.deployed === true && input.distribution.first === next.first ? now : undefined));
   const kept = next.moves ?? (moves.length > 0 ? moves : undefined);
+  // Why the failover region went first, kept while it stays first; once tandem itself sees the
+  // primary fail, its recovery will be seen too.
+  const movedFor =
+    next.first !== failover
+      ? undefined
+      : next.reason === 'PrimaryFailing' || next.reason === 'CdnFailingOver'
+        ? next.reason
+        : before?.movedFor;
   return {
     primary,
     failover,
@@ -130,12 +162,17 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
     ...(deployedAt === undefined || changedAt === undefined ? {} : { deployedAt }),
     ...(next.primaryHealthySince === undefined ? {} : { primaryHealthySince: next.primaryHealthySince }),
     ...(kept === undefined ? {} : { moves: kept }),
+    ...(movedFor === undefined ? {} : { movedFor }),
   };
 }
 
-/** How long (ms) the primary must stay healthy before it is first again, after `moves` recent moves away. */
-export function restoreAfter(moves: number, periodMs: number): number {
-  return periodMs * Math.min(MAX_RESTORE_PERIODS, RESTORE_PERIODS * 2 ** Math.max(0, moves - 1));
+/**
+ * How long (ms) the primary must stay healthy before it is first again, after `moves` recent moves
+ * away; `blind` when only the CDN saw it fail (BLIND_RESTORE_PERIODS).
+ */
+export function restoreAfter(moves: number, periodMs: number, blind = false): number {
+  const base = blind ? BLIND_RESTORE_PERIODS : RESTORE_PERIODS;
+  return periodMs * Math.min(MAX_RESTORE_PERIODS, base * 2 ** Math.max(0, moves - 1));
 }
 
 /**

@@ -102,6 +102,7 @@ const reportEntries = {
         primaryHealthySince: v.optional(time),
         servingSince: v.optional(time),
         moves: v.optional(v.array(time)),
+        movedFor: v.optional(v.picklist(['PrimaryFailing', 'CdnFailingOver'])),
       }),
     ),
     dnsFailover: v.optional(v.boolean()),
