@@ -53,6 +53,8 @@ describe('the demo site on the local cloud', () => {
     assert.equal(describe.stdout.split('\n')[0], `From the local cloud (${dir}):`);
     assert.match(describe.stdout, /us-east-1\s+primary/);
     assert.match(describe.stdout, /eu-west-1\s+failover/);
+    // The local cloud has a domain, so the CDN reaches each region through its DNS failover name.
+    assert.match(describe.stdout, /DNS failover: on/);
   });
 
   test('with the demo canary at 15 %, v2 serves 15 % ± 3 % of 2000 requests through the CDN', async () => {
@@ -195,6 +197,21 @@ describe('the demo site on the local cloud', () => {
     assert.match(bad.stderr, /Allowed choices are refuse, blackhole, hang, errors/);
     const heal = await tandem(dir, ['heal-region', 'eu-west-1', '--mode', 'hang']);
     assert.equal(heal.code, 1, 'heal-region takes no mode');
+  });
+
+  test("fail-cdn-api makes CloudFront's API unreachable until heal-cdn-api; the CDN keeps serving", async () => {
+    const down = await tandem(dir, ['fail-cdn-api']);
+    try {
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, /CloudFront's API is unreachable/);
+      assert.match(down.stdout, /only DNS failover moves traffic/);
+      await assert.rejects(cloud.sim.cdn.listDistributions(), { kind: 'Unavailable' });
+      assert.equal((await fetch(cloud.endpoints!.cdn)).status, 200);
+    } finally {
+      const up = await tandem(dir, ['heal-cdn-api']);
+      assert.equal(up.code, 0, up.stderr);
+    }
+    assert.ok((await cloud.sim.cdn.listDistributions()).items.length > 0);
   });
 
   test('in a real browser, the site shows its text and image, and the dashboard charts both regions', async () => {

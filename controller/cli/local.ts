@@ -264,6 +264,29 @@ const FAILOVER_WORDS: Record<RegionFault, (others: string) => string> = {
     `The CDN fails over to ${others} after each request's response timeout (the spec's cdn.responseTimeoutSeconds)`,
 };
 
+/**
+ * Makes CloudFront's API unreachable in the running local cloud, or reachable again
+ * (`tandem fail-cdn-api`, `heal-cdn-api`); returns the sentence to print.
+ */
+export async function setCdnApiState(dir: string, reachable: boolean): Promise<string> {
+  const local = await runningLocalCloud(dir);
+  if (local === undefined)
+    throw new LocalCloudError(
+      `no local cloud is running on ${dir} (no live ${ENDPOINTS_FILE}); start one with npm start`,
+    );
+  const response = await fetch(new URL(`api/cdn-api/${reachable ? 'heal' : 'fail'}`, local.dashboard), {
+    method: 'POST',
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await response.json()) as { error?: string };
+  if (!response.ok) throw new LocalCloudError(body.error ?? `the local cloud answered ${response.status}`);
+  return reachable
+    ? "CloudFront's API answers again: the reconcilers can change distributions."
+    : "CloudFront's API is unreachable (as when us-east-1, where its control plane is, is lost): the CDN keeps serving " +
+        'its configuration, the reconcilers cannot change it, and only DNS failover moves traffic off a failing region.\n' +
+        'Undo it with: tandem heal-cdn-api';
+}
+
 /** What `tandem fail-region`, `heal-region`, `lose-region` and `restore-region` do to a region of the local cloud. */
 export type RegionVerb = 'fail' | 'heal' | 'lose' | 'restore';
 

@@ -71,6 +71,7 @@ export function program(): Command {
   addUp(cli);
   addLoad(cli);
   addRegionCommands(cli);
+  addCdnApiCommands(cli);
   addDemo(cli);
   return cli;
 }
@@ -541,6 +542,27 @@ function addRegionCommands(cli: Command): void {
       const { setRegionState } = await import('./local.ts');
       console.log(await setRegionState(options.local, region, verb, options.mode));
     });
+  }
+}
+
+/** `tandem fail-cdn-api`, `heal-cdn-api`: CloudFront's API in a local cloud. */
+function addCdnApiCommands(cli: Command): void {
+  for (const [name, reachable, description] of [
+    ['fail-cdn-api', false, "make CloudFront's API unreachable in the local cloud (the CDN keeps serving)"],
+    ['heal-cdn-api', true, "make CloudFront's API reachable again in the local cloud"],
+  ] as const) {
+    cli
+      .command(name)
+      .description(description)
+      .addOption(
+        new Option('--local <dir>', 'the local cloud to act on')
+          .env('TANDEM_LOCAL_DIR')
+          .default(DEFAULT_LOCAL_DIR),
+      )
+      .action(async (options: { local: string }) => {
+        const { setCdnApiState } = await import('./local.ts');
+        console.log(await setCdnApiState(options.local, reachable));
+      });
   }
 }
 

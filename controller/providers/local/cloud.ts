@@ -466,7 +466,10 @@ export class LocalCloud {
     }
   }
 
-  /** The control API behind `tandem fail-region`, `heal-region`, `lose-region`, `restore-region` and the tests. */
+  /**
+   * The control API behind `tandem fail-region`, `heal-region`, `lose-region`, `restore-region`,
+   * `fail-cdn-api`, `heal-cdn-api` and the tests.
+   */
   private controlApi(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://local');
     const send = (status: number, body: unknown) => {
@@ -482,6 +485,16 @@ export class LocalCloud {
         lost: [...this.regions.values()].filter((r) => r.lost).map((r) => r.name),
         taskPids: this.taskPids(),
       });
+      return true;
+    }
+    const cdnApi = /^\/api\/cdn-api\/(fail|heal)$/.exec(url.pathname);
+    if (cdnApi !== null) {
+      if (req.method !== 'POST') send(405, { error: `use POST ${url.pathname}` });
+      else {
+        this.setCdnApi(cdnApi[1] === 'heal');
+        this.options.log.info({ reachable: cdnApi[1] === 'heal' }, "CloudFront's API");
+        send(200, { reachable: cdnApi[1] === 'heal' });
+      }
       return true;
     }
     const match = /^\/api\/regions\/([^/]+)\/(fail|heal|lose|restore)$/.exec(url.pathname);
