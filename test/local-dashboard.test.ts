@@ -101,8 +101,8 @@ const STATUS: SiteView = {
 };
 
 const REGIONS = [
-  { name: 'us-east-1', failed: false },
-  { name: 'eu-west-1', failed: true },
+  { name: 'us-east-1', failed: false, dns: { healthy: true, answers: 'us-east-1' } },
+  { name: 'eu-west-1', failed: true, dns: { healthy: false, answers: 'us-east-1' } },
 ];
 
 interface FakeSource extends DashboardSource {
@@ -397,6 +397,9 @@ describe('the page in a browser', () => {
         assert.match(where!, /eu-west-1 \(failover\)\s+FAILED/);
         assert.deepEqual(cells, ['2', '1', '1', '1', '0', '1', '10', '–', '–']);
         assert.match(await page.locator('#regions [data-region="eu-west-1"]').innerText(), /FAILED/);
+        // DNS failover: the failed region's name answers the other region.
+        assert.match(await page.locator('#regions [data-region="eu-west-1"]').innerText(), /DNS → us-east-1/);
+        assert.doesNotMatch(await page.locator('#regions [data-region="us-east-1"]').innerText(), /→/);
         assert.equal(await page.locator('canvas[data-widget-title]').count(), 8);
         assert.equal(await page.locator('h2', { hasText: /^demo$/ }).count(), 1, 'the text widget heading');
         await page.screenshot({ path: join(artifactsDir(), 'local-dashboard.png'), fullPage: true });

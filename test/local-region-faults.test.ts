@@ -205,6 +205,8 @@ for (const mode of ['blackhole', 'hang'] as const) {
         () => (cloud.dnsState()!.answers[primaryName] !== primaryBalancer ? Date.now() - t0 : undefined),
         20_000,
       );
+      // The dashboard page's view: us-east-1's check fails and its name answers eu-west-1.
+      assert.deepEqual(cloud.dnsAnswers()?.['us-east-1'], { healthy: false, answers: 'eu-west-1' });
       // Answers handed out before the move are kept for the TTL; after it every resolver has the new one.
       const acted = moved.value + LOCAL_DNS_FAILOVER.ttlSeconds * 1000;
       const summary = await load;

@@ -306,8 +306,15 @@ export class LocalCloud {
         metricData: (region, queries, start, end) =>
           Promise.resolve(this.metrics.read(region, queries, start, end)),
         sites: async () => [...(await this.views()).values()],
-        regions: () =>
-          [...this.regions.values()].map((r) => ({ name: r.name, failed: r.failed || r.lost, lost: r.lost })),
+        regions: () => {
+          const dns = this.dnsAnswers();
+          return [...this.regions.values()].map((r) => ({
+            name: r.name,
+            failed: r.failed || r.lost,
+            lost: r.lost,
+            ...(dns?.[r.name] === undefined ? {} : { dns: dns[r.name] }),
+          }));
+        },
         cdn: () => cdn.stats(),
       },
       extraRoutes: (req, res) => this.controlApi(req, res),
@@ -399,6 +406,24 @@ export class LocalCloud {
   /** The local DNS's view: each load balancer's health as its checks see it and each failover name's answer. */
   dnsState(): DnsState | undefined {
     return this.dns?.state();
+  }
+
+  /** For each region: whether its health check passes, and which region its failover name answers now. */
+  dnsAnswers(): Record<string, { healthy: boolean; answers: string }> | undefined {
+    const state = this.dns?.state();
+    if (state === undefined) return undefined;
+    const regionOf = (balancer: string) =>
+      Object.values(this.platform.regions).find((r) => r.loadBalancerDnsName === balancer)?.region ??
+      balancer;
+    return Object.fromEntries(
+      Object.values(this.platform.regions).map((r) => [
+        r.region,
+        {
+          healthy: state.endpoints[r.loadBalancerDnsName]?.healthy ?? false,
+          answers: regionOf(state.answers[r.failoverOriginName!] ?? r.loadBalancerDnsName),
+        },
+      ]),
+    );
   }
 
   /**

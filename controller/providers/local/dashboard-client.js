@@ -74,20 +74,28 @@ function clock(ms) {
 
 function renderRegions(regions) {
   state.failedRegions = new Set(regions.filter((r) => r.failed).map((r) => r.name));
-  document
-    .getElementById('regions')
-    .replaceChildren(
-      ...regions.map((r) =>
-        el(
-          'div',
-          { class: r.failed ? 'card region failed' : 'card region', 'data-region': r.name },
-          r.name,
-          r.failed
-            ? el('span', { class: 'badge failed' }, 'FAILED')
-            : el('span', { class: 'badge ok' }, 'UP'),
-        ),
+  document.getElementById('regions').replaceChildren(
+    ...regions.map((r) =>
+      el(
+        'div',
+        { class: r.failed ? 'card region failed' : 'card region', 'data-region': r.name },
+        r.name,
+        r.failed ? el('span', { class: 'badge failed' }, 'FAILED') : el('span', { class: 'badge ok' }, 'UP'),
+        ...(r.dns === undefined
+          ? []
+          : [
+              el(
+                'span',
+                {
+                  class: r.dns.answers === r.name ? 'badge ok' : 'badge failed',
+                  title: `DNS failover: its health check ${r.dns.healthy ? 'passes' : 'fails'}; its failover name answers ${r.dns.answers}`,
+                },
+                r.dns.answers === r.name ? 'DNS' : `DNS → ${r.dns.answers}`,
+              ),
+            ]),
       ),
-    );
+    ),
+  );
 }
 
 function renderSites(sites) {

@@ -96,8 +96,11 @@ export interface DashboardSource {
   ): Promise<MetricSeries[]>;
   /** Each site's status as the reconciler last wrote it (conditions, tasks per region, canary, last actions). */
   sites(): Promise<SiteView[]>;
-  /** Regions and whether each is failed. */
-  regions(): { name: string; failed: boolean }[];
+  /**
+   * Regions and whether each is failed; with DNS failover, whether its health check passes and
+   * which region its failover name answers now.
+   */
+  regions(): { name: string; failed: boolean; dns?: { healthy: boolean; answers: string } }[];
   /** The CDN proxy's counters since it started; the page turns them into rates. Absent: no CDN panel. */
   cdn?: () => CdnStats;
 }
