@@ -226,6 +226,7 @@ export class PlatformStack extends Stack {
     });
     let originName: string | undefined;
     let failoverName: string | undefined;
+    let healthCheckId: string | undefined;
     let httpsListener: elbv2.ApplicationListener | undefined;
     const originResources: Construct[] = [];
     if (origin !== undefined) {
@@ -260,19 +261,19 @@ export class PlatformStack extends Stack {
       });
       originResources.push(certificate, record, httpsListener, httpsIngress!);
       failoverName = failoverOriginName(region, origin.domain);
-      originResources.push(
-        ...this.addFailover({
-          region,
-          regions: props.regions,
-          domain: origin.domain,
-          hostedZoneId: origin.hostedZoneId,
-          loadBalancer,
-          listeners: [listener, httpsListener],
-          originName,
-          securityGroup: healthCheckSecurityGroup,
-          before: [record, httpsListener],
-        }),
-      );
+      const failover = this.addFailover({
+        region,
+        regions: props.regions,
+        domain: origin.domain,
+        hostedZoneId: origin.hostedZoneId,
+        loadBalancer,
+        listeners: [listener, httpsListener],
+        originName,
+        securityGroup: healthCheckSecurityGroup,
+        before: [record, httpsListener],
+      });
+      originResources.push(...failover.resources);
+      healthCheckId = failover.healthCheckId;
       // Turning the domain off deletes these only once no distribution reaches them any more.
       new HttpsDrain(this, 'HttpsDrain', {
         originName,
@@ -367,7 +368,9 @@ export class PlatformStack extends Stack {
         : { httpsListenerArn: httpsListener.listenerArn, httpsOriginName: originName }),
       // Written only with the failover records, their health check, the health rules, the health
       // checkers' 443 rule and the certificate covering the name in place (the item depends on them).
-      ...(failoverName === undefined ? {} : { failoverOriginName: failoverName }),
+      ...(failoverName === undefined || healthCheckId === undefined
+        ? {}
+        : { failoverOriginName: failoverName, healthCheckId }),
       vpcId: vpc.vpcId,
       subnets: taskSubnets.map((s) => s.subnetId),
       securityGroups: [taskSecurityGroup.securityGroupId],
@@ -444,7 +447,7 @@ export class PlatformStack extends Stack {
    * that point at this ALB: this region's name as PRIMARY, and as SECONDARY the name of every
    * region this one backs up (`failoverBackupRegion`). Each stack writes only records that point
    * at its own ALB, so none needs another region to deploy. Returns every resource created, for
-   * the platform item to wait for and the HTTPS drain to guard.
+   * the platform item to wait for and the HTTPS drain to guard, and the health check's id.
    */
   private addFailover(options: {
     region: string;
@@ -457,7 +460,7 @@ export class PlatformStack extends Stack {
     securityGroup: ec2.SecurityGroup;
     /** What the health check waits for, beside the rules and the 443 rule: the name and the listener. */
     before: Construct[];
-  }): Construct[] {
+  }): { resources: Construct[]; healthCheckId: string } {
     const { region, domain, loadBalancer } = options;
     const rules = options.listeners.map(
       (listener) =>
@@ -537,7 +540,10 @@ export class PlatformStack extends Stack {
           setIdentifier: region,
         }),
     );
-    return [...rules, lookup, ingress, healthCheck, ...records];
+    return {
+      resources: [...rules, lookup, ingress, healthCheck, ...records],
+      healthCheckId: healthCheck.healthCheckId,
+    };
   }
 
   /**

@@ -396,6 +396,7 @@ test("a region item whose origin is not that region's ALB, or whose load balance
       { httpsListenerArn: `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/site/0123` },
       /field httpsListenerArn is not an application load balancer's \(listener\/app\/…\)/,
     ],
+    [{ healthCheckId: 'hc-1; drop' }, /healthCheckId.*must be a Route 53 health check id \(a UUID\)/],
   ];
   for (const [change, message] of bad) {
     const stored = complete();
@@ -444,11 +445,13 @@ test("a region item with a failover name reads with it; the name is the item's o
     httpsListenerArn,
     httpsOriginName: 'origin-eu-west-1.example.com',
     failoverOriginName: 'eu-west-1.failover.example.com',
+    healthCheckId: 'abcdef01-2345-6789-abcd-ef0123456789',
   };
   stored.set('eu-west-1', item('eu-west-1', region));
   const { platform, problems } = await load(tableWith(stored));
   assert.deepEqual(problems, []);
   assert.equal(platform.regions['eu-west-1']!.failoverOriginName, 'eu-west-1.failover.example.com');
+  assert.equal(platform.regions['eu-west-1']!.healthCheckId, 'abcdef01-2345-6789-abcd-ef0123456789');
   assert.equal(platform.regions['us-east-1']!.failoverOriginName, undefined);
 });
 

@@ -658,6 +658,14 @@ test("with a domain, the platform item names the region's failover name only onc
     const { Item } = put['parameters'] as { Item: Record<string, Json> };
     const document = JSON.parse(String(Item['document']!['S'])) as Json;
     assert.equal(document['failoverOriginName'], `${region}.failover.example.com`);
+    // The health check's id (a reference to it), for the dashboard's graph of it.
+    assert.equal(document['healthCheckId'], '<ref>');
+    const [healthCheck] = idsOf(template, 'AWS::Route53::HealthCheck');
+    const creates = resourcesOf(template, 'Custom::AWS').map((r) => JSON.stringify(props(r)['Create']));
+    assert.ok(
+      creates.some((c) => c.includes('putItem') && c.includes(`{"Ref":"${healthCheck}"}`)),
+      `${region}: the item refers to ${healthCheck}`,
+    );
     const dependsOn = dependsOnOf(template, platformItemId(template));
     for (const id of [
       ...idsOf(template, 'AWS::CertificateManager::Certificate'),

@@ -248,6 +248,28 @@ test('the body uses CloudWatch’s documented structure: metric arrays, grid pos
   assert.deepEqual(rows, [0, 3, 9]);
 });
 
+test("with DNS failover, a first row graphs each region's Route 53 health check, read in us-east-1, above the sites", () => {
+  const checks = [
+    { region: 'us-east-1', healthCheckId: 'abcdef01-2345-6789-abcd-ef0123456789' },
+    { region: 'eu-west-1', healthCheckId: '01234567-89ab-cdef-0123-456789abcdef' },
+  ];
+  const body = JSON.parse(dashboardBody([demo()], checks)) as {
+    widgets: { type: string; y: number; width: number; properties: Record<string, unknown> }[];
+  };
+  const first = body.widgets[0]!;
+  assert.equal(first.type, 'metric');
+  assert.deepEqual([first.y, first.width], [0, 24]);
+  assert.equal(first.properties['region'], 'us-east-1');
+  assert.equal(first.properties['stat'], 'Minimum');
+  assert.deepEqual(first.properties['metrics'], [
+    ['AWS/Route53', 'HealthCheckStatus', 'HealthCheckId', checks[1]!.healthCheckId, { label: 'eu-west-1' }],
+    ['AWS/Route53', 'HealthCheckStatus', 'HealthCheckId', checks[0]!.healthCheckId, { label: 'us-east-1' }],
+  ]);
+  // The sites' rows start below it; without health checks the body is as before.
+  assert.equal(body.widgets[1]!.y, 6);
+  assert.equal(dashboardBody([demo()], []), dashboardBody([demo()]));
+});
+
 test('as many sites as 500 widgets hold fit; one more is refused with the limit named', () => {
   // A two-region site takes 9 widgets: 55 sites take 495.
   const sites = (n: number) =>

@@ -18,6 +18,7 @@ import {
 } from '../controller/lambda/metrics.ts';
 import { readTrigger, WakeUpNotServed } from '../controller/lambda/trigger.ts';
 import { SimulatedCloud } from '../controller/providers/sim/cloud.ts';
+import { simPlatform } from '../controller/providers/sim/world.ts';
 import { demoDocument, leaseOf, siteView } from './support/world.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
@@ -170,6 +171,22 @@ test('a completed invocation keeps the sites’ dashboard; a partial one leaves 
   const result = await runInvocation(invocation(partial, new MemoryCarryOver(), 2_000), SLOW);
   assert.equal(result.outcome, 'partial');
   assert.equal(partial.world.dashboards?.['tandem-sites'], undefined);
+});
+
+test("with DNS failover, the sites' dashboard graphs each region's Route 53 health check from the platform items", async () => {
+  const base = simPlatform(REGIONS);
+  const ids = ['abcdef01-2345-6789-abcd-ef0123456789', '01234567-89ab-cdef-0123-456789abcdef'];
+  const platform = {
+    ...base,
+    regions: Object.fromEntries(
+      REGIONS.map((region, i) => [region, { ...base.regions[region]!, healthCheckId: ids[i]! }]),
+    ),
+  };
+  const sim = new SimulatedCloud({ regions: REGIONS, platform });
+  await seed(sim, 1);
+  await runInvocation(invocation(sim, new MemoryCarryOver(), 60_000), SLOW);
+  const body = sim.world.dashboards?.['tandem-sites'] ?? '';
+  for (const id of ids) assert.ok(body.includes(`"HealthCheckStatus","HealthCheckId","${id}"`), id);
 });
 
 test('a carried-over site that was deleted meanwhile is simply dropped', async () => {

@@ -37,7 +37,7 @@ export interface DashboardSite {
 
 /** One line on a graph, in a structured form; `dashboardBody` writes CloudWatch's array form. */
 export interface DashboardMetric {
-  namespace: 'AWS/ApplicationELB' | 'ECS/ContainerInsights';
+  namespace: 'AWS/ApplicationELB' | 'ECS/ContainerInsights' | 'AWS/Route53';
   metric: string;
   dimensions: Readonly<Record<string, string>>;
   label: string;
@@ -54,7 +54,7 @@ export interface MetricWidget {
     view: 'timeSeries';
     stacked: boolean;
     region: string;
-    stat: 'Sum' | 'Average' | 'p95';
+    stat: 'Sum' | 'Average' | 'p95' | 'Minimum';
     period: number;
     metrics: DashboardMetric[];
     /** The y axis label, in the unit the metric is reported in. */
@@ -80,7 +80,19 @@ export type DashboardWidget = MetricWidget | TextWidget;
  * Pure; the same input always gives the same widgets. Throws a CloudError
  * of kind Invalid beyond CloudWatch's widget limit.
  */
-export function dashboardWidgets(sites: readonly DashboardSite[]): DashboardWidget[] {
+/** A region's Route 53 health check behind its DNS failover name (the platform item's `healthCheckId`). */
+export interface DashboardHealthCheck {
+  region: string;
+  healthCheckId: string;
+}
+
+/** Route 53 publishes its health checks' metrics in us-east-1 only. */
+const ROUTE53_METRICS_REGION = 'us-east-1';
+
+export function dashboardWidgets(
+  sites: readonly DashboardSite[],
+  healthChecks: readonly DashboardHealthCheck[] = [],
+): DashboardWidget[] {
   const sorted = [...sites].sort((a, b) => compare(a.site, b.site));
   for (let i = 1; i < sorted.length; i += 1) {
     if (sorted[i]!.site === sorted[i - 1]!.site)
@@ -88,6 +100,10 @@ export function dashboardWidgets(sites: readonly DashboardSite[]): DashboardWidg
   }
   const widgets: DashboardWidget[] = [];
   let y = 0;
+  if (healthChecks.length > 0) {
+    widgets.push(dnsFailoverRow(healthChecks));
+    y += GRAPH_HEIGHT;
+  }
   for (const site of sorted) {
     const regions = sortRegions(site);
     widgets.push({
@@ -115,11 +131,14 @@ export function dashboardWidgets(sites: readonly DashboardSite[]): DashboardWidg
 }
 
 /** The CloudWatch DashboardBody for `sites`: byte-identical for the same sites in any order. */
-export function dashboardBody(sites: readonly DashboardSite[]): string {
+export function dashboardBody(
+  sites: readonly DashboardSite[],
+  healthChecks: readonly DashboardHealthCheck[] = [],
+): string {
   const body = JSON.stringify({
     start: '-PT3H',
     periodOverride: 'inherit',
-    widgets: dashboardWidgets(sites).map(toCloudWatch),
+    widgets: dashboardWidgets(sites, healthChecks).map(toCloudWatch),
   });
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > DASHBOARD_MAX_BODY_BYTES) {
@@ -130,6 +149,39 @@ export function dashboardBody(sites: readonly DashboardSite[]): string {
     );
   }
   return body;
+}
+
+/**
+ * Each region's Route 53 health check, the one its DNS failover name answers by: 1 while it passes,
+ * 0 while it fails (the name then answers another region). The lowest in a minute, so a failure
+ * shows even when it lasted part of one. Shared by every site on the platform.
+ */
+function dnsFailoverRow(checks: readonly DashboardHealthCheck[]): MetricWidget {
+  return {
+    type: 'metric',
+    x: 0,
+    y: 0,
+    width: GRID_WIDTH,
+    height: GRAPH_HEIGHT,
+    properties: {
+      title:
+        "DNS failover · each region's load balancer as Route 53's health checks see it (1 healthy, 0 failing)",
+      view: 'timeSeries',
+      stacked: false,
+      region: ROUTE53_METRICS_REGION,
+      stat: 'Minimum',
+      period: PERIOD_SECONDS,
+      metrics: [...checks]
+        .sort((a, b) => compare(a.region, b.region))
+        .map((check) => ({
+          namespace: 'AWS/Route53' as const,
+          metric: 'HealthCheckStatus',
+          dimensions: { HealthCheckId: check.healthCheckId },
+          label: check.region,
+        })),
+      yLabel: 'healthy',
+    },
+  };
 }
 
 function regionRow(site: string, r: DashboardRegion, y: number): DashboardWidget[] {

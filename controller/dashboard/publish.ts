@@ -6,7 +6,7 @@ import { dutyHolder, type Liveness } from '../decide/ownership.ts';
 import type { Platform } from '../model/platform.ts';
 import type { StoredStatus } from '../ports/store.ts';
 import { siteViews } from '../reconcile/view.ts';
-import { dashboardBody, type DashboardSite } from './body.ts';
+import { dashboardBody, type DashboardHealthCheck, type DashboardSite } from './body.ts';
 import { dashboardSites, SITES_DASHBOARD } from './sites.ts';
 
 /**
@@ -28,10 +28,11 @@ export async function keepSitesDashboard(
   ports: Ports,
   sites: DashboardSite[],
   log: Logger | undefined,
+  healthChecks: readonly DashboardHealthCheck[] = [],
 ): Promise<void> {
   if (ports.dashboard === undefined) return;
   try {
-    if (await putDashboardIfChanged(ports.dashboard, SITES_DASHBOARD, dashboardBody(sites))) {
+    if (await putDashboardIfChanged(ports.dashboard, SITES_DASHBOARD, dashboardBody(sites, healthChecks))) {
       log?.info({ dashboard: SITES_DASHBOARD, sites: sites.length }, 'dashboard updated');
     }
   } catch (error) {
@@ -63,6 +64,9 @@ export interface SitesDashboardDuty {
 export async function keepSitesDashboardAsHolder(duty: SitesDashboardDuty): Promise<boolean> {
   if (dutyHolder(duty.regionOrder, duty.region, duty.liveness) !== duty.region) return false;
   const views = siteViews(duty.statuses, duty.liveness);
-  await keepSitesDashboard(duty.ports, dashboardSites(views.values(), duty.platform), duty.log);
+  const healthChecks = Object.values(duty.platform.regions).flatMap((r) =>
+    r.healthCheckId === undefined ? [] : [{ region: r.region, healthCheckId: r.healthCheckId }],
+  );
+  await keepSitesDashboard(duty.ports, dashboardSites(views.values(), duty.platform), duty.log, healthChecks);
   return true;
 }

@@ -36,6 +36,11 @@ export interface RegionPlatform {
    * exist. A site's origins connect to these names when every one of its regions has one.
    */
   failoverOriginName?: string;
+  /**
+   * The Route 53 health check behind this region's failover name, written with it; the sites'
+   * dashboard graphs its status (AWS/Route53 HealthCheckStatus, in us-east-1).
+   */
+  healthCheckId?: string;
   vpcId: string;
   subnets: readonly string[];
   securityGroups: readonly string[];

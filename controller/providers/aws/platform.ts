@@ -59,6 +59,13 @@ const RegionPlatformSchema = v.object({
   httpsOriginName: v.optional(text),
   // Present once the region's failover records, health check and certificate exist (platform-stack.ts).
   failoverOriginName: v.optional(text),
+  // The Route 53 health check behind that name: only the dashboard reads it.
+  healthCheckId: v.optional(
+    matching(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'must be a Route 53 health check id (a UUID)',
+    ),
+  ),
   vpcId: matching(/^vpc-/, 'must be a VPC id (vpc-…)'),
   subnets: ids('subnet'),
   securityGroups: ids('sg'),
