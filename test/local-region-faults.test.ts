@@ -177,7 +177,11 @@ test('a hanging primary without DNS failover: once the holder asks the failover 
 
 for (const mode of ['blackhole', 'hang'] as const) {
   test(`a primary that fails as ${mode} while CloudFront's API is unreachable: DNS failover alone brings latency back`, async () => {
-    const { cloud, stop } = await startDemoCloud({ intervalSeconds: 5, periodSeconds: 5 });
+    // The failover region keeps the primary's demand ready (scaling.standbyPercent), so what is
+    // measured after the move is the path, not tasks starting on this 2-core machine.
+    const { cloud, stop } = await startDemoCloud({ intervalSeconds: 5, periodSeconds: 5 }, (spec) => {
+      spec.spec.scaling['standbyPercent'] = 100;
+    });
     try {
       const distribution = () => Object.values(cloud.sim.world.distributions)[0];
       const primaryName = failoverOriginName('us-east-1', LOCAL_DOMAIN);
@@ -230,6 +234,7 @@ for (const mode of ['blackhole', 'hang'] as const) {
       // Nothing reached CloudFront's API: the distribution is as it was, so DNS did it alone.
       assert.deepEqual(distribution()!.config, before);
       assert.ok(after.length >= 400, `${after.length} requests after DNS failover acted`);
+      // Within 2× the healthy p95; a floor of 100 ms for a few ms of scheduling jitter on a shared machine.
       assert.ok(
         p95(after) <= Math.max(2 * healthy, 100),
         `p95 ${p95(after)} ms after DNS failover, ${healthy} ms before`,

@@ -201,7 +201,10 @@ test('the healthy window starts only once the move has deployed; after a move on
           before,
           requests: { [P]: 0, [F]: 3000 },
           now: T0 + minute * MINUTE,
-          distribution: { first: minute < deployMinutes ? P : before.first, deployed: minute >= deployMinutes },
+          distribution: {
+            first: minute < deployMinutes ? P : before.first,
+            deployed: minute >= deployMinutes,
+          },
         }),
       );
       if (before.first === P) return { back: minute, before };

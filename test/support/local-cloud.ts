@@ -127,14 +127,19 @@ export interface DemoSpec {
   };
 }
 
-/** A local cloud of its own running specs/demo.json, once the site is Ready; stopped again if it never is. */
+/**
+ * A local cloud of its own running specs/demo.json (changed by `edit`, if given), once the site is
+ * Ready; stopped again if it never is.
+ */
 export async function startDemoCloud(
   options: Partial<LocalCloudOptions> = {},
+  edit: (spec: DemoSpec) => void = () => {},
 ): Promise<Awaited<ReturnType<typeof startTestCloud>> & { spec: DemoSpec }> {
   const started = await startTestCloud(options);
   const spec = JSON.parse(
     readFileSync(new URL('../../specs/demo.json', import.meta.url), 'utf8'),
   ) as DemoSpec;
+  edit(spec);
   try {
     await started.cloud.applyIfAbsent('demo', spec);
     await waitFor(
