@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   decideOriginOrder,
+  newerOrder,
   restoreAfter,
   type OriginOrder,
   type OriginOrderInput,
@@ -240,6 +241,30 @@ test("CloudFront's API unreadable: the record stands, so no move decided on an o
   assert.deepEqual(decideOriginOrder(input({ ...blind, failing: [], before: recovering })), recovering);
   // Readable again: decided on what it sees now.
   assert.equal(decideOriginOrder(input({ failing: [], before: recovering, requests: {} })).first, P);
+});
+
+test("a region back from being lost goes on its stand-in's record of the same change, not its own older view", () => {
+  const moved: OriginOrder = {
+    ...SERVING,
+    first: F,
+    reason: 'PrimaryRecovering',
+    changedAt: T0,
+    deployedAt: T0 + MINUTE,
+    movedFor: 'PrimaryFailing',
+    moves: [T0],
+  };
+  // Its own record from before it was lost: healthy since minute 2. The stand-in saw it fail since.
+  const own = { ...moved, primaryHealthySince: T0 + 2 * MINUTE };
+  const standIn = { ...moved, reason: 'PrimaryFailing' as const };
+  assert.equal(newerOrder(standIn, own), true);
+  assert.equal(newerOrder(own, standIn), false);
+  // Both healthy since: the later start of the window.
+  assert.equal(newerOrder({ ...moved, primaryHealthySince: T0 + 5 * MINUTE }, own), true);
+  // A later change wins whatever it says.
+  assert.equal(newerOrder({ ...own, changedAt: T0 + MINUTE }, standIn), true);
+  // Going on the stand-in's, the window starts now rather than being over already.
+  const decided = decideOriginOrder(input({ before: standIn, now: T0 + 20 * MINUTE }));
+  assert.deepEqual([decided.first, decided.primaryHealthySince], [F, T0 + 20 * MINUTE]);
 });
 
 test('each move back soon after the last doubles the wait, up to four hours', () => {

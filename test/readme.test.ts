@@ -308,6 +308,10 @@ const STEPS: Record<string, Step> = {
             : undefined;
         },
         180_000,
+        async () => ({
+          served: await served(),
+          describe: (await sh('npx tandem describe demo', scratch)).stdout,
+        }),
       );
     },
   },

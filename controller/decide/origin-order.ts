@@ -167,6 +167,19 @@ export function decideOriginOrder(input: OriginOrderInput): OriginOrder {
 }
 
 /**
+ * True when `a` is a later record of the order than `b`, or a record of the same change that has
+ * seen the primary healthy for less time. A region coming back after it was lost still has its own
+ * record from before, which may say the primary has been healthy since long ago; its stand-in's
+ * record of the same change saw it fail since, and is the one to go on.
+ */
+export function newerOrder(a: OriginOrder, b: OriginOrder): boolean {
+  const changed = (a.changedAt ?? -1) - (b.changedAt ?? -1);
+  if (changed !== 0) return changed > 0;
+  const healthy = (o: OriginOrder) => o.primaryHealthySince ?? Number.POSITIVE_INFINITY;
+  return healthy(a) > healthy(b);
+}
+
+/**
  * How long (ms) the primary must stay healthy before it is first again, after `moves` recent moves
  * away; `blind` when only the CDN saw it fail (BLIND_RESTORE_PERIODS).
  */

@@ -13,7 +13,7 @@ import {
 } from './autoscaler.ts';
 import { analyzeCanary, type CanarySample, type CanaryState } from './canary.ts';
 import { handOver, type Handover, type PeerRegion } from './handover.ts';
-import { decideOriginOrder, type OriginOrder } from './origin-order.ts';
+import { decideOriginOrder, newerOrder, type OriginOrder } from './origin-order.ts';
 import { decideOriginSecret, type OriginSecretDecision, type SecretFingerprints } from './origin-secret.ts';
 import { failedRollouts } from './rollout.ts';
 
@@ -145,13 +145,14 @@ function decideOrder(
     if (peer.region !== context.self)
       requests[peer.region] = peer.status?.regions[peer.region]?.requestsPerMinute;
   // The newest record of a holder: after a region comes back and takes its duties back, the order
-  // its stand-in changed meanwhile, not its own from before it was lost.
+  // its stand-in changed meanwhile, not its own from before it was lost. Between records of the same
+  // change, the more cautious: the one that has seen the primary healthy for less time (its own
+  // record from before it was lost may say healthy since long ago; its stand-in saw it fail since).
   const holderReport = [context.previous, ...context.peers.map((p) => p.status)]
     .filter((report) => report?.global === true && report.cdn.originOrder !== undefined)
     .reduce<SiteStatus | undefined>(
       (newest, report) =>
-        newest === undefined ||
-        (report!.cdn.originOrder!.changedAt ?? -1) > (newest.cdn.originOrder!.changedAt ?? -1)
+        newest === undefined || newerOrder(report!.cdn.originOrder!, newest.cdn.originOrder!)
           ? report
           : newest,
       undefined,
