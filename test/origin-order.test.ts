@@ -68,6 +68,16 @@ test('how the order is decided, case by case', () => {
       { first: F, reason: 'CdnFailingOver', changedAt: T0 },
     ],
     ['a few requests say nothing', { requests: { [P]: 1, [F]: 5 } }, { first: P, reason: 'SpecOrder' }],
+    [
+      'the counts just after the primary failed as tandem saw it (a region back from being lost) are not the CDN failing over',
+      { requests: { [P]: 0, [F]: 3000 }, primaryFailedAt: T0 - 5 * MINUTE },
+      { first: P, reason: 'SpecOrder' },
+    ],
+    [
+      'six periods after, they are again',
+      { requests: { [P]: 0, [F]: 3000 }, primaryFailedAt: T0 - 6 * MINUTE },
+      { first: F, reason: 'CdnFailingOver' },
+    ],
     ['both failing: nothing changes', { failing: [P, F] }, { first: P, reason: 'BothFailing' }],
     [
       'the primary healthy again: it waits out the window before it is first',

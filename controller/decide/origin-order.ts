@@ -80,6 +80,12 @@ export interface OriginOrderInput {
   requests: Readonly<Record<string, number | undefined>>;
   /** The order the last report gave, if any. */
   before: OriginOrder | undefined;
+  /**
+   * When a region last reported the primary failing (FailoverActive), if ever: for a while after,
+   * the counts still cover the failure (and, with DNS failover, the minutes its name takes to come
+   * back), so they are not read as the CDN failing over.
+   */
+  primaryFailedAt?: number;
   /** Healthy targets behind the primary's load balancer, where known: a primary with none has not served yet. */
   primaryHealthyTargets?: number;
   /**
@@ -200,6 +206,9 @@ function cdnFailsOver(input: OriginOrderInput, before: OriginOrder | undefined):
   // Serving only lately: the counts may still cover the start, when the CDN failed over because
   // the primary's tasks were not healthy yet.
   if (before?.servingSince === undefined || now - before.servingSince < settle) return false;
+  // Just after the primary failed as tandem saw it: the counts lag, and a DNS failover name takes
+  // up to its health checks and TTL to answer the primary again (96 s on AWS).
+  if (input.primaryFailedAt !== undefined && now - input.primaryFailedAt < 2 * settle) return false;
   if (before.changedAt !== undefined) {
     // Back in the spec's order: the counts say nothing until they cover a time after it deployed.
     if (before.deployedAt === undefined || now - before.deployedAt < settle) return false;

@@ -163,11 +163,24 @@ function decideOrder(
     primary === context.self
       ? sum(seen?.traffic.stable.healthyTargets, seen?.traffic.canary.healthyTargets)
       : context.peers.find((p) => p.region === primary)?.status?.regions[primary]?.healthyTargets;
+  // When any region last saw the primary failing (its FailoverActive condition): the counts of the
+  // minutes after still show the failover region carrying what the primary could not.
+  const failedAt = [context.previous, ...context.peers.map((p) => p.status)]
+    .map((report) => report?.conditions.FailoverActive)
+    .map((c) =>
+      c === undefined ? undefined : c.status === 'True' ? context.now : Date.parse(c.lastTransitionTime),
+    )
+    .filter((at): at is number => at !== undefined && Number.isFinite(at))
+    .reduce<number | undefined>(
+      (latest, at) => (latest === undefined || at > latest ? at : latest),
+      undefined,
+    );
   return decideOriginOrder({
     primary,
     failover,
     failing,
     requests,
+    ...(failedAt === undefined ? {} : { primaryFailedAt: failedAt }),
     before: holderReport?.cdn.originOrder,
     ...(primaryHealthyTargets === undefined ? {} : { primaryHealthyTargets }),
     ...(owned === undefined || group === undefined
