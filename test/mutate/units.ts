@@ -19,3 +19,4 @@ import '../observe-metrics.test.ts';
 import '../origin-secret.test.ts';
 import '../origin-order.test.ts';
 import '../apply.test.ts';
+import '../limiter.test.ts';
