@@ -9,3 +9,4 @@ import '../scaling-loop.test.ts';
 import '../reconcile.test.ts';
 import '../region-loss.test.ts';
 import '../round.test.ts';
+import '../pass.test.ts';

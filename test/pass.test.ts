@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { converge, demoDocument, newSim, pass, simNow, statusItem, storeSpec } from './support/world.ts';
+
+/*
+ * What one pass (reconcile/pass.ts) reads, touches and writes: a dry run writes nothing, a pass
+ * over some sites leaves the others alone, an invalid spec changes nothing, and sites are taken in
+ * the order of their names whatever order the store lists them in.
+ */
+
+const TWO_REGIONS = ['us-east-1', 'eu-west-1'];
+
+function named(name: string) {
+  const document = demoDocument();
+  document.metadata.name = name;
+  return document;
+}
+
+test('a dry run plans and reports, and writes nothing: no cloud call that changes anything, no status', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  sim.resetCalls();
+  const report = await reconcilePass({
+    ports: sim.ports('us-east-1'),
+    platform: sim.platform,
+    region: 'us-east-1',
+    dryRun: true,
+    now: simNow(sim),
+  });
+  assert.ok((report.sites[0]?.plan?.actions.length ?? 0) > 0, 'a new site has a plan');
+  assert.equal(report.sites[0]?.applied, undefined);
+  assert.deepEqual(sim.cloudWrites(), []);
+  assert.equal(report.statusWrites, 0);
+  assert.equal(statusItem(sim, 'demo'), undefined);
+  assert.equal(report.statuses.get('demo')?.site, 'demo', 'the status it would write is reported');
+});
+
+test('a pass over some sites leaves the others alone, though their status items are read with the rest', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, named('alpha'));
+  await storeSpec(sim, named('beta'));
+  await converge(sim);
+  sim.tick();
+  sim.resetCalls();
+  const round = await pass(sim, { sites: ['beta'] });
+  assert.deepEqual(
+    round.sites.map((s) => s.name),
+    ['beta', 'beta'],
+  );
+  assert.deepEqual(sim.cloudWrites(), [], 'alpha is not taken for a deleted site');
+});
+
+test('an invalid edit of a running site plans nothing for it, in its regions or its CDN', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  sim.tick();
+  const broken = demoDocument();
+  broken.spec.regions[0]!.maxTasks = 1; // below minTasks
+  await storeSpec(sim, broken);
+  sim.resetCalls();
+  const round = await pass(sim);
+  assert.deepEqual(
+    round.sites.map((s) => [s.region, s.global]),
+    [
+      ['us-east-1', true],
+      ['eu-west-1', false],
+    ],
+    'each region still reports the duties it held',
+  );
+  for (const site of round.sites) {
+    assert.ok(site.problems !== undefined);
+    assert.equal(site.observed, undefined, `${site.region}: not even observed`);
+    assert.equal(site.plan, undefined);
+  }
+  assert.deepEqual(sim.cloudWrites(), []);
+});
+
+test('sites are taken in the order of their names, whatever order the store lists them in', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const spec = (name: string) => ({ name, generation: 1, hash: name, document: named(name) });
+  const report = await reconcilePass({
+    ports: sim.ports('us-east-1'),
+    platform: sim.platform,
+    region: 'us-east-1',
+    specs: [spec('zeta'), spec('alpha'), spec('mu')],
+    statuses: [],
+    dryRun: true,
+    now: simNow(sim),
+  });
+  assert.deepEqual(
+    report.sites.map((s) => s.name),
+    ['alpha', 'mu', 'zeta'],
+  );
+});
+
+test('the request history behind the forecast is read on a site’s first pass, then once an hour', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const T = sim.now();
+  const readAt = async (at: number) => {
+    await pass(sim, { now: () => new Date(at) });
+    return statusItem(sim, 'demo')?.status.regions['us-east-1']?.scaling?.forecast?.readAt;
+  };
+  assert.equal(await readAt(T), T, 'read on the first pass');
+  assert.equal(await readAt(T + 10 * 60_000), T, 'not again within the hour');
+  assert.equal(await readAt(T + 61 * 60_000), T + 61 * 60_000, 'read again after an hour');
+});
+
+test('a deleted site’s CDN is removed by the region holding its duties only, in the order its reports give', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  sim.tick();
+  await sim.ports('us-east-1').store.deleteSpec('demo', 1);
+  sim.replicate();
+  const [eu] = (await pass(sim, { regions: ['eu-west-1'] })).sites;
+  assert.equal(eu?.global, false, 'us-east-1, the primary, is alive');
+  assert.deepEqual(
+    (eu?.plan?.actions ?? []).filter((a) => !('region' in a)),
+    [],
+    'eu-west-1 plans nothing for the CDN',
+  );
+  const [us] = (await pass(sim, { regions: ['us-east-1'] })).sites;
+  assert.equal(us?.global, true);
+});
+
+test('an edit the stored spec lost is reported as a conflict; with none lost there is no conflict', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const spec = {
+    name: 'demo',
+    generation: 3,
+    hash: 'h3',
+    document: demoDocument(),
+    lineage: { region: 'eu-west-1', seen: { 'us-east-1': 1 } },
+  };
+  const edit = (seq: number) => ({
+    site: 'demo',
+    region: 'us-east-1',
+    seq,
+    generation: 2,
+    hash: 'h2',
+    at: '2026-12-07T00:00:00Z',
+  });
+  const run = async (seq: number) =>
+    (
+      await reconcilePass({
+        ports: sim.ports('us-east-1'),
+        platform: sim.platform,
+        region: 'us-east-1',
+        specs: [spec],
+        statuses: [],
+        edits: [edit(seq)],
+        dryRun: true,
+        now: simNow(sim),
+      })
+    ).sites[0]!;
+  const lost = await run(2);
+  assert.deepEqual(lost.lostEdits, [{ lost: edit(2), winner: { region: 'eu-west-1', generation: 3 } }]);
+  const seen = await run(1);
+  assert.equal(seen.lostEdits, undefined);
+});
+
+test('an unreadable status of a region that holds no CDN still gives back what could be read: its regions', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const ports = sim.ports('eu-west-1');
+  const stored = await ports.store.listStatuses();
+  const own = stored.find((s) => s.region === 'eu-west-1')!;
+  assert.equal(own.status.cdn.distributionId, undefined, 'the failover region reports no distribution');
+  const report = await reconcilePass({
+    ports,
+    platform: sim.platform,
+    region: 'eu-west-1',
+    statuses: [...stored.filter((s) => s !== own), { ...own, unreadable: true }],
+    dryRun: true,
+    now: simNow(sim),
+  });
+  assert.deepEqual([report.sites[0]!.statusUnreadable, report.sites[0]!.previous], ['salvaged', own.status]);
+});
+
+test('an invalid spec costs no reads for the CDN nor for the request history', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const T = sim.now();
+  await converge(sim);
+  const broken = demoDocument();
+  broken.spec.regions[0]!.maxTasks = 1;
+  await storeSpec(sim, broken);
+  const cloudwatchCalls = async (at: number) => {
+    sim.resetCalls();
+    await pass(sim, { now: () => new Date(at) });
+    assert.deepEqual(
+      sim.calls.filter((c) => c.service === 'cloudfront'),
+      [],
+    );
+    return sim.calls.filter((c) => c.service === 'cloudwatch').length;
+  };
+  const withinTheHour = await cloudwatchCalls(T + 10 * 60_000);
+  assert.equal(await cloudwatchCalls(T + 2 * 60 * 60_000), withinTheHour, 'an hour later: no history read');
+});
+
+test('a site invalid from its first spec: no region claims its duties', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const broken = demoDocument();
+  broken.spec.regions[0]!.maxTasks = 1;
+  await storeSpec(sim, broken);
+  const round = await pass(sim);
+  assert.deepEqual(
+    round.sites.map((s) => [s.region, s.global]),
+    [
+      ['us-east-1', false],
+      ['eu-west-1', false],
+    ],
+  );
+});
