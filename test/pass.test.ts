@@ -216,3 +216,18 @@ test('a site invalid from its first spec: no region claims its duties', async ()
     ],
   );
 });
+
+test('a spec item the store could not read whole is invalid with the store’s problems, though what was read validates', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const problems = [{ field: 'spec.image.tag', message: 'is a set of numbers, which JSON has no value for' }];
+  const report = await reconcilePass({
+    ports: sim.ports('us-east-1'),
+    platform: sim.platform,
+    region: 'us-east-1',
+    specs: [{ name: 'demo', generation: 1, hash: 'h', document: demoDocument(), problems }],
+    statuses: [],
+    dryRun: true,
+    now: simNow(sim),
+  });
+  assert.deepEqual(report.sites[0]!.problems, problems);
+});
