@@ -231,3 +231,19 @@ test('a spec item the store could not read whole is invalid with the store’s p
   });
   assert.deepEqual(report.sites[0]!.problems, problems);
 });
+
+test('the primary holds a site’s duties first even where the spec lists a failover region before it', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const document = demoDocument();
+  document.spec.regions.reverse();
+  assert.equal(document.spec.regions[0]!.role, 'failover');
+  await storeSpec(sim, document);
+  const round = await pass(sim);
+  assert.deepEqual(
+    round.sites.map((s) => [s.region, s.global]),
+    [
+      ['us-east-1', true],
+      ['eu-west-1', false],
+    ],
+  );
+});
