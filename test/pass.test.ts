@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { emptyStatus } from '../controller/model/status.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { converge, demoDocument, newSim, pass, simNow, statusItem, storeSpec } from './support/world.ts';
 
@@ -246,4 +247,49 @@ test('the primary holds a site’s duties first even where the spec lists a fail
       ['eu-west-1', false],
     ],
   );
+});
+
+test('a deleted site’s duties pass, once its primary is quiet, to its failover regions in the order of their names', async () => {
+  const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
+  const sim = newSim(regions);
+  const document = demoDocument();
+  document.spec.regions.push({ name: 'ap-southeast-2', role: 'failover', minTasks: 1, maxTasks: 4 });
+  await storeSpec(sim, document);
+  await converge(sim);
+  await sim.ports('us-east-1').store.deleteSpec('demo', 1);
+  sim.replicate();
+  // us-east-1 passes no more: ten minutes on, it is quiet; the two others pass, one after the other.
+  const later = () => new Date(sim.now() + 10 * 60_000);
+  const [ap] = (await pass(sim, { regions: ['ap-southeast-2'], now: later })).sites;
+  sim.replicate();
+  const [eu] = (await pass(sim, { regions: ['eu-west-1'], now: later })).sites;
+  assert.deepEqual(
+    [ap?.global, eu?.global],
+    [true, false],
+    'ap-southeast-2 before eu-west-1: the failover regions by name',
+  );
+});
+
+test('a deleted site whose reports name no region’s role still has a duty holder: the reporting regions, by name', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const statuses = ['us-east-1', 'eu-west-1'].map((region) => ({
+    name: 'demo',
+    region,
+    revision: 1,
+    status: emptyStatus('demo', region),
+  }));
+  const holder = async (region: string) =>
+    (
+      await reconcilePass({
+        ports: sim.ports(region),
+        platform: sim.platform,
+        region,
+        specs: [],
+        statuses,
+        heartbeats: [],
+        dryRun: true,
+        now: simNow(sim),
+      })
+    ).sites[0]!.global;
+  assert.deepEqual([await holder('eu-west-1'), await holder('us-east-1')], [true, false]);
 });
