@@ -293,3 +293,25 @@ test('a deleted site whose reports name no region’s role still has a duty hold
     ).sites[0]!.global;
   assert.deepEqual([await holder('eu-west-1'), await holder('us-east-1')], [true, false]);
 });
+
+test('a canary deployment ECS fails and rolls back is not sent again pass after pass', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const document = demoDocument(); // canary v2 at 15 %
+  await storeSpec(sim, document);
+  await converge(sim);
+  document.spec.canary!.tag = 'v3-broken';
+  sim.failTasksOf(`${document.spec.image.repository}:v3-broken`);
+  await storeSpec(sim, document);
+  await pass(sim);
+  sim.tick();
+  for (let i = 0; i < 3; i += 1) {
+    const report = await pass(sim);
+    const deploys = report.sites.flatMap((s) =>
+      (s.plan?.actions ?? []).filter(
+        (a) => a.kind === 'UpdateService' && a.name === 'demo-canary' && a.taskDefinition !== undefined,
+      ),
+    );
+    assert.deepEqual(deploys, [], `pass ${i + 1} deploys nothing to the canary`);
+    sim.tick();
+  }
+});
