@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emptyStatus } from '../controller/model/status.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
-import { converge, demoDocument, newSim, pass, simNow, statusItem, storeSpec } from './support/world.ts';
+import { reconcileRound } from '../controller/reconcile/round.ts';
+import {
+  converge,
+  demoDocument,
+  newSim,
+  pass,
+  simNow,
+  specItem,
+  statusItem,
+  storeSpec,
+} from './support/world.ts';
 
 /*
  * What one pass (reconcile/pass.ts) reads, touches and writes: a dry run writes nothing, a pass
@@ -314,4 +324,49 @@ test('a canary deployment ECS fails and rolls back is not sent again pass after 
     assert.deepEqual(deploys, [], `pass ${i + 1} deploys nothing to the canary`);
     sim.tick();
   }
+});
+
+test('promote: auto is carried out by the holder of the site’s duties only, and not while the site is paused', async () => {
+  const run = async (paused: boolean) => {
+    const sim = newSim(TWO_REGIONS);
+    const document = demoDocument();
+    document.spec.canary = {
+      tag: 'v2',
+      analysis: { stepWeight: 20, maxWeight: 40, threshold: 2, promote: 'auto' },
+    };
+    await storeSpec(sim, document);
+    const writers: string[] = [];
+    for (let m = 0; m < 8 && writers.length === 0; m += 1) {
+      for (const region of TWO_REGIONS)
+        sim.setTraffic(region, 'demo-canary', {
+          requestsPerMinute: 300,
+          errors5xxPerMinute: 0,
+          p95LatencyMs: 80,
+        });
+      if (paused && m === 3) {
+        // The weight is at its maximum: the next minutes' analysis succeeds. Paused meanwhile.
+        const stopped = structuredClone(document);
+        stopped.spec.paused = true;
+        await storeSpec(sim, stopped);
+      }
+      await reconcileRound({
+        platform: sim.platform,
+        now: simNow(sim),
+        portsOf: (region) => {
+          const ports = sim.ports(region);
+          const store = Object.assign(Object.create(ports.store) as typeof ports.store, {
+            putSpec: (name: string, doc: unknown, generation: number) => {
+              writers.push(region);
+              return ports.store.putSpec(name, doc, generation);
+            },
+          });
+          return { ...ports, store };
+        },
+      });
+      sim.tick();
+    }
+    return { writers, generation: specItem(sim, 'demo')!.generation };
+  };
+  assert.deepEqual(await run(false), { writers: ['us-east-1'], generation: 2 });
+  assert.deepEqual(await run(true), { writers: [], generation: 2 }, 'paused: only the person’s edit');
 });
