@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
+import { CloudError } from '../controller/errors.ts';
 import { emptyStatus } from '../controller/model/status.ts';
 import { reconcilePass } from '../controller/reconcile/pass.ts';
 import { reconcileRound } from '../controller/reconcile/round.ts';
@@ -326,8 +328,8 @@ test('a canary deployment ECS fails and rolls back is not sent again pass after 
   }
 });
 
-test('promote: auto is carried out by the holder of the site’s duties only, and not while the site is paused', async () => {
-  const run = async (paused: boolean) => {
+test('promote: auto is carried out by the holder of the site’s duties only, and not while the site is paused; it is logged, and reported, and a write that fails is logged and retried', async () => {
+  const run = async (options: { paused?: boolean; refuse?: number; log?: boolean }) => {
     const sim = newSim(TWO_REGIONS);
     const document = demoDocument();
     document.spec.canary = {
@@ -336,37 +338,75 @@ test('promote: auto is carried out by the holder of the site’s duties only, an
     };
     await storeSpec(sim, document);
     const writers: string[] = [];
-    for (let m = 0; m < 8 && writers.length === 0; m += 1) {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    let reason: string | undefined;
+    const regionsReported: number[] = [];
+    for (let m = 0; m < 8; m += 1) {
       for (const region of TWO_REGIONS)
         sim.setTraffic(region, 'demo-canary', {
           requestsPerMinute: 300,
           errors5xxPerMinute: 0,
           p95LatencyMs: 80,
         });
-      if (paused && m === 3) {
+      if (options.paused === true && m === 3) {
         // The weight is at its maximum: the next minutes' analysis succeeds. Paused meanwhile.
         const stopped = structuredClone(document);
         stopped.spec.paused = true;
         await storeSpec(sim, stopped);
       }
-      await reconcileRound({
+      const reports = await reconcileRound({
         platform: sim.platform,
         now: simNow(sim),
+        ...(options.log === true ? { log } : {}),
         portsOf: (region) => {
           const ports = sim.ports(region);
           const store = Object.assign(Object.create(ports.store) as typeof ports.store, {
             putSpec: (name: string, doc: unknown, generation: number) => {
               writers.push(region);
+              if (writers.length <= (options.refuse ?? 0))
+                return Promise.reject(
+                  new CloudError('Conflict', name, 'spec demo changed since it was read'),
+                );
               return ports.store.putSpec(name, doc, generation);
             },
           });
           return { ...ports, store };
         },
       });
+      regionsReported.push(reports.length);
+      reason = reports[0]?.statuses.get('demo')?.conditions.CanaryProgressing?.reason;
       sim.tick();
+      if (options.paused !== true && specItem(sim, 'demo')!.generation !== 1) break;
     }
-    return { writers, generation: specItem(sim, 'demo')!.generation };
+    return { writers, generation: specItem(sim, 'demo')!.generation, reason, regionsReported, lines };
   };
-  assert.deepEqual(await run(false), { writers: ['us-east-1'], generation: 2 });
-  assert.deepEqual(await run(true), { writers: [], generation: 2 }, 'paused: only the person’s edit');
+  const promoted = await run({ log: true });
+  assert.deepEqual([promoted.writers, promoted.generation, promoted.reason], [['us-east-1'], 2, 'Promoted']);
+  const info = promoted.lines.find((l) => l['msg'] === 'canary promoted');
+  assert.deepEqual([info?.['level'], info?.['site'], info?.['tag']], [30, 'demo', 'v2']);
+
+  const paused = await run({ paused: true });
+  assert.deepEqual([paused.writers, paused.generation], [[], 2], 'paused: only the person’s edit');
+
+  const refused = await run({ refuse: 1, log: true });
+  assert.deepEqual(
+    [refused.writers, refused.generation],
+    [['us-east-1', 'us-east-1'], 2],
+    'retried the next pass',
+  );
+  const warned = refused.lines.find((l) => l['msg'] === 'canary not promoted; the next pass retries');
+  assert.deepEqual(
+    [warned?.['level'], warned?.['site'], warned?.['err']],
+    [40, 'demo', 'spec demo changed since it was read'],
+  );
+  const unlogged = await run({ refuse: 1 });
+  assert.equal(unlogged.generation, 2);
+  assert.ok(
+    unlogged.regionsReported.every((n) => n === 2),
+    'a refused promotion fails no pass, logger or not',
+  );
 });
