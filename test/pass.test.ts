@@ -410,3 +410,25 @@ test('promote: auto is carried out by the holder of the site’s duties only, an
     'a refused promotion fails no pass, logger or not',
   );
 });
+
+test('a status the store refuses fails no pass, logger or not: the next pass writes it', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  const ports = sim.ports('us-east-1');
+  const refusing = {
+    ...ports,
+    store: Object.assign(Object.create(ports.store) as typeof ports.store, {
+      putStatus: () => Promise.reject(new CloudError('Unavailable', 'status', 'table unreachable')),
+    }),
+  };
+  const report = await reconcilePass({
+    ports: refusing,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
+  assert.equal(report.statusWrites, 0);
+  assert.equal(statusItem(sim, 'demo'), undefined);
+  const next = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: simNow(sim) });
+  assert.equal(next.statusWrites, 1);
+});
