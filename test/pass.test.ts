@@ -432,3 +432,78 @@ test('a status the store refuses fails no pass, logger or not: the next pass wri
   const next = await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: simNow(sim) });
   assert.equal(next.statusWrites, 1);
 });
+
+test('a deleted site’s item from before statuses were per region is removed by the duties’ holder only, once nothing remains', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const legacy = {
+    name: 'demo',
+    revision: 4,
+    status: {
+      ...emptyStatus('demo', ''),
+      regions: {
+        'us-east-1': { role: 'primary' },
+        'eu-west-1': { role: 'failover' },
+      } as unknown as ReturnType<typeof emptyStatus>['regions'],
+    },
+  };
+  const deletes = async (region: string) => {
+    const calls: unknown[][] = [];
+    const ports = sim.ports(region);
+    const store = Object.assign(Object.create(ports.store) as typeof ports.store, {
+      deleteStatus: async (...args: unknown[]) => {
+        calls.push(args);
+      },
+    });
+    const report = await reconcilePass({
+      ports: { ...ports, store },
+      platform: sim.platform,
+      region,
+      specs: [],
+      statuses: [legacy],
+      heartbeats: [],
+      now: simNow(sim),
+    });
+    return [report.sites[0]?.global, calls];
+  };
+  assert.deepEqual(await deletes('us-east-1'), [true, [['demo', undefined, 4]]]);
+  assert.deepEqual(await deletes('eu-west-1'), [false, []]);
+});
+
+test('a deleted site: each region removes its own report, and tries nothing it does not have', async () => {
+  const sim = newSim(TWO_REGIONS);
+  const own = {
+    name: 'demo',
+    region: 'us-east-1',
+    revision: 2,
+    status: {
+      ...emptyStatus('demo', 'us-east-1'),
+      regions: { 'us-east-1': { role: 'primary' } } as unknown as ReturnType<typeof emptyStatus>['regions'],
+    },
+  };
+  const run = async (region: string) => {
+    const calls: unknown[][] = [];
+    const lines: Record<string, unknown>[] = [];
+    const ports = sim.ports(region);
+    const store = Object.assign(Object.create(ports.store) as typeof ports.store, {
+      deleteStatus: async (...args: unknown[]) => {
+        calls.push(args);
+      },
+    });
+    await reconcilePass({
+      ports: { ...ports, store },
+      platform: sim.platform,
+      region,
+      specs: [],
+      statuses: [own],
+      heartbeats: [],
+      now: simNow(sim),
+      log: pino(
+        { level: 'warn' },
+        { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+      ),
+    });
+    return { calls, warnings: lines.map((l) => l['msg']) };
+  };
+  assert.deepEqual(await run('us-east-1'), { calls: [['demo', 'us-east-1', 2]], warnings: [] });
+  assert.deepEqual(await run('eu-west-1'), { calls: [], warnings: [] });
+});
