@@ -507,3 +507,30 @@ test('a deleted site: each region removes its own report, and tries nothing it d
   assert.deepEqual(await run('us-east-1'), { calls: [['demo', 'us-east-1', 2]], warnings: [] });
   assert.deepEqual(await run('eu-west-1'), { calls: [], warnings: [] });
 });
+
+test('a live site’s item from before statuses were per region is removed by the duties’ holder once its own report stands', async () => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const run = async (region: string) => {
+    const stored = await sim.ports(region).store.listStatuses();
+    const legacy = { name: 'demo', revision: 7, status: { ...stored[0]!.status, region: '', global: true } };
+    const calls: unknown[][] = [];
+    const ports = sim.ports(region);
+    const store = Object.assign(Object.create(ports.store) as typeof ports.store, {
+      deleteStatus: async (...args: unknown[]) => {
+        calls.push(args);
+      },
+    });
+    const report = await reconcilePass({
+      ports: { ...ports, store },
+      platform: sim.platform,
+      region,
+      statuses: [...stored, legacy],
+      now: simNow(sim),
+    });
+    return [report.statusWrites, calls];
+  };
+  assert.deepEqual(await run('us-east-1'), [1, [['demo', undefined, 7]]]);
+  assert.deepEqual(await run('eu-west-1'), [0, []]);
+});
