@@ -428,3 +428,93 @@ test('moves older than a day no longer lengthen the wait; a record for another f
   );
   assert.deepEqual([other.first, other.moves], [P, undefined]);
 });
+
+test('where requests land: the noise threshold and the failover share are inclusive, and a split short of the share is not failing over', () => {
+  const cases: [string, Record<string, number>, string][] = [
+    ['16 requests, 15 on the failover region: too few to say anything', { [P]: 1, [F]: 15 }, 'SpecOrder'],
+    ['exactly 20 requests, 19 on the failover region: enough', { [P]: 1, [F]: 19 }, 'CdnFailingOver'],
+    ['exactly 90 % on the failover region: failing over', { [P]: 10, [F]: 90 }, 'CdnFailingOver'],
+    ['60 % on the failover region: both serve, not failing over', { [P]: 400, [F]: 600 }, 'SpecOrder'],
+  ];
+  for (const [name, requests, reason] of cases)
+    assert.equal(decideOriginOrder(input({ requests })).reason, reason, name);
+});
+
+test('the counts mean something from exactly three periods after the primary began serving, and after the order came back, three periods after that deployed', () => {
+  const onFailover = { [P]: 0, [F]: 3000 };
+  const settle = 3 * MINUTE;
+  const serving = decideOriginOrder(
+    input({ before: { ...SERVING, servingSince: T0 - settle }, requests: onFailover }),
+  );
+  assert.equal(serving.reason, 'CdnFailingOver', 'serving for exactly three periods');
+
+  const back = (deployedAt: number | undefined): OriginOrder => ({
+    ...SERVING,
+    changedAt: T0 - 60 * MINUTE,
+    ...(deployedAt === undefined ? {} : { deployedAt }),
+    moves: [T0 - 120 * MINUTE],
+  });
+  const decide = (before: OriginOrder) => decideOriginOrder(input({ before, requests: onFailover })).reason;
+  assert.equal(decide(back(T0 - 50 * MINUTE)), 'CdnFailingOver', 'back in order, deployed long ago');
+  assert.equal(decide(back(T0 - settle)), 'CdnFailingOver', 'deployed exactly three periods ago');
+  assert.equal(decide(back(T0 - settle + 1)), 'SpecOrder', 'deployed a moment less than three periods ago');
+  assert.equal(decide(back(undefined)), 'SpecOrder', 'the change back not yet seen deployed');
+});
+
+test('a move exactly a day old no longer lengthens the wait', () => {
+  const before: OriginOrder = {
+    ...SERVING,
+    first: F,
+    reason: 'PrimaryFailing',
+    changedAt: T0 - MINUTE,
+    primaryHealthySince: T0 - RESTORE_AFTER_MS - MINUTE,
+    moves: [T0 - 24 * 60 * MINUTE, T0 - 2 * MINUTE],
+  };
+  const got = decideOriginOrder(input({ before }));
+  assert.deepEqual([got.first, got.moves], [P, [T0 - 2 * MINUTE]]);
+});
+
+test('the primary serves only behind a Deployed distribution, with healthy targets, and not failing', () => {
+  const start = (over: Partial<OriginOrderInput>) =>
+    decideOriginOrder(input({ before: undefined, primaryHealthyTargets: 3, ...over })).servingSince;
+  assert.equal(start({ distribution: { first: P, deployed: true } }), T0);
+  assert.equal(
+    start({ distribution: { first: P, deployed: false } }),
+    undefined,
+    'the distribution deploying',
+  );
+  assert.equal(start({}), undefined, 'no distribution seen');
+  assert.equal(start({ distribution: { first: P, deployed: true }, failing: [P] }), undefined, 'failing');
+});
+
+test('a move away is remembered, and its deploy is recorded only once CloudFront asks the new first region', () => {
+  const away = decideOriginOrder(input({ before: { ...SERVING, moves: [T0 - 60 * MINUTE] }, failing: [P] }));
+  assert.deepEqual(away.moves, [T0 - 60 * MINUTE, T0]);
+  const stillOld = decideOriginOrder(
+    input({ before: away, failing: [P], distribution: { first: P, deployed: true }, now: T0 + MINUTE }),
+  );
+  assert.equal(stillOld.deployedAt, undefined, 'Deployed, but still asking the primary first');
+});
+
+test('the record holds only what is known: no field is kept as undefined, and an order never changed records no deploy', () => {
+  assert.deepEqual(decideOriginOrder(input({ before: undefined })), {
+    primary: P,
+    failover: F,
+    first: P,
+    reason: 'SpecOrder',
+  });
+  assert.deepEqual(
+    decideOriginOrder(input({ before: SERVING, distribution: { first: P, deployed: true } })),
+    { primary: P, failover: F, first: P, reason: 'SpecOrder', servingSince: T0 - 60 * MINUTE },
+    'steady and Deployed: nothing changed, so no deploy to record',
+  );
+  assert.deepEqual(decideOriginOrder(input({ failing: [P] })), {
+    primary: P,
+    failover: F,
+    first: F,
+    reason: 'PrimaryFailing',
+    servingSince: T0 - 60 * MINUTE,
+    changedAt: T0,
+    moves: [T0],
+  });
+});

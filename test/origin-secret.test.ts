@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import {
   acceptedFingerprints,
   decideOriginSecret,
+  fingerprintOfHeaderValue,
+  sentFingerprint,
   type OriginSecretInput,
 } from '../controller/decide/origin-secret.ts';
 import { secretFingerprint } from '../controller/model/naming.ts';
@@ -80,6 +82,110 @@ test('the rules a region accepts: the secrets every rule holds, whatever their o
   assert.deepEqual(acceptedFingerprints(rules([NEW, OLD], [OLD, NEW])), [fp(NEW), fp(OLD)].sort());
   assert.deepEqual(acceptedFingerprints(rules([NEW, OLD], [OLD])), [fp(OLD)], 'the HTTPS listener lags');
   assert.deepEqual(acceptedFingerprints([]), []);
+  assert.deepEqual(
+    acceptedFingerprints(rules([OLD, NEW])),
+    [fp(NEW), fp(OLD)].sort(),
+    'sorted, not in the order the rule lists them (a status that changes with it is a write every pass)',
+  );
+});
+
+test('a header value names its secret after the first dot; a value without a dot names none', () => {
+  assert.equal(fingerprintOfHeaderValue(`demo.${NEW}`), fp(NEW));
+  assert.equal(fingerprintOfHeaderValue(`.${NEW}`), fp(NEW), 'an empty site part');
+  assert.equal(fingerprintOfHeaderValue(NEW), undefined);
+});
+
+test('what a distribution sends: the origin header (any case) of every origin, only when they agree', () => {
+  const origin = (headers: Record<string, string>) => ({ customHeaders: headers });
+  assert.equal(
+    sentFingerprint([origin({ 'X-Other': `demo.${OLD}`, 'x-tandem-origin': `demo.${NEW}` })], HEADER),
+    fp(NEW),
+    'another custom header listed first is not the origin header',
+  );
+  assert.equal(sentFingerprint([origin({})], HEADER), undefined, 'an origin without the header');
+  assert.equal(
+    sentFingerprint([origin({ [HEADER]: `demo.${OLD}` }), origin({ [HEADER]: `demo.${NEW}` })], HEADER),
+    undefined,
+    'origins sending different secrets (an update half made)',
+  );
+  assert.equal(
+    sentFingerprint([origin({ [HEADER]: `demo.${NEW}` }), origin({ [HEADER]: `demo.${NEW}` })], HEADER),
+    fp(NEW),
+  );
+});
+
+test('the holder’s report is the one that counts: a stale cdn in another report, a region never reported, a report from an older version', () => {
+  const holderNew = report('us-east-1', { global: true, cdn: { state: 'Deployed', originSecret: fp(NEW) } });
+  const cases: [string, Partial<OriginSecretInput>, { acceptPrevious: boolean; sendPrevious: boolean }][] = [
+    [
+      'a report that is not the holder’s (a past holder’s cdn left in it) is not read: the old secret stays',
+      {
+        self: 'eu-west-1',
+        reports: [report('eu-west-1', { cdn: { state: 'Deployed', originSecret: fp(NEW) } })],
+      },
+      { acceptPrevious: true, sendPrevious: false },
+    ],
+    [
+      'a holder that reports no secret yet (the lease just moved) does not hide one that does',
+      {
+        self: 'eu-west-1',
+        reports: [report('eu-west-1', { global: true, cdn: { state: 'Deployed' } }), holderNew],
+      },
+      { acceptPrevious: false, sendPrevious: false },
+    ],
+    [
+      'a region that never reported is skipped',
+      { self: 'eu-west-1', reports: [undefined, holderNew] },
+      { acceptPrevious: false, sendPrevious: false },
+    ],
+    [
+      'the other region never reported: the distribution keeps the old secret',
+      { cdn: cdn(OLD, 'Deployed'), reports: [undefined] },
+      { acceptPrevious: true, sendPrevious: true },
+    ],
+    [
+      'the other region’s report has no entry for it (an older version wrote it): the old secret is kept',
+      { cdn: cdn(OLD, 'Deployed'), reports: [report('eu-west-1', {})] },
+      { acceptPrevious: true, sendPrevious: true },
+    ],
+    [
+      'the other region’s entry has no accepted secrets: the old secret is kept',
+      {
+        cdn: cdn(OLD, 'Deployed'),
+        reports: [
+          { ...report('eu-west-1', {}), regions: { 'eu-west-1': {} as SiteStatus['regions'][string] } },
+        ],
+      },
+      { acceptPrevious: true, sendPrevious: true },
+    ],
+    [
+      'this region not observed this pass: its rules are not known to accept the new secret',
+      { seen: undefined, cdn: cdn(OLD, 'Deployed'), reports: [report('eu-west-1', { accepts: [NEW, OLD] })] },
+      { acceptPrevious: true, sendPrevious: true },
+    ],
+  ];
+  for (const [name, over, expected] of cases)
+    assert.deepEqual(decideOriginSecret(input(over)), expected, name);
+});
+
+test('the regions behind the distribution are the spec’s primary and failover, in whatever order the spec lists them', () => {
+  const failoverFirst = { ...spec, regions: [...spec.regions].reverse() };
+  assert.equal(failoverFirst.regions[0]!.role, 'failover');
+  // This region (the failover) accepts the new secret; the primary has not said it does.
+  const failoverOnly = input({
+    spec: failoverFirst,
+    self: 'eu-west-1',
+    cdn: cdn(OLD, 'Deployed'),
+    reports: [report('us-east-1', { accepts: [OLD] })],
+  });
+  assert.deepEqual(decideOriginSecret(failoverOnly), { acceptPrevious: true, sendPrevious: true });
+
+  const alone = { ...spec, regions: spec.regions.filter((r) => r.role === 'primary') };
+  assert.deepEqual(
+    decideOriginSecret(input({ spec: alone, cdn: cdn(OLD, 'Deployed') })),
+    { acceptPrevious: true, sendPrevious: false },
+    'a site in one region: its own rules are all that must accept the new secret',
+  );
 });
 
 test('each step of a rotation is taken only once the one before is seen done', () => {

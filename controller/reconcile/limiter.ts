@@ -20,7 +20,7 @@ export class Limiter {
   }
 }
 
-/** One limiter per key (a region, or `global` for CloudFront and the store). */
+/** One limiter per key (a region, `cloudfront` or `store`: limited-ports.ts). */
 export class Limiters {
   private readonly byKey = new Map<string, Limiter>();
   constructor(readonly limit: number) {}

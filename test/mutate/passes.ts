@@ -8,3 +8,5 @@ import '../domain-order.test.ts';
 import '../scaling-loop.test.ts';
 import '../reconcile.test.ts';
 import '../region-loss.test.ts';
+import '../round.test.ts';
+import '../pass.test.ts';

@@ -18,3 +18,5 @@ import '../regions.test.ts';
 import '../observe-metrics.test.ts';
 import '../origin-secret.test.ts';
 import '../origin-order.test.ts';
+import '../apply.test.ts';
+import '../limiter.test.ts';
