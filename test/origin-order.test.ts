@@ -466,7 +466,8 @@ test('a move exactly a day old no longer lengthens the wait', () => {
     ...SERVING,
     first: F,
     reason: 'PrimaryFailing',
-    changedAt: T0 - MINUTE,
+    changedAt: T0 - RESTORE_AFTER_MS - 3 * MINUTE,
+    deployedAt: T0 - RESTORE_AFTER_MS - 2 * MINUTE,
     primaryHealthySince: T0 - RESTORE_AFTER_MS - MINUTE,
     moves: [T0 - 24 * 60 * MINUTE, T0 - 2 * MINUTE],
   };
@@ -483,7 +484,7 @@ test('the primary serves only behind a Deployed distribution, with healthy targe
     undefined,
     'the distribution deploying',
   );
-  assert.equal(start({}), undefined, 'no distribution seen');
+  assert.equal(start({ distribution: undefined }), undefined, 'no distribution seen');
   assert.equal(start({ distribution: { first: P, deployed: true }, failing: [P] }), undefined, 'failing');
 });
 
@@ -516,5 +517,6 @@ test('the record holds only what is known: no field is kept as undefined, and an
     servingSince: T0 - 60 * MINUTE,
     changedAt: T0,
     moves: [T0],
+    movedFor: 'PrimaryFailing',
   });
 });
