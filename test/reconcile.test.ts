@@ -248,6 +248,67 @@ test('crash consistency from random drifted worlds: for every k, stopped after w
   );
 });
 
+test('crash consistency when no track has a running task: a stable service scaled up from none is not "replacing" a task, so the pass after a crash writes the spec\'s weights as one pass does', async () => {
+  // Two worlds fast-check found: a failover region (no tasks) made primary with a canary, and a site moved to
+  // a region it did not run in. In both, a crashed pass scales the stable service up from none; the pass after
+  // it must not keep the rule's old 100 % on it as if ECS were replacing a stopped task.
+  const site = (regions: object[], canary?: object) => ({
+    apiVersion: 'tandem.dev/v1',
+    kind: 'Site',
+    metadata: { name: 'shop' },
+    spec: {
+      image: { repository: 'public.ecr.aws/tandem/site', tag: 'v1' },
+      ...(canary === undefined ? {} : { canary }),
+      regions,
+      task: { cpu: 1024, memory: 4096, healthCheckPath: '/healthz' },
+      cdn: {
+        failoverStatusCodes: [504],
+        connectionTimeoutSeconds: 1,
+        connectionAttempts: 1,
+        defaultTtlSeconds: 0,
+        priceClass: 'PriceClass_100',
+      },
+    },
+  });
+  const region = (name: string, role: string, minTasks: number, maxTasks: number) => ({
+    name,
+    role,
+    minTasks,
+    maxTasks,
+  });
+  const worlds = [
+    [
+      site([region('us-east-1', 'primary', 1, 1), region('eu-west-1', 'failover', 0, 1)]),
+      site([region('eu-west-1', 'primary', 1, 2)], { tag: 'v2', weight: 1 }),
+    ],
+    [
+      site([region('us-west-2', 'primary', 1, 1), region('eu-west-1', 'failover', 0, 1)]),
+      site([region('eu-west-1', 'primary', 1, 2), region('us-east-1', 'failover', 0, 2)], {
+        tag: 'v2',
+        weight: 1,
+      }),
+    ],
+  ];
+  for (const [before, after] of worlds) {
+    const start = newSim();
+    await storeSpec(start, before as never);
+    await converge(start);
+    await storeSpec(start, after as never);
+    const initial = structuredClone(start.world);
+    const reference = newSim({ regions: Object.keys(initial.regions), world: structuredClone(initial) });
+    await pass(reference);
+    const writes = cloudWrites(reference);
+    for (let k = 1; k <= writes; k += 1) {
+      const sim = newSim({ regions: Object.keys(initial.regions), world: structuredClone(initial) });
+      sim.crashAfterWrites(k);
+      await pass(sim);
+      sim.recover();
+      await pass(sim);
+      assert.deepEqual(sim.snapshot(), reference.snapshot(), `stopped after write ${k} of ${writes}`);
+    }
+  }
+});
+
 test('a deployment ECS fails and rolls back is reported as Stalled, not sent again pass after pass, and a new task definition is deployed', async () => {
   const sim = newSim();
   const document = demoDocument();

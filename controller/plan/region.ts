@@ -310,7 +310,9 @@ function ownershipBlockers(
  * sends traffic to keeps it while ECS replaces a task that stopped (no
  * deployment in progress, tasks asked for, the running count dipped, maybe to
  * none, for a minute): moving the weight away and back for that would be two
- * writes for what ECS repairs by itself.
+ * writes for what ECS repairs by itself. Only a track with a running task takes
+ * another's share away, though: while none has one, every track keeps the
+ * spec's weight, so an interrupted pass and an uninterrupted one write the same.
  */
 function trafficSplit(
   tracks: readonly DesiredTrack[],
@@ -327,7 +329,7 @@ function trafficSplit(
       service.failedRollout?.taskDefinition !== service.taskDefinition;
     return replacing && current.some((f) => f.targetGroup === t.targetGroup && f.weight > 0);
   };
-  const anyServing = tracks.some((t) => t.weight > 0 && serving(t));
+  const anyServing = tracks.some((t) => t.weight > 0 && (services.get(t.service)?.runningCount ?? 0) > 0);
   const weights = tracks.map((t) => (anyServing && !serving(t) ? 0 : t.weight));
   const total = weights.reduce((a, b) => a + b, 0);
   return tracks.map((t, i) => ({
