@@ -525,6 +525,56 @@ function converged(): ObservedRegion {
   });
 }
 
+test('a track the rule sends traffic to keeps it while ECS replaces its stopped tasks, and only then', () => {
+  const base = converged();
+  const [stable, canary] = base.services as [ServiceState, ServiceState];
+  // The weights the pass writes, or 'kept' when it leaves the rule alone.
+  const split = (
+    stableNow: Partial<ServiceState>,
+    canaryNow: Partial<ServiceState> = {},
+    ruleWeights?: number[],
+  ) => {
+    const rules = base.rules.map((r) => ({
+      ...r,
+      forward: r.forward.map((f, i) => ({ ...f, weight: ruleWeights?.[i] ?? f.weight })),
+    }));
+    const plan = planRegion(
+      'demo',
+      east,
+      {
+        ...base,
+        rules,
+        services: [
+          { ...stable, ...stableNow },
+          { ...canary, ...canaryNow },
+        ],
+      },
+      () => 9,
+    );
+    const modify = plan.actions.find((a) => a.kind === 'ModifyRule');
+    return modify?.kind === 'ModifyRule' ? modify.forward.map((f) => f.weight) : 'kept';
+  };
+  const spec = east.tracks.map((t) => t.weight);
+  // Its tasks stopped, nothing deploying, tasks asked for: ECS is replacing them; the weight stays.
+  assert.equal(split({ runningCount: 0 }), 'kept');
+  // Not replacing: a deployment under way, a deployment ECS failed, or no task asked for.
+  assert.deepEqual(split({ runningCount: 0, rolloutInProgress: true }), [0, 100]);
+  assert.deepEqual(
+    split({ runningCount: 0, failedRollout: { taskDefinition: stable.taskDefinition, reason: 'failed' } }),
+    [0, 100],
+  );
+  assert.deepEqual(split({ runningCount: 0, desiredCount: 0 }), [0, 100]);
+  // A track the rule gave nothing gets nothing until a task of it runs.
+  assert.deepEqual(split({}, { runningCount: 0 }, [100, 0]), 'kept');
+  assert.deepEqual(split({ runningCount: 0 }, {}, [0, 100]), 'kept');
+  // No track with a running task: every track keeps the spec's weight.
+  assert.deepEqual(split({ runningCount: 0 }, { runningCount: 0 }, [100, 0]), spec);
+  assert.ok(
+    spec.every((w) => w > 0 && w < 100),
+    `the spec splits: ${JSON.stringify(spec)}`,
+  );
+});
+
 test('planRegion: a converged region plans nothing; each difference plans exactly its fix', () => {
   assert.deepEqual(
     planRegion('demo', east, converged(), () => 9),
