@@ -329,6 +329,32 @@ test('a malformed status item is reported and left out: that site loses its hist
   assert.equal(repaired?.revision, 2);
 });
 
+test('a status item whose forecast is not one is reported and left out, and the site reconciled', async () => {
+  const reported: CloudError[] = [];
+  const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  await store.putSpec('demo', demoDocument(), 0);
+  const ports = { ...sim.ports(), store };
+  await reconcilePass({ ports, platform: sim.platform, region: 'us-east-1', now: simNow(sim) });
+  const item = (await rawItem(table, 'status', 'demo#us-east-1'))!;
+  const scaling = item['status']!.M!['regions']!.M!['us-east-1']!.M!['scaling']!.M!;
+  scaling['forecast'] = {
+    M: { readAt: { N: '1' }, value: { M: { from: { N: '0' }, requests: { S: 'lots' }, basis: { S: 'x' } } } },
+  };
+  await putRaw(table, item);
+  const [listed] = await store.listStatuses();
+  assert.equal(listed?.unreadable, true);
+  assert.match(reported[0]!.message, /field status\.regions\.us-east-1\.scaling\.forecast\.value\.requests/);
+  sim.tick();
+  const report = await reconcilePass({
+    ports,
+    platform: sim.platform,
+    region: 'us-east-1',
+    now: simNow(sim),
+  });
+  assert.equal(report.statuses.get('demo')!.regions['us-east-1']!.scaling!.decision.tasks, 3);
+});
+
 test("a status item unreadable elsewhere keeps what still reads: its region's task counts, scaling memory and CDN, and the status says so", async () => {
   const reported: CloudError[] = [];
   const { table, store } = await freshStore({ onMalformed: (e) => reported.push(e) });

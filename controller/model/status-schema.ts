@@ -46,6 +46,18 @@ const RegionScaling = loose({
   unhealthySince: v.optional(time),
   heldSince: v.optional(time),
   healthySince: v.optional(time),
+  forecast: v.optional(
+    loose({
+      readAt: time,
+      value: v.optional(
+        loose({
+          from: time,
+          requests: v.array(v.nullable(v.pipe(finite, v.minValue(0)))),
+          basis: v.string(),
+        }),
+      ),
+    }),
+  ),
 });
 
 const RegionStatus = loose({
