@@ -10,6 +10,8 @@ import {
   forecastFloor,
   HORIZON_MINUTES,
   LEAD_MINUTES,
+  LOOKBACK_MINUTES,
+  TODAY_MINUTES,
   type MinuteSeries,
   WEEK_MS,
 } from '../controller/decide/forecast.ts';
@@ -27,6 +29,18 @@ const today = (level: (i: number) => number | undefined): MinuteSeries => ({
   from: NOW - COMPARE_MINUTES * MINUTE,
   requests: Array.from({ length: COMPARE_MINUTES }, (_, i) => level(i)),
 });
+/** Today's last TODAY_MINUTES, `level` given each minute's minute of the hour and how many minutes before now. */
+const hours = (level: (minuteOfHour: number, ago: number) => number | undefined): MinuteSeries => {
+  const from = NOW - TODAY_MINUTES * MINUTE;
+  return {
+    from,
+    requests: Array.from({ length: TODAY_MINUTES }, (_, i) =>
+      level(new Date(from + i * MINUTE).getUTCMinutes(), TODAY_MINUTES - i),
+    ),
+  };
+};
+/** A job adding 24,000 requests from minute 20 of every hour for 15 minutes. */
+const hourlyJob = (minuteOfHour: number) => (minuteOfHour >= 20 && minuteOfHour < 35 ? 30_000 : 6_000);
 /** Minute j of the horizon is index COMPARE_MINUTES + j of a span. */
 const ahead = (j: number) => COMPARE_MINUTES + j;
 /** A spike of 30,000 over 6,000 from minute 20 of the horizon for 15 minutes. */
@@ -87,6 +101,23 @@ test('the forecast from history', async (t) => {
       at25: 30_000,
     },
     {
+      name: 'a job every hour: what both of the last two hours had, the last as it was',
+      input: { today: hours(hourlyJob) },
+      at25: 30_000,
+      basis: /^1 hour earlier as it was$/,
+    },
+    {
+      name: 'a burst in the last hour that the hour before lacks is no job: no floor from it',
+      input: { today: hours((m, ago) => (ago <= 60 ? hourlyJob(m) : 6_000)) },
+      at25: 6_000,
+      basis: /^1 hour earlier/,
+    },
+    {
+      name: 'less than two hours of today: no hourly season',
+      input: { today: hours((m, ago) => (ago > 70 ? undefined : hourlyJob(m))) },
+      at25: undefined,
+    },
+    {
       name: 'history that did not foretell today (noise as large as its level) is no season',
       input: { today: today(flat), dayAgo: span(DAY_MS, (i) => (i % 2 === 0 ? 2_000 : 10_000)) },
       at25: undefined,
@@ -95,10 +126,50 @@ test('the forecast from history', async (t) => {
   for (const c of cases) {
     await t.test(c.name, () => {
       const forecast = buildForecast({ now: NOW, ...c.input });
-      assert.equal(forecast?.requests[25] ?? undefined, c.at25);
+      assert.equal(forecast?.requests[LOOKBACK_MINUTES + 25] ?? undefined, c.at25);
       if (c.basis !== undefined) assert.match(forecast!.basis, c.basis);
     });
   }
+});
+
+test('a forecast foresees a rise only against what it expected over the minutes before now', () => {
+  const forecast = buildForecast({ now: NOW, today: today(flat), dayAgo: span(DAY_MS, spiky) });
+  const rising = (minute: number) => forecastFloor(forecast, NOW + minute * MINUTE, 600)?.rising;
+  assert.equal(rising(0), false, 'the quiet level, as before');
+  assert.equal(rising(20 - LEAD_MINUTES), true, 'the spike ahead of the lead');
+  assert.equal(rising(20 + LOOKBACK_MINUTES - 1), true, 'while the lookback still holds a quiet minute');
+  assert.equal(rising(20 + LOOKBACK_MINUTES), false, 'well into the spike: nothing new');
+});
+
+test('a forecast that expects more than the metrics show, with no rise (the last hour again after a step down), does not lead', () => {
+  const busy = () => 24_000;
+  const forecast = buildForecast({ now: NOW, today: hours(busy) });
+  const floor = forecastFloor(forecast, NOW + 10 * MINUTE, 600)!;
+  assert.deepEqual([floor.tasks, floor.rising], [40, false]);
+  const input = {
+    now: NOW + 10 * MINUTE,
+    running: 40,
+    desired: 40,
+    requestsPerMinute: 12_000,
+    recentRequestsPerMinute: [12_000, 12_000, 12_000, 12_000, 12_000],
+    rolloutInProgress: false,
+    history: [{ at: NOW - 30 * MINUTE, tasks: 40 }],
+  };
+  const stepped = decideTasks({ ...policy, maxTasks: 100 }, { ...input, forecast: floor });
+  assert.deepEqual(
+    [stepped.recommendation, stepped.reason],
+    [20, 'ScaleInStabilizing'],
+    'the metrics recommend, so scale-in follows through the gate',
+  );
+  const foreseen = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...input, forecast: { ...floor, rising: true } },
+  );
+  assert.deepEqual(
+    [foreseen.recommendation, foreseen.reason],
+    [40, 'Forecast'],
+    'a foreseen rise would lead',
+  );
 });
 
 test('the floor is the most the forecast expects over the next minutes, LEAD_MINUTES ahead of the load', () => {
@@ -129,7 +200,7 @@ test('a forecast jump scales out ahead with reason Forecast, never above maxTask
     requestsPerMinute: 6000,
     rolloutInProgress: false,
     history: [],
-    forecast: { tasks: 50, because: 'forecast 30000 requests/min' },
+    forecast: { tasks: 50, because: 'forecast 30000 requests/min', rising: true },
   });
   assert.deepEqual(
     [d.tasks, d.reason],
@@ -145,7 +216,7 @@ test('a forecast jump scales out ahead with reason Forecast, never above maxTask
       requestsPerMinute: 6000,
       rolloutInProgress: false,
       history: [],
-      forecast: { tasks: 50, because: 'forecast 30000 requests/min' },
+      forecast: { tasks: 50, because: 'forecast 30000 requests/min', rising: true },
     },
   );
   assert.deepEqual([under.tasks, under.reason], [50, 'Forecast']);
@@ -160,7 +231,7 @@ test('a forecast within the measure’s noise does not lead', () => {
     requestsPerMinute: 6000,
     rolloutInProgress: false,
     history: [],
-    forecast: { tasks: 12, because: 'forecast' },
+    forecast: { tasks: 12, because: 'forecast', rising: true },
   });
   assert.deepEqual([d.tasks, d.reason], [10, 'WithinTolerance']);
 });
@@ -175,7 +246,8 @@ test('with any forecast, desired tasks stay within [minTasks, maxTasks]', () => 
       fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
       fc.integer({ min: 0, max: 100 }),
       fc.integer({ min: 0, max: 100 }),
-      (minTasks, span_, forecast, quiet, requests, running, desired) => {
+      fc.boolean(),
+      (minTasks, span_, forecast, quiet, requests, running, desired, rising) => {
         const bounds = { minTasks, maxTasks: Math.max(1, minTasks + span_) };
         const d = decideTasks(
           { ...policy, ...bounds },
@@ -189,6 +261,7 @@ test('with any forecast, desired tasks stay within [minTasks, maxTasks]', () => 
             forecast: {
               tasks: forecast,
               because: 'f',
+              rising,
               ...(quiet === undefined ? {} : { quietTasks: quiet }),
             },
           },
@@ -225,7 +298,7 @@ test('the reconciler reads the history at most once an hour per site, keeps the 
 });
 
 test('when the forecast expects the load to be over, scale-in follows the newest datapoint and the mean’s lag does not scale out again', () => {
-  const quiet = { tasks: 10, quietTasks: 10, because: 'forecast 6000 requests/min' };
+  const quiet = { tasks: 10, quietTasks: 10, because: 'forecast 6000 requests/min', rising: false };
   const base = {
     now: NOW,
     running: 52,
@@ -258,4 +331,17 @@ test('when the forecast expects the load to be over, scale-in follows the newest
     { ...base, running: 10, desired: 10, requestsPerMinute: 30_000, recentRequestsPerMinute: [30_000, 6000] },
   );
   assert.equal(surprise.reason, 'ScaleOut', 'a jump the forecast did not expect is still met at once');
+  // A level the forecast did not expect (a step up it missed): the newest datapoint dips on noise
+  // while the average holds; that is no drop.
+  const noise = decideTasks(
+    { ...policy, maxTasks: 100 },
+    {
+      ...base,
+      running: 40,
+      desired: 40,
+      requestsPerMinute: 21_000,
+      recentRequestsPerMinute: [21_000, 24_000, 24_000, 24_000, 24_000],
+    },
+  );
+  assert.deepEqual([noise.tasks, noise.reason], [40, 'WithinTolerance'], 'held: the average is at the count');
 });

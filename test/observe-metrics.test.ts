@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricQuery, MetricsPort } from '../controller/ports/metrics.ts';
 import { observe } from '../controller/reconcile/observe.ts';
+import { TODAY_MINUTES } from '../controller/decide/forecast.ts';
 import { converge, demoDocument, newSim, storeSpec } from './support/world.ts';
 import { CloudError } from '../controller/errors.ts';
 
@@ -94,7 +95,7 @@ test('the request counts of every period read are kept newest first, for the dem
   assert.deepEqual(traffic?.recentRequestsPerMinute, [300, 200, 100]);
 });
 
-test('a due history read gives each site its requests per minute a day and a week earlier, both tracks added', async () => {
+test('a due history read gives each site its requests per minute over the last two hours and a day and a week earlier, both tracks added', async () => {
   const sim = await convergedDemo();
   const now = Date.parse('2026-11-28T12:00:07.500Z');
   const end = Date.parse('2026-11-28T12:00:00Z');
@@ -105,9 +106,11 @@ test('a due history read gives each site its requests per minute a day and a wee
       return Promise.resolve(
         queries.map((q) => ({
           id: q.id,
-          // Every target group: 10 requests in the minute a day before now, 20 in the minute a week before.
+          // Every target group: 5 requests two hours before now (the hourly season's earlier hour),
+          // 10 in the minute a day before, 20 in the minute a week before.
           points: q.id.startsWith('h')
             ? [
+                { timestamp: end - 2 * 3_600_000, value: 5 },
                 { timestamp: end - 86_400_000, value: 10 },
                 { timestamp: end - 7 * 86_400_000, value: 20 },
               ].filter((p) => p.timestamp >= start && p.timestamp < stop)
@@ -131,6 +134,8 @@ test('a due history read gives each site its requests per minute a day and a wee
     series.requests[(t - series.from) / 60_000];
   assert.equal(at(history!.dayAgo, end - 86_400_000), 20, 'stable and canary added');
   assert.equal(at(history!.weekAgo, end - 7 * 86_400_000), 40);
+  assert.equal(at(history!.today, end - 2 * 3_600_000), 10, 'two hours back: the hourly season');
+  assert.equal(history!.today.from, end - TODAY_MINUTES * 60_000);
   assert.equal(at(history!.dayAgo, end - 86_400_000 + 60_000), undefined, 'no datapoint, no number');
 });
 

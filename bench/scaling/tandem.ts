@@ -14,6 +14,7 @@ import {
   forecastFloor,
   HORIZON_MINUTES,
   type MinuteSeries,
+  TODAY_MINUTES,
 } from '../../controller/decide/forecast.ts';
 import { scheduledFloor, type ScheduleWindow } from '../../controller/decide/schedule.ts';
 import type { MetricView } from './metrics.ts';
@@ -79,7 +80,7 @@ function optionalForecast(forecast: ScalingInput['forecast']): Pick<ScalingInput
   return forecast === undefined ? {} : { forecast };
 }
 
-/** The history the reconciler reads once an hour: today's last hour, and the same span a day and a week earlier. */
+/** The history the reconciler reads once an hour: today's last two hours, and a span a day and a week earlier. */
 function readForecast(metrics: MetricView, minute: number): Forecast | undefined {
   const series = (from: number, count: number): MinuteSeries => ({
     from: T0 + from * 60_000,
@@ -93,7 +94,7 @@ function readForecast(metrics: MetricView, minute: number): Forecast | undefined
   const DAY = 24 * 60;
   return buildForecast({
     now: T0 + minute * 60_000,
-    today: series(minute - COMPARE_MINUTES, COMPARE_MINUTES),
+    today: series(minute - TODAY_MINUTES, TODAY_MINUTES),
     ...(minute >= DAY ? { dayAgo: span(DAY) } : {}),
     ...(minute >= 7 * DAY ? { weekAgo: span(7 * DAY) } : {}),
   });

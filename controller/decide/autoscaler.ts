@@ -96,7 +96,7 @@ export interface ScalingInput {
    * lets go through the same scale-in gate: a forecast that dips for a minute is no reason to
    * remove tasks.
    */
-  forecast?: { tasks: number; because: string; quietTasks?: number };
+  forecast?: { tasks: number; because: string; rising: boolean; quietTasks?: number };
   /** Earlier recommendations as runs (see Recommendation); those that ended before the window are ignored. */
   history: readonly Recommendation[];
 }
@@ -190,9 +190,14 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
       : measured;
   const forecastTasks =
     input.forecast === undefined ? undefined : Math.min(input.forecast.tasks, policy.maxTasks);
-  // Only a forecast jump leads: the reactive loop follows gradual change well enough, and a
-  // forecast within the noise of the measure would only add tasks and flaps.
-  const forecastLeads = forecastTasks !== undefined && forecastTasks >= JUMP_RATIO * Math.max(measured, 1);
+  // Only a forecast jump leads, and only one the forecast foresees as a rise: the reactive loop
+  // follows gradual change well enough, a forecast within the noise of the measure would only add
+  // tasks and flaps, and one that expects more than the measure without a rise (the last hour
+  // again after a step down) is contradicted by the present.
+  const forecastLeads =
+    forecastTasks !== undefined &&
+    input.forecast!.rising &&
+    forecastTasks >= JUMP_RATIO * Math.max(measured, 1);
   const recommendation = forecastLeads ? forecastTasks : measured;
   const stabilized = Math.max(
     recommendation,
@@ -242,11 +247,13 @@ export function decideTasks(policy: ScalingPolicy, input: ScalingInput): Scaling
         ? `${input.forecast!.because} needs ${stabilized} task(s) where the metrics need ${measured}; scaling out ahead`
         : `demand needs ${stabilized} task(s); ${tasks < stabilized ? `adding at most ${policy.maxScaleOutStep} a step` : 'scaling out now'}`;
   } else if (
-    // A forecast that saw this coming also sees it end: below the count for the whole gate ahead,
-    // and the newest recommendation below it too; it then scales in to what both need.
+    // A forecast that expects the quiet level for the whole gate ahead says a drop is no noise once
+    // both the newest datapoint and the average show it (the newest alone dips on noise, and a
+    // season that missed a step up expects the old level); it then scales in to what both need.
     input.forecast?.quietTasks !== undefined &&
     input.forecast.quietTasks < input.desired &&
     newest < input.desired &&
+    measured < input.desired &&
     !input.rolloutInProgress &&
     input.running >= clamp(input.desired, floor, ceiling)
   ) {

@@ -1,7 +1,8 @@
 /**
  * A seasonal forecast from the request metric's own history, which CloudWatch
- * keeps at one-minute resolution for 15 days: the same minutes one day and one
- * week earlier, scaled by how today compares with that day so far. It gives a
+ * keeps at one-minute resolution for 15 days: the same minutes one hour, one
+ * day and one week earlier, scaled by how today compares with that hour or day
+ * so far. It gives a
  * floor for the minutes ahead, so a load that recurs (a job every hour, the
  * morning rise) finds its tasks already serving when it arrives, which no
  * reactive policy on a two-minute-old metric can do. Pure: the reconciler
@@ -9,10 +10,11 @@
  * status.
  */
 
-import { QUIET_MINUTES } from './autoscaler.ts';
+import { JUMP_RATIO, QUIET_MINUTES } from './autoscaler.ts';
 
 const MINUTE = 60_000;
-export const DAY_MS = 24 * 60 * MINUTE;
+export const HOUR_MS = 60 * MINUTE;
+export const DAY_MS = 24 * HOUR_MS;
 export const WEEK_MS = 7 * DAY_MS;
 
 /** Minutes of today compared with the same minutes of the earlier day. */
@@ -21,6 +23,19 @@ export const COMPARE_MINUTES = 60;
 export const HORIZON_MINUTES = 65;
 /** A floor is raised this many minutes before the forecast load: a task takes one or two to serve. */
 export const LEAD_MINUTES = 1;
+/**
+ * Minutes before its read a forecast also holds, what the seasons expected
+ * then: a forecast leads the metrics only on a rise it foresees against them
+ * (see forecastFloor), so it must know what it expected just before.
+ */
+export const LOOKBACK_MINUTES = 5;
+/** A forecast peak this many times what it expected over the lookback is a rise (autoscaler's JUMP_RATIO). */
+export const RISE_RATIO = JUMP_RATIO;
+/**
+ * Minutes of today read: the compared minutes (the last hour), and the two
+ * hours before now from the lookback on, which the hourly season repeats.
+ */
+export const TODAY_MINUTES = 2 * (HOUR_MS / MINUTE) + LOOKBACK_MINUTES;
 /** Enough history: at least this share of the compared minutes and of the horizon have datapoints. */
 export const MIN_COVERAGE = 0.5;
 /** The most a season may miss today's compared minutes by (median absolute error over median) and count. */
@@ -37,7 +52,11 @@ export interface MinuteSeries {
 export interface ForecastInput {
   /** Epoch milliseconds of the read; the forecast starts at its minute. */
   now: number;
-  /** Today's last COMPARE_MINUTES minutes, up to now. */
+  /**
+   * Today's last TODAY_MINUTES minutes, up to now. Its last hour is both what
+   * each season is compared with and the hourly season ahead; a shorter series
+   * (say only the last COMPARE_MINUTES) leaves the hourly season out.
+   */
   today: MinuteSeries;
   /** One day earlier: COMPARE_MINUTES before now − 1 day to HORIZON_MINUTES after it. */
   dayAgo?: MinuteSeries;
@@ -45,7 +64,10 @@ export interface ForecastInput {
   weekAgo?: MinuteSeries;
 }
 
-/** What the reconciler keeps in status: requests per minute expected from `from`. */
+/**
+ * What the reconciler keeps in status: requests per minute expected from
+ * `from`, LOOKBACK_MINUTES before the read, to HORIZON_MINUTES after it.
+ */
 export interface Forecast {
   from: number;
   requests: (number | null)[];
@@ -55,10 +77,14 @@ export interface Forecast {
 
 /**
  * The forecast for the HORIZON_MINUTES from now, or undefined without enough
- * history. Each season with enough datapoints is scaled by the median of
- * today's compared minutes over the median of its own (a median, so a spike
- * in either does not scale the rest); with both seasons, each minute takes
- * the lower of the two, so a spike in one day's history that the other lacks
+ * history. The seasons are an hour, a day and a week earlier. Each season
+ * with enough datapoints is scaled by the median of today's compared minutes
+ * over the median of its own (a median, so a spike in either does not scale
+ * the rest), and counts only if, so scaled, it foretold today's compared
+ * minutes. The hourly season (a job every hour) expects what both of the last
+ * two hours had at the same minute, the last as it was (those minutes are
+ * today's already): a burst in one hour only is no job. With several seasons
+ * each minute takes the lowest, so a spike in one's history that another lacks
  * (a one-off) raises no floor.
  */
 export function buildForecast(input: ForecastInput): Forecast | undefined {
@@ -66,18 +92,17 @@ export function buildForecast(input: ForecastInput): Forecast | undefined {
   const todayValues = window(input.today, start - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
   const seasons = (
     [
+      ['1 hour', input.today, HOUR_MS],
       ['1 day', input.dayAgo, DAY_MS],
       ['1 week', input.weekAgo, WEEK_MS],
     ] as const
   ).flatMap(([name, series, shift]) => {
     if (series === undefined) return [];
     const compared = window(series, start - shift - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
-    const ahead = window(series, start - shift, HORIZON_MINUTES);
     const pairs = compared.flatMap((v, i) =>
       v === undefined || todayValues[i] === undefined ? [] : [[todayValues[i]!, v] as const],
     );
     if (pairs.length < MIN_COVERAGE * COMPARE_MINUTES) return [];
-    if (ahead.filter((v) => v !== undefined).length < MIN_COVERAGE * HORIZON_MINUTES) return [];
     const then = median(pairs.map(([, v]) => v));
     if (then <= 0) return [];
     const ratio = median(pairs.map(([t]) => t)) / then;
@@ -86,26 +111,60 @@ export function buildForecast(input: ForecastInput): Forecast | undefined {
     // spike, or history as noisy as its level, is no season.
     const error = median(pairs.map(([t, v]) => Math.abs(t - ratio * v))) / median(pairs.map(([t]) => t));
     if (error > MAX_FIT_ERROR) return [];
-    return [{ name, ratio, ahead }];
+    // Each minute expected from the lookback on: the season's minute (for the hourly season, the
+    // lower of the two hours'), scaled to today's level unless it is one of today's compared
+    // minutes, which are at it.
+    const first = start - LOOKBACK_MINUTES * MINUTE;
+    const scaledFrom = (back: number) =>
+      window(series, first - back, LOOKBACK_MINUTES + HORIZON_MINUTES).map((v, j) =>
+        v === undefined || first - back + j * MINUTE >= start - COMPARE_MINUTES * MINUTE ? v : v * ratio,
+      );
+    const repeats = shift === HOUR_MS ? [scaledFrom(shift), scaledFrom(2 * shift)] : [scaledFrom(shift)];
+    const expected = repeats[0]!.map((_, j) => {
+      const values = repeats.map((r) => r[j]);
+      return values.every((v) => v !== undefined) ? Math.min(...(values as number[])) : undefined;
+    });
+    const known = expected.slice(LOOKBACK_MINUTES).filter((v) => v !== undefined).length;
+    if (known < MIN_COVERAGE * HORIZON_MINUTES) return [];
+    return [{ name, ratio, scaled: shift > COMPARE_MINUTES * MINUTE, expected }];
   });
   if (seasons.length === 0) return undefined;
-  const requests = Array.from({ length: HORIZON_MINUTES }, (_, j) => {
-    const values = seasons.flatMap((s) => (s.ahead[j] === undefined ? [] : [s.ahead[j]! * s.ratio]));
+  const requests = Array.from({ length: LOOKBACK_MINUTES + HORIZON_MINUTES }, (_, j) => {
+    const values = seasons.flatMap((s) => (s.expected[j] === undefined ? [] : [s.expected[j]!]));
     return values.length === 0 ? null : Math.min(...values);
   });
   return {
-    from: start,
+    from: start - LOOKBACK_MINUTES * MINUTE,
     requests,
-    basis: seasons.map((s) => `${s.name} earlier × ${s.ratio.toFixed(2)}`).join(', '),
+    basis: seasons
+      .map((s) => `${s.name} earlier${s.scaled ? ` × ${s.ratio.toFixed(2)}` : ' as it was'}`)
+      .join(', '),
   };
 }
 
-/** The floor the forecast asks for at `now`: the most requests it expects over the lead, in tasks. */
+/** What the forecast asks of the autoscaler at a minute (autoscaler's ScalingInput.forecast). */
+export interface ForecastFloor {
+  /** The most requests it expects over the lead, in tasks. */
+  tasks: number;
+  because: string;
+  /**
+   * Whether it foresees a rise: its peak over the lead is RISE_RATIO × the least
+   * it expected over the LOOKBACK_MINUTES before now, which the metrics (minutes
+   * old) cannot show yet. Only a rise leads the metrics: a season that merely
+   * expects more than they show (the last hour again, after a step down) is a
+   * forecast the present already contradicts.
+   */
+  rising: boolean;
+  /** The most it expects over the next QUIET_MINUTES, when it covers them all. */
+  quietTasks?: number;
+}
+
+/** The floor the forecast asks for at `now`, or undefined outside it. */
 export function forecastFloor(
   forecast: Forecast | undefined,
   now: number,
   targetRequestsPerTask: number,
-): { tasks: number; because: string; quietTasks?: number } | undefined {
+): ForecastFloor | undefined {
   if (forecast === undefined) return undefined;
   const offset = Math.floor((now - forecast.from) / MINUTE);
   if (offset < 0 || offset >= forecast.requests.length) return undefined;
@@ -114,6 +173,9 @@ export function forecastFloor(
     .filter((r): r is number => r !== null);
   if (ahead.length === 0) return undefined;
   const peak = Math.max(...ahead);
+  // A minute the seasons have no datapoint for had no requests (the ALB publishes none then).
+  const before = forecast.requests.slice(Math.max(offset - LOOKBACK_MINUTES, 0), offset).map((r) => r ?? 0);
+  const rising = peak >= RISE_RATIO * Math.min(...before, Infinity) || before.length === 0;
   // The most it expects over a scale-in gate ahead, when it covers one: lets scale-in go once the
   // history says the load that held the count is over and stays over.
   const quiet = forecast.requests.slice(offset, offset + QUIET_MINUTES);
@@ -124,6 +186,7 @@ export function forecastFloor(
   return {
     ...(quietTasks === undefined ? {} : { quietTasks }),
     tasks: Math.ceil(peak / targetRequestsPerTask),
+    rising,
     because: `forecast ${Math.round(peak)} requests/min in the next ${LEAD_MINUTES} min from ${forecast.basis}`,
   };
 }

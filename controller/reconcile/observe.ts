@@ -37,7 +37,7 @@ import { DESCRIBE_TAGS_MAX, type RuleState, type TargetGroupState } from '../por
 import { GET_METRIC_DATA_MAX, type MetricQuery, type MetricSeries } from '../ports/metrics.ts';
 import type { Page } from '../ports/page.ts';
 import { DEMAND_DATAPOINTS } from '../decide/autoscaler.ts';
-import { COMPARE_MINUTES, DAY_MS, HORIZON_MINUTES, WEEK_MS } from '../decide/forecast.ts';
+import { COMPARE_MINUTES, DAY_MS, HORIZON_MINUTES, TODAY_MINUTES, WEEK_MS } from '../decide/forecast.ts';
 import { allSettled } from './settle.ts';
 
 export interface ObserveInput {
@@ -382,8 +382,9 @@ type HistoryRead = Map<
 
 /**
  * The forecast's history (decide/forecast.ts): RequestCount per minute for
- * each due target group, over today's last hour and the same span a day and
- * a week earlier. GetMetricData takes one time range a call, so a read is one
+ * each due target group, over today's last two hours (the compared hour and
+ * the hour before it, the hourly season) and the compared hour and the hour
+ * ahead a day and a week earlier. GetMetricData takes one time range a call, so a read is one
  * batch of up to 500 target groups per range: three calls an hour per 500
  * groups, none on the passes between. Undefined when a call failed (the next
  * pass tries again).
@@ -407,7 +408,7 @@ async function readHistory(
     periodSeconds: 60,
   }));
   const ranges = {
-    today: [end - COMPARE_MINUTES * MINUTE, end],
+    today: [end - TODAY_MINUTES * MINUTE, end],
     dayAgo: [end - DAY_MS - COMPARE_MINUTES * MINUTE, end - DAY_MS + HORIZON_MINUTES * MINUTE],
     weekAgo: [end - WEEK_MS - COMPARE_MINUTES * MINUTE, end - WEEK_MS + HORIZON_MINUTES * MINUTE],
   } as const;
@@ -457,7 +458,7 @@ function historyOf(read: HistoryRead, site: string, now: number): RequestHistory
   const span = COMPARE_MINUTES + HORIZON_MINUTES;
   return {
     readAt: now,
-    today: series(minutes?.today, end - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES),
+    today: series(minutes?.today, end - TODAY_MINUTES * MINUTE, TODAY_MINUTES),
     dayAgo: series(minutes?.dayAgo, end - DAY_MS - COMPARE_MINUTES * MINUTE, span),
     weekAgo: series(minutes?.weekAgo, end - WEEK_MS - COMPARE_MINUTES * MINUTE, span),
   };
