@@ -9,6 +9,8 @@ import {
   GetDistributionConfigCommand,
   InvalidArgument,
   ListDistributionsCommand,
+  TooManyDistributions,
+  TooManyOrigins,
   UpdateDistributionCommand,
   type DistributionConfig as AwsDistributionConfig,
 } from '@aws-sdk/client-cloudfront';
@@ -476,6 +478,22 @@ test('CloudFront errors map to the core’s kinds', async (t) => {
       call: () => cdn.createDistribution(demoConfig(), {}),
       kind: 'Invalid',
       message: /InvalidArgument/,
+    },
+    {
+      name: 'the account’s distributions quota',
+      command: 'CreateDistributionWithTags',
+      error: new TooManyDistributions({ message: 'too many', $metadata: { httpStatusCode: 400 } }),
+      call: () => cdn.createDistribution(demoConfig(), {}),
+      kind: 'QuotaExceeded',
+      message: /TooManyDistributions: Web distributions per AWS account.*Ask for more in Service Quotas/,
+    },
+    {
+      name: 'a distribution’s origins quota',
+      command: 'CreateDistributionWithTags',
+      error: new TooManyOrigins({ message: 'too many origins', $metadata: { httpStatusCode: 400 } }),
+      call: () => cdn.createDistribution(demoConfig(), {}),
+      kind: 'QuotaExceeded',
+      message: /TooManyOrigins: Origins per distribution/,
     },
   ];
   for (const c of cases) {

@@ -20,6 +20,8 @@ import {
   RuleNotFoundException,
   TargetGroupNotFoundException,
   TooManyRulesException,
+  TooManyTargetsException,
+  TooManyUniqueTargetGroupsPerLoadBalancerException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CloudError, type CloudErrorKind } from '../controller/errors.ts';
 import { AwsClients } from '../controller/providers/aws/clients.ts';
@@ -585,7 +587,25 @@ const elbErrors: { name: string; error: () => Error; kind: CloudErrorKind; messa
         $metadata: {},
       }),
     kind: 'QuotaExceeded',
-    message: /reached a quota \(TooManyRulesException: Rules per Application Load Balancer\)/,
+    message:
+      /reached a quota \(TooManyRulesException: Rules per Application Load Balancer\).*Ask for more in Service Quotas/,
+  },
+  {
+    name: 'TooManyUniqueTargetGroupsPerLoadBalancerException (a quota Service Quotas cannot raise)',
+    error: () =>
+      new TooManyUniqueTargetGroupsPerLoadBalancerException({
+        message: 'You’ve reached the limit on the number of unique target groups per load balancer',
+        $metadata: {},
+      }),
+    kind: 'QuotaExceeded',
+    message:
+      /reached a quota \(TooManyUniqueTargetGroupsPerLoadBalancerException: Target groups per Application Load Balancer\).*It cannot be raised: free some, or spread the sites over more/,
+  },
+  {
+    name: 'TooManyTargetsException',
+    error: () => new TooManyTargetsException({ message: 'too many targets', $metadata: {} }),
+    kind: 'QuotaExceeded',
+    message: /Targets per Application Load Balancer/,
   },
 ];
 

@@ -32,12 +32,10 @@ const KINDS: Record<string, CloudErrorKind> = {
   TooManyRequestsException: 'Throttled',
   RequestLimitExceeded: 'Throttled',
   ProvisionedThroughputExceededException: 'Throttled',
-  // A quota reached: terminal until a person raises it or frees some (RequestLimitExceeded above is a rate)
+  // A quota reached: terminal until a person raises it or frees some (RequestLimitExceeded above is a
+  // rate); the errors that name their quota are in QUOTAS
   LimitExceededException: 'QuotaExceeded',
   LimitExceeded: 'QuotaExceeded',
-  TooManyRulesException: 'QuotaExceeded',
-  TooManyTargetGroupsException: 'QuotaExceeded',
-  TooManyDistributions: 'QuotaExceeded',
   // Unavailable: the service or network failed
   ServerException: 'Unavailable',
   ServiceUnavailable: 'Unavailable',
@@ -71,13 +69,38 @@ const KINDS: Record<string, CloudErrorKind> = {
 };
 
 /**
- * The quota an error names by itself, as Service Quotas calls it; a generic
- * LimitExceededException names its quota in its message.
+ * The quotas an error names by itself, as Elastic Load Balancing's and
+ * CloudFront's quota pages call them, and whether Service Quotas can raise
+ * them; a generic LimitExceededException names its quota in its message.
  */
-const QUOTAS: Record<string, string> = {
-  TooManyRulesException: 'Rules per Application Load Balancer',
-  TooManyTargetGroupsException: 'Target groups per Region',
-  TooManyDistributions: 'Web distributions per AWS account',
+const QUOTAS: Record<string, { quota: string; adjustable: boolean }> = {
+  TooManyRulesException: { quota: 'Rules per Application Load Balancer', adjustable: true },
+  TooManyTargetGroupsException: { quota: 'Target groups per Region', adjustable: true },
+  TooManyUniqueTargetGroupsPerLoadBalancerException: {
+    quota: 'Target groups per Application Load Balancer',
+    adjustable: false,
+  },
+  TooManyTargetsException: { quota: 'Targets per Application Load Balancer', adjustable: true },
+  TooManyLoadBalancersException: { quota: 'Application Load Balancers per Region', adjustable: true },
+  TooManyListenersException: { quota: 'Listeners per Application Load Balancer', adjustable: false },
+  TooManyActionsException: { quota: 'Actions per rule', adjustable: false },
+  TooManyCertificatesException: {
+    quota: 'Certificates per Application Load Balancer',
+    adjustable: true,
+  },
+  TooManyRegistrationsForTargetIdException: {
+    quota: 'Load balancers per target (registrations of one target)',
+    adjustable: false,
+  },
+  TooManyDistributions: { quota: 'Web distributions per AWS account', adjustable: true },
+  TooManyOrigins: { quota: 'Origins per distribution', adjustable: true },
+  TooManyOriginGroupsPerDistribution: { quota: 'Origin groups per distribution', adjustable: true },
+  TooManyDistributionCNAMEs: {
+    quota: 'Alternate domain names (CNAMEs) per distribution',
+    adjustable: true,
+  },
+  TooManyOriginCustomHeaders: { quota: 'Custom headers per origin', adjustable: true },
+  TooManyCertificates: { quota: 'SSL certificates per AWS account', adjustable: true },
 };
 
 interface SdkError {
@@ -102,6 +125,7 @@ export function fromAwsError(
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const kind: CloudErrorKind =
+    (QUOTAS[name] === undefined ? undefined : 'QuotaExceeded') ??
     KINDS[name] ??
     (status === 429
       ? 'Throttled'
@@ -114,11 +138,15 @@ export function fromAwsError(
             : 'Unavailable');
   const detail = e.message ?? String(error);
   const quota = QUOTAS[name];
+  const remedy =
+    quota?.adjustable === false
+      ? 'It cannot be raised: free some, or spread the sites over more (docs/bootstrap.md); the next pass after that goes on.'
+      : 'Ask for more in Service Quotas, or free some; the next pass after that goes on.';
   const message =
     kind === 'AccessDenied'
       ? `${service}:${operation} was denied (${name}): ${detail}. Grant ${service}:${operation} on ${resource} to the reconciler's role.`
       : kind === 'QuotaExceeded'
-        ? `${service}:${operation} reached a quota (${name}${quota === undefined ? '' : `: ${quota}`}): ${detail.replace(/\.$/, '')}. Ask for more in Service Quotas, or free some; the next pass after that goes on.`
+        ? `${service}:${operation} reached a quota (${name}${quota === undefined ? '' : `: ${quota.quota}`}): ${detail.replace(/\.$/, '')}. ${remedy}`
         : `${service}:${operation} failed (${name}): ${detail}`;
   return new CloudError(kind, resource, message, { cause: error });
 }
