@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { CloudError } from '../controller/errors.ts';
 import { emptyStatus } from '../controller/model/status.ts';
-import { reconcilePass } from '../controller/reconcile/pass.ts';
+import { isGone, reconcilePass } from '../controller/reconcile/pass.ts';
+import { observe } from '../controller/reconcile/observe.ts';
+import { ownershipTags } from '../controller/model/tags.ts';
+import type { ObservedSite } from '../controller/model/observed.ts';
 import { reconcileRound } from '../controller/reconcile/round.ts';
 import {
   converge,
@@ -533,4 +536,81 @@ test('a live site’s item from before statuses were per region is removed by th
   };
   assert.deepEqual(await run('us-east-1'), [1, [['demo', undefined, 7]]]);
   assert.deepEqual(await run('eu-west-1'), [0, []]);
+});
+
+test('a deleted site is gone only when nothing of it remains and nothing failed: its status stays for any one leftover', async (t) => {
+  const sim = newSim(TWO_REGIONS);
+  await storeSpec(sim, demoDocument());
+  await converge(sim);
+  const observation = await observe(sim.ports('us-east-1'), sim.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: ['demo'],
+    knownDistributions: {},
+    now: simNow(sim)().getTime(),
+  });
+  const live = observation.sites.get('demo')!;
+  const region = live.regions['us-east-1']!;
+  // What a live site leaves, as observed: each kind is there, tagged as the site's.
+  assert.ok(region.services.length > 0 && region.targetGroups.length > 0 && region.rules.length > 0);
+  assert.ok(region.taskDefinitions.length > 0 && live.cdn!.distributions.some((d) => d.owned));
+  const theirs = ownershipTags('other');
+  const gone: ObservedSite = {
+    ...live,
+    regions: {
+      'us-east-1': {
+        ...region,
+        // ECS keeps a deleted service as INACTIVE; another owner's resources under the names stay.
+        services: [
+          { ...region.services[0]!, status: 'INACTIVE' },
+          { ...region.services[0]!, name: 'demo-foreign', tags: theirs },
+        ],
+        targetGroups: [{ ...region.targetGroups[0]!, tags: theirs }],
+        rules: [],
+        taskDefinitions: [{ ...region.taskDefinitions[0]!, tags: theirs }],
+      },
+    },
+    cdn: { distributions: live.cdn!.distributions.map((d) => ({ ...d, owned: false })) },
+  };
+  const leftOver = (change: (site: ObservedSite, r: ObservedSite['regions'][string]) => void) => {
+    const site = structuredClone(gone);
+    change(site, site.regions['us-east-1']!);
+    return site;
+  };
+  assert.equal(
+    isGone({ name: 'demo', observed: gone }),
+    true,
+    'only inactive services and others’ resources',
+  );
+  assert.equal(
+    isGone({ name: 'demo', observed: { ...gone, cdn: undefined } as ObservedSite }),
+    true,
+    'a region without the duties does not see the CDN',
+  );
+  const cases: [string, ObservedSite | undefined][] = [
+    ['not observed this pass', undefined],
+    ['a service still ACTIVE', leftOver((_, r) => (r.services[0]!.status = 'ACTIVE'))],
+    ['a service still DRAINING', leftOver((_, r) => (r.services[0]!.status = 'DRAINING'))],
+    ['a target group', leftOver((_, r) => r.targetGroups.push(region.targetGroups[0]!))],
+    ['a rule', leftOver((_, r) => r.rules.push(region.rules[0]!))],
+    ['a task definition', leftOver((_, r) => r.taskDefinitions.push(region.taskDefinitions[0]!))],
+    [
+      'a task definition whose tags were not read',
+      leftOver((_, r) => r.taskDefinitions.push({ ...region.taskDefinitions[0]!, tags: undefined })),
+    ],
+    ['the distribution', leftOver((site) => (site.cdn!.distributions[0]!.owned = true))],
+    [
+      'a CDN that could not be read',
+      leftOver((site) => (site.cdn!.error = new CloudError('Unavailable', 'cloudfront', 'down'))),
+    ],
+    [
+      'a region that could not be read',
+      leftOver((_, r) => (r.error = new CloudError('Unavailable', 'us-east-1', 'down'))),
+    ],
+  ];
+  for (const [name, observed] of cases) {
+    await t.test(name, () => {
+      assert.equal(isGone({ name: 'demo', ...(observed === undefined ? {} : { observed }) }), false);
+    });
+  }
 });

@@ -55,8 +55,8 @@ export interface ObservedRegion {
   traffic: { stable: TrafficSample; canary: TrafficSample };
   /**
    * Set on the passes that read the request history for the forecast (at most once an hour, see
-   * reconcile/observe.ts): both tracks' requests per minute, today's last hour and the same span a
-   * day and a week earlier.
+   * reconcile/observe.ts): both tracks' requests per minute over today's last two hours, and the
+   * compared hour and the hour ahead a day and a week earlier.
    */
   history?: RequestHistory;
 }

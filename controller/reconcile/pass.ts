@@ -385,7 +385,7 @@ async function writeStatuses(
  * its region (and the CDN, for the duties' holder) shows nothing it owned,
  * and nothing failed.
  */
-function isGone(outcome: SiteOutcome): boolean {
+export function isGone(outcome: Pick<SiteOutcome, 'name' | 'observed'>): boolean {
   const observed = outcome.observed;
   if (observed === undefined) return false;
   const cdn = observed.cdn;
