@@ -6,6 +6,7 @@ import {
   buildForecast,
   COMPARE_MINUTES,
   DAY_MS,
+  type Forecast,
   type ForecastInput,
   forecastFloor,
   HORIZON_MINUTES,
@@ -344,4 +345,202 @@ test('when the forecast expects the load to be over, scale-in follows the newest
     },
   );
   assert.deepEqual([noise.tasks, noise.reason], [40, 'WithinTolerance'], 'held: the average is at the count');
+});
+
+const rounded = (forecast: Forecast | undefined) =>
+  forecast?.requests.map((r) => (r === null ? null : Math.round(r)));
+
+test('the forecast minute by minute: the lookback and the horizon of a season, scaled to today, and its basis', () => {
+  // A day earlier rose by 10 requests a minute; today is 1.5 times that day, minute for minute.
+  const rising = (i: number) => 6_000 + 10 * i;
+  const forecast = buildForecast({
+    now: NOW,
+    today: today((i) => 1.5 * rising(i)),
+    dayAgo: span(DAY_MS, rising),
+  })!;
+  assert.equal(forecast.from, NOW - LOOKBACK_MINUTES * MINUTE);
+  assert.equal(forecast.basis, '1 day earlier × 1.50');
+  const expected = Array.from({ length: LOOKBACK_MINUTES + HORIZON_MINUTES }, (_, k) =>
+    Math.round(1.5 * rising(COMPARE_MINUTES - LOOKBACK_MINUTES + k)),
+  );
+  assert.deepEqual(rounded(forecast), expected);
+  const both = buildForecast({
+    now: NOW,
+    today: today(flat),
+    dayAgo: span(DAY_MS, flat),
+    weekAgo: span(WEEK_MS, flat),
+  })!;
+  assert.equal(both.basis, '1 day earlier × 1.00, 1 week earlier × 1.00');
+});
+
+test('the hourly season repeats the last hour as it was and scales only the hour before it', () => {
+  // Falling: 9,000 two hours ago, 6,000 over the last hour; the hour before, scaled by 6/9, agrees.
+  const forecast = buildForecast({ now: NOW, today: hours((_, ago) => (ago <= 60 ? 6_000 : 9_000)) })!;
+  assert.equal(forecast.basis, '1 hour earlier as it was');
+  const published = 60 + LOOKBACK_MINUTES;
+  assert.deepEqual(
+    rounded(forecast),
+    Array.from({ length: LOOKBACK_MINUTES + HORIZON_MINUTES }, (_, k) => (k < published ? 6_000 : null)),
+    'each minute 6,000: the last hour unscaled, the hour before × 2/3; none beyond the last hour',
+  );
+  // A minute only one of the two hours has is no repeat.
+  const gap = buildForecast({
+    now: NOW,
+    today: hours((m, ago) => (ago >= 100 && ago <= 110 ? undefined : hourlyJob(m))),
+  })!;
+  assert.equal(gap.requests[LOOKBACK_MINUTES + 15], null, 'two hours before minute 15 had no datapoint');
+  assert.equal(gap.requests[LOOKBACK_MINUTES + 25], 30_000);
+});
+
+test('a season counts only with enough minutes, a ratio within bounds and a fit within 10 %', async (t) => {
+  const at0 = (forecast: Forecast | undefined) => forecast?.requests[LOOKBACK_MINUTES];
+  const cases: [string, Omit<ForecastInput, 'now'>, number | undefined][] = [
+    ['no history at all', { today: today(flat) }, undefined],
+    [
+      'today 4 times the day: the most it scales',
+      { today: today(() => 24_000), dayAgo: span(DAY_MS, flat) },
+      24_000,
+    ],
+    [
+      'today more than 4 times the day',
+      { today: today(() => 24_060), dayAgo: span(DAY_MS, flat) },
+      undefined,
+    ],
+    [
+      'today a quarter of the day: the least',
+      { today: today(() => 1_500), dayAgo: span(DAY_MS, flat) },
+      1_500,
+    ],
+    ['today less than a quarter', { today: today(() => 1_494), dayAgo: span(DAY_MS, flat) }, undefined],
+    [
+      'a day without requests in the compared hour',
+      { today: today(() => 0), dayAgo: span(DAY_MS, () => 0) },
+      undefined,
+    ],
+    [
+      'half the compared minutes, exactly, are enough',
+      { today: today(flat), dayAgo: span(DAY_MS, (i) => (i < COMPARE_MINUTES / 2 ? undefined : 6_000)) },
+      6_000,
+    ],
+    [
+      'a fit that misses by 10 %, exactly, counts',
+      {
+        today: today(() => 1_000),
+        // 29 minutes as today, 16 at 900, 15 at 1,100: the median misses by 100 of 1,000.
+        dayAgo: span(DAY_MS, (i) => (i >= COMPARE_MINUTES ? 1_000 : i < 29 ? 1_000 : i < 45 ? 900 : 1_100)),
+      },
+      1_000,
+    ],
+    [
+      'history as noisy as 2 % counts',
+      { today: today(flat), dayAgo: span(DAY_MS, (i) => (i % 2 === 0 ? 5_880 : 6_120)) },
+      5_880,
+    ],
+    [
+      'today’s own gaps are no pairs',
+      {
+        today: today((i) => (i === 0 ? undefined : i % 2 === 1 ? 1_100 : 1_000)),
+        dayAgo: span(DAY_MS, () => 1_050),
+      },
+      1_100,
+    ],
+    [
+      'readings that are no number are gaps',
+      {
+        today: today((i) => (i < 10 ? Number.NaN : 6_000)),
+        dayAgo: span(DAY_MS, (i) => (i === 70 ? Infinity : 6_000)),
+      },
+      6_000,
+    ],
+  ];
+  for (const [name, input, expected] of cases) {
+    await t.test(name, () => {
+      const forecast = buildForecast({ now: NOW, ...input });
+      if (expected === undefined) assert.equal(forecast, undefined);
+      else assert.equal(Math.round(at0(forecast)!), expected);
+    });
+  }
+  await t.test('half the horizon known, or less', () => {
+    const known = (n: number) =>
+      buildForecast({
+        now: NOW,
+        today: today(flat),
+        dayAgo: span(DAY_MS, (i) => (i < COMPARE_MINUTES + n ? 6_000 : undefined)),
+      });
+    assert.equal(known(32), undefined, '32 of 65 minutes ahead');
+    assert.notEqual(known(33), undefined, '33 of 65');
+  });
+});
+
+test('the floor at a minute: inside the forecast only, a gap in the lead is no floor, and the gate ahead in full', () => {
+  const forecast: Forecast = {
+    from: NOW,
+    requests: [6_000, null, null, 9_000, ...Array.from({ length: 20 }, () => 6_000)],
+    basis: 'b',
+  };
+  const floor = (minute: number) => forecastFloor(forecast, NOW + minute * MINUTE, 600);
+  assert.equal(floor(-1), undefined, 'before the forecast');
+  assert.equal(floor(forecast.requests.length), undefined, 'after it');
+  assert.equal(floor(forecast.requests.length - 1)?.tasks, 10, 'its last minute');
+  assert.equal(floor(1), undefined, 'no number over the lead');
+  assert.deepEqual(
+    floor(0),
+    {
+      tasks: 10,
+      rising: true,
+      because: `forecast 6000 requests/min in the next ${LEAD_MINUTES} min from b`,
+    },
+    'no lookback (a forecast from before it had one): a rise; a gap within the gate: no quiet count',
+  );
+  assert.deepEqual(
+    [floor(8)?.tasks, floor(8)?.quietTasks, floor(8)?.rising],
+    [10, 10, false],
+    'the gate ahead in full: the most of it',
+  );
+  assert.equal(floor(3)?.quietTasks, 15, 'the most over the gate, not the least');
+  assert.equal(floor(2)?.rising, true, '9,000 is 1.5 times 6,000: a rise');
+  assert.equal(floor(10)?.quietTasks, undefined, 'fewer minutes left than the gate');
+});
+
+test('the forecast’s quiet scale-in: from exactly 1.5 times, only while tasks run, to the most either needs', () => {
+  const input = {
+    now: NOW,
+    running: 40,
+    desired: 40,
+    rolloutInProgress: false,
+    history: [{ at: NOW - 30 * MINUTE, tasks: 40 }],
+  };
+  const leads = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...input, requestsPerMinute: 24_000, forecast: { tasks: 60, because: 'f', rising: true } },
+  );
+  assert.deepEqual([leads.tasks, leads.reason], [60, 'Forecast'], 'exactly 1.5 × the 40 measured leads');
+  const quiet = { tasks: 14, quietTasks: 14, because: 'f', rising: false };
+  const falling = { requestsPerMinute: 6_000, recentRequestsPerMinute: [6_000, 6_000, 6_000, 6_000, 6_000] };
+  const down = decideTasks({ ...policy, maxTasks: 100 }, { ...input, ...falling, forecast: quiet });
+  assert.deepEqual(
+    [down.tasks, down.reason],
+    [14, 'Forecast'],
+    'the forecast’s 14 over the newest datapoint’s 10',
+  );
+  assert.match(down.message, /^f: at most 14 task\(s\) needed for the next 15 min and 10 now$/);
+  const starting = decideTasks(
+    { ...policy, maxTasks: 100 },
+    { ...input, ...falling, running: 30, forecast: quiet },
+  );
+  assert.notEqual(starting.reason, 'Forecast', 'tasks still starting: their demand is not settled');
+  const atCount = decideTasks(
+    { ...policy, maxTasks: 100 },
+    {
+      ...input,
+      requestsPerMinute: 24_000,
+      recentRequestsPerMinute: [24_000, 20_000, 20_000, 20_000, 20_000],
+      forecast: quiet,
+    },
+  );
+  assert.deepEqual(
+    [atCount.tasks, atCount.reason],
+    [40, 'ScaleInStabilizing'],
+    'the newest datapoint at the count: no drop, whatever the average',
+  );
 });

@@ -84,6 +84,29 @@ test('overlapping windows take the highest floor for the region, and name the wi
   assert.equal(scheduledFloor(undefined, 'us-east-1', now), undefined, 'no schedule');
 });
 
+test('a window without a name is named by its place; of equal floors the first names it', () => {
+  const schedule = [
+    window({ cron: '0 9 * * *', minTasks: { 'us-east-1': 4 } }),
+    window({ cron: '0 9 * * *', minTasks: { 'us-east-1': 6 } }),
+    window({ name: 'second', cron: '0 9 * * *', minTasks: { 'us-east-1': 6 } }),
+  ];
+  const floor = scheduledFloor(schedule, 'us-east-1', at('2026-12-07T09:10:00Z'));
+  assert.deepEqual(floor, { tasks: 6, because: 'scheduled window #2 (0 9 * * *, 60 min)' });
+});
+
+test('a window with neither a start nor a cron, or a cron that does not parse, is never open', () => {
+  // The spec's validation refuses both; a window read some other way must still not open.
+  const now = at('2026-12-07T09:00:00Z');
+  assert.equal(isOpen(window({}), now), false);
+  assert.equal(isOpen(window({ cron: 'every morning' }), now), false);
+  assert.equal(
+    isOpen(window({ start: '2026-12-07T08:00:00Z' }), at('2026-12-07T09:00:00Z')),
+    false,
+    'start + duration is closed',
+  );
+  assert.equal(isOpen(window({ start: '2026-12-07T08:00:00Z' }), at('2026-12-07T08:59:59Z')), true);
+});
+
 test('cron fields: lists, ranges, steps and names; a restricted day of month or week matches either', () => {
   const parsed = parseCron('*/15 8-10,22 1 JAN-MAR,dec sun');
   assert.ok(parsed.ok);

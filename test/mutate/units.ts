@@ -10,6 +10,8 @@ import '../handover.test.ts';
 import '../decide-site.test.ts';
 import '../canary.test.ts';
 import '../autoscaler.test.ts';
+import '../forecast.test.ts';
+import '../schedule.test.ts';
 import '../scaling-sim.test.ts';
 import '../plan.test.ts';
 import '../status.test.ts';
