@@ -445,6 +445,16 @@ test('a season counts only with enough minutes, a ratio within bounds and a fit 
       1_100,
     ],
     [
+      'too few of today’s minutes have a datapoint',
+      { today: today((i) => (i < 35 ? undefined : 6_000)), dayAgo: span(DAY_MS, flat) },
+      undefined,
+    ],
+    [
+      'too few of today’s minutes are a number',
+      { today: today((i) => (i < 35 ? Number.NaN : 6_000)), dayAgo: span(DAY_MS, flat) },
+      undefined,
+    ],
+    [
       'readings that are no number are gaps',
       {
         today: today((i) => (i < 10 ? Number.NaN : 6_000)),
@@ -480,6 +490,7 @@ test('the floor at a minute: inside the forecast only, a gap in the lead is no f
   };
   const floor = (minute: number) => forecastFloor(forecast, NOW + minute * MINUTE, 600);
   assert.equal(floor(-1), undefined, 'before the forecast');
+  assert.equal(floor(-3), undefined, 'well before it');
   assert.equal(floor(forecast.requests.length), undefined, 'after it');
   assert.equal(floor(forecast.requests.length - 1)?.tasks, 10, 'its last minute');
   assert.equal(floor(1), undefined, 'no number over the lead');
@@ -500,6 +511,8 @@ test('the floor at a minute: inside the forecast only, a gap in the lead is no f
   assert.equal(floor(3)?.quietTasks, 15, 'the most over the gate, not the least');
   assert.equal(floor(2)?.rising, true, '9,000 is 1.5 times 6,000: a rise');
   assert.equal(floor(10)?.quietTasks, undefined, 'fewer minutes left than the gate');
+  const step: Forecast = { from: NOW, requests: [6_000, 6_000, 6_000, 6_000, 6_000, 9_000], basis: 'b' };
+  assert.equal(forecastFloor(step, NOW + 4 * MINUTE, 600)?.rising, true, 'exactly 1.5 times: a rise');
 });
 
 test('the forecast’s quiet scale-in: from exactly 1.5 times, only while tasks run, to the most either needs', () => {

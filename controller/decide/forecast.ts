@@ -167,7 +167,8 @@ export function forecastFloor(
 ): ForecastFloor | undefined {
   if (forecast === undefined) return undefined;
   const offset = Math.floor((now - forecast.from) / MINUTE);
-  if (offset < 0 || offset >= forecast.requests.length) return undefined;
+  // Past its end the lead is empty, and so is the floor.
+  if (offset < 0) return undefined;
   const ahead = forecast.requests
     .slice(offset, offset + LEAD_MINUTES + 1)
     .filter((r): r is number => r !== null);
