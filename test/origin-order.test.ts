@@ -194,6 +194,18 @@ test('the deploy of a change is recorded once CloudFront is seen Deployed with i
   assert.equal(deployed.changedAt, T0);
 });
 
+test('a move not yet deployed waits as PrimaryRecovering once the primary is healthy again: the edges still ask it', () => {
+  const changed = decideOriginOrder(input({ failing: [P] }));
+  const recovering = decideOriginOrder(
+    input({ before: changed, distribution: { first: P, deployed: false }, now: T0 + MINUTE }),
+  );
+  assert.deepEqual(
+    [recovering.first, recovering.reason, recovering.deployedAt],
+    [F, 'PrimaryRecovering', undefined],
+  );
+  assert.equal(recovering.primaryHealthySince, undefined, 'its health means nothing until the move deploys');
+});
+
 test('the healthy window starts only once the move has deployed; after a move only the CDN saw, it is three times as long', () => {
   const moved = (reason: 'PrimaryFailing' | 'CdnFailingOver') =>
     decideOriginOrder(
@@ -272,6 +284,13 @@ test("a region back from being lost goes on its stand-in's record of the same ch
   assert.equal(newerOrder({ ...moved, primaryHealthySince: T0 + 5 * MINUTE }, own), true);
   // A later change wins whatever it says.
   assert.equal(newerOrder({ ...own, changedAt: T0 + MINUTE }, standIn), true);
+  assert.equal(
+    newerOrder(standIn, { ...own, changedAt: T0 + MINUTE }),
+    false,
+    'an earlier change loses whatever it says',
+  );
+  assert.equal(newerOrder(own, own), false, 'a record is not newer than itself');
+  assert.equal(newerOrder(standIn, standIn), false, 'nor one that has not seen the primary healthy');
   // Going on the stand-in's, the window starts now rather than being over already.
   const decided = decideOriginOrder(input({ before: standIn, now: T0 + 20 * MINUTE }));
   assert.deepEqual([decided.first, decided.primaryHealthySince], [F, T0 + 20 * MINUTE]);
