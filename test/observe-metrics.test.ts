@@ -176,3 +176,94 @@ test('a region with no platform observes nothing, and every site is still listed
   assert.deepEqual(observation.sites.get('demo'), { name: 'demo', regions: {} });
   assert.deepEqual(observation.takenPriorities, {});
 });
+
+test('each owned target group is read as CloudWatch publishes it: four ALB metrics, its service’s CPU, and the history’s request count', async () => {
+  const sim = await convergedDemo();
+  const region = sim.platform.regions['us-east-1']!;
+  const asked: MetricQuery[] = [];
+  const port: MetricsPort = {
+    getMetricData: (_region, queries, start) => {
+      asked.push(...queries);
+      return Promise.resolve(
+        queries.map((q) => ({
+          id: q.id,
+          points: [{ timestamp: start, value: q.metric === 'CPUUtilization' ? 42 : 7 }],
+        })),
+      );
+    },
+  };
+  const observation = await observe({ ...sim.ports(), metrics: port }, sim.platform, {
+    region: 'us-east-1',
+    sites: ['demo'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:07.500Z'),
+    historyDue: new Set(['demo']),
+  });
+  const stable = observation.sites.get('demo')!.regions['us-east-1']!;
+  const tg = stable.targetGroups.find((g) => g.name === 'demo-stable')!;
+  const dimensions = {
+    TargetGroup: tg.arn.slice(tg.arn.indexOf('targetgroup/')),
+    LoadBalancer: region.loadBalancerArn.slice(region.loadBalancerArn.indexOf('app/')),
+  };
+  const forStable = asked
+    .filter(
+      (q) =>
+        q.dimensions['TargetGroup'] === dimensions.TargetGroup ||
+        q.dimensions['ServiceName'] === 'demo-stable',
+    )
+    .map(({ namespace, metric, stat, dimensions: d }) => ({ namespace, metric, stat, dimensions: d }));
+  assert.deepEqual(
+    forStable.sort((a, b) => `${a.metric}${a.stat}`.localeCompare(`${b.metric}${b.stat}`)),
+    [
+      {
+        namespace: 'AWS/ECS',
+        metric: 'CPUUtilization',
+        stat: 'Average',
+        dimensions: { ClusterName: region.cluster, ServiceName: 'demo-stable' },
+      },
+      { namespace: 'AWS/ApplicationELB', metric: 'HealthyHostCount', stat: 'Average', dimensions },
+      { namespace: 'AWS/ApplicationELB', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum', dimensions },
+      // The traffic's, and the history's (three ranges: today, a day and a week earlier).
+      ...Array.from({ length: 4 }, () => ({
+        namespace: 'AWS/ApplicationELB',
+        metric: 'RequestCount',
+        stat: 'Sum',
+        dimensions,
+      })),
+      { namespace: 'AWS/ApplicationELB', metric: 'TargetResponseTime', stat: 'p95', dimensions },
+    ],
+  );
+  assert.equal(stable.traffic.stable.cpuPercent, 42, 'the service’s CPU is the track’s');
+});
+
+test('a pass reads only its own sites’ rules, target groups, services and task definitions, and its own distribution', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  for (const name of ['alpha', 'beta']) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await storeSpec(sim, document);
+  }
+  await converge(sim);
+  const observation = await observe(sim.ports('us-east-1'), sim.platform, {
+    region: 'us-east-1',
+    sites: ['alpha'],
+    cdnSites: ['alpha'],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:07.500Z'),
+  });
+  assert.deepEqual([...observation.sites.keys()], ['alpha'], 'beta is not observed');
+  const alpha = observation.sites.get('alpha')!.regions['us-east-1']!;
+  assert.deepEqual(alpha.targetGroups.map((g) => g.name).sort(), ['alpha-canary', 'alpha-stable']);
+  assert.deepEqual(alpha.services.map((s) => s.name).sort(), ['alpha-canary', 'alpha-stable']);
+  assert.ok(
+    alpha.rules.length > 0 && alpha.rules.every((r) => r.tags['tandem:site'] === 'alpha'),
+    'only alpha’s rules',
+  );
+  assert.ok(
+    alpha.taskDefinitions.length > 0 &&
+      alpha.taskDefinitions.every((td) => td.family.startsWith('tandem-alpha-')),
+  );
+  const cdn = observation.sites.get('alpha')!.cdn!;
+  assert.ok(cdn.distributions.length > 0 && cdn.distributions.every((d) => d.owned));
+});
