@@ -9,6 +9,7 @@ import { ownershipTags } from '../controller/model/tags.ts';
 import type { DistributionSummary } from '../controller/ports/cdn.ts';
 import type { ServiceState } from '../controller/ports/ecs.ts';
 import { siteStatus, statusChanged, type SiteOutcome } from '../controller/reconcile/status.ts';
+import { demoDocument, valid } from './support/world.ts';
 
 // siteStatus is pure: an outcome of a pass in, the report out. Each case states the report by hand.
 
@@ -855,4 +856,38 @@ test('last actions: this pass’s when it acted, else the last pass’s that did
   assert.deepEqual(acted.lastActions, [
     { kind: 'UpdateService', target: 'demo-stable', region: 'us-east-1' },
   ]);
+});
+
+test('this region’s traffic: what either track read, added; nothing where neither read; the canary’s, for its analysis, as read', () => {
+  const document = demoDocument();
+  document.spec.canary = { tag: 'v2', analysis: {} };
+  const site = valid(document);
+  const entry = (traffic: ObservedRegion['traffic'], targetGroups: ObservedRegion['targetGroups'] = []) =>
+    siteStatus(outcome({ site, desired, observed: observed({ traffic, targetGroups }) }), NOW).regions[
+      'us-east-1'
+    ]!;
+  const stableOnly = entry({ stable: { requestsPerMinute: 900, healthyTargets: 2 }, canary: {} });
+  assert.equal(stableOnly.requestsPerMinute, 900);
+  assert.equal(stableOnly.healthyTargets, 2);
+  assert.deepEqual(stableOnly.canaryTraffic, {}, 'the canary read nothing');
+  const canaryOnly = entry({ stable: {}, canary: { requestsPerMinute: 100, errors5xxPerMinute: 3 } });
+  assert.equal(canaryOnly.requestsPerMinute, 100);
+  assert.equal('healthyTargets' in canaryOnly, false, 'neither track read its healthy targets');
+  assert.deepEqual(canaryOnly.canaryTraffic, { requestsPerMinute: 100, errors5xxPerMinute: 3 });
+  const none = entry({ stable: {}, canary: {} });
+  assert.equal('requestsPerMinute' in none, false);
+  assert.equal('targetGroups' in none, false, 'no target group observed');
+  const tg = {
+    arn: 'arn:tg/canary',
+    port: 8080,
+    vpcId: 'vpc-1',
+    healthCheckPath: '/',
+    tags: ownershipTags('demo'),
+  };
+  const canaryGroup = entry({ stable: {}, canary: {} }, [{ ...tg, name: 'demo-canary' }]);
+  assert.deepEqual(
+    canaryGroup.targetGroups,
+    { canary: 'arn:tg/canary' },
+    'one track’s group is reported alone',
+  );
 });
