@@ -421,3 +421,34 @@ test('with no holder, the CDN comes from a report that names a distribution; an 
   );
   assert.deepEqual([...ordered.keys()], ['a', 'b']);
 });
+
+test('views and reporters come in name order whatever order the store gives; a quiet reconciler leaves a site not Ready with its own reason', () => {
+  const liveness = {
+    heartbeats: { 'us-east-1': T0, 'ap-south-1': T0 - 60 * 60_000 },
+    now: T0,
+    intervalMs: 60_000,
+  };
+  const item = (name: string, region: string) => ({
+    name,
+    region,
+    revision: 1,
+    status: { ...report(region), site: name },
+  });
+  const views = siteViews(
+    [item('c', 'us-east-1'), item('a', 'us-east-1'), item('d', 'us-east-1'), item('b', 'us-east-1')],
+    liveness,
+  );
+  assert.deepEqual([...views.keys()], ['a', 'b', 'c', 'd']);
+  const regions = ['us-west-2', 'eu-west-1', 'us-east-1', 'ap-south-1'];
+  const view = mergeReports(
+    'demo',
+    regions.map((r) => report(r, { conditions: { Ready: condition('False', 'Converging', 'applying') } })),
+    liveness,
+  );
+  assert.deepEqual(
+    view.reporters.map((r) => r.region),
+    ['ap-south-1', 'eu-west-1', 'us-east-1', 'us-west-2'],
+  );
+  assert.equal(view.conditions.Degraded!.reason, 'ReconcilerQuiet');
+  assert.equal(view.conditions.Ready!.reason, 'Converging', 'not Ready already: its own reason stays');
+});
