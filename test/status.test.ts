@@ -891,3 +891,85 @@ test('this region’s traffic: what either track read, added; nothing where neit
     'one track’s group is reported alone',
   );
 });
+
+test('the site’s rule is on the HTTPS listener after a pass when seen there, or created there by it without error', async (t) => {
+  const HTTP = 'arn:listener/http';
+  const HTTPS = 'arn:listener/https';
+  const create = (over: Record<string, unknown> = {}): Action =>
+    ({
+      site: 'demo',
+      region: 'us-east-1',
+      kind: 'CreateRule',
+      listenerArn: HTTPS,
+      priority: 7,
+      header: { name: 'x', values: ['demo'] },
+      forward: [{ targetGroup: 'demo-stable', weight: 100 }],
+      ...over,
+    }) as Action;
+  const seenRule = {
+    arn: 'arn:rule/https',
+    priority: 7,
+    header: { name: 'x', values: ['demo'] },
+    forward: [],
+    tags: ownershipTags('demo'),
+    listenerArn: HTTPS,
+  };
+  const cases: [string, Partial<ObservedRegion>, SiteOutcome['applied'] | undefined, boolean][] = [
+    ['no HTTPS listener in the region', {}, { results: [{ action: create() }], skipped: [] }, false],
+    ['seen on the HTTPS listener', { listeners: [HTTP, HTTPS], rules: [seenRule] }, undefined, true],
+    [
+      'created there this pass',
+      { listeners: [HTTP, HTTPS] },
+      { results: [{ action: create() }], skipped: [] },
+      true,
+    ],
+    ['nothing applied', { listeners: [HTTP, HTTPS] }, undefined, false],
+    [
+      'created there, but refused',
+      { listeners: [HTTP, HTTPS] },
+      { results: [failed('Throttled', create())], skipped: [] },
+      false,
+    ],
+    [
+      'created on the HTTP listener',
+      { listeners: [HTTP, HTTPS] },
+      { results: [{ action: create({ listenerArn: HTTP }) }], skipped: [] },
+      false,
+    ],
+    [
+      'created in another region',
+      { listeners: [HTTP, HTTPS] },
+      { results: [{ action: create({ region: 'eu-west-1' }) }], skipped: [] },
+      false,
+    ],
+    [
+      'modified, not created',
+      { listeners: [HTTP, HTTPS] },
+      {
+        results: [
+          {
+            action: {
+              site: 'demo',
+              region: 'us-east-1',
+              kind: 'ModifyRule',
+              arn: 'arn:rule/https',
+              header: { name: 'x', values: ['demo'] },
+              forward: [],
+            } as Action,
+          },
+        ],
+        skipped: [],
+      },
+      false,
+    ],
+  ];
+  for (const [name, seen, applied, expected] of cases) {
+    await t.test(name, () => {
+      const status = siteStatus(
+        outcome({ desired, observed: observed(seen), ...(applied === undefined ? {} : { applied }) }),
+        NOW,
+      );
+      assert.equal(status.regions['us-east-1']!.httpsRule ?? false, expected);
+    });
+  }
+});
