@@ -973,3 +973,60 @@ test('the site’s rule is on the HTTPS listener after a pass when seen there, o
     });
   }
 });
+
+test('a region the pass could not observe at all (no platform there yet) still reports what the spec asks of it', () => {
+  const status = siteStatus(outcome({ desired, observed: { name: 'demo', regions: {} } }), NOW);
+  const entry = status.regions['us-east-1']!;
+  assert.deepEqual(
+    [entry.role, entry.stable.running, entry.canary.running, entry.canaryWeight],
+    ['primary', 0, 0, 0],
+  );
+  assert.equal('requestsPerMinute' in entry || 'targetGroups' in entry || 'httpsRule' in entry, false);
+});
+
+test('a deleted site’s region is reported while anything of it is observed there, or while its last report stands', async (t) => {
+  const tg = {
+    name: 'demo-stable',
+    arn: 'arn:tg/stable',
+    port: 8080,
+    vpcId: 'vpc-1',
+    healthCheckPath: '/',
+    tags: ownershipTags('demo'),
+  };
+  const rule = {
+    arn: 'arn:rule',
+    priority: 1,
+    header: { name: 'x', values: ['demo'] },
+    forward: [],
+    tags: ownershipTags('demo'),
+  };
+  const previous = { ...emptyStatus('demo', 'us-east-1'), regions: { 'us-east-1': { role: 'primary' } } };
+  const cases: [string, Partial<SiteOutcome>, boolean][] = [
+    ['nothing observed, no report before', { observed: observed() }, false],
+    ['a service', { observed: observed({ services: [service('demo-stable')] }) }, true],
+    ['a target group', { observed: observed({ targetGroups: [tg] }) }, true],
+    ['a rule', { observed: observed({ rules: [rule] }) }, true],
+    [
+      'a task definition',
+      { observed: observed({ taskDefinitions: [{ family: 'tandem-demo-1', arn: 'arn:td', revision: 1 }] }) },
+      true,
+    ],
+    [
+      'a region that could not be read, no report before',
+      {
+        observed: observed({
+          error: new CloudError('Unavailable', 'us-east-1', 'down'),
+          services: [service('demo-stable')],
+        }),
+      },
+      false,
+    ],
+    ['its last report', { observed: observed(), previous: previous as unknown as SiteStatus }, true],
+  ];
+  for (const [name, over, reported] of cases) {
+    await t.test(name, () => {
+      const status = siteStatus(outcome({ spec: undefined, ...over }), NOW);
+      assert.equal(status.regions['us-east-1'] !== undefined, reported);
+    });
+  }
+});
