@@ -51,6 +51,7 @@ for (const { periodSeconds, perMinute } of [
 
     const traffic = observation.sites.get('demo')?.regions['us-east-1']?.traffic.stable;
     assert.equal(traffic?.requestsPerMinute, perMinute);
+    assert.deepEqual(traffic?.recentRequestsPerMinute, [perMinute], 'each period read, scaled alike');
     assert.equal(traffic?.errors5xxPerMinute, perMinute / 100, '5xx counts are scaled the same way');
     assert.equal(traffic?.healthyTargets, 3, 'gauges are not scaled');
     assert.equal(traffic?.p95LatencyMs, 1000);
@@ -266,4 +267,71 @@ test('a pass reads only its own sites’ rules, target groups, services and task
   );
   const cdn = observation.sites.get('alpha')!.cdn!;
   assert.ok(cdn.distributions.length > 0 && cdn.distributions.every((d) => d.owned));
+});
+
+test('the history read: readings that are no number are gaps, a read that fails leaves the site without history, a metric with no datapoint leaves its field out', async () => {
+  const sim = await convergedDemo();
+  const now = Date.parse('2026-11-28T12:00:07.500Z');
+  const end = Date.parse('2026-11-28T12:00:00Z');
+  const read = (history: 'nan' | 'fails') =>
+    observe(
+      {
+        ...sim.ports(),
+        metrics: {
+          getMetricData: (_region, queries) => {
+            if (history === 'fails' && queries.some((q) => q.id.startsWith('h')))
+              return Promise.reject(new CloudError('Throttled', 'cloudwatch', 'slow down'));
+            return Promise.resolve(
+              queries.map((q) => ({
+                id: q.id,
+                points: q.id.startsWith('h')
+                  ? [
+                      { timestamp: end - 60_000, value: Number.NaN },
+                      { timestamp: end - 120_000, value: 5 },
+                    ]
+                  : [],
+              })),
+            );
+          },
+        },
+      },
+      sim.platform,
+      {
+        region: 'us-east-1',
+        sites: ['demo'],
+        cdnSites: [],
+        knownDistributions: {},
+        now,
+        historyDue: new Set(['demo']),
+      },
+    );
+  const nan = (await read('nan')).sites.get('demo')!.regions['us-east-1']!;
+  const today = nan.history!.today;
+  const at = (t: number) => today.requests[(t - today.from) / 60_000];
+  assert.equal(at(end - 60_000), undefined, 'NaN is no reading');
+  assert.equal(at(end - 120_000), 10, 'both tracks');
+  assert.equal('requestsPerMinute' in nan.traffic.stable, false, 'no datapoint, no field');
+  const failed = (await read('fails')).sites.get('demo')!.regions['us-east-1']!;
+  assert.equal(failed.history, undefined, 'the next pass reads it again');
+  assert.equal(failed.error, undefined, 'the region is observed all the same');
+});
+
+test('a history read is attached only to the sites it was due for', async () => {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  for (const name of ['alpha', 'beta']) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await storeSpec(sim, document);
+  }
+  await converge(sim);
+  const observation = await observe(sim.ports('us-east-1'), sim.platform, {
+    region: 'us-east-1',
+    sites: ['alpha', 'beta'],
+    cdnSites: [],
+    knownDistributions: {},
+    now: Date.parse('2026-11-28T12:00:07.500Z'),
+    historyDue: new Set(['alpha']),
+  });
+  assert.notEqual(observation.sites.get('alpha')!.regions['us-east-1']!.history, undefined);
+  assert.equal('history' in observation.sites.get('beta')!.regions['us-east-1']!, false);
 });
