@@ -20,6 +20,18 @@ function recordingMetrics(value: (q: MetricQuery) => number) {
   return { port, asked };
 }
 
+/** Sites of the demo spec under these names, converged in both regions. */
+async function convergedSites(...names: string[]) {
+  const sim = newSim(['us-east-1', 'eu-west-1']);
+  for (const name of names) {
+    const document = demoDocument();
+    document.metadata.name = name;
+    await storeSpec(sim, document);
+  }
+  await converge(sim);
+  return sim;
+}
+
 async function convergedDemo() {
   const sim = newSim(['us-east-1', 'eu-west-1']);
   await storeSpec(sim, demoDocument());
@@ -239,13 +251,7 @@ test('each owned target group is read as CloudWatch publishes it: four ALB metri
 });
 
 test('a pass reads only its own sites’ rules, target groups, services and task definitions, and its own distribution', async () => {
-  const sim = newSim(['us-east-1', 'eu-west-1']);
-  for (const name of ['alpha', 'beta']) {
-    const document = demoDocument();
-    document.metadata.name = name;
-    await storeSpec(sim, document);
-  }
-  await converge(sim);
+  const sim = await convergedSites('alpha', 'beta');
   const observation = await observe(sim.ports('us-east-1'), sim.platform, {
     region: 'us-east-1',
     sites: ['alpha'],
@@ -317,13 +323,7 @@ test('the history read: readings that are no number are gaps, a read that fails 
 });
 
 test('a history read is attached only to the sites it was due for', async () => {
-  const sim = newSim(['us-east-1', 'eu-west-1']);
-  for (const name of ['alpha', 'beta']) {
-    const document = demoDocument();
-    document.metadata.name = name;
-    await storeSpec(sim, document);
-  }
-  await converge(sim);
+  const sim = await convergedSites('alpha', 'beta');
   const observation = await observe(sim.ports('us-east-1'), sim.platform, {
     region: 'us-east-1',
     sites: ['alpha', 'beta'],
