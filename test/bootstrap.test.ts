@@ -569,7 +569,8 @@ function failoverRecords(templates: Record<string, Template>) {
 test("with a domain, each stack writes only records that point at its own ALB: its region's failover name as PRIMARY, and as SECONDARY the names of the regions it backs up", () => {
   const byName = (records: ReturnType<typeof failoverRecords>) =>
     records.sort((a, b) => (a.name + a.failover).localeCompare(b.name + b.failover));
-  assert.deepEqual(byName(failoverRecords(httpsPlatforms)), [
+  // Each region's name: PRIMARY in its own stack, SECONDARY in the stack of the region backing it up.
+  const twoRegions = [
     {
       stack: 'eu-west-1',
       name: 'eu-west-1.failover.example.com.',
@@ -594,7 +595,8 @@ test("with a domain, each stack writes only records that point at its own ALB: i
       failover: 'SECONDARY',
       setIdentifier: 'eu-west-1',
     },
-  ]);
+  ];
+  assert.deepEqual(byName(failoverRecords(httpsPlatforms)), twoRegions);
 
   // With three regions each name still has one secondary (a failover record set has one): the
   // primary region backs up the others, the second region the primary.
@@ -622,30 +624,7 @@ test("with a domain, each stack writes only records that point at its own ALB: i
       failover: 'SECONDARY',
       setIdentifier: 'us-east-1',
     },
-    {
-      stack: 'eu-west-1',
-      name: 'eu-west-1.failover.example.com.',
-      failover: 'PRIMARY',
-      setIdentifier: 'eu-west-1',
-    },
-    {
-      stack: 'us-east-1',
-      name: 'eu-west-1.failover.example.com.',
-      failover: 'SECONDARY',
-      setIdentifier: 'us-east-1',
-    },
-    {
-      stack: 'us-east-1',
-      name: 'us-east-1.failover.example.com.',
-      failover: 'PRIMARY',
-      setIdentifier: 'us-east-1',
-    },
-    {
-      stack: 'eu-west-1',
-      name: 'us-east-1.failover.example.com.',
-      failover: 'SECONDARY',
-      setIdentifier: 'eu-west-1',
-    },
+    ...twoRegions,
   ]);
   for (const template of Object.values(platforms)) assert.deepEqual(failoverRecords({ x: template }), []);
 });
