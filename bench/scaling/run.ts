@@ -9,6 +9,7 @@ import {
   FLAP_WINDOW_MINUTES,
   goalSummary,
   JUMP_GOAL,
+  median,
   ORACLE,
   TANDEM,
   TANDEM_SCHEDULED,
@@ -59,7 +60,7 @@ const SPREAD_RERUNS = 10;
  * tasks, already healthy. A trace that starts on a spike would otherwise hand
  * them capacity they would never have had.
  */
-const warm = (requests: readonly number[]) => Math.ceil(medianOf(requests) / TARGET);
+const warm = (requests: readonly number[]) => Math.ceil((median(requests) ?? 0) / TARGET);
 
 const POLICIES: readonly PolicyEntry[] = [
   { name: TANDEM, initialTasks: warm, create: () => tandemPolicy(TANDEM_POLICY, { forecast: true }) },
@@ -324,11 +325,4 @@ function printModel(): void {
     ],
   );
   console.log('');
-}
-
-function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
