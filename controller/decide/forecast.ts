@@ -90,14 +90,17 @@ export interface Forecast {
 export function buildForecast(input: ForecastInput): Forecast | undefined {
   const start = Math.floor(input.now / MINUTE) * MINUTE;
   const todayValues = window(input.today, start - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
+  // Each season: its series, and how far back each repeat it expects again lies (the first is the
+  // one compared with today); the hourly season expects what both of the last two hours had.
   const seasons = (
     [
-      ['1 hour', input.today, HOUR_MS],
-      ['1 day', input.dayAgo, DAY_MS],
-      ['1 week', input.weekAgo, WEEK_MS],
+      ['1 hour', input.today, [HOUR_MS, 2 * HOUR_MS]],
+      ['1 day', input.dayAgo, [DAY_MS]],
+      ['1 week', input.weekAgo, [WEEK_MS]],
     ] as const
-  ).flatMap(([name, series, shift]) => {
+  ).flatMap(([name, series, shifts]) => {
     if (series === undefined) return [];
+    const shift = shifts[0];
     const compared = window(series, start - shift - COMPARE_MINUTES * MINUTE, COMPARE_MINUTES);
     const pairs = compared.flatMap((v, i) =>
       v === undefined || todayValues[i] === undefined ? [] : [[todayValues[i]!, v] as const],
@@ -111,15 +114,14 @@ export function buildForecast(input: ForecastInput): Forecast | undefined {
     // spike, or history as noisy as its level, is no season.
     const error = median(pairs.map(([t, v]) => Math.abs(t - ratio * v))) / median(pairs.map(([t]) => t));
     if (error > MAX_FIT_ERROR) return [];
-    // Each minute expected from the lookback on: the season's minute (for the hourly season, the
-    // lower of the two hours'), scaled to today's level unless it is one of today's compared
-    // minutes, which are at it.
+    // Each minute expected from the lookback on: the lowest of the season's repeats at that minute,
+    // each scaled to today's level unless it is one of today's compared minutes, which are at it.
     const first = start - LOOKBACK_MINUTES * MINUTE;
     const scaledFrom = (back: number) =>
       window(series, first - back, LOOKBACK_MINUTES + HORIZON_MINUTES).map((v, j) =>
         v === undefined || first - back + j * MINUTE >= start - COMPARE_MINUTES * MINUTE ? v : v * ratio,
       );
-    const repeats = shift === HOUR_MS ? [scaledFrom(shift), scaledFrom(2 * shift)] : [scaledFrom(shift)];
+    const repeats = shifts.map(scaledFrom);
     const expected = repeats[0]!.map((_, j) => {
       const values = repeats.map((r) => r[j]);
       return values.every((v) => v !== undefined) ? Math.min(...(values as number[])) : undefined;
